@@ -1,0 +1,267 @@
+//! The PostgreSQL handle every subgraph uses, with statement counting.
+//!
+//! All SQL goes through [`Database`] (or a [`Transaction`] it opened) rather
+//! than through the sqlx pool directly. That gives one place to count the
+//! statements a request costs — the number the batching tests assert on —
+//! and one place to put a tracing span around every statement.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
+use sqlx::query::{Query, QueryAs, QueryScalar};
+use sqlx::{Execute, FromRow, PgPool, Postgres};
+
+/// A database failure. Its text is for logs only: clients see a masked
+/// internal error unless a subgraph maps a constraint to a user-facing one.
+/// (`?` turns it into an `async_graphql::Error` without a code, which the
+/// HTTP layer masks and logs like any internal error.)
+#[derive(Debug, thiserror::Error)]
+#[error("{source}")]
+pub struct DatabaseError {
+    #[from]
+    source: sqlx::Error,
+}
+
+impl DatabaseError {
+    /// The violated constraint's name, when PostgreSQL reported one. Subgraphs
+    /// map well-known constraint names to typed, user-facing errors.
+    pub fn constraint(&self) -> Option<&str> {
+        match &self.source {
+            sqlx::Error::Database(error) => error.constraint(),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a unique-constraint violation on `constraint`.
+    pub fn is_unique_violation_of(&self, constraint: &str) -> bool {
+        match &self.source {
+            sqlx::Error::Database(error) => {
+                error.is_unique_violation() && error.constraint() == Some(constraint)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A pooled PostgreSQL connection handle that counts every statement it runs.
+///
+/// Cloning is cheap and clones share the pool and the counter.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pool: PgPool,
+    statements_executed: Arc<AtomicU64>,
+}
+
+impl Database {
+    /// Connects a pool to `url`.
+    #[tracing::instrument(skip_all, fields(max_connections))]
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self, sqlx::Error> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(acquire_timeout)
+            .connect(url)
+            .await?;
+        Ok(Self::from_pool(pool))
+    }
+
+    /// Wraps an existing pool, starting a fresh statement counter.
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self {
+            pool,
+            statements_executed: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Applies the migrations embedded in `migrator` that have not run yet.
+    #[tracing::instrument(skip_all)]
+    pub async fn run_migrations(
+        &self,
+        migrator: &Migrator,
+    ) -> Result<(), sqlx::migrate::MigrateError> {
+        migrator.run(&self.pool).await
+    }
+
+    /// How many statements this handle (and its clones and transactions)
+    /// has sent to PostgreSQL so far, `BEGIN` and `COMMIT` included.
+    pub fn statements_executed(&self) -> u64 {
+        self.statements_executed.load(Ordering::SeqCst)
+    }
+
+    /// The number of connections currently open and idle, for readiness and metrics.
+    pub fn pool_status(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Checks that the database answers, for the readiness probe.
+    #[tracing::instrument(skip_all)]
+    pub async fn ping(&self) -> Result<(), DatabaseError> {
+        self.execute(sqlx::query("SELECT 1")).await.map(|_| ())
+    }
+
+    fn count_statement(&self) {
+        self.statements_executed.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Runs a query and returns all rows.
+    #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql()), db.rows))]
+    pub async fn fetch_all<'q, O>(
+        &self,
+        query: QueryAs<'q, Postgres, O, PgArguments>,
+    ) -> Result<Vec<O>, DatabaseError>
+    where
+        O: Send + Unpin + for<'r> FromRow<'r, PgRow>,
+    {
+        self.count_statement();
+        let rows = query.fetch_all(&self.pool).await?;
+        tracing::Span::current().record("db.rows", rows.len());
+        Ok(rows)
+    }
+
+    /// Runs a query and returns the raw rows, for callers that bind
+    /// parameters generically and map rows themselves.
+    #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql()), db.rows))]
+    pub async fn fetch_rows<'q>(
+        &self,
+        query: Query<'q, Postgres, PgArguments>,
+    ) -> Result<Vec<PgRow>, DatabaseError> {
+        self.count_statement();
+        let rows = query.fetch_all(&self.pool).await?;
+        tracing::Span::current().record("db.rows", rows.len());
+        Ok(rows)
+    }
+
+    /// Runs a query that returns at most one row.
+    #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql()), db.rows))]
+    pub async fn fetch_optional<'q, O>(
+        &self,
+        query: QueryAs<'q, Postgres, O, PgArguments>,
+    ) -> Result<Option<O>, DatabaseError>
+    where
+        O: Send + Unpin + for<'r> FromRow<'r, PgRow>,
+    {
+        self.count_statement();
+        let row = query.fetch_optional(&self.pool).await?;
+        tracing::Span::current().record("db.rows", usize::from(row.is_some()));
+        Ok(row)
+    }
+
+    /// Runs a query that returns exactly one scalar.
+    #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql())))]
+    pub async fn fetch_scalar<'q, O>(
+        &self,
+        query: QueryScalar<'q, Postgres, O, PgArguments>,
+    ) -> Result<O, DatabaseError>
+    where
+        O: Send + Unpin,
+        (O,): for<'r> FromRow<'r, PgRow>,
+    {
+        self.count_statement();
+        Ok(query.fetch_one(&self.pool).await?)
+    }
+
+    /// Runs a statement and returns the number of rows it affected.
+    #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql()), db.rows))]
+    pub async fn execute<'q>(
+        &self,
+        query: Query<'q, Postgres, PgArguments>,
+    ) -> Result<u64, DatabaseError> {
+        self.count_statement();
+        let affected = query.execute(&self.pool).await?.rows_affected();
+        tracing::Span::current().record("db.rows", affected);
+        Ok(affected)
+    }
+
+    /// Starts a transaction. Dropping it without [`Transaction::commit`]
+    /// rolls back, so an error anywhere in a mutation leaves no partial write.
+    #[tracing::instrument(name = "sql", skip_all, fields(db.statement = "BEGIN"))]
+    pub async fn begin(&self) -> Result<Transaction, DatabaseError> {
+        self.count_statement();
+        Ok(Transaction {
+            inner: self.pool.begin().await?,
+            database: self.clone(),
+        })
+    }
+}
+
+/// An open transaction whose statements count towards its [`Database`].
+pub struct Transaction {
+    inner: sqlx::Transaction<'static, Postgres>,
+    database: Database,
+}
+
+impl Transaction {
+    /// Runs a query inside the transaction and returns all rows.
+    #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql()), db.rows))]
+    pub async fn fetch_all<'q, O>(
+        &mut self,
+        query: QueryAs<'q, Postgres, O, PgArguments>,
+    ) -> Result<Vec<O>, DatabaseError>
+    where
+        O: Send + Unpin + for<'r> FromRow<'r, PgRow>,
+    {
+        self.database.count_statement();
+        let rows = query.fetch_all(&mut *self.inner).await?;
+        tracing::Span::current().record("db.rows", rows.len());
+        Ok(rows)
+    }
+
+    /// Runs a query inside the transaction that returns at most one row.
+    #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql()), db.rows))]
+    pub async fn fetch_optional<'q, O>(
+        &mut self,
+        query: QueryAs<'q, Postgres, O, PgArguments>,
+    ) -> Result<Option<O>, DatabaseError>
+    where
+        O: Send + Unpin + for<'r> FromRow<'r, PgRow>,
+    {
+        self.database.count_statement();
+        let row = query.fetch_optional(&mut *self.inner).await?;
+        tracing::Span::current().record("db.rows", usize::from(row.is_some()));
+        Ok(row)
+    }
+
+    /// Runs a statement inside the transaction; returns the rows affected.
+    #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql()), db.rows))]
+    pub async fn execute<'q>(
+        &mut self,
+        query: Query<'q, Postgres, PgArguments>,
+    ) -> Result<u64, DatabaseError> {
+        self.database.count_statement();
+        let affected = query.execute(&mut *self.inner).await?.rows_affected();
+        tracing::Span::current().record("db.rows", affected);
+        Ok(affected)
+    }
+
+    /// Commits the transaction.
+    #[tracing::instrument(name = "sql", skip_all, fields(db.statement = "COMMIT"))]
+    pub async fn commit(self) -> Result<(), DatabaseError> {
+        self.database.count_statement();
+        Ok(self.inner.commit().await?)
+    }
+}
+
+/// The first words of a statement with whitespace folded, short enough for
+/// a span attribute and free of bound values (those are `$n` placeholders).
+pub fn statement_summary(sql: &str) -> String {
+    const MAX_CHARS: usize = 120;
+    let folded = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if folded.chars().count() <= MAX_CHARS {
+        folded
+    } else {
+        let mut short: String = folded.chars().take(MAX_CHARS).collect();
+        short.push('…');
+        short
+    }
+}

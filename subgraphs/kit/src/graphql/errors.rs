@@ -1,0 +1,103 @@
+//! Stable error codes and the helpers that build client-facing errors.
+//!
+//! Clients branch on `extensions.code`, never on message text, so every
+//! error this project emits carries one of these codes.
+
+use std::fmt::Display;
+
+use async_graphql::ErrorExtensions;
+
+/// Every `extensions.code` a Talentgraph subgraph can emit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The HTTP request is not a GraphQL request (bad JSON, missing query).
+    BadRequest,
+    /// The document is not syntactically valid GraphQL.
+    GraphqlParseFailed,
+    /// The document does not validate against the schema.
+    GraphqlValidationFailed,
+    /// An argument or variable value is not acceptable.
+    BadUserInput,
+    /// `operationName` names no operation in the document.
+    OperationNotFound,
+    DepthLimitExceeded,
+    ComplexityLimitExceeded,
+    RecursionLimitExceeded,
+    DirectiveLimitExceeded,
+    AliasLimitExceeded,
+    RootFieldLimitExceeded,
+    PageSizeExceeded,
+    InvalidCursor,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Conflict,
+    UnsupportedMediaType,
+    NotAcceptable,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    InternalServerError,
+}
+
+impl ErrorCode {
+    /// The wire form used in `extensions.code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "BAD_REQUEST",
+            Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::OperationNotFound => "OPERATION_NOT_FOUND",
+            Self::DepthLimitExceeded => "DEPTH_LIMIT_EXCEEDED",
+            Self::ComplexityLimitExceeded => "COMPLEXITY_LIMIT_EXCEEDED",
+            Self::RecursionLimitExceeded => "RECURSION_LIMIT_EXCEEDED",
+            Self::DirectiveLimitExceeded => "DIRECTIVE_LIMIT_EXCEEDED",
+            Self::AliasLimitExceeded => "ALIAS_LIMIT_EXCEEDED",
+            Self::RootFieldLimitExceeded => "ROOT_FIELD_LIMIT_EXCEEDED",
+            Self::PageSizeExceeded => "PAGE_SIZE_EXCEEDED",
+            Self::InvalidCursor => "INVALID_CURSOR",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::Conflict => "CONFLICT",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::NotAcceptable => "NOT_ACCEPTABLE",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+impl Display for ErrorCode {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// An error the client caused and may see as it is.
+pub fn client_error(code: ErrorCode, message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, extensions| {
+        extensions.set("code", code.as_str());
+    })
+}
+
+/// A client error that points at one input field, so forms can show it
+/// next to the right control.
+pub fn input_error(field: &str, message: impl Into<String>) -> async_graphql::Error {
+    let field = field.to_owned();
+    async_graphql::Error::new(message).extend_with(move |_, extensions| {
+        extensions.set("code", ErrorCode::BadUserInput.as_str());
+        extensions.set("field", field.as_str());
+    })
+}
+
+/// An unexpected failure. It carries the full detail so the HTTP layer can
+/// log it; the HTTP layer replaces the message before the client sees it.
+pub fn internal_error(error: impl Display) -> async_graphql::Error {
+    client_error(ErrorCode::InternalServerError, error.to_string())
+}
+
+/// The message clients see in place of an internal error's detail.
+pub const MASKED_INTERNAL_MESSAGE: &str =
+    "Internal server error. Quote the requestId when you report it.";

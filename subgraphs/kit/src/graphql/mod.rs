@@ -1,0 +1,96 @@
+//! GraphQL over HTTP for any async-graphql schema.
+
+pub mod errors;
+pub mod http;
+pub mod limits;
+
+use std::sync::Arc;
+
+use async_graphql::{ObjectType, SchemaBuilder, SubscriptionType};
+
+use crate::config::LimitsConfig;
+use crate::viewer::Viewer;
+
+/// What every resolver can learn about the request it runs in.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// Taken from a well-formed `x-request-id` header (the router propagates
+    /// one) or generated; logged with every error and returned to clients.
+    pub request_id: String,
+    pub viewer: Viewer,
+}
+
+/// Adds a subgraph's per-request data (its DataLoaders) to a request.
+pub type RequestDataHook =
+    Arc<dyn Fn(&RequestContext, async_graphql::Request) -> async_graphql::Request + Send + Sync>;
+
+/// A GraphQL endpoint: a schema plus the limits and per-request data that
+/// the HTTP layer applies around it. Build its routes with [`http::routes`].
+#[derive(Clone)]
+pub struct GraphqlEndpoint<E> {
+    pub(crate) executor: E,
+    pub(crate) limits: LimitsConfig,
+    pub(crate) max_request_body_bytes: usize,
+    pub(crate) request_data: RequestDataHook,
+}
+
+impl<E: async_graphql::Executor> GraphqlEndpoint<E> {
+    pub fn new(executor: E, limits: LimitsConfig, max_request_body_bytes: usize) -> Self {
+        Self {
+            executor,
+            limits,
+            max_request_body_bytes,
+            request_data: Arc::new(|_, request| request),
+        }
+    }
+
+    /// Registers the hook that adds per-request data, typically fresh
+    /// DataLoaders so batching and caching never leak between requests.
+    pub fn with_request_data(
+        mut self,
+        hook: impl Fn(&RequestContext, async_graphql::Request) -> async_graphql::Request
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.request_data = Arc::new(hook);
+        self
+    }
+}
+
+/// Applies the limits async-graphql enforces itself, Federation v2, and the
+/// introspection switch to a schema builder.
+pub fn configure_schema<Query, Mutation, Subscription>(
+    builder: SchemaBuilder<Query, Mutation, Subscription>,
+    limits: &LimitsConfig,
+    introspection_enabled: bool,
+) -> SchemaBuilder<Query, Mutation, Subscription>
+where
+    Query: ObjectType + 'static,
+    Mutation: ObjectType + 'static,
+    Subscription: SubscriptionType + 'static,
+{
+    let builder = builder
+        .enable_federation()
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(limits.max_recursive_depth)
+        .limit_directives(limits.max_directives_per_field);
+    if introspection_enabled {
+        builder
+    } else {
+        builder.disable_introspection()
+    }
+}
+
+/// The Federation v2 SDL of a schema, as the router and composition see it.
+pub fn federation_sdl<Query, Mutation, Subscription>(
+    schema: &async_graphql::Schema<Query, Mutation, Subscription>,
+) -> String
+where
+    Query: ObjectType + 'static,
+    Mutation: ObjectType + 'static,
+    Subscription: SubscriptionType + 'static,
+{
+    schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation())
+}

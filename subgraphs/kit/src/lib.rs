@@ -1,0 +1,32 @@
+//! The domain-free platform that every Talentgraph subgraph is built on.
+//!
+//! A subgraph crate contributes only its domain: its async-graphql schema,
+//! its SQL and its migrations. Everything a production service needs around
+//! that lives here, once: typed configuration from the environment, the
+//! PostgreSQL pool with statement counting, GraphQL over HTTP with the
+//! spec's status codes, operation limits with stable error codes, error
+//! masking, structured logs, graceful shutdown and (behind the `testing`
+//! feature) a harness that gives each test a fresh database.
+
+pub mod config;
+pub mod database;
+pub mod demo;
+pub mod error;
+pub mod graphql;
+pub mod loaders;
+pub mod pagination;
+pub mod server;
+pub mod telemetry;
+pub mod viewer;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use config::{Environment, LimitsConfig, LogFormat, SubgraphConfig};
+pub use database::{Database, DatabaseError};
+pub use error::KitError;
+pub use graphql::errors::{ErrorCode, client_error, input_error, internal_error};
+pub use graphql::{GraphqlEndpoint, RequestContext};
+pub use pagination::{Cursor, PageArgs, PageInfo};
+pub use server::{SubgraphDefinition, run_subgraph_main};
+pub use viewer::{Role, RoleGuard, Viewer};

@@ -1,0 +1,193 @@
+//! Serving a subgraph: start-up, health endpoints and graceful shutdown.
+
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
+
+use crate::config::SubgraphConfig;
+use crate::database::Database;
+use crate::error::KitError;
+
+/// What a subgraph crate hands the kit so the kit can run it.
+pub struct SubgraphDefinition {
+    /// The subgraph's name, as in `router/supergraph.yaml`.
+    pub name: &'static str,
+    /// The port from DESIGN.md, used when `LISTEN_ADDR` is not set.
+    pub default_port: u16,
+    /// The subgraph's embedded `migrations/<name>/`.
+    pub migrator: &'static Migrator,
+    /// Builds the subgraph's full HTTP application.
+    pub build_app: fn(Database, &SubgraphConfig) -> Router,
+}
+
+/// The whole body of a subgraph's `main`: configuration, logging, database,
+/// migrations, serving. Start-up failures are printed to standard error
+/// with the variable or resource at fault, and the process exits non-zero.
+pub fn run_subgraph_main(definition: &SubgraphDefinition) -> ExitCode {
+    let config = match SubgraphConfig::from_env(definition.default_port) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{}: configuration error: {error}", definition.name);
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(error) = crate::telemetry::init_logging(config.log_format) {
+        eprintln!("{}: {error}", definition.name);
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!(
+                "{}: could not start the async runtime: {error}",
+                definition.name
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run_subgraph(definition, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(subgraph = definition.name, %error, "subgraph stopped with an error");
+            eprintln!("{}: {error}", definition.name);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Connects, migrates and serves until SIGTERM or Ctrl-C.
+pub async fn run_subgraph(
+    definition: &SubgraphDefinition,
+    config: SubgraphConfig,
+) -> Result<(), KitError> {
+    let database = Database::connect(
+        &config.database_url,
+        config.database_max_connections,
+        config.database_acquire_timeout,
+    )
+    .await
+    .map_err(KitError::DatabaseConnect)?;
+    database.run_migrations(definition.migrator).await?;
+    let app = (definition.build_app)(database.clone(), &config);
+    let listener = TcpListener::bind(config.listen_address)
+        .await
+        .map_err(|source| KitError::Bind {
+            address: config.listen_address,
+            source,
+        })?;
+    let address = listener.local_addr().map_err(KitError::Serve)?;
+    tracing::info!(
+        subgraph = definition.name,
+        %address,
+        database = %crate::config::redact_url_password(&config.database_url),
+        "subgraph listening; GraphQL at /graphql"
+    );
+    serve(
+        listener,
+        app,
+        shutdown_signal(),
+        config.shutdown_grace_period,
+    )
+    .await?;
+    database.close().await;
+    tracing::info!(subgraph = definition.name, "subgraph stopped");
+    Ok(())
+}
+
+/// Adds `/health` (the process is up) and `/ready` (it can reach its
+/// database) to a subgraph's routes.
+pub fn with_health_routes(router: Router, database: Database) -> Router {
+    let health = Router::new()
+        .route("/health", get(|| async { (StatusCode::OK, "ok") }))
+        .route("/ready", get(ready))
+        .with_state(database);
+    router.merge(health)
+}
+
+async fn ready(State(database): State<Database>) -> impl IntoResponse {
+    match tokio::time::timeout(Duration::from_secs(2), database.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timed out"),
+    }
+}
+
+/// Serves `app` until `shutdown` completes, then stops accepting and lets
+/// in-flight requests finish for up to `grace_period`.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace_period: Duration,
+) -> Result<(), KitError> {
+    let (begin_shutdown, shutdown_begun) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = shutdown_begun.await;
+        })
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return result.map_err(KitError::Serve),
+        () = shutdown => {
+            tracing::info!("shutdown requested; finishing in-flight requests");
+            let _ = begin_shutdown.send(());
+        }
+    }
+    match tokio::time::timeout(grace_period, server).await {
+        Ok(result) => result.map_err(KitError::Serve),
+        Err(_) => {
+            tracing::warn!(
+                ?grace_period,
+                "in-flight requests did not finish in time; stopping anyway"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Completes on SIGTERM (how orchestrators stop a process) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// Binds `address`, mapping the error to one that names it.
+pub async fn bind(address: SocketAddr) -> Result<TcpListener, KitError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| KitError::Bind { address, source })
+}

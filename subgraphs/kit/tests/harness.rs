@@ -1,0 +1,42 @@
+//! The test harness itself: a real PostgreSQL, one fresh database per call.
+
+use std::time::Duration;
+
+use talentgraph_kit::Database;
+use talentgraph_kit::testing::PostgresServer;
+
+/// Two databases created by the harness are distinct, empty and reachable,
+/// and every statement sent through `Database` is counted.
+#[tokio::test]
+async fn harness_creates_isolated_databases_and_counts_statements() {
+    let server = PostgresServer::shared().expect("a PostgreSQL server for tests");
+    let first_url = server
+        .create_database("tg_harness")
+        .await
+        .expect("first database");
+    let second_url = server
+        .create_database("tg_harness")
+        .await
+        .expect("second database");
+    assert_ne!(first_url, second_url);
+
+    let first = Database::connect(&first_url, 2, Duration::from_secs(5))
+        .await
+        .expect("connects");
+    first
+        .execute(sqlx::query("CREATE TABLE marker (id int)"))
+        .await
+        .expect("creates a table");
+    let second = Database::connect(&second_url, 2, Duration::from_secs(5))
+        .await
+        .expect("connects");
+    let tables: i64 = second
+        .fetch_scalar(sqlx::query_scalar(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'marker'",
+        ))
+        .await
+        .expect("queries the catalog");
+    assert_eq!(tables, 0, "databases must not share tables");
+    assert_eq!(first.statements_executed(), 1);
+    assert_eq!(second.statements_executed(), 1);
+}
