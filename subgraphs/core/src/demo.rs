@@ -7,11 +7,11 @@
 use rand::Rng;
 use rand::seq::SliceRandom;
 use talentgraph_demo_world::DemoWorld;
-use talentgraph_kit::Database;
 use talentgraph_kit::demo::demo_rng;
+use talentgraph_kit::{Database, DatabaseError};
 use uuid::Uuid;
 
-use crate::{CoreError, OrganizationSize};
+use crate::OrganizationSize;
 
 const FIRST_NAMES: &[&str] = &[
     "Ada",
@@ -218,7 +218,7 @@ const CHUNK: usize = 2_000;
 
 /// Inserts core's demo rows; returns how many rows were new.
 #[tracing::instrument(skip_all)]
-pub async fn seed(database: &Database, world: &DemoWorld) -> Result<u64, CoreError> {
+pub async fn seed(database: &Database, world: &DemoWorld) -> Result<u64, DatabaseError> {
     let mut inserted = 0;
     inserted += seed_skills(database, world).await?;
     inserted += seed_users(database, world).await?;
@@ -233,7 +233,7 @@ fn skill_count(world: &DemoWorld) -> usize {
         .min(SKILL_NAMES.len())
 }
 
-async fn seed_skills(database: &Database, world: &DemoWorld) -> Result<u64, CoreError> {
+async fn seed_skills(database: &Database, world: &DemoWorld) -> Result<u64, DatabaseError> {
     let count = skill_count(world);
     let ids: Vec<Uuid> = (0..count as u64)
         .map(|index| world.skill_id(index))
@@ -256,7 +256,7 @@ async fn seed_skills(database: &Database, world: &DemoWorld) -> Result<u64, Core
         .await?)
 }
 
-async fn seed_users(database: &Database, world: &DemoWorld) -> Result<u64, CoreError> {
+async fn seed_users(database: &Database, world: &DemoWorld) -> Result<u64, DatabaseError> {
     let mut rng = demo_rng("core/users");
     let mut inserted = 0;
     let indexes: Vec<u64> = (0..world.users).collect();
@@ -304,7 +304,7 @@ async fn seed_users(database: &Database, world: &DemoWorld) -> Result<u64, CoreE
     Ok(inserted)
 }
 
-async fn seed_organizations(database: &Database, world: &DemoWorld) -> Result<u64, CoreError> {
+async fn seed_organizations(database: &Database, world: &DemoWorld) -> Result<u64, DatabaseError> {
     let mut rng = demo_rng("core/organizations");
     let count = usize::try_from(world.organizations).unwrap_or(usize::MAX);
     let mut ids = Vec::with_capacity(count);
@@ -363,7 +363,7 @@ async fn seed_organizations(database: &Database, world: &DemoWorld) -> Result<u6
         .await?)
 }
 
-async fn seed_user_skills(database: &Database, world: &DemoWorld) -> Result<u64, CoreError> {
+async fn seed_user_skills(database: &Database, world: &DemoWorld) -> Result<u64, DatabaseError> {
     let mut rng = demo_rng("core/user-skills");
     let skills: Vec<u64> = (0..skill_count(world) as u64).collect();
     let mut user_ids = Vec::new();

@@ -33,13 +33,6 @@ pub static DEFINITION: SubgraphDefinition = SubgraphDefinition {
     build_app,
 };
 
-/// The one error enum of this crate.
-#[derive(Debug, thiserror::Error)]
-pub enum CoreError {
-    #[error(transparent)]
-    Database(#[from] talentgraph_kit::DatabaseError),
-}
-
 text_enum! {
     /// Head-count bands, as on public company profiles.
     pub enum OrganizationSize {
@@ -401,6 +394,19 @@ pub fn exported_sdl() -> String {
 
 /// The HTTP application: `/graphql`, `/health`, `/ready`.
 pub fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
+    app(
+        database,
+        config,
+        std::sync::Arc::new(talentgraph_kit::auth::NoTokenVerification),
+    )
+}
+
+/// The HTTP application with a chosen way of authenticating requests.
+pub fn app(
+    database: Database,
+    config: &SubgraphConfig,
+    authenticator: talentgraph_kit::auth::SharedAuthenticator,
+) -> axum::Router {
     let loader_database = database.clone();
     let delay = config.dataloader_delay;
     let endpoint = GraphqlEndpoint::new(
@@ -408,7 +414,8 @@ pub fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
         config.limits.clone(),
         config.max_request_body_bytes,
     )
-    .with_request_data(move |_, request| attach_loaders(&loader_database, delay, request));
+    .with_request_data(move |_, request| attach_loaders(&loader_database, delay, request))
+    .with_authenticator(authenticator);
     talentgraph_kit::server::with_health_routes(
         talentgraph_kit::graphql::http::routes(endpoint),
         database,

@@ -8,6 +8,7 @@
 //! masking, structured logs, graceful shutdown and (behind the `testing`
 //! feature) a harness that gives each test a fresh database.
 
+pub mod auth;
 pub mod config;
 pub mod database;
 pub mod demo;

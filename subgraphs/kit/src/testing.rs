@@ -708,3 +708,65 @@ pub fn assert_committed_schema(crate_directory: &str, package: &str, exported: &
         path.display()
     );
 }
+
+/// Accepts fixed bearer tokens, each standing for a viewer: lets tests act
+/// as a given user through the real HTTP path without minting JWTs.
+#[derive(Default)]
+pub struct StaticBearerTokens {
+    viewers: std::collections::HashMap<String, crate::Viewer>,
+}
+
+impl StaticBearerTokens {
+    pub fn with(mut self, token: &str, viewer: crate::Viewer) -> Self {
+        self.viewers.insert(token.to_owned(), viewer);
+        self
+    }
+
+    pub fn shared(self) -> crate::auth::SharedAuthenticator {
+        std::sync::Arc::new(self)
+    }
+}
+
+impl crate::auth::Authenticator for StaticBearerTokens {
+    fn authenticate<'a>(
+        &'a self,
+        headers: &'a http::HeaderMap,
+    ) -> futures::future::BoxFuture<'a, Result<crate::Viewer, crate::auth::AuthenticationFailure>>
+    {
+        Box::pin(async move {
+            match crate::auth::bearer_token(headers)? {
+                None => Ok(crate::Viewer::Anonymous),
+                Some(token) => {
+                    self.viewers
+                        .get(token)
+                        .cloned()
+                        .ok_or(crate::auth::AuthenticationFailure {
+                            message: "Unknown test token.".to_owned(),
+                        })
+                }
+            }
+        })
+    }
+}
+
+impl TestApp {
+    /// POSTs a GraphQL request with `Authorization: Bearer <token>`.
+    pub async fn graphql_as(
+        &self,
+        token: &str,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> TestResponse {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .header("content-type", "application/json")
+            .header("accept", "application/graphql-response+json")
+            .bearer_auth(token)
+            .body(serde_json::json!({ "query": query, "variables": variables }).to_string())
+            .send()
+            .await
+            .expect("the test app answers");
+        Self::read(response).await
+    }
+}

@@ -111,7 +111,10 @@ async fn post_graphql<E: Executor>(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let context = request_context(&headers);
+    let context = match authenticated_context(&endpoint, &headers).await {
+        Ok(context) => context,
+        Err(response) => return response,
+    };
     let Some(media_type) = ResponseMediaType::negotiate(&headers) else {
         return not_acceptable(&context);
     };
@@ -172,7 +175,10 @@ async fn get_graphql<E: Executor>(
     headers: HeaderMap,
     RawQuery(query_string): RawQuery,
 ) -> Response {
-    let context = request_context(&headers);
+    let context = match authenticated_context(&endpoint, &headers).await {
+        Ok(context) => context,
+        Err(response) => return response,
+    };
     let Some(media_type) = ResponseMediaType::negotiate(&headers) else {
         return not_acceptable(&context);
     };
@@ -517,6 +523,34 @@ fn is_json_content_type(headers: &HeaderMap) -> bool {
                     .get_param(mime::CHARSET)
                     .is_none_or(|charset| charset == mime::UTF_8)
         })
+}
+
+/// The request context with a verified viewer, or the 401 response.
+async fn authenticated_context<E: Executor>(
+    endpoint: &GraphqlEndpoint<E>,
+    headers: &HeaderMap,
+) -> Result<RequestContext, Response> {
+    let mut context = request_context(headers);
+    match endpoint.authenticator.authenticate(headers).await {
+        Ok(viewer) => {
+            context.viewer = viewer;
+            Ok(context)
+        }
+        Err(failure) => {
+            tracing::info!(request_id = %context.request_id, reason = %failure.message, "refused credentials");
+            let mut response = transport_error(
+                &context,
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated,
+                failure.message,
+            );
+            response.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer"),
+            );
+            Err(response)
+        }
+    }
 }
 
 /// The request id to log and return: the caller's when it looks like an id

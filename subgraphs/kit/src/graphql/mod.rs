@@ -32,6 +32,7 @@ pub struct GraphqlEndpoint<E> {
     pub(crate) limits: LimitsConfig,
     pub(crate) max_request_body_bytes: usize,
     pub(crate) request_data: RequestDataHook,
+    pub(crate) authenticator: crate::auth::SharedAuthenticator,
 }
 
 impl<E: async_graphql::Executor> GraphqlEndpoint<E> {
@@ -41,7 +42,14 @@ impl<E: async_graphql::Executor> GraphqlEndpoint<E> {
             limits,
             max_request_body_bytes,
             request_data: Arc::new(|_, request| request),
+            authenticator: Arc::new(crate::auth::NoTokenVerification),
         }
+    }
+
+    /// Sets how requests prove who they are.
+    pub fn with_authenticator(mut self, authenticator: crate::auth::SharedAuthenticator) -> Self {
+        self.authenticator = authenticator;
+        self
     }
 
     /// Registers the hook that adds per-request data, typically fresh

@@ -1,0 +1,393 @@
+//! The employer subgraph against a real PostgreSQL database, over real HTTP.
+
+use serde_json::{Value, json};
+use talentgraph_demo_world::DemoWorld;
+use talentgraph_employer::{MIGRATOR, app, demo};
+use talentgraph_kit::testing::{
+    LimitProbes, StaticBearerTokens, TestApp, assert_bad_http_input_rejected,
+    assert_limits_enforced, count_statements, fresh_database, strict_test_config,
+};
+use talentgraph_kit::{Database, Role, Viewer};
+
+const WORLD: DemoWorld = DemoWorld::SMALL;
+
+fn viewer(user: u64, role: Role) -> Viewer {
+    Viewer::User {
+        id: WORLD.user_id(user),
+        roles: vec![role],
+    }
+}
+
+async fn seeded_employer() -> (TestApp, Database) {
+    let (database, url) = fresh_database(&MIGRATOR)
+        .await
+        .expect("a fresh employer database");
+    demo::seed(&database, &WORLD)
+        .await
+        .expect("seeds the small demo world");
+    let tokens = StaticBearerTokens::default()
+        .with(
+            "recruiter-of-0",
+            viewer(WORLD.recruiters_of(0)[0], Role::Employer),
+        )
+        .with(
+            "recruiter-of-1",
+            viewer(WORLD.recruiters_of(1)[0], Role::Employer),
+        )
+        .with("jobseeker", viewer(WORLD.demo_jobseeker(), Role::Jobseeker))
+        .with("admin", viewer(WORLD.demo_admin(), Role::Admin));
+    let app = TestApp::spawn(app(
+        database.clone(),
+        &strict_test_config(&url),
+        tokens.shared(),
+    ))
+    .await
+    .expect("the employer app starts");
+    (app, database)
+}
+
+/// `_entities` batches of 10 and 100 jobs resolve in order with nulls for
+/// unknown ids, in one statement each.
+#[tokio::test]
+async fn job_entity_batches_cost_one_statement() {
+    let (app, database) = seeded_employer().await;
+    let query = "query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Job { id title status } } }";
+    for size in [10_u64, 100] {
+        let mut representations = Vec::new();
+        let mut expected = Vec::new();
+        for index in 0..size {
+            if index % 10 == 3 {
+                representations
+                    .push(json!({ "__typename": "Job", "id": uuid::Uuid::new_v4().to_string() }));
+                expected.push(Value::Null);
+            } else {
+                let id = WORLD.job_id(index * 2 % WORLD.jobs).to_string();
+                representations.push(json!({ "__typename": "Job", "id": id }));
+                expected.push(Value::String(id));
+            }
+        }
+        let (response, statements) = count_statements(
+            &database,
+            app.graphql(query, json!({ "representations": representations })),
+        )
+        .await;
+        let ids: Vec<Value> = response.body["data"]["_entities"]
+            .as_array()
+            .expect("entities")
+            .iter()
+            .map(|entity| entity.get("id").cloned().unwrap_or(Value::Null))
+            .collect();
+        assert_eq!(ids, expected, "{:#}", response.body);
+        assert_eq!(statements, 1);
+        println!("employer _entities batch of {size} Job: {statements} SQL statement(s)");
+    }
+}
+
+/// Organization.jobs, openJobsCount and recruiters for many organizations
+/// cost one statement each, the same at page size 10 and 100; each page is
+/// the organization's own newest jobs.
+#[tokio::test]
+async fn organization_contributions_are_batched_per_field() {
+    let (app, database) = seeded_employer().await;
+    let query = "query($representations: [_Any!]!, $first: Int) { _entities(representations: $representations) { \
+        ... on Organization { id openJobsCount jobs(first: $first, status: OPEN) { edges { node { id organization { id } } } } \
+                              recruiters(first: 5) { edges { node { id } } } } } }";
+    let representations: Vec<Value> = (0..WORLD.organizations)
+        .map(|index| json!({ "__typename": "Organization", "id": WORLD.organization_id(index).to_string() }))
+        .collect();
+    let mut counts = Vec::new();
+    for first in [10, 100] {
+        let (response, statements) = count_statements(
+            &database,
+            app.graphql(
+                query,
+                json!({ "representations": representations, "first": first }),
+            ),
+        )
+        .await;
+        assert!(response.body.get("errors").is_none(), "{:#}", response.body);
+        let organizations = response.body["data"]["_entities"]
+            .as_array()
+            .expect("entities");
+        let first_organization = &organizations[0];
+        let open: i64 = database
+            .fetch_scalar(
+                sqlx::query_scalar(
+                    "SELECT count(*) FROM jobs WHERE organization_id = $1 AND status = 'OPEN'",
+                )
+                .bind(WORLD.organization_id(0)),
+            )
+            .await
+            .expect("counts open jobs");
+        assert_eq!(first_organization["openJobsCount"], open);
+        let expected_ids: Vec<String> = database
+            .fetch_all(
+                sqlx::query_as::<_, (uuid::Uuid,)>(
+                    "SELECT id FROM jobs WHERE organization_id = $1 AND status = 'OPEN' ORDER BY posted_at DESC, id DESC LIMIT $2",
+                )
+                .bind(WORLD.organization_id(0))
+                .bind(i64::from(first)),
+            )
+            .await
+            .expect("reads jobs")
+            .into_iter()
+            .map(|(id,)| id.to_string())
+            .collect();
+        let page_ids: Vec<String> = first_organization["jobs"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .map(|edge| edge["node"]["id"].as_str().expect("id").to_owned())
+            .collect();
+        assert_eq!(page_ids, expected_ids);
+        assert_eq!(
+            first_organization["recruiters"]["edges"]
+                .as_array()
+                .map(Vec::len),
+            Some(2)
+        );
+        counts.push(statements);
+    }
+    assert_eq!(
+        counts,
+        vec![3, 3],
+        "jobs + openJobsCount + recruiters, whatever the page size"
+    );
+}
+
+/// User.recruiterAt for many users is one statement.
+#[tokio::test]
+async fn recruiter_at_is_batched() {
+    let (app, database) = seeded_employer().await;
+    let representations: Vec<Value> = (0..40)
+        .map(|index| json!({ "__typename": "User", "id": WORLD.user_id(index).to_string() }))
+        .collect();
+    let query = "query($representations: [_Any!]!) { _entities(representations: $representations) { \
+        ... on User { recruiterAt { edges { node { id } } } } } }";
+    let (response, statements) = count_statements(
+        &database,
+        app.graphql(query, json!({ "representations": representations })),
+    )
+    .await;
+    let users = response.body["data"]["_entities"]
+        .as_array()
+        .expect("entities");
+    assert_eq!(
+        users[3]["recruiterAt"]["edges"][0]["node"]["id"],
+        WORLD.organization_id(1).to_string()
+    );
+    assert_eq!(statements, 1);
+}
+
+/// `job` and `jobs` read what the database holds; filters apply.
+#[tokio::test]
+async fn root_fields_find_and_search_jobs() {
+    let (app, database) = seeded_employer().await;
+    let response = app
+        .graphql(
+            "query($id: ID!) { job(id: $id) { title postedBy { id } organization { id } } }",
+            json!({ "id": WORLD.job_id(5).to_string() }),
+        )
+        .await;
+    assert_eq!(
+        response.body["data"]["job"]["postedBy"]["id"],
+        WORLD.user_id(WORLD.job_poster(5)).to_string()
+    );
+    assert_eq!(
+        response.body["data"]["job"]["organization"]["id"],
+        WORLD.organization_id(WORLD.job_organization(5)).to_string()
+    );
+
+    let response = app
+        .graphql(
+            "query($filter: JobFilter) { jobs(first: 50, filter: $filter) { edges { node { id remote status } } pageInfo { hasNextPage } } }",
+            json!({ "filter": { "remote": true, "organizationId": WORLD.organization_id(3).to_string() } }),
+        )
+        .await;
+    let edges = response.body["data"]["jobs"]["edges"]
+        .as_array()
+        .expect("edges")
+        .clone();
+    let expected: i64 = database
+        .fetch_scalar(
+            sqlx::query_scalar("SELECT count(*) FROM jobs WHERE remote AND status = 'OPEN' AND organization_id = $1")
+                .bind(WORLD.organization_id(3)),
+        )
+        .await
+        .expect("counts");
+    assert_eq!(edges.len() as i64, expected);
+    assert!(
+        edges
+            .iter()
+            .all(|edge| edge["node"]["remote"] == true && edge["node"]["status"] == "OPEN")
+    );
+}
+
+const POST_JOB: &str = "mutation($input: PostJobInput!) { postJob(input: $input) { id title status salaryRange { min max currency } } }";
+
+fn post_job_input(organization: u64, minimum: i32, maximum: i32) -> Value {
+    json!({ "input": {
+        "organizationId": WORLD.organization_id(organization).to_string(),
+        "title": "Staff Rust Engineer", "description": "Own the query planner.", "location": "Berlin",
+        "remote": true, "employmentType": "FULL_TIME",
+        "salaryRange": { "min": minimum, "max": maximum, "currency": "EUR" }
+    } })
+}
+
+async fn job_count(database: &Database) -> i64 {
+    database
+        .fetch_scalar(sqlx::query_scalar("SELECT count(*) FROM jobs"))
+        .await
+        .expect("counts jobs")
+}
+
+/// postJob: a recruiter posts for their organization; everybody else is
+/// refused with the right code, bad input is a typed error, and nothing is
+/// written in any refused case.
+#[tokio::test]
+async fn post_job_validates_and_authorizes() {
+    let (app, database) = seeded_employer().await;
+    let before = job_count(&database).await;
+
+    let response = app
+        .graphql_as(
+            "recruiter-of-0",
+            POST_JOB,
+            post_job_input(0, 90_000, 80_000),
+        )
+        .await;
+    assert_eq!(response.first_error_code(), Some("BAD_USER_INPUT"));
+    assert_eq!(
+        response.body["errors"][0]["extensions"]["field"],
+        "salaryRange"
+    );
+
+    let response = app.graphql(POST_JOB, post_job_input(0, 1, 2)).await;
+    assert_eq!(response.first_error_code(), Some("UNAUTHENTICATED"));
+    let response = app
+        .graphql_as("jobseeker", POST_JOB, post_job_input(0, 1, 2))
+        .await;
+    assert_eq!(response.first_error_code(), Some("FORBIDDEN"));
+    let response = app
+        .graphql_as("recruiter-of-1", POST_JOB, post_job_input(0, 1, 2))
+        .await;
+    assert_eq!(response.first_error_code(), Some("FORBIDDEN"));
+    let response = app
+        .graphql_as("not-a-known-token", POST_JOB, post_job_input(0, 1, 2))
+        .await;
+    assert_eq!(response.status, 401);
+    assert_eq!(
+        job_count(&database).await,
+        before,
+        "refused mutations write nothing"
+    );
+
+    let response = app
+        .graphql_as(
+            "recruiter-of-0",
+            POST_JOB,
+            post_job_input(0, 80_000, 90_000),
+        )
+        .await;
+    assert!(response.body.get("errors").is_none(), "{:#}", response.body);
+    let job = &response.body["data"]["postJob"];
+    assert_eq!(job["status"], "OPEN");
+    assert_eq!(job["salaryRange"]["max"], 90_000);
+    assert_eq!(job_count(&database).await, before + 1);
+
+    let response = app
+        .graphql_as("admin", POST_JOB, post_job_input(4, 1, 2))
+        .await;
+    assert!(
+        response.body.get("errors").is_none(),
+        "admins may post for any organization: {:#}",
+        response.body
+    );
+}
+
+/// updateJob and closeJob: unknown jobs are NOT_FOUND, other recruiters are
+/// FORBIDDEN, and the owner's changes land.
+#[tokio::test]
+async fn update_and_close_job() {
+    let (app, database) = seeded_employer().await;
+    let job = WORLD.job_id(0).to_string();
+    let update = "mutation($id: ID!, $input: UpdateJobInput!) { updateJob(id: $id, input: $input) { id title location } }";
+    let response = app
+        .graphql_as(
+            "recruiter-of-0",
+            update,
+            json!({ "id": uuid::Uuid::new_v4().to_string(), "input": { "title": "New title" } }),
+        )
+        .await;
+    assert_eq!(response.first_error_code(), Some("NOT_FOUND"));
+    let response = app
+        .graphql_as(
+            "recruiter-of-1",
+            update,
+            json!({ "id": job, "input": { "title": "Hijacked" } }),
+        )
+        .await;
+    assert_eq!(response.first_error_code(), Some("FORBIDDEN"));
+    let response = app
+        .graphql_as("recruiter-of-0", update, json!({ "id": job, "input": { "salaryRange": { "min": 5, "max": 1, "currency": "EUR" } } }))
+        .await;
+    assert_eq!(response.first_error_code(), Some("BAD_USER_INPUT"));
+    let response = app
+        .graphql_as(
+            "recruiter-of-0",
+            update,
+            json!({ "id": job, "input": { "title": "Principal Engineer" } }),
+        )
+        .await;
+    assert_eq!(
+        response.body["data"]["updateJob"]["title"],
+        "Principal Engineer"
+    );
+    let title: String = database
+        .fetch_scalar(
+            sqlx::query_scalar("SELECT title FROM jobs WHERE id = $1").bind(WORLD.job_id(0)),
+        )
+        .await
+        .expect("reads the title");
+    assert_eq!(title, "Principal Engineer");
+
+    let close = "mutation($id: ID!) { closeJob(id: $id) { status } }";
+    let response = app
+        .graphql_as("recruiter-of-0", close, json!({ "id": job }))
+        .await;
+    assert_eq!(response.body["data"]["closeJob"]["status"], "CLOSED");
+    let response = app
+        .graphql_as("recruiter-of-0", close, json!({ "id": job }))
+        .await;
+    assert_eq!(
+        response.body["data"]["closeJob"]["status"], "CLOSED",
+        "closing twice is a no-op"
+    );
+}
+
+/// Each operation limit is enforced with its code before any SQL runs.
+#[tokio::test]
+async fn operation_limits_reject_before_touching_the_database() {
+    let (app, database) = seeded_employer().await;
+    assert_limits_enforced(
+        &app,
+        &database,
+        &LimitProbes {
+            too_complex: "{ jobs(first: 100) { edges { cursor node { id title description location remote employmentType postedAt } } } }",
+            page_too_large: "{ jobs(first: 101) { edges { cursor } } }",
+        },
+    )
+    .await;
+}
+
+/// Malformed HTTP requests get clear 4xx answers, never a 500.
+#[tokio::test]
+async fn bad_http_input_is_rejected_cleanly() {
+    let (app, _database) = seeded_employer().await;
+    assert_bad_http_input_rejected(
+        &app,
+        "query JobById($id: ID!) { job(id: $id) { title } }",
+        Some("mutation { closeJob(id: \"x\") { id } }"),
+    )
+    .await;
+}
