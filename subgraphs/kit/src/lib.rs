@@ -26,7 +26,7 @@ pub mod testing;
 pub use config::{Environment, LimitsConfig, LogFormat, SubgraphConfig};
 pub use database::{Database, DatabaseError};
 pub use error::KitError;
-pub use graphql::errors::{ErrorCode, client_error, input_error, internal_error};
+pub use graphql::errors::{ErrorCode, client_error, conflict_error, input_error, internal_error};
 pub use graphql::{GraphqlEndpoint, RequestContext};
 pub use pagination::{Cursor, PageArgs, PageInfo};
 pub use server::{SubgraphDefinition, run_subgraph_main};

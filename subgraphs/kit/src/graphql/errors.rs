@@ -101,3 +101,13 @@ pub fn internal_error(error: impl Display) -> async_graphql::Error {
 /// The message clients see in place of an internal error's detail.
 pub const MASKED_INTERNAL_MESSAGE: &str =
     "Internal server error. Quote the requestId when you report it.";
+
+/// A `CONFLICT` with a domain-specific `reason` (such as `ALREADY_APPLIED`)
+/// that clients can branch on without the kit knowing the domain.
+pub fn conflict_error(reason: &str, message: impl Into<String>) -> async_graphql::Error {
+    let reason = reason.to_owned();
+    async_graphql::Error::new(message).extend_with(move |_, extensions| {
+        extensions.set("code", ErrorCode::Conflict.as_str());
+        extensions.set("reason", reason.as_str());
+    })
+}

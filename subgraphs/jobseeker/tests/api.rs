@@ -1,0 +1,425 @@
+//! The jobseeker subgraph against a real PostgreSQL database, over real HTTP.
+
+use serde_json::{Value, json};
+use talentgraph_demo_world::DemoWorld;
+use talentgraph_jobseeker::{MIGRATOR, app, demo};
+use talentgraph_kit::testing::{
+    LimitProbes, StaticBearerTokens, TestApp, assert_bad_http_input_rejected,
+    assert_limits_enforced, count_statements, fresh_database, strict_test_config,
+};
+use talentgraph_kit::{Database, Role, Viewer};
+
+const WORLD: DemoWorld = DemoWorld::SMALL;
+
+fn viewer(user: u64, role: Role) -> Viewer {
+    Viewer::User {
+        id: WORLD.user_id(user),
+        roles: vec![role],
+    }
+}
+
+fn jobseeker_a() -> u64 {
+    WORLD.demo_jobseeker()
+}
+fn jobseeker_b() -> u64 {
+    WORLD.demo_jobseeker() + 1
+}
+
+async fn seeded_jobseeker() -> (TestApp, Database) {
+    let (database, url) = fresh_database(&MIGRATOR)
+        .await
+        .expect("a fresh jobseeker database");
+    demo::seed(&database, &WORLD)
+        .await
+        .expect("seeds the small demo world");
+    let tokens = StaticBearerTokens::default()
+        .with("jobseeker-a", viewer(jobseeker_a(), Role::Jobseeker))
+        .with("jobseeker-b", viewer(jobseeker_b(), Role::Jobseeker))
+        .with("recruiter", viewer(0, Role::Employer))
+        .with("admin", viewer(WORLD.demo_admin(), Role::Admin));
+    let app = TestApp::spawn(app(
+        database.clone(),
+        &strict_test_config(&url),
+        tokens.shared(),
+    ))
+    .await
+    .expect("the jobseeker app starts");
+    (app, database)
+}
+
+const APPLICATION_ENTITIES: &str = "query($representations: [_Any!]!) { _entities(representations: $representations) { \
+    ... on Application { id status job { id } applicant { id } } } }";
+
+fn application_representations(size: u64) -> (Vec<Value>, Vec<Value>) {
+    let mut representations = Vec::new();
+    let mut expected = Vec::new();
+    for index in 0..size {
+        if index % 10 == 4 {
+            representations.push(
+                json!({ "__typename": "Application", "id": uuid::Uuid::new_v4().to_string() }),
+            );
+            expected.push(Value::Null);
+        } else {
+            let id = WORLD.application_id(index).to_string();
+            representations.push(json!({ "__typename": "Application", "id": id }));
+            expected.push(Value::String(id));
+        }
+    }
+    (representations, expected)
+}
+
+/// Application entity batches of 10 and 100 resolve in order, nulls for
+/// unknown ids, in one statement — and to nobody but the applicant or an
+/// admin: calling `_entities` directly is no way around the rule.
+#[tokio::test]
+async fn application_entities_are_batched_and_guarded() {
+    let (app, database) = seeded_jobseeker().await;
+    for size in [10_u64, 100] {
+        let (representations, expected) = application_representations(size);
+        let variables = json!({ "representations": representations });
+        let (response, statements) = count_statements(
+            &database,
+            app.graphql_as("admin", APPLICATION_ENTITIES, variables.clone()),
+        )
+        .await;
+        let ids: Vec<Value> = response.body["data"]["_entities"]
+            .as_array()
+            .expect("entities")
+            .iter()
+            .map(|entity| entity.get("id").cloned().unwrap_or(Value::Null))
+            .collect();
+        assert_eq!(ids, expected, "{:#}", response.body);
+        assert_eq!(statements, 1);
+        println!("jobseeker _entities batch of {size} Application: {statements} SQL statement(s)");
+
+        let response = app
+            .graphql_as("recruiter", APPLICATION_ENTITIES, variables)
+            .await;
+        let entities = response.body["data"]["_entities"]
+            .as_array()
+            .expect("entities");
+        assert!(
+            entities.iter().all(Value::is_null),
+            "a non-applicant sees nothing: {:#}",
+            response.body
+        );
+    }
+    let (job, applicant) = WORLD.application(0);
+    let token = if applicant == jobseeker_a() {
+        "jobseeker-a"
+    } else {
+        "jobseeker-b"
+    };
+    assert!(
+        applicant == jobseeker_a() || applicant == jobseeker_b(),
+        "application 0 belongs to a demo jobseeker"
+    );
+    let response = app
+        .graphql_as(token, APPLICATION_ENTITIES, json!({ "representations": [{ "__typename": "Application", "id": WORLD.application_id(0).to_string() }] }))
+        .await;
+    assert_eq!(
+        response.body["data"]["_entities"][0]["job"]["id"],
+        WORLD.job_id(job).to_string()
+    );
+}
+
+/// Job.applicationCount and Job.viewerHasApplied for many jobs cost one
+/// statement each; counts agree with the database.
+#[tokio::test]
+async fn job_contributions_are_batched() {
+    let (app, database) = seeded_jobseeker().await;
+    let representations: Vec<Value> = (0..100)
+        .map(|index| json!({ "__typename": "Job", "id": WORLD.job_id(index).to_string() }))
+        .collect();
+    let query = "query($representations: [_Any!]!) { _entities(representations: $representations) { \
+        ... on Job { id applicationCount viewerHasApplied } } }";
+    let (response, statements) = count_statements(
+        &database,
+        app.graphql_as(
+            "jobseeker-a",
+            query,
+            json!({ "representations": representations }),
+        ),
+    )
+    .await;
+    assert_eq!(statements, 2, "{:#}", response.body);
+    let jobs = response.body["data"]["_entities"]
+        .as_array()
+        .expect("entities");
+    let expected: i64 = database
+        .fetch_scalar(
+            sqlx::query_scalar(
+                "SELECT count(*) FROM applications WHERE job_id = $1 AND status <> 'WITHDRAWN'",
+            )
+            .bind(WORLD.job_id(0)),
+        )
+        .await
+        .expect("counts");
+    assert_eq!(jobs[0]["applicationCount"], expected);
+    let applied: Vec<String> = database
+        .fetch_all(
+            sqlx::query_as::<_, (uuid::Uuid,)>(
+                "SELECT job_id FROM applications WHERE applicant_id = $1 AND status <> 'WITHDRAWN'",
+            )
+            .bind(WORLD.user_id(jobseeker_a())),
+        )
+        .await
+        .expect("reads applications")
+        .into_iter()
+        .map(|(id,)| id.to_string())
+        .collect();
+    for job in jobs {
+        let has_applied = applied.contains(&job["id"].as_str().expect("id").to_owned());
+        assert_eq!(job["viewerHasApplied"], has_applied);
+    }
+
+    let (response, statements) = count_statements(
+        &database,
+        app.graphql(query, json!({ "representations": representations })),
+    )
+    .await;
+    assert_eq!(
+        statements, 1,
+        "anonymous viewers need no viewerHasApplied query"
+    );
+    assert!(
+        response.body["data"]["_entities"]
+            .as_array()
+            .expect("entities")
+            .iter()
+            .all(|job| job["viewerHasApplied"] == false)
+    );
+}
+
+/// User.applications pages for many users cost one statement at page size 10
+/// and at 100; another user's applications are FORBIDDEN (no BOLA).
+#[tokio::test]
+async fn user_applications_are_batched_and_owner_only() {
+    let (app, database) = seeded_jobseeker().await;
+    let users: Vec<Value> = (WORLD.first_jobseeker()..WORLD.first_jobseeker() + 30)
+        .map(|user| json!({ "__typename": "User", "id": WORLD.user_id(user).to_string() }))
+        .collect();
+    let query = "query($representations: [_Any!]!, $first: Int) { _entities(representations: $representations) { \
+        ... on User { applications(first: $first) { edges { node { id applicant { id } } } } savedJobs(first: 3) { edges { node { id } } } } } }";
+    for first in [10, 100] {
+        let (response, statements) = count_statements(
+            &database,
+            app.graphql_as(
+                "admin",
+                query,
+                json!({ "representations": users, "first": first }),
+            ),
+        )
+        .await;
+        assert!(response.body.get("errors").is_none(), "{:#}", response.body);
+        assert_eq!(
+            statements, 2,
+            "applications + saved jobs, page size {first}"
+        );
+        let first_user = &response.body["data"]["_entities"][0];
+        let expected: i64 = database
+            .fetch_scalar(
+                sqlx::query_scalar("SELECT count(*) FROM applications WHERE applicant_id = $1")
+                    .bind(WORLD.user_id(WORLD.first_jobseeker())),
+            )
+            .await
+            .expect("counts");
+        assert_eq!(
+            first_user["applications"]["edges"].as_array().map(Vec::len),
+            Some(expected.min(first) as usize)
+        );
+    }
+    let own = json!({ "representations": [{ "__typename": "User", "id": WORLD.user_id(jobseeker_a()).to_string() }], "first": 5 });
+    let response = app.graphql_as("jobseeker-a", query, own.clone()).await;
+    assert!(response.body.get("errors").is_none(), "{:#}", response.body);
+    let response = app.graphql_as("jobseeker-b", query, own.clone()).await;
+    assert_eq!(response.first_error_code(), Some("FORBIDDEN"));
+    let response = app.graphql(query, own).await;
+    assert_eq!(response.first_error_code(), Some("UNAUTHENTICATED"));
+}
+
+async fn application_count(database: &Database) -> i64 {
+    database
+        .fetch_scalar(sqlx::query_scalar("SELECT count(*) FROM applications"))
+        .await
+        .expect("counts")
+}
+
+/// applyToJob: works once, a second time is CONFLICT/ALREADY_APPLIED with
+/// nothing written; anonymous and non-jobseekers are refused.
+#[tokio::test]
+async fn apply_to_job_once() {
+    let (app, database) = seeded_jobseeker().await;
+    let apply = "mutation($job: ID!) { applyToJob(jobId: $job, coverLetter: \"Hello\") { id status job { id } applicant { id } } }";
+    let job = json!({ "job": uuid::Uuid::new_v4().to_string() });
+    let before = application_count(&database).await;
+    let response = app.graphql(apply, job.clone()).await;
+    assert_eq!(response.first_error_code(), Some("UNAUTHENTICATED"));
+    let response = app.graphql_as("recruiter", apply, job.clone()).await;
+    assert_eq!(response.first_error_code(), Some("FORBIDDEN"));
+    let response = app.graphql_as("jobseeker-a", apply, job.clone()).await;
+    assert_eq!(
+        response.body["data"]["applyToJob"]["status"], "SUBMITTED",
+        "{:#}",
+        response.body
+    );
+    assert_eq!(
+        response.body["data"]["applyToJob"]["applicant"]["id"],
+        WORLD.user_id(jobseeker_a()).to_string()
+    );
+    let response = app.graphql_as("jobseeker-a", apply, job).await;
+    assert_eq!(response.first_error_code(), Some("CONFLICT"));
+    assert_eq!(
+        response.body["errors"][0]["extensions"]["reason"],
+        "ALREADY_APPLIED"
+    );
+    assert_eq!(application_count(&database).await, before + 1);
+}
+
+/// withdrawApplication: only the applicant, once.
+#[tokio::test]
+async fn withdraw_application_rules() {
+    let (app, _database) = seeded_jobseeker().await;
+    let apply = "mutation($job: ID!) { applyToJob(jobId: $job) { id } }";
+    let response = app
+        .graphql_as(
+            "jobseeker-a",
+            apply,
+            json!({ "job": uuid::Uuid::new_v4().to_string() }),
+        )
+        .await;
+    let id = response.body["data"]["applyToJob"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let withdraw = "mutation($id: ID!) { withdrawApplication(id: $id) { status } }";
+    let response = app
+        .graphql_as("jobseeker-b", withdraw, json!({ "id": id }))
+        .await;
+    assert_eq!(response.first_error_code(), Some("FORBIDDEN"));
+    let response = app
+        .graphql_as(
+            "jobseeker-a",
+            withdraw,
+            json!({ "id": uuid::Uuid::new_v4().to_string() }),
+        )
+        .await;
+    assert_eq!(response.first_error_code(), Some("NOT_FOUND"));
+    let response = app
+        .graphql_as("jobseeker-a", withdraw, json!({ "id": id }))
+        .await;
+    assert_eq!(
+        response.body["data"]["withdrawApplication"]["status"],
+        "WITHDRAWN"
+    );
+    let response = app
+        .graphql_as("jobseeker-a", withdraw, json!({ "id": id }))
+        .await;
+    assert_eq!(
+        response.body["errors"][0]["extensions"]["reason"],
+        "ALREADY_WITHDRAWN"
+    );
+}
+
+/// saveJob is idempotent and shows up in savedJobs; unsaveJob removes it;
+/// the profile mutation validates and persists.
+#[tokio::test]
+async fn saved_jobs_and_profile() {
+    let (app, database) = seeded_jobseeker().await;
+    let job = uuid::Uuid::new_v4().to_string();
+    for _ in 0..2 {
+        let response = app
+            .graphql_as(
+                "jobseeker-a",
+                "mutation($job: ID!) { saveJob(jobId: $job) { id } }",
+                json!({ "job": job }),
+            )
+            .await;
+        assert_eq!(response.body["data"]["saveJob"]["id"], job.as_str());
+    }
+    let saved: i64 = database
+        .fetch_scalar(
+            sqlx::query_scalar("SELECT count(*) FROM saved_jobs WHERE job_id = $1")
+                .bind(uuid::Uuid::parse_str(&job).expect("uuid")),
+        )
+        .await
+        .expect("counts");
+    assert_eq!(saved, 1);
+    let query = "query($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { savedJobs(first: 1) { edges { node { id } } } } } }";
+    let me = json!({ "representations": [{ "__typename": "User", "id": WORLD.user_id(jobseeker_a()).to_string() }] });
+    let response = app.graphql_as("jobseeker-a", query, me).await;
+    assert_eq!(
+        response.body["data"]["_entities"][0]["savedJobs"]["edges"][0]["node"]["id"],
+        job.as_str()
+    );
+    let response = app
+        .graphql_as(
+            "jobseeker-a",
+            "mutation($job: ID!) { unsaveJob(jobId: $job) }",
+            json!({ "job": job }),
+        )
+        .await;
+    assert_eq!(response.body["data"]["unsaveJob"], true);
+
+    let update = "mutation($input: UpdateJobseekerProfileInput!) { updateJobseekerProfile(input: $input) { openToWork yearsOfExperience desiredTitles } }";
+    let response = app
+        .graphql_as(
+            "jobseeker-a",
+            update,
+            json!({ "input": { "yearsOfExperience": 99 } }),
+        )
+        .await;
+    assert_eq!(response.first_error_code(), Some("BAD_USER_INPUT"));
+    assert_eq!(
+        response.body["errors"][0]["extensions"]["field"],
+        "yearsOfExperience"
+    );
+    let response = app
+        .graphql_as(
+            "jobseeker-a",
+            update,
+            json!({ "input": { "openToWork": false, "desiredTitles": ["Rust Engineer"] } }),
+        )
+        .await;
+    assert_eq!(
+        response.body["data"]["updateJobseekerProfile"]["openToWork"], false,
+        "{:#}",
+        response.body
+    );
+    let open: bool = database
+        .fetch_scalar(
+            sqlx::query_scalar("SELECT open_to_work FROM jobseeker_profiles WHERE user_id = $1")
+                .bind(WORLD.user_id(jobseeker_a())),
+        )
+        .await
+        .expect("reads the profile");
+    assert!(!open);
+}
+
+/// Each operation limit is enforced with its code before any SQL runs.
+#[tokio::test]
+async fn operation_limits_reject_before_touching_the_database() {
+    let (app, database) = seeded_jobseeker().await;
+    assert_limits_enforced(
+        &app,
+        &database,
+        &LimitProbes {
+            too_complex: "{ _entities(representations: [{ __typename: \"User\", id: \"00000000-0000-0000-0000-000000000001\" }]) { \
+                ... on User { applications(first: 100) { edges { cursor node { id status coverLetter appliedAt job { id } applicant { id } } } } } } }",
+            page_too_large: "{ _entities(representations: []) { ... on User { savedJobs(first: 101) { edges { cursor } } } } }",
+        },
+    )
+    .await;
+}
+
+/// Malformed HTTP requests get clear 4xx answers, never a 500.
+#[tokio::test]
+async fn bad_http_input_is_rejected_cleanly() {
+    let (app, _database) = seeded_jobseeker().await;
+    assert_bad_http_input_rejected(
+        &app,
+        "query ApplicationById($id: ID!) { application(id: $id) { id } }",
+        Some("mutation { saveJob(jobId: \"x\") { id } }"),
+    )
+    .await;
+}
