@@ -1,0 +1,327 @@
+//! The payment subgraph against a real PostgreSQL database, over real HTTP.
+
+use serde_json::{Value, json};
+use talentgraph_demo_world::DemoWorld;
+use talentgraph_kit::testing::{
+    LimitProbes, StaticBearerTokens, TestApp, assert_bad_http_input_rejected,
+    assert_limits_enforced, count_statements, fresh_database, strict_test_config,
+};
+use talentgraph_kit::{Database, Role, Viewer};
+use talentgraph_payment::{MIGRATOR, app, demo, purchase_total_cents};
+
+const WORLD: DemoWorld = DemoWorld::SMALL;
+
+fn viewer(user: u64, role: Role) -> Viewer {
+    Viewer::User {
+        id: WORLD.user_id(user),
+        roles: vec![role],
+    }
+}
+
+async fn seeded_payment() -> (TestApp, Database) {
+    let (database, url) = fresh_database(&MIGRATOR)
+        .await
+        .expect("a fresh payment database");
+    demo::seed(&database, &WORLD)
+        .await
+        .expect("seeds the small demo world");
+    let tokens = StaticBearerTokens::default()
+        .with("recruiter", viewer(0, Role::Employer))
+        .with("jobseeker", viewer(WORLD.demo_jobseeker(), Role::Jobseeker))
+        .with("admin", viewer(WORLD.demo_admin(), Role::Admin));
+    let app = TestApp::spawn(app(
+        database.clone(),
+        &strict_test_config(&url),
+        tokens.shared(),
+    ))
+    .await
+    .expect("the payment app starts");
+    (app, database)
+}
+
+/// Invoice entity batches of 10 and 100 resolve in order with nulls, in one
+/// statement, and resolve to nothing at all for anonymous callers.
+#[tokio::test]
+async fn invoice_entities_are_batched_and_guarded() {
+    let (app, database) = seeded_payment().await;
+    let query = "query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Invoice { id number organization { id } } } }";
+    for size in [10_u64, 100] {
+        let mut representations = Vec::new();
+        let mut expected = Vec::new();
+        for index in 0..size {
+            if index % 10 == 1 {
+                representations.push(
+                    json!({ "__typename": "Invoice", "id": uuid::Uuid::new_v4().to_string() }),
+                );
+                expected.push(Value::Null);
+            } else {
+                let id = WORLD
+                    .invoice_id(index % (WORLD.organizations * 3))
+                    .to_string();
+                representations.push(json!({ "__typename": "Invoice", "id": id }));
+                expected.push(Value::String(id));
+            }
+        }
+        let variables = json!({ "representations": representations });
+        let (response, statements) =
+            count_statements(&database, app.graphql_as("admin", query, variables.clone())).await;
+        let ids: Vec<Value> = response.body["data"]["_entities"]
+            .as_array()
+            .expect("entities")
+            .iter()
+            .map(|entity| entity.get("id").cloned().unwrap_or(Value::Null))
+            .collect();
+        assert_eq!(ids, expected, "{:#}", response.body);
+        assert_eq!(statements, 1);
+        println!("payment _entities batch of {size} Invoice: {statements} SQL statement(s)");
+        let (response, statements) =
+            count_statements(&database, app.graphql(query, variables)).await;
+        assert!(
+            response.body["data"]["_entities"]
+                .as_array()
+                .expect("entities")
+                .iter()
+                .all(Value::is_null)
+        );
+        assert_eq!(statements, 0, "anonymous callers cause no invoice reads");
+    }
+}
+
+/// billing, billingVerified and invoices for every organization cost one
+/// statement each, at page size 10 and 100; billing needs an employer.
+#[tokio::test]
+async fn organization_contributions_are_batched_and_guarded() {
+    let (app, database) = seeded_payment().await;
+    let representations: Vec<Value> = (0..WORLD.organizations)
+        .map(|index| json!({ "__typename": "Organization", "id": WORLD.organization_id(index).to_string() }))
+        .collect();
+    let query = "query($representations: [_Any!]!, $first: Int) { _entities(representations: $representations) { \
+        ... on Organization { billingVerified billing { plan { code } status jobCredits } invoices(first: $first) { edges { node { number } } } } } }";
+    for first in [10, 100] {
+        let (response, statements) = count_statements(
+            &database,
+            app.graphql_as(
+                "recruiter",
+                query,
+                json!({ "representations": representations, "first": first }),
+            ),
+        )
+        .await;
+        assert!(response.body.get("errors").is_none(), "{:#}", response.body);
+        assert_eq!(statements, 3, "page size {first}");
+        let organizations = response.body["data"]["_entities"]
+            .as_array()
+            .expect("entities");
+        // Demo plans cycle FREE, STARTER, GROWTH, ENTERPRISE; GROWTH and up carry the badge.
+        assert_eq!(organizations[2]["billing"]["plan"]["code"], "GROWTH");
+        assert_eq!(organizations[2]["billingVerified"], true);
+        assert_eq!(organizations[1]["billingVerified"], false);
+        assert_eq!(organizations[5]["billing"]["jobCredits"], 5);
+        assert_eq!(
+            organizations[0]["invoices"]["edges"]
+                .as_array()
+                .map(Vec::len),
+            Some(3)
+        );
+    }
+    let response = app
+        .graphql(
+            query,
+            json!({ "representations": representations, "first": 1 }),
+        )
+        .await;
+    assert_eq!(response.first_error_code(), Some("UNAUTHENTICATED"));
+    let public = "query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Organization { billingVerified } } }";
+    let response = app
+        .graphql(public, json!({ "representations": representations }))
+        .await;
+    assert!(
+        response.body.get("errors").is_none(),
+        "the badge is public: {:#}",
+        response.body
+    );
+}
+
+/// Job.promotion for 100 jobs is one statement; only running promotions show.
+#[tokio::test]
+async fn job_promotions_are_batched() {
+    let (app, database) = seeded_payment().await;
+    let representations: Vec<Value> = (0..100)
+        .map(|index| json!({ "__typename": "Job", "id": WORLD.job_id(index).to_string() }))
+        .collect();
+    let query = "query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Job { promotion { tier } } } }";
+    let (response, statements) = count_statements(
+        &database,
+        app.graphql(query, json!({ "representations": representations })),
+    )
+    .await;
+    assert_eq!(statements, 1);
+    let jobs = response.body["data"]["_entities"]
+        .as_array()
+        .expect("entities");
+    assert_eq!(jobs[0]["promotion"]["tier"], "SPOTLIGHT");
+    assert_eq!(jobs[7]["promotion"]["tier"], "FEATURED");
+    assert!(jobs[1]["promotion"].is_null());
+}
+
+const PURCHASE: &str = "mutation($input: PurchaseJobCreditsInput!, $key: String!) { \
+    purchaseJobCredits(input: $input, idempotencyKey: $key) { replayed jobCredits invoice { id totalCents status } } }";
+
+fn purchase(organization: u64, credits: i32, key: &str) -> Value {
+    json!({ "input": { "organizationId": WORLD.organization_id(organization).to_string(), "credits": credits }, "key": key })
+}
+
+async fn count(database: &Database, table: &str) -> i64 {
+    database
+        .fetch_scalar(sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")))
+        .await
+        .expect("counts rows")
+}
+
+/// A purchase writes invoice, ledger entry, balance and outbox event in one
+/// transaction; a retry with the same key replays the result without
+/// charging again; a key reused for another request is a CONFLICT.
+#[tokio::test]
+async fn purchases_are_idempotent() {
+    let (app, database) = seeded_payment().await;
+    let invoices_before = count(&database, "invoices").await;
+    let response = app
+        .graphql_as("recruiter", PURCHASE, purchase(5, 12, "key-0000001"))
+        .await;
+    let payload = &response.body["data"]["purchaseJobCredits"];
+    assert_eq!(payload["replayed"], false, "{:#}", response.body);
+    assert_eq!(payload["jobCredits"], 5 + 12);
+    assert_eq!(payload["invoice"]["totalCents"], purchase_total_cents(12));
+    assert_eq!(count(&database, "invoices").await, invoices_before + 1);
+    assert_eq!(count(&database, "ledger_entries").await, 1);
+    assert_eq!(count(&database, "outbox").await, 1);
+
+    let replay = app
+        .graphql_as("recruiter", PURCHASE, purchase(5, 12, "key-0000001"))
+        .await;
+    let replayed = &replay.body["data"]["purchaseJobCredits"];
+    assert_eq!(replayed["replayed"], true);
+    assert_eq!(replayed["invoice"]["id"], payload["invoice"]["id"]);
+    assert_eq!(replayed["jobCredits"], 17);
+    assert_eq!(
+        count(&database, "invoices").await,
+        invoices_before + 1,
+        "a replay charges nothing"
+    );
+
+    let reused = app
+        .graphql_as("recruiter", PURCHASE, purchase(5, 3, "key-0000001"))
+        .await;
+    assert_eq!(
+        reused.body["errors"][0]["extensions"]["reason"],
+        "IDEMPOTENCY_KEY_REUSED"
+    );
+
+    for (token, variables, code) in [
+        ("recruiter", purchase(5, 0, "key-0000002"), "BAD_USER_INPUT"),
+        (
+            "recruiter",
+            purchase(5, 501, "key-0000002"),
+            "BAD_USER_INPUT",
+        ),
+        ("recruiter", purchase(5, 1, "short"), "BAD_USER_INPUT"),
+        ("jobseeker", purchase(5, 1, "key-0000002"), "FORBIDDEN"),
+    ] {
+        let response = app.graphql_as(token, PURCHASE, variables).await;
+        assert_eq!(
+            response.first_error_code(),
+            Some(code),
+            "{:#}",
+            response.body
+        );
+    }
+    let response = app.graphql(PURCHASE, purchase(5, 1, "key-0000002")).await;
+    assert_eq!(response.first_error_code(), Some("UNAUTHENTICATED"));
+    assert_eq!(
+        count(&database, "invoices").await,
+        invoices_before + 1,
+        "refused purchases write nothing"
+    );
+}
+
+/// Ten concurrent retries of one purchase charge exactly once.
+#[tokio::test]
+async fn concurrent_retries_charge_once() {
+    let (app, database) = seeded_payment().await;
+    let invoices_before = count(&database, "invoices").await;
+    let attempts =
+        (0..10).map(|_| app.graphql_as("recruiter", PURCHASE, purchase(7, 4, "concurrent-key-1")));
+    let responses = futures::future::join_all(attempts).await;
+    let invoice_ids: std::collections::HashSet<String> = responses
+        .iter()
+        .map(|response| {
+            response.body["data"]["purchaseJobCredits"]["invoice"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("every attempt succeeds: {:#}", response.body))
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(invoice_ids.len(), 1);
+    assert_eq!(count(&database, "invoices").await, invoices_before + 1);
+    let balance: i32 = database
+        .fetch_scalar(
+            sqlx::query_scalar(
+                "SELECT job_credits FROM credit_balances WHERE organization_id = $1",
+            )
+            .bind(WORLD.organization_id(7)),
+        )
+        .await
+        .expect("reads the balance");
+    assert_eq!(balance, 7 + 4);
+}
+
+/// changePlan switches the plan and records an outbox event.
+#[tokio::test]
+async fn change_plan_switches_and_records() {
+    let (app, database) = seeded_payment().await;
+    let response = app
+        .graphql_as(
+            "recruiter",
+            "mutation($id: ID!) { changePlan(organizationId: $id, plan: ENTERPRISE) { plan { code verifiedBadge } status } }",
+            json!({ "id": WORLD.organization_id(0).to_string() }),
+        )
+        .await;
+    assert_eq!(
+        response.body["data"]["changePlan"]["plan"]["code"], "ENTERPRISE",
+        "{:#}",
+        response.body
+    );
+    assert_eq!(count(&database, "outbox").await, 1);
+    let response = app.graphql("{ plans { code } }", json!({})).await;
+    assert_eq!(
+        response.body["data"]["plans"].as_array().map(Vec::len),
+        Some(4)
+    );
+}
+
+/// Each operation limit is enforced with its code before any SQL runs.
+#[tokio::test]
+async fn operation_limits_reject_before_touching_the_database() {
+    let (app, database) = seeded_payment().await;
+    assert_limits_enforced(
+        &app,
+        &database,
+        &LimitProbes {
+            too_complex: "{ _entities(representations: []) { ... on Organization { invoices(first: 100) { edges { cursor node { id number status currency totalCents description issuedAt } } } } } }",
+            page_too_large: "{ _entities(representations: []) { ... on Organization { invoices(first: 101) { edges { cursor } } } } }",
+        },
+    )
+    .await;
+}
+
+/// Malformed HTTP requests get clear 4xx answers, never a 500.
+#[tokio::test]
+async fn bad_http_input_is_rejected_cleanly() {
+    let (app, _database) = seeded_payment().await;
+    assert_bad_http_input_rejected(
+        &app,
+        "query InvoiceById($id: ID!) { invoice(id: $id) { number } }",
+        Some("mutation { changePlan(organizationId: \"x\", plan: FREE) { status } }"),
+    )
+    .await;
+}
