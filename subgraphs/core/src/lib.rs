@@ -3,7 +3,6 @@
 
 pub mod demo;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{
     ComplexObject, Context, EmptyMutation, EmptySubscription, ID, InputObject, Object, Schema,
     SimpleObject,
@@ -14,7 +13,8 @@ use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use talentgraph_kit::graphql::configure_schema;
 use talentgraph_kit::loaders::{
-    ChildRow, IdentifiedRow, RowsById, RowsByParent, data_loader, parse_id, parse_id_argument,
+    ChildRow, IdentifiedRow, RequestLoader, RowsById, RowsByParent, data_loader, parse_id,
+    parse_id_argument,
 };
 use talentgraph_kit::{
     Cursor, Database, GraphqlEndpoint, PageArgs, SubgraphConfig, SubgraphDefinition,
@@ -72,7 +72,7 @@ impl User {
 
     /// The user's skills, most relevant first (at most 50).
     async fn skills(&self, context: &Context<'_>) -> async_graphql::Result<Vec<Skill>> {
-        let loader = context.data_unchecked::<DataLoader<RowsByParent<UserSkill>>>();
+        let loader = context.data_unchecked::<RequestLoader<RowsByParent<UserSkill>>>();
         let rows = loader.load_one(self.id).await?.unwrap_or_default();
         Ok(rows.into_iter().map(|row| row.skill()).collect())
     }
@@ -225,7 +225,7 @@ impl Query {
             return Ok(None);
         };
         Ok(context
-            .data_unchecked::<DataLoader<RowsById<User>>>()
+            .data_unchecked::<RequestLoader<RowsById<User>>>()
             .load_one(id)
             .await?)
     }
@@ -240,7 +240,7 @@ impl Query {
             return Ok(None);
         };
         Ok(context
-            .data_unchecked::<DataLoader<RowsById<Organization>>>()
+            .data_unchecked::<RequestLoader<RowsById<Organization>>>()
             .load_one(id)
             .await?)
     }
@@ -255,7 +255,7 @@ impl Query {
             return Ok(None);
         };
         Ok(context
-            .data_unchecked::<DataLoader<RowsById<Skill>>>()
+            .data_unchecked::<RequestLoader<RowsById<Skill>>>()
             .load_one(id)
             .await?)
     }
@@ -264,7 +264,7 @@ impl Query {
     async fn user(&self, context: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
         let id = parse_id_argument("id", &id)?;
         Ok(context
-            .data_unchecked::<DataLoader<RowsById<User>>>()
+            .data_unchecked::<RequestLoader<RowsById<User>>>()
             .load_one(id)
             .await?)
     }
@@ -281,7 +281,7 @@ impl Query {
         let parsed: Vec<Option<Uuid>> = ids.iter().map(parse_id).collect();
         let wanted: Vec<Uuid> = parsed.iter().flatten().copied().collect();
         let found = context
-            .data_unchecked::<DataLoader<RowsById<User>>>()
+            .data_unchecked::<RequestLoader<RowsById<User>>>()
             .load_many(wanted)
             .await?;
         Ok(parsed
@@ -301,7 +301,7 @@ impl Query {
             (Some(id), None) => {
                 let id = parse_id_argument("id", &id)?;
                 Ok(context
-                    .data_unchecked::<DataLoader<RowsById<Organization>>>()
+                    .data_unchecked::<RequestLoader<RowsById<Organization>>>()
                     .load_one(id)
                     .await?)
             }

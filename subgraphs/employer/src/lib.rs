@@ -6,7 +6,6 @@ pub mod demo;
 
 use std::time::Duration;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{
     ComplexObject, Context, EmptySubscription, ID, InputObject, Object, Schema, SimpleObject,
 };
@@ -14,8 +13,8 @@ use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use talentgraph_kit::graphql::configure_schema;
 use talentgraph_kit::loaders::{
-    ChildRow, CountsByParent, IdentifiedRow, PageFilter, PageKey, PagesByParent, RowsById,
-    data_loader, parse_id, parse_id_argument,
+    ChildRow, CountsByParent, IdentifiedRow, PageFilter, PageKey, PagesByParent, RequestLoader,
+    RowsById, data_loader, parse_id, parse_id_argument,
 };
 use talentgraph_kit::{
     Cursor, Database, DatabaseError, ErrorCode, GraphqlEndpoint, PageArgs, SubgraphConfig,
@@ -229,7 +228,7 @@ impl Organization {
             filter: StatusFilter(status),
         };
         let rows = context
-            .data_unchecked::<DataLoader<PagesByParent<Job, StatusFilter>>>()
+            .data_unchecked::<RequestLoader<PagesByParent<Job, StatusFilter>>>()
             .load_one(key)
             .await?
             .unwrap_or_default();
@@ -244,7 +243,7 @@ impl Organization {
     /// How many of the organization's jobs are open.
     async fn open_jobs_count(&self, context: &Context<'_>) -> async_graphql::Result<i64> {
         Ok(context
-            .data_unchecked::<DataLoader<CountsByParent>>()
+            .data_unchecked::<RequestLoader<CountsByParent>>()
             .load_one(self.id)
             .await?
             .unwrap_or(0))
@@ -260,7 +259,7 @@ impl Organization {
     ) -> async_graphql::Result<UserConnection> {
         let page = PageArgs::new(first, after.as_deref())?;
         let rows = context
-            .data_unchecked::<DataLoader<RecruitersOfOrganization>>()
+            .data_unchecked::<RequestLoader<RecruitersOfOrganization>>()
             .load_one(PageKey {
                 parent: self.id,
                 page,
@@ -298,7 +297,7 @@ impl User {
     ) -> async_graphql::Result<OrganizationConnection> {
         let page = PageArgs::new(first, after.as_deref())?;
         let rows = context
-            .data_unchecked::<DataLoader<OrganizationsOfRecruiter>>()
+            .data_unchecked::<RequestLoader<OrganizationsOfRecruiter>>()
             .load_one(PageKey {
                 parent: self.id,
                 page,
@@ -459,7 +458,7 @@ impl Query {
             return Ok(None);
         };
         Ok(context
-            .data_unchecked::<DataLoader<RowsById<Job>>>()
+            .data_unchecked::<RequestLoader<RowsById<Job>>>()
             .load_one(id)
             .await?)
     }
@@ -479,7 +478,7 @@ impl Query {
     async fn job(&self, context: &Context<'_>, id: ID) -> async_graphql::Result<Option<Job>> {
         let id = parse_id_argument("id", &id)?;
         Ok(context
-            .data_unchecked::<DataLoader<RowsById<Job>>>()
+            .data_unchecked::<RequestLoader<RowsById<Job>>>()
             .load_one(id)
             .await?)
     }

@@ -6,7 +6,6 @@ pub mod demo;
 
 use std::time::Duration;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{
     ComplexObject, Context, EmptySubscription, ID, InputObject, Object, Schema, SimpleObject,
 };
@@ -14,8 +13,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::migrate::Migrator;
 use talentgraph_kit::graphql::configure_schema;
 use talentgraph_kit::loaders::{
-    ChildRow, IdentifiedRow, PageFilter, PageKey, PagesByParent, RowsById, RowsByParent,
-    data_loader, parse_id, parse_id_argument,
+    ChildRow, IdentifiedRow, PageFilter, PageKey, PagesByParent, RequestLoader, RowsById,
+    RowsByParent, data_loader, parse_id, parse_id_argument,
 };
 use talentgraph_kit::viewer::RoleGuard;
 use talentgraph_kit::{
@@ -185,7 +184,7 @@ impl Internship {
     /// The skills the internship teaches or asks for (resolved by core).
     async fn skills(&self, context: &Context<'_>) -> async_graphql::Result<Vec<Skill>> {
         let rows = context
-            .data_unchecked::<DataLoader<RowsByParent<InternshipSkill>>>()
+            .data_unchecked::<RequestLoader<RowsByParent<InternshipSkill>>>()
             .load_one(self.id)
             .await?;
         Ok(rows
@@ -259,7 +258,7 @@ impl InternshipApplication {
 
     async fn internship(&self, context: &Context<'_>) -> async_graphql::Result<Option<Internship>> {
         Ok(context
-            .data_unchecked::<DataLoader<RowsById<Internship>>>()
+            .data_unchecked::<RequestLoader<RowsById<Internship>>>()
             .load_one(self.internship_id)
             .await?)
     }
@@ -313,7 +312,7 @@ impl Organization {
     ) -> async_graphql::Result<InternshipConnection> {
         let page = PageArgs::new(first, after.as_deref())?;
         let rows = context
-            .data_unchecked::<DataLoader<PagesByParent<Internship, KindFilter>>>()
+            .data_unchecked::<RequestLoader<PagesByParent<Internship, KindFilter>>>()
             .load_one(PageKey {
                 parent: self.id,
                 page,
@@ -352,7 +351,7 @@ impl User {
         Viewer::of(context).require_self_or_admin(self.id)?;
         let page = PageArgs::new(first, after.as_deref())?;
         let rows = context
-            .data_unchecked::<DataLoader<PagesByParent<InternshipApplication>>>()
+            .data_unchecked::<RequestLoader<PagesByParent<InternshipApplication>>>()
             .load_one(PageKey {
                 parent: self.id,
                 page,
@@ -455,7 +454,7 @@ impl Query {
             return Ok(None);
         };
         Ok(context
-            .data_unchecked::<DataLoader<RowsById<Internship>>>()
+            .data_unchecked::<RequestLoader<RowsById<Internship>>>()
             .load_one(id)
             .await?)
     }
@@ -472,7 +471,7 @@ impl Query {
         };
         let viewer = Viewer::of(context);
         let application = context
-            .data_unchecked::<DataLoader<RowsById<InternshipApplication>>>()
+            .data_unchecked::<RequestLoader<RowsById<InternshipApplication>>>()
             .load_one(id)
             .await?;
         Ok(application.filter(|application| {
@@ -498,7 +497,7 @@ impl Query {
     ) -> async_graphql::Result<Option<Internship>> {
         let id = parse_id_argument("id", &id)?;
         Ok(context
-            .data_unchecked::<DataLoader<RowsById<Internship>>>()
+            .data_unchecked::<RequestLoader<RowsById<Internship>>>()
             .load_one(id)
             .await?)
     }

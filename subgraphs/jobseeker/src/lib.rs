@@ -8,7 +8,7 @@ pub mod demo;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::Loader;
 use async_graphql::{
     ComplexObject, Context, EmptySubscription, ID, InputObject, Object, Schema, SimpleObject,
 };
@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use talentgraph_kit::graphql::configure_schema;
 use talentgraph_kit::loaders::{
-    ChildRow, CountsByParent, IdentifiedRow, NoFilter, PageKey, PagesByParent, RowsById,
-    data_loader, parse_id, parse_id_argument,
+    ChildRow, CountsByParent, IdentifiedRow, NoFilter, PageKey, PagesByParent, RequestLoader,
+    RowsById, data_loader, parse_id, parse_id_argument,
 };
 use talentgraph_kit::viewer::RoleGuard;
 use talentgraph_kit::{
@@ -255,7 +255,7 @@ impl Job {
     /// Active (not withdrawn) applications to this job.
     async fn application_count(&self, context: &Context<'_>) -> async_graphql::Result<i64> {
         Ok(context
-            .data_unchecked::<DataLoader<CountsByParent>>()
+            .data_unchecked::<RequestLoader<CountsByParent>>()
             .load_one(self.id)
             .await?
             .unwrap_or(0))
@@ -264,7 +264,7 @@ impl Job {
     /// Whether the signed-in viewer has an active application; false when anonymous.
     async fn viewer_has_applied(&self, context: &Context<'_>) -> async_graphql::Result<bool> {
         Ok(context
-            .data_unchecked::<DataLoader<ViewerApplications>>()
+            .data_unchecked::<RequestLoader<ViewerApplications>>()
             .load_one(self.id)
             .await?
             .unwrap_or(false))
@@ -285,7 +285,7 @@ impl Job {
     ) -> async_graphql::Result<ApplicationConnection> {
         let page = PageArgs::new(first, after.as_deref())?;
         let rows = context
-            .data_unchecked::<DataLoader<ApplicationsByJob>>()
+            .data_unchecked::<RequestLoader<ApplicationsByJob>>()
             .load_one(PageKey {
                 parent: self.id,
                 page,
@@ -319,7 +319,7 @@ impl User {
         context: &Context<'_>,
     ) -> async_graphql::Result<Option<JobseekerProfile>> {
         Ok(context
-            .data_unchecked::<DataLoader<RowsById<JobseekerProfile>>>()
+            .data_unchecked::<RequestLoader<RowsById<JobseekerProfile>>>()
             .load_one(self.id)
             .await?)
     }
@@ -335,7 +335,7 @@ impl User {
         Viewer::of(context).require_self_or_admin(self.id)?;
         let page = PageArgs::new(first, after.as_deref())?;
         let rows = context
-            .data_unchecked::<DataLoader<ApplicationsByApplicant>>()
+            .data_unchecked::<RequestLoader<ApplicationsByApplicant>>()
             .load_one(PageKey {
                 parent: self.id,
                 page,
@@ -362,7 +362,7 @@ impl User {
         Viewer::of(context).require_self_or_admin(self.id)?;
         let page = PageArgs::new(first, after.as_deref())?;
         let rows = context
-            .data_unchecked::<DataLoader<PagesByParent<SavedJob>>>()
+            .data_unchecked::<RequestLoader<PagesByParent<SavedJob>>>()
             .load_one(PageKey {
                 parent: self.id,
                 page,
@@ -477,7 +477,7 @@ impl Query {
             return Ok(None);
         };
         let application = context
-            .data_unchecked::<DataLoader<RowsById<Application>>>()
+            .data_unchecked::<RequestLoader<RowsById<Application>>>()
             .load_one(id)
             .await?;
         Ok(
@@ -506,7 +506,7 @@ impl Query {
         let viewer = Viewer::of(context);
         viewer.require_user()?;
         let application = context
-            .data_unchecked::<DataLoader<RowsById<Application>>>()
+            .data_unchecked::<RequestLoader<RowsById<Application>>>()
             .load_one(id)
             .await?;
         Ok(application.filter(|application| may_read_application(viewer, application)))

@@ -261,18 +261,26 @@ impl Loader<Uuid> for CountsByParent {
     }
 }
 
+/// The DataLoader type of every per-request loader.
+pub type RequestLoader<L> =
+    async_graphql::dataloader::DataLoader<L, async_graphql::dataloader::HashMapCache>;
+
 /// A DataLoader spawning its batches on the Tokio runtime, gathering keys
-/// for `delay` (the configured `DATALOADER_DELAY_MS`).
+/// for `delay` (the configured `DATALOADER_DELAY_MS`), with a cache that
+/// lives as long as the request: an entity asked for twice in one request
+/// is read once, and rows a list query already read can be fed to it.
 ///
 /// async-graphql resolves lists of more than 30 items through
 /// `FuturesUnordered`, which yields to the runtime every 32 polls; the keys
 /// of a 100-item list therefore arrive in waves, and a window shorter than
 /// the gap between waves splits one batch into several statements.
-pub fn data_loader<L>(
-    loader: L,
-    delay: std::time::Duration,
-) -> async_graphql::dataloader::DataLoader<L> {
-    async_graphql::dataloader::DataLoader::new(loader, tokio::spawn).delay(delay)
+pub fn data_loader<L>(loader: L, delay: std::time::Duration) -> RequestLoader<L> {
+    async_graphql::dataloader::DataLoader::with_cache(
+        loader,
+        tokio::spawn,
+        async_graphql::dataloader::HashMapCache::default(),
+    )
+    .delay(delay)
 }
 
 /// Parses a GraphQL `ID` as a UUID. Entity resolvers treat a malformed id

@@ -11,7 +11,7 @@ pub mod demo;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::Loader;
 use async_graphql::{
     ComplexObject, Context, EmptySubscription, ID, InputObject, Object, Schema, SimpleObject,
 };
@@ -20,8 +20,8 @@ use sqlx::migrate::Migrator;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::graphql::configure_schema;
 use talentgraph_kit::loaders::{
-    ChildRow, IdentifiedRow, NoFilter, PageKey, PagesByParent, RowsById, data_loader, parse_id,
-    parse_id_argument,
+    ChildRow, IdentifiedRow, NoFilter, PageKey, PagesByParent, RequestLoader, RowsById,
+    data_loader, parse_id, parse_id_argument,
 };
 use talentgraph_kit::viewer::RoleGuard;
 use talentgraph_kit::{
@@ -252,7 +252,7 @@ impl Organization {
     /// public, for the badge on organization pages.
     async fn billing_verified(&self, context: &Context<'_>) -> async_graphql::Result<bool> {
         Ok(context
-            .data_unchecked::<DataLoader<BadgeLoader>>()
+            .data_unchecked::<RequestLoader<BadgeLoader>>()
             .load_one(self.id)
             .await?
             .unwrap_or(false))
@@ -262,7 +262,7 @@ impl Organization {
     #[graphql(guard = "RoleGuard::any_of(&[Role::Employer, Role::Admin])")]
     async fn billing(&self, context: &Context<'_>) -> async_graphql::Result<Option<Billing>> {
         Ok(context
-            .data_unchecked::<DataLoader<RowsById<Billing>>>()
+            .data_unchecked::<RequestLoader<RowsById<Billing>>>()
             .load_one(self.id)
             .await?)
     }
@@ -280,7 +280,7 @@ impl Organization {
     ) -> async_graphql::Result<InvoiceConnection> {
         let page = PageArgs::new(first, after.as_deref())?;
         let rows = context
-            .data_unchecked::<DataLoader<PagesByParent<Invoice>>>()
+            .data_unchecked::<RequestLoader<PagesByParent<Invoice>>>()
             .load_one(PageKey {
                 parent: self.id,
                 page,
@@ -314,7 +314,7 @@ impl Job {
         context: &Context<'_>,
     ) -> async_graphql::Result<Option<JobPromotion>> {
         let promotion = context
-            .data_unchecked::<DataLoader<RowsById<JobPromotion>>>()
+            .data_unchecked::<RequestLoader<RowsById<JobPromotion>>>()
             .load_one(self.id)
             .await?;
         let now = Utc::now();
@@ -394,7 +394,7 @@ impl Query {
             return Ok(None);
         };
         Ok(context
-            .data_unchecked::<DataLoader<RowsById<Invoice>>>()
+            .data_unchecked::<RequestLoader<RowsById<Invoice>>>()
             .load_one(id)
             .await?)
     }
@@ -418,7 +418,7 @@ impl Query {
     ) -> async_graphql::Result<Option<Invoice>> {
         let id = parse_id_argument("id", &id)?;
         Ok(context
-            .data_unchecked::<DataLoader<RowsById<Invoice>>>()
+            .data_unchecked::<RequestLoader<RowsById<Invoice>>>()
             .load_one(id)
             .await?)
     }

@@ -31,10 +31,37 @@ pub const APPLICATION_JSON: &str = "application/json";
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// The routes of a GraphQL endpoint: `/graphql` for GET and POST.
+///
+/// A panic while serving a request (a bug, never a client's doing) is
+/// caught, logged, and answered with a masked JSON 500 instead of a dropped
+/// connection.
 pub fn routes<E: Executor>(endpoint: GraphqlEndpoint<E>) -> Router {
     Router::new()
         .route("/graphql", get(get_graphql::<E>).post(post_graphql::<E>))
         .with_state(endpoint)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
+}
+
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    let request_id = uuid::Uuid::new_v4().to_string();
+    tracing::error!(%request_id, %detail, "a request handler panicked");
+    let context = RequestContext {
+        request_id,
+        viewer: Viewer::Anonymous,
+    };
+    transport_error(
+        &context,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::InternalServerError,
+        MASKED_INTERNAL_MESSAGE.to_owned(),
+    )
 }
 
 /// The media type the response is written in, chosen from `Accept`.

@@ -1,0 +1,81 @@
+//! The GraphQL endpoint's failure handling, on a minimal schema that
+//! needs no database.
+
+use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+use talentgraph_kit::graphql::http::routes;
+use talentgraph_kit::testing::TestApp;
+use talentgraph_kit::{GraphqlEndpoint, LimitsConfig};
+
+struct Query;
+
+#[Object]
+impl Query {
+    async fn ok(&self) -> &'static str {
+        "fine"
+    }
+
+    /// Fails the way a library error passed up with `?` does: no code, and
+    /// a message with internal detail.
+    async fn leaky(&self) -> async_graphql::Result<i32> {
+        Err(async_graphql::Error::new(
+            "connection to 10.0.0.7:5432 refused; password=hunter2",
+        ))
+    }
+
+    async fn boom(&self) -> i32 {
+        panic!("a bug in a resolver")
+    }
+}
+
+async fn spawn() -> TestApp {
+    let schema = Schema::build(Query, EmptyMutation, EmptySubscription).finish();
+    TestApp::spawn(routes(GraphqlEndpoint::new(
+        schema,
+        LimitsConfig::default(),
+        64 * 1024,
+    )))
+    .await
+    .expect("the test endpoint starts")
+}
+
+/// A code-less resolver error is masked: generic message, INTERNAL_SERVER_ERROR,
+/// a request id, and none of the original text; other fields still resolve.
+#[tokio::test]
+async fn codeless_errors_are_masked() {
+    let app = spawn().await;
+    let response = app.graphql("{ ok leaky }", serde_json::json!({})).await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body["data"]["ok"], "fine");
+    assert_eq!(response.first_error_code(), Some("INTERNAL_SERVER_ERROR"));
+    assert!(response.body["errors"][0]["extensions"]["requestId"].is_string());
+    assert!(!response.body.to_string().contains("hunter2"));
+}
+
+/// A panicking resolver yields a JSON 500 with a code, not a dropped connection,
+/// and the server keeps serving.
+#[tokio::test]
+async fn panics_become_masked_500s() {
+    let app = spawn().await;
+    let response = app.graphql("{ boom }", serde_json::json!({})).await;
+    assert_eq!(response.status, 500);
+    assert_eq!(response.first_error_code(), Some("INTERNAL_SERVER_ERROR"));
+    assert!(!response.body.to_string().contains("a bug in a resolver"));
+    let response = app.graphql("{ ok }", serde_json::json!({})).await;
+    assert_eq!(response.body["data"]["ok"], "fine");
+}
+
+/// The request id a caller sends comes back in the response header.
+#[tokio::test]
+async fn request_ids_are_echoed() {
+    let app = spawn().await;
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .header("x-request-id", "trace-me-123")
+        .body(r#"{"query":"{ ok }"}"#)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.headers()["x-request-id"], "trace-me-123");
+}
