@@ -63,10 +63,10 @@ pub struct User {
 impl User {
     async fn account(&self, context: &Context<'_>) -> async_graphql::Result<Option<Account>> {
         Viewer::of(context).require_self_or_admin(self.id)?;
-        Ok(context
+        context
             .data_unchecked::<RequestLoader<RowsById<Account>>>()
             .load_one(self.id)
-            .await?)
+            .await
     }
 }
 

@@ -243,7 +243,7 @@ async fn seed_skills(database: &Database, world: &DemoWorld) -> Result<u64, Data
         .map(|name| (*name).to_owned())
         .collect();
     let slugs: Vec<String> = names.iter().map(|name| slugify(name)).collect();
-    Ok(database
+    database
         .execute(
             sqlx::query(
                 "INSERT INTO skills (id, name, slug) SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[]) \
@@ -253,7 +253,7 @@ async fn seed_skills(database: &Database, world: &DemoWorld) -> Result<u64, Data
             .bind(names)
             .bind(slugs),
         )
-        .await?)
+        .await
 }
 
 async fn seed_users(database: &Database, world: &DemoWorld) -> Result<u64, DatabaseError> {
@@ -341,7 +341,7 @@ async fn seed_organizations(database: &Database, world: &DemoWorld) -> Result<u6
         verified.push(index % 3 != 0);
         created.push(world.timestamp(60 * 24 * 60, index, world.organizations));
     }
-    Ok(database
+    database
         .execute(
             sqlx::query(
                 "INSERT INTO organizations (id, name, slug, about, industry, size, website, logo_url, verified, created_at) \
@@ -360,7 +360,7 @@ async fn seed_organizations(database: &Database, world: &DemoWorld) -> Result<u6
             .bind(verified)
             .bind(created),
         )
-        .await?)
+        .await
 }
 
 async fn seed_user_skills(database: &Database, world: &DemoWorld) -> Result<u64, DatabaseError> {

@@ -224,10 +224,10 @@ impl Query {
         let Some(id) = parse_id(&id) else {
             return Ok(None);
         };
-        Ok(context
+        context
             .data_unchecked::<RequestLoader<RowsById<User>>>()
             .load_one(id)
-            .await?)
+            .await
     }
 
     #[graphql(entity)]
@@ -239,10 +239,10 @@ impl Query {
         let Some(id) = parse_id(&id) else {
             return Ok(None);
         };
-        Ok(context
+        context
             .data_unchecked::<RequestLoader<RowsById<Organization>>>()
             .load_one(id)
-            .await?)
+            .await
     }
 
     #[graphql(entity)]
@@ -254,19 +254,19 @@ impl Query {
         let Some(id) = parse_id(&id) else {
             return Ok(None);
         };
-        Ok(context
+        context
             .data_unchecked::<RequestLoader<RowsById<Skill>>>()
             .load_one(id)
-            .await?)
+            .await
     }
 
     /// One user by id; null when there is none.
     async fn user(&self, context: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
         let id = parse_id_argument("id", &id)?;
-        Ok(context
+        context
             .data_unchecked::<RequestLoader<RowsById<User>>>()
             .load_one(id)
-            .await?)
+            .await
     }
 
     /// Users by id, in the order asked, null for unknown ids (at most 100).

@@ -153,7 +153,7 @@ impl DemoWorld {
 
     pub fn internship_mentor(&self, internship: u64) -> u64 {
         self.recruiters_of(self.internship_organization(internship))
-            [usize::from(internship % 2 == 0)]
+            [usize::from(internship.is_multiple_of(2))]
     }
 
     /// When a record was created: spread over the year before

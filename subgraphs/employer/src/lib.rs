@@ -457,10 +457,10 @@ impl Query {
         let Some(id) = parse_id(&id) else {
             return Ok(None);
         };
-        Ok(context
+        context
             .data_unchecked::<RequestLoader<RowsById<Job>>>()
             .load_one(id)
-            .await?)
+            .await
     }
 
     /// Organizations are owned by core; employer only adds fields to them.
@@ -477,10 +477,10 @@ impl Query {
     /// One job by id; null when there is none.
     async fn job(&self, context: &Context<'_>, id: ID) -> async_graphql::Result<Option<Job>> {
         let id = parse_id_argument("id", &id)?;
-        Ok(context
+        context
             .data_unchecked::<RequestLoader<RowsById<Job>>>()
             .load_one(id)
-            .await?)
+            .await
     }
 
     /// Job search, newest first. Only open jobs unless `filter.status` says otherwise.
@@ -566,10 +566,10 @@ fn validate_salary(range: &SalaryRangeInput) -> Result<(), EmployerError> {
     if range.min.is_some_and(|min| min < 0) || range.max.is_some_and(|max| max < 0) {
         return Err(invalid("Salary amounts must not be negative."));
     }
-    if let (Some(min), Some(max)) = (range.min, range.max) {
-        if min > max {
-            return Err(invalid("The salary minimum must not be above the maximum."));
-        }
+    if let (Some(min), Some(max)) = (range.min, range.max)
+        && min > max
+    {
+        return Err(invalid("The salary minimum must not be above the maximum."));
     }
     if range.currency.len() != 3 || !range.currency.bytes().all(|byte| byte.is_ascii_uppercase()) {
         return Err(EmployerError::InvalidInput {

@@ -257,10 +257,10 @@ impl InternshipApplication {
     }
 
     async fn internship(&self, context: &Context<'_>) -> async_graphql::Result<Option<Internship>> {
-        Ok(context
+        context
             .data_unchecked::<RequestLoader<RowsById<Internship>>>()
             .load_one(self.internship_id)
-            .await?)
+            .await
     }
 
     async fn applicant(&self) -> User {
@@ -453,10 +453,10 @@ impl Query {
         let Some(id) = parse_id(&id) else {
             return Ok(None);
         };
-        Ok(context
+        context
             .data_unchecked::<RequestLoader<RowsById<Internship>>>()
             .load_one(id)
-            .await?)
+            .await
     }
 
     /// Internship applications resolve only for their applicant and admins.
@@ -496,10 +496,10 @@ impl Query {
         id: ID,
     ) -> async_graphql::Result<Option<Internship>> {
         let id = parse_id_argument("id", &id)?;
-        Ok(context
+        context
             .data_unchecked::<RequestLoader<RowsById<Internship>>>()
             .load_one(id)
-            .await?)
+            .await
     }
 
     /// Internship search, newest first.

@@ -318,10 +318,10 @@ impl User {
         &self,
         context: &Context<'_>,
     ) -> async_graphql::Result<Option<JobseekerProfile>> {
-        Ok(context
+        context
             .data_unchecked::<RequestLoader<RowsById<JobseekerProfile>>>()
             .load_one(self.id)
-            .await?)
+            .await
     }
 
     /// The user's own applications, newest first (the user and admins only).

@@ -273,6 +273,24 @@ impl VariableReader<'_> {
     }
 }
 
+/// The URL of database `name` on the server of `url`, keeping credentials
+/// and options.
+pub fn database_url_with_name(url: &str, name: &str) -> String {
+    let (without_query, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = without_query.find("://").map_or(0, |index| index + 3);
+    let base = match without_query[scheme_end..].find('/') {
+        Some(slash) => &without_query[..scheme_end + slash],
+        None => without_query,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
 /// Replaces the password of a URL with `***` so that error messages and
 /// logs can show which database was meant without leaking the secret.
 pub fn redact_url_password(url: &str) -> String {
@@ -343,6 +361,19 @@ mod tests {
         assert!(
             !error.to_string().contains("secret"),
             "password leaked: {error}"
+        );
+    }
+
+    /// Database names are swapped without touching credentials or options.
+    #[test]
+    fn replaces_the_database_name_in_urls() {
+        assert_eq!(
+            database_url_with_name("postgres://u:p@h:5/admin?sslmode=disable", "x"),
+            "postgres://u:p@h:5/x?sslmode=disable"
+        );
+        assert_eq!(
+            database_url_with_name("postgres://h", "x"),
+            "postgres://h/x"
         );
     }
 

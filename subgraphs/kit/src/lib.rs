@@ -15,6 +15,7 @@ pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod loaders;
+pub mod local_postgres;
 pub mod pagination;
 pub mod server;
 pub mod telemetry;

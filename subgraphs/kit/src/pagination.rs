@@ -197,6 +197,47 @@ macro_rules! connection_type {
     };
 }
 
+/// Declares a GraphQL enum stored in PostgreSQL as `text` (guarded by a
+/// `CHECK` constraint in the migration), with `as_str` for binding and
+/// `TryFrom<String>` for `#[sqlx(try_from = "String")]` row fields.
+///
+/// Plain text instead of a PostgreSQL enum type keeps migrations simple
+/// (adding a value is a `CHECK` change) and avoids sqlx's per-connection
+/// type lookup for custom types.
+#[macro_export]
+macro_rules! text_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, async_graphql::Enum)]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The stored form.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+
+            fn try_from(text: String) -> Result<Self, String> {
+                match text.as_str() {
+                    $($text => Ok(Self::$variant),)+
+                    other => Err(format!("unknown {} value {other:?}", stringify!($name))),
+                }
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,45 +278,4 @@ mod tests {
         assert!(info.has_next_page);
         assert!(!info.has_previous_page);
     }
-}
-
-/// Declares a GraphQL enum stored in PostgreSQL as `text` (guarded by a
-/// `CHECK` constraint in the migration), with `as_str` for binding and
-/// `TryFrom<String>` for `#[sqlx(try_from = "String")]` row fields.
-///
-/// Plain text instead of a PostgreSQL enum type keeps migrations simple
-/// (adding a value is a `CHECK` change) and avoids sqlx's per-connection
-/// type lookup for custom types.
-#[macro_export]
-macro_rules! text_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, async_graphql::Enum)]
-        pub enum $name {
-            $($(#[$variant_meta])* $variant),+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            /// The stored form.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $text),+
-                }
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = String;
-
-            fn try_from(text: String) -> Result<Self, String> {
-                match text.as_str() {
-                    $($text => Ok(Self::$variant),)+
-                    other => Err(format!("unknown {} value {other:?}", stringify!($name))),
-                }
-            }
-        }
-    };
 }

@@ -9,7 +9,7 @@
 //! and directories left by killed runs are swept the next time.
 
 use std::net::{SocketAddr, TcpListener as StdTcpListener};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -21,6 +21,9 @@ use sqlx::postgres::PgConnection;
 
 use crate::database::Database;
 use crate::error::KitError;
+use crate::local_postgres::{
+    postgres_binaries, postgres_command, postmaster_alive, running_as_root,
+};
 
 const CLUSTER_DIRECTORY_PREFIX: &str = "talentgraph-pg-";
 
@@ -49,7 +52,7 @@ impl PostgresServer {
 
     /// The URL of database `name` on this server.
     pub fn url_for(&self, name: &str) -> String {
-        replace_database_name(&self.admin_url, name)
+        crate::config::database_url_with_name(&self.admin_url, name)
     }
 
     /// Creates an empty database with a unique name and returns its URL.
@@ -87,72 +90,6 @@ pub async fn fresh_database(migrator: &Migrator) -> Result<(Database, String), K
     Ok((database, url))
 }
 
-fn replace_database_name(url: &str, name: &str) -> String {
-    let (without_query, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let scheme_end = without_query.find("://").map_or(0, |index| index + 3);
-    let base = match without_query[scheme_end..].find('/') {
-        Some(slash) => &without_query[..scheme_end + slash],
-        None => without_query,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
-fn postgres_binaries() -> Result<PathBuf, String> {
-    if let Ok(path) = which("initdb") {
-        if let Some(directory) = path.parent() {
-            if directory.join("postgres").exists() {
-                return Ok(directory.to_path_buf());
-            }
-        }
-    }
-    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|entry| entry.path().join("bin"))
-                .filter(|bin| bin.join("initdb").exists() && bin.join("postgres").exists())
-                .collect()
-        })
-        .unwrap_or_default();
-    // The newest installed major version sorts last.
-    candidates.sort_by_key(|path| {
-        path.parent()
-            .and_then(|version| version.file_name())
-            .and_then(|name| name.to_str())
-            .and_then(|name| name.parse::<u32>().ok())
-            .unwrap_or(0)
-    });
-    candidates.pop().ok_or_else(|| {
-        "PostgreSQL is not installed: no initdb on PATH or in /usr/lib/postgresql/*/bin. \
-         Install it (Debian: apt-get install postgresql) or set DATABASE_URL to a server \
-         where tests may create databases."
-            .to_owned()
-    })
-}
-
-fn which(program: &str) -> Result<PathBuf, ()> {
-    let path = std::env::var_os("PATH").ok_or(())?;
-    std::env::split_paths(&path)
-        .map(|directory| directory.join(program))
-        .find(|candidate| candidate.is_file())
-        .ok_or(())
-}
-
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .ok()
-        .and_then(|output| String::from_utf8(output.stdout).ok())
-        .is_some_and(|uid| uid.trim() == "0")
-}
-
 fn free_port() -> Result<u16, String> {
     StdTcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .and_then(|listener| listener.local_addr())
@@ -184,41 +121,6 @@ fn sweep_stale_clusters() {
     }
 }
 
-fn postmaster_alive(data_directory: &Path) -> bool {
-    std::fs::read_to_string(data_directory.join("postmaster.pid"))
-        .ok()
-        .and_then(|contents| contents.lines().next().map(str::to_owned))
-        .is_some_and(|pid| Path::new("/proc").join(pid.trim()).exists())
-}
-
-/// Runs a PostgreSQL program, as the `postgres` user when we are root
-/// (initdb and postgres refuse to run as root).
-fn postgres_command(binaries: &Path, program: &str, as_postgres_user: bool) -> Command {
-    let program_path = binaries.join(program);
-    if as_postgres_user {
-        let mut command = Command::new("setpriv");
-        command
-            .args([
-                "--reuid=postgres",
-                "--regid=postgres",
-                "--init-groups",
-                "--pdeathsig",
-                "SIGQUIT",
-                "--",
-            ])
-            .arg(program_path);
-        command
-    } else if which("setpriv").is_ok() {
-        let mut command = Command::new("setpriv");
-        command
-            .args(["--pdeathsig", "SIGQUIT", "--"])
-            .arg(program_path);
-        command
-    } else {
-        Command::new(program_path)
-    }
-}
-
 fn start_throwaway_cluster() -> Result<u16, String> {
     sweep_stale_clusters();
     let binaries = postgres_binaries()?;
@@ -242,7 +144,7 @@ fn start_throwaway_cluster() -> Result<u16, String> {
         }
     }
     let data = directory.join("data");
-    let output = postgres_command(&binaries, "initdb", as_postgres_user)
+    let output = postgres_command(&binaries, "initdb", as_postgres_user, true)
         .arg("-D")
         .arg(&data)
         .args([
@@ -272,7 +174,7 @@ fn start_throwaway_cluster() -> Result<u16, String> {
         .spawn(move || {
             let log = std::fs::File::create(&log_path);
             let spawned = log.map_err(|error| error.to_string()).and_then(|log| {
-                postgres_command(&binaries, "postgres", as_postgres_user)
+                postgres_command(&binaries, "postgres", as_postgres_user, true)
                     .arg("-D")
                     .arg(&data)
                     .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
@@ -447,21 +349,6 @@ pub async fn count_statements<T>(
     let before = database.statements_executed();
     let output = work.await;
     (output, database.statements_executed() - before)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Database names are swapped without touching credentials or options.
-    #[test]
-    fn replaces_the_database_name_in_urls() {
-        assert_eq!(
-            replace_database_name("postgres://u:p@h:5/admin?sslmode=disable", "x"),
-            "postgres://u:p@h:5/x?sslmode=disable"
-        );
-        assert_eq!(replace_database_name("postgres://h", "x"), "postgres://h/x");
-    }
 }
 
 /// Limits small enough that tests can exceed each one with a short query.

@@ -22,8 +22,9 @@ impl Query {
         ))
     }
 
-    async fn boom(&self) -> i32 {
-        panic!("a bug in a resolver")
+    async fn boom(&self, #[graphql(default = true)] really: bool) -> i32 {
+        assert!(!really, "a bug in a resolver");
+        0
     }
 }
 

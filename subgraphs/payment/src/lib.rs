@@ -261,10 +261,10 @@ impl Organization {
     /// Plan, subscription status and credits (employers and admins).
     #[graphql(guard = "RoleGuard::any_of(&[Role::Employer, Role::Admin])")]
     async fn billing(&self, context: &Context<'_>) -> async_graphql::Result<Option<Billing>> {
-        Ok(context
+        context
             .data_unchecked::<RequestLoader<RowsById<Billing>>>()
             .load_one(self.id)
-            .await?)
+            .await
     }
 
     /// Invoices, newest first (employers and admins).
@@ -393,10 +393,10 @@ impl Query {
         let Some(id) = parse_id(&id) else {
             return Ok(None);
         };
-        Ok(context
+        context
             .data_unchecked::<RequestLoader<RowsById<Invoice>>>()
             .load_one(id)
-            .await?)
+            .await
     }
 
     #[graphql(entity)]
@@ -417,10 +417,10 @@ impl Query {
         id: ID,
     ) -> async_graphql::Result<Option<Invoice>> {
         let id = parse_id_argument("id", &id)?;
-        Ok(context
+        context
             .data_unchecked::<RequestLoader<RowsById<Invoice>>>()
             .load_one(id)
-            .await?)
+            .await
     }
 
     /// The plans on offer, cheapest first.
