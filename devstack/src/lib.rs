@@ -63,9 +63,13 @@ pub enum DevstackError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     /// Bring the whole stack up and serve until Ctrl-C (the default).
-    Up { world: DemoWorld },
+    Up {
+        world: DemoWorld,
+    },
     /// Only create, migrate and seed the databases.
-    Seed { world: DemoWorld },
+    Seed {
+        world: DemoWorld,
+    },
     /// Write every subgraph's `schema.graphql` from the code.
     ExportSchemas,
     Help,
@@ -84,10 +88,22 @@ target/devstack/), DEVSTACK_POSTGRES_PORT (default 54329), RUST_LOG.";
 /// Parses the command line.
 pub fn parse_command(arguments: &[String]) -> Result<Command, DevstackError> {
     let small = arguments.iter().any(|argument| argument == "--small");
-    let world = if small { DemoWorld::SMALL } else { DemoWorld::STANDARD };
-    let verbs: Vec<&String> = arguments.iter().filter(|argument| !argument.starts_with("--")).collect();
-    if let Some(unknown) = arguments.iter().find(|argument| argument.starts_with("--") && *argument != "--small") {
-        return Err(DevstackError::Usage(format!("unknown option {unknown}\n\n{USAGE}")));
+    let world = if small {
+        DemoWorld::SMALL
+    } else {
+        DemoWorld::STANDARD
+    };
+    let verbs: Vec<&String> = arguments
+        .iter()
+        .filter(|argument| !argument.starts_with("--"))
+        .collect();
+    if let Some(unknown) = arguments
+        .iter()
+        .find(|argument| argument.starts_with("--") && *argument != "--small")
+    {
+        return Err(DevstackError::Usage(format!(
+            "unknown option {unknown}\n\n{USAGE}"
+        )));
     }
     match verbs.as_slice() {
         [] => Ok(Command::Up { world }),
@@ -96,9 +112,13 @@ pub fn parse_command(arguments: &[String]) -> Result<Command, DevstackError> {
             "seed" => Ok(Command::Seed { world }),
             "export-schemas" => Ok(Command::ExportSchemas),
             "help" => Ok(Command::Help),
-            other => Err(DevstackError::Usage(format!("unknown command {other}\n\n{USAGE}"))),
+            other => Err(DevstackError::Usage(format!(
+                "unknown command {other}\n\n{USAGE}"
+            ))),
         },
-        _ => Err(DevstackError::Usage(format!("one command at a time\n\n{USAGE}"))),
+        _ => Err(DevstackError::Usage(format!(
+            "one command at a time\n\n{USAGE}"
+        ))),
     }
 }
 
@@ -119,7 +139,10 @@ pub fn main_with_args(arguments: Vec<String>) -> ExitCode {
         eprintln!("devstack: {error}");
         return ExitCode::FAILURE;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("devstack: cannot start the async runtime: {error}");
@@ -149,7 +172,10 @@ pub fn main_with_args(arguments: Vec<String>) -> ExitCode {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// Writes each subgraph's exported SDL next to its crate.
@@ -163,8 +189,14 @@ pub fn export_schemas() -> Result<(), DevstackError> {
         ("internship", talentgraph_internship::exported_sdl()),
     ];
     for (name, sdl) in schemas {
-        let path = workspace_root().join("subgraphs").join(name).join("schema.graphql");
-        std::fs::write(&path, sdl).map_err(|source| DevstackError::Write { path: path.clone(), source })?;
+        let path = workspace_root()
+            .join("subgraphs")
+            .join(name)
+            .join("schema.graphql");
+        std::fs::write(&path, sdl).map_err(|source| DevstackError::Write {
+            path: path.clone(),
+            source,
+        })?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())
@@ -182,21 +214,36 @@ impl DatabaseServer {
             && !url.trim().is_empty()
         {
             eprintln!("▸ using the PostgreSQL server in DATABASE_URL");
-            return Ok(Self { admin_url: url, cluster: None });
+            return Ok(Self {
+                admin_url: url,
+                cluster: None,
+            });
         }
         let port = match std::env::var("DEVSTACK_POSTGRES_PORT") {
-            Ok(port) => port
-                .parse()
-                .map_err(|_| DevstackError::Usage(format!("DEVSTACK_POSTGRES_PORT={port:?} is not a port number")))?,
+            Ok(port) => port.parse().map_err(|_| {
+                DevstackError::Usage(format!(
+                    "DEVSTACK_POSTGRES_PORT={port:?} is not a port number"
+                ))
+            })?,
             Err(_) => DEFAULT_POSTGRES_PORT,
         };
-        let directory = workspace_root().join("target").join("devstack").join("postgres");
-        eprintln!("▸ starting PostgreSQL in {} on port {port}", directory.display());
-        let cluster = PersistentCluster::ensure_running(&directory, port).map_err(DevstackError::Postgres)?;
+        let directory = workspace_root()
+            .join("target")
+            .join("devstack")
+            .join("postgres");
+        eprintln!(
+            "▸ starting PostgreSQL in {} on port {port}",
+            directory.display()
+        );
+        let cluster =
+            PersistentCluster::ensure_running(&directory, port).map_err(DevstackError::Postgres)?;
         if !cluster.started_here {
             eprintln!("  (it was already running; it will be left running)");
         }
-        Ok(Self { admin_url: cluster.url_for("postgres"), cluster: Some(cluster) })
+        Ok(Self {
+            admin_url: cluster.url_for("postgres"),
+            cluster: Some(cluster),
+        })
     }
 
     fn stop_if_started(&self) {
@@ -211,10 +258,16 @@ impl DatabaseServer {
 
 /// Creates (if needed), migrates and seeds one database per subgraph;
 /// returns each subgraph's database URL.
-async fn prepare_databases(server: &DatabaseServer, world: &DemoWorld) -> Result<Vec<String>, DevstackError> {
+async fn prepare_databases(
+    server: &DatabaseServer,
+    world: &DemoWorld,
+) -> Result<Vec<String>, DevstackError> {
     let mut admin = sqlx::PgConnection::connect(&server.admin_url)
         .await
-        .map_err(|source| DevstackError::Database { database: "postgres".to_owned(), source })?;
+        .map_err(|source| DevstackError::Database {
+            database: "postgres".to_owned(),
+            source,
+        })?;
     let mut urls = Vec::new();
     for definition in SUBGRAPHS {
         let name = format!("talentgraph_{}", definition.name);
@@ -222,22 +275,37 @@ async fn prepare_databases(server: &DatabaseServer, world: &DemoWorld) -> Result
             .bind(&name)
             .fetch_optional(&mut admin)
             .await
-            .map_err(|source| DevstackError::Database { database: name.clone(), source })?;
+            .map_err(|source| DevstackError::Database {
+                database: name.clone(),
+                source,
+            })?;
         if exists.is_none() {
             sqlx::query(&format!("CREATE DATABASE \"{name}\""))
                 .execute(&mut admin)
                 .await
-                .map_err(|source| DevstackError::Database { database: name.clone(), source })?;
+                .map_err(|source| DevstackError::Database {
+                    database: name.clone(),
+                    source,
+                })?;
         }
         let url = talentgraph_kit::config::database_url_with_name(&server.admin_url, &name);
         let database = Database::connect(&url, 4, Duration::from_secs(10))
             .await
-            .map_err(|source| DevstackError::Database { database: name.clone(), source })?;
-        database.run_migrations(definition.migrator).await.map_err(talentgraph_kit::KitError::from)?;
+            .map_err(|source| DevstackError::Database {
+                database: name.clone(),
+                source,
+            })?;
+        database
+            .run_migrations(definition.migrator)
+            .await
+            .map_err(talentgraph_kit::KitError::from)?;
         let started = Instant::now();
         let inserted = seed(definition.name, &database, world)
             .await
-            .map_err(|source| DevstackError::Seed { subgraph: definition.name, source })?;
+            .map_err(|source| DevstackError::Seed {
+                subgraph: definition.name,
+                source,
+            })?;
         eprintln!(
             "▸ {:<10} database {name}: migrated, {inserted} new demo rows ({:.1} s)",
             definition.name,
@@ -249,7 +317,11 @@ async fn prepare_databases(server: &DatabaseServer, world: &DemoWorld) -> Result
     Ok(urls)
 }
 
-async fn seed(subgraph: &str, database: &Database, world: &DemoWorld) -> Result<u64, DatabaseError> {
+async fn seed(
+    subgraph: &str,
+    database: &Database,
+    world: &DemoWorld,
+) -> Result<u64, DatabaseError> {
     match subgraph {
         "core" => talentgraph_core::demo::seed(database, world).await,
         "auth" => talentgraph_auth::demo::seed(database, world).await,
@@ -275,17 +347,20 @@ async fn serve_subgraphs(server: &DatabaseServer, world: &DemoWorld) -> Result<(
     for (definition, url) in SUBGRAPHS.into_iter().zip(urls) {
         // Each subgraph reads the same variables a deployed one would, except
         // its address and database, which the stack assigns.
-        let config = SubgraphConfig::from_lookup(definition.default_port, |variable| match variable {
-            "DATABASE_URL" => Some(url.clone()),
-            "LISTEN_ADDR" => None,
-            other => std::env::var(other).ok(),
-        })
-        .map_err(talentgraph_kit::KitError::from)?;
+        let config =
+            SubgraphConfig::from_lookup(definition.default_port, |variable| match variable {
+                "DATABASE_URL" => Some(url.clone()),
+                "LISTEN_ADDR" => None,
+                other => std::env::var(other).ok(),
+            })
+            .map_err(talentgraph_kit::KitError::from)?;
         let address = config.listen_address;
         tasks.push((
             definition.name,
             address,
-            tokio::spawn(async move { talentgraph_kit::server::run_subgraph(definition, config).await }),
+            tokio::spawn(
+                async move { talentgraph_kit::server::run_subgraph(definition, config).await },
+            ),
         ));
     }
     wait_until_listening(&tasks).await;
@@ -304,7 +379,11 @@ async fn serve_subgraphs(server: &DatabaseServer, world: &DemoWorld) -> Result<(
     failure.map_or(Ok(()), Err)
 }
 
-type SubgraphTask = (&'static str, std::net::SocketAddr, tokio::task::JoinHandle<Result<(), talentgraph_kit::KitError>>);
+type SubgraphTask = (
+    &'static str,
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<Result<(), talentgraph_kit::KitError>>,
+);
 
 async fn wait_until_listening(tasks: &[SubgraphTask]) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -324,7 +403,11 @@ fn print_summary(tasks: &[SubgraphTask], world: &DemoWorld) {
     println!("Talentgraph dev stack is up. Press Ctrl-C to stop everything it started.");
     println!();
     for (name, address, task) in tasks {
-        let state = if task.is_finished() { "FAILED (see the log above)" } else { "ready" };
+        let state = if task.is_finished() {
+            "FAILED (see the log above)"
+        } else {
+            "ready"
+        };
         println!("  {name:<10} http://{address}/graphql   ({state})");
     }
     println!();
@@ -343,11 +426,17 @@ fn print_summary(tasks: &[SubgraphTask], world: &DemoWorld) {
         ("recruiter", world.demo_recruiter()),
         ("admin", world.demo_admin()),
     ] {
-        println!("  {label:<10} {:<34} user id {}", world.email(user), world.user_id(user));
+        println!(
+            "  {label:<10} {:<34} user id {}",
+            world.email(user),
+            world.user_id(user)
+        );
     }
     println!();
     println!("Try: curl -s http://127.0.0.1:4004/graphql -H 'content-type: application/json' \\");
-    println!("       -d '{{\"query\":\"{{ jobs(first: 3) {{ edges {{ node {{ title location }} }} }} }}\"}}'");
+    println!(
+        "       -d '{{\"query\":\"{{ jobs(first: 3) {{ edges {{ node {{ title location }} }} }} }}\"}}'"
+    );
 }
 
 #[cfg(test)]
@@ -357,10 +446,30 @@ mod tests {
     /// The command line parses into commands, and mistakes are usage errors.
     #[test]
     fn parses_the_command_line() {
-        let parse = |words: &[&str]| parse_command(&words.iter().map(|word| (*word).to_owned()).collect::<Vec<_>>());
-        assert_eq!(parse(&[]).expect("valid"), Command::Up { world: DemoWorld::STANDARD });
-        assert_eq!(parse(&["seed", "--small"]).expect("valid"), Command::Seed { world: DemoWorld::SMALL });
-        assert_eq!(parse(&["export-schemas"]).expect("valid"), Command::ExportSchemas);
+        let parse = |words: &[&str]| {
+            parse_command(
+                &words
+                    .iter()
+                    .map(|word| (*word).to_owned())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            parse(&[]).expect("valid"),
+            Command::Up {
+                world: DemoWorld::STANDARD
+            }
+        );
+        assert_eq!(
+            parse(&["seed", "--small"]).expect("valid"),
+            Command::Seed {
+                world: DemoWorld::SMALL
+            }
+        );
+        assert_eq!(
+            parse(&["export-schemas"]).expect("valid"),
+            Command::ExportSchemas
+        );
         assert!(parse(&["launch"]).is_err());
         assert!(parse(&["up", "--fast"]).is_err());
         assert!(parse(&["up", "seed"]).is_err());
@@ -369,7 +478,10 @@ mod tests {
     /// Every subgraph has a distinct port and name.
     #[test]
     fn subgraph_ports_and_names_are_distinct() {
-        let mut ports: Vec<u16> = SUBGRAPHS.iter().map(|definition| definition.default_port).collect();
+        let mut ports: Vec<u16> = SUBGRAPHS
+            .iter()
+            .map(|definition| definition.default_port)
+            .collect();
         ports.sort_unstable();
         ports.dedup();
         assert_eq!(ports, vec![4001, 4002, 4003, 4004, 4005, 4006]);

@@ -365,7 +365,7 @@ async fn execute<E: Executor>(
 
     let span = tracing::info_span!(
         "graphql.operation",
-        otel.name = %format!("{operation_type} {operation_name}"),
+        otel.name = %format!("{operation_type} {operation_name}").trim_end(),
         graphql.operation.name = %operation_name,
         graphql.operation.type = %operation_type,
         request_id = %context.request_id,
