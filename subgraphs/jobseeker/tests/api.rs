@@ -396,6 +396,77 @@ async fn saved_jobs_and_profile() {
     assert!(!open);
 }
 
+/// The `application` root field answers the applicant and admins, and null
+/// to anybody else; anonymous callers are UNAUTHENTICATED.
+#[tokio::test]
+async fn application_root_field_is_owner_only() {
+    let (app, _database) = seeded_jobseeker().await;
+    let query = "query($id: ID!) { application(id: $id) { id status applicant { id } } }";
+    let own = json!({ "id": WORLD.application_id(0).to_string() });
+    let response = app.graphql_as("jobseeker-a", query, own.clone()).await;
+    assert_eq!(
+        response.body["data"]["application"]["applicant"]["id"],
+        WORLD.user_id(jobseeker_a()).to_string()
+    );
+    let response = app.graphql_as("admin", query, own.clone()).await;
+    assert_eq!(
+        response.body["data"]["application"]["id"],
+        WORLD.application_id(0).to_string()
+    );
+    let response = app.graphql_as("jobseeker-b", query, own.clone()).await;
+    assert!(
+        response.body["data"]["application"].is_null(),
+        "{:#}",
+        response.body
+    );
+    let response = app.graphql(query, own).await;
+    assert_eq!(response.first_error_code(), Some("UNAUTHENTICATED"));
+}
+
+/// Job.applications for many jobs is one statement at page size 10 and 100;
+/// jobseekers may not read it.
+#[tokio::test]
+async fn job_applications_are_batched_and_guarded() {
+    let (app, database) = seeded_jobseeker().await;
+    let representations: Vec<Value> = (0..20)
+        .map(|index| json!({ "__typename": "Job", "id": WORLD.job_id(index).to_string() }))
+        .collect();
+    let query = "query($representations: [_Any!]!, $first: Int) { _entities(representations: $representations) { \
+        ... on Job { applications(first: $first) { edges { node { id job { id } } } } } } }";
+    for first in [10, 100] {
+        let variables = json!({ "representations": representations, "first": first });
+        let (response, statements) =
+            count_statements(&database, app.graphql_as("recruiter", query, variables)).await;
+        assert!(response.body.get("errors").is_none(), "{:#}", response.body);
+        assert_eq!(statements, 1, "page size {first}");
+        let expected: i64 = database
+            .fetch_scalar(
+                sqlx::query_scalar("SELECT count(*) FROM applications WHERE job_id = $1")
+                    .bind(WORLD.job_id(3)),
+            )
+            .await
+            .expect("counts");
+        let edges = response.body["data"]["_entities"][3]["applications"]["edges"]
+            .as_array()
+            .expect("edges")
+            .clone();
+        assert_eq!(edges.len() as i64, expected.min(first));
+        assert!(
+            edges
+                .iter()
+                .all(|edge| edge["node"]["job"]["id"] == WORLD.job_id(3).to_string())
+        );
+    }
+    let response = app
+        .graphql_as(
+            "jobseeker-a",
+            query,
+            json!({ "representations": representations, "first": 5 }),
+        )
+        .await;
+    assert_eq!(response.first_error_code(), Some("FORBIDDEN"));
+}
+
 /// Each operation limit is enforced with its code before any SQL runs.
 #[tokio::test]
 async fn operation_limits_reject_before_touching_the_database() {

@@ -299,6 +299,32 @@ async fn change_plan_switches_and_records() {
     );
 }
 
+/// The `invoice` root field serves employers and admins; jobseekers are
+/// FORBIDDEN and anonymous callers UNAUTHENTICATED.
+#[tokio::test]
+async fn invoice_root_field_is_guarded() {
+    let (app, database) = seeded_payment().await;
+    let query = "query($id: ID!) { invoice(id: $id) { number totalCents organization { id } } }";
+    let variables = json!({ "id": WORLD.invoice_id(4).to_string() });
+    let number: String = database
+        .fetch_scalar(
+            sqlx::query_scalar("SELECT number FROM invoices WHERE id = $1")
+                .bind(WORLD.invoice_id(4)),
+        )
+        .await
+        .expect("reads the invoice");
+    let response = app.graphql_as("admin", query, variables.clone()).await;
+    assert_eq!(response.body["data"]["invoice"]["number"], number.as_str());
+    assert_eq!(
+        response.body["data"]["invoice"]["organization"]["id"],
+        WORLD.organization_id(1).to_string()
+    );
+    let response = app.graphql_as("jobseeker", query, variables.clone()).await;
+    assert_eq!(response.first_error_code(), Some("FORBIDDEN"));
+    let response = app.graphql(query, variables).await;
+    assert_eq!(response.first_error_code(), Some("UNAUTHENTICATED"));
+}
+
 /// Each operation limit is enforced with its code before any SQL runs.
 #[tokio::test]
 async fn operation_limits_reject_before_touching_the_database() {
