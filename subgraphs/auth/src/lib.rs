@@ -8,17 +8,14 @@
 
 pub mod demo;
 
-use std::time::Duration;
-
 use async_graphql::{Context, EmptyMutation, EmptySubscription, ID, Object, Schema};
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
-use talentgraph_kit::graphql::configure_schema;
-use talentgraph_kit::loaders::{IdentifiedRow, RequestLoader, RowsById, data_loader, parse_id};
+use talentgraph_kit::loaders::{IdentifiedRow, RequestLoader, RowsById, parse_id};
+use talentgraph_kit::server::LoaderScope;
 use talentgraph_kit::viewer::RoleGuard;
 use talentgraph_kit::{
-    Cursor, Database, GraphqlEndpoint, PageArgs, Role, SubgraphConfig, SubgraphDefinition, Viewer,
-    connection_type,
+    Cursor, Database, PageArgs, Role, SubgraphConfig, SubgraphDefinition, Viewer, connection_type,
 };
 use uuid::Uuid;
 
@@ -93,14 +90,15 @@ const ACCOUNTS_BY_ID: &str =
     "SELECT user_id, email, roles, created_at FROM accounts WHERE user_id = ANY($1)";
 
 fn attach_loaders(
-    database: &Database,
-    delay: Duration,
+    scope: &LoaderScope<'_>,
     request: async_graphql::Request,
 ) -> async_graphql::Request {
-    request.data(data_loader(
-        RowsById::<Account>::new(database.clone(), "Account", ACCOUNTS_BY_ID),
-        delay,
-    ))
+    let database = scope.database;
+    request.data(scope.loader(RowsById::<Account>::new(
+        database.clone(),
+        "Account",
+        ACCOUNTS_BY_ID,
+    )))
 }
 
 pub struct Query;
@@ -167,29 +165,22 @@ impl Query {
 
 pub type AuthSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
+/// The executable schema.
 pub fn schema(database: Database, config: &SubgraphConfig) -> AuthSchema {
-    configure_schema(
-        Schema::build(Query, EmptyMutation, EmptySubscription),
-        &config.limits,
-        config.introspection_enabled,
-    )
-    .data(database)
-    .finish()
+    talentgraph_kit::graphql::build_schema(Query, EmptyMutation, database, config)
 }
 
+/// The federation SDL this subgraph exports (committed as `schema.graphql`).
 pub fn exported_sdl() -> String {
-    talentgraph_kit::graphql::federation_sdl(
-        &Schema::build(Query, EmptyMutation, EmptySubscription)
-            .enable_federation()
-            .finish(),
-    )
+    talentgraph_kit::graphql::export_sdl(Query, EmptyMutation)
 }
 
+/// The HTTP application as deployed.
 pub fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
     app(
         database,
         config,
-        std::sync::Arc::new(talentgraph_kit::auth::NoTokenVerification),
+        talentgraph_kit::auth::no_token_verification(),
     )
 }
 
@@ -199,17 +190,11 @@ pub fn app(
     config: &SubgraphConfig,
     authenticator: talentgraph_kit::auth::SharedAuthenticator,
 ) -> axum::Router {
-    let loader_database = database.clone();
-    let delay = config.dataloader_delay;
-    let endpoint = GraphqlEndpoint::new(
+    talentgraph_kit::server::subgraph_app(
         schema(database.clone(), config),
-        config.limits.clone(),
-        config.max_request_body_bytes,
-    )
-    .with_request_data(move |_, request| attach_loaders(&loader_database, delay, request))
-    .with_authenticator(authenticator);
-    talentgraph_kit::server::with_health_routes(
-        talentgraph_kit::graphql::http::routes(endpoint),
         database,
+        config,
+        authenticator,
+        attach_loaders,
     )
 }

@@ -7,18 +7,15 @@ use async_graphql::{
     ComplexObject, Context, EmptyMutation, EmptySubscription, ID, InputObject, Object, Schema,
     SimpleObject,
 };
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
-use talentgraph_kit::graphql::configure_schema;
 use talentgraph_kit::loaders::{
-    ChildRow, IdentifiedRow, RequestLoader, RowsById, RowsByParent, data_loader, parse_id,
-    parse_id_argument,
+    ChildRow, IdentifiedRow, RequestLoader, RowsById, RowsByParent, parse_id, parse_id_argument,
 };
+use talentgraph_kit::server::LoaderScope;
 use talentgraph_kit::{
-    Cursor, Database, GraphqlEndpoint, PageArgs, SubgraphConfig, SubgraphDefinition,
-    connection_type, text_enum,
+    Cursor, Database, PageArgs, SubgraphConfig, SubgraphDefinition, connection_type, text_enum,
 };
 use uuid::Uuid;
 
@@ -188,27 +185,27 @@ const SKILLS_BY_USER: &str = "SELECT user_id, id, name, slug FROM ( \
 
 /// The per-request DataLoaders of this subgraph.
 fn attach_loaders(
-    database: &Database,
-    delay: Duration,
+    scope: &LoaderScope<'_>,
     request: async_graphql::Request,
 ) -> async_graphql::Request {
+    let database = scope.database;
     request
-        .data(data_loader(
-            RowsById::<User>::new(database.clone(), "User", USERS_BY_ID),
-            delay,
-        ))
-        .data(data_loader(
-            RowsById::<Organization>::new(database.clone(), "Organization", ORGANIZATIONS_BY_ID),
-            delay,
-        ))
-        .data(data_loader(
-            RowsById::<Skill>::new(database.clone(), "Skill", SKILLS_BY_ID),
-            delay,
-        ))
-        .data(data_loader(
-            RowsByParent::<UserSkill>::new(database.clone(), "UserSkill", SKILLS_BY_USER),
-            delay,
-        ))
+        .data(scope.loader(RowsById::<User>::new(database.clone(), "User", USERS_BY_ID)))
+        .data(scope.loader(RowsById::<Organization>::new(
+            database.clone(),
+            "Organization",
+            ORGANIZATIONS_BY_ID,
+        )))
+        .data(scope.loader(RowsById::<Skill>::new(
+            database.clone(),
+            "Skill",
+            SKILLS_BY_ID,
+        )))
+        .data(scope.loader(RowsByParent::<UserSkill>::new(
+            database.clone(),
+            "UserSkill",
+            SKILLS_BY_USER,
+        )))
 }
 
 pub struct Query;
@@ -371,33 +368,22 @@ fn escape_like(text: &str) -> String {
 
 pub type CoreSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
-/// The executable schema. `database` is shared data for root fields that
-/// query directly; per-request loaders are attached by [`app`].
+/// The executable schema.
 pub fn schema(database: Database, config: &SubgraphConfig) -> CoreSchema {
-    configure_schema(
-        Schema::build(Query, EmptyMutation, EmptySubscription),
-        &config.limits,
-        config.introspection_enabled,
-    )
-    .data(database)
-    .finish()
+    talentgraph_kit::graphql::build_schema(Query, EmptyMutation, database, config)
 }
 
-/// The federation SDL this subgraph exports (committed as schema.graphql).
+/// The federation SDL this subgraph exports (committed as `schema.graphql`).
 pub fn exported_sdl() -> String {
-    talentgraph_kit::graphql::federation_sdl(
-        &Schema::build(Query, EmptyMutation, EmptySubscription)
-            .enable_federation()
-            .finish(),
-    )
+    talentgraph_kit::graphql::export_sdl(Query, EmptyMutation)
 }
 
-/// The HTTP application: `/graphql`, `/health`, `/ready`.
+/// The HTTP application as deployed.
 pub fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
     app(
         database,
         config,
-        std::sync::Arc::new(talentgraph_kit::auth::NoTokenVerification),
+        talentgraph_kit::auth::no_token_verification(),
     )
 }
 
@@ -407,17 +393,11 @@ pub fn app(
     config: &SubgraphConfig,
     authenticator: talentgraph_kit::auth::SharedAuthenticator,
 ) -> axum::Router {
-    let loader_database = database.clone();
-    let delay = config.dataloader_delay;
-    let endpoint = GraphqlEndpoint::new(
+    talentgraph_kit::server::subgraph_app(
         schema(database.clone(), config),
-        config.limits.clone(),
-        config.max_request_body_bytes,
-    )
-    .with_request_data(move |_, request| attach_loaders(&loader_database, delay, request))
-    .with_authenticator(authenticator);
-    talentgraph_kit::server::with_health_routes(
-        talentgraph_kit::graphql::http::routes(endpoint),
         database,
+        config,
+        authenticator,
+        attach_loaders,
     )
 }

@@ -4,21 +4,19 @@
 
 pub mod demo;
 
-use std::time::Duration;
-
 use async_graphql::{
     ComplexObject, Context, EmptySubscription, ID, InputObject, Object, Schema, SimpleObject,
 };
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
-use talentgraph_kit::graphql::configure_schema;
 use talentgraph_kit::loaders::{
     ChildRow, CountsByParent, IdentifiedRow, PageFilter, PageKey, PagesByParent, RequestLoader,
-    RowsById, data_loader, parse_id, parse_id_argument,
+    RowsById, parse_id, parse_id_argument,
 };
+use talentgraph_kit::server::LoaderScope;
 use talentgraph_kit::{
-    Cursor, Database, DatabaseError, ErrorCode, GraphqlEndpoint, PageArgs, SubgraphConfig,
-    SubgraphDefinition, Viewer, client_error, connection_type, input_error, text_enum,
+    Cursor, Database, DatabaseError, ErrorCode, PageArgs, SubgraphConfig, SubgraphDefinition,
+    Viewer, client_error, connection_type, input_error, text_enum,
 };
 use uuid::Uuid;
 
@@ -401,47 +399,32 @@ const ORGANIZATION_PAGES_BY_RECRUITER: &str = "SELECT page.* FROM UNNEST($1::uui
        ORDER BY added_at DESC, organization_id DESC LIMIT $4) page";
 
 fn attach_loaders(
-    database: &Database,
-    delay: Duration,
+    scope: &LoaderScope<'_>,
     request: async_graphql::Request,
 ) -> async_graphql::Request {
+    let database = scope.database;
     request
-        .data(data_loader(
-            RowsById::<Job>::new(database.clone(), "Job", JOBS_BY_ID),
-            delay,
-        ))
-        .data(data_loader(
-            PagesByParent::<Job, StatusFilter>::new(
-                database.clone(),
-                "Organization.jobs",
-                JOB_PAGES_BY_ORGANIZATION,
-            ),
-            delay,
-        ))
-        .data(data_loader(
-            CountsByParent::new(
-                database.clone(),
-                "Organization.openJobsCount",
-                OPEN_JOB_COUNTS,
-            ),
-            delay,
-        ))
-        .data(data_loader(
-            RecruitersOfOrganization::new(
-                database.clone(),
-                "Organization.recruiters",
-                RECRUITER_PAGES_BY_ORGANIZATION,
-            ),
-            delay,
-        ))
-        .data(data_loader(
-            OrganizationsOfRecruiter(PagesByParent::new(
-                database.clone(),
-                "User.recruiterAt",
-                ORGANIZATION_PAGES_BY_RECRUITER,
-            )),
-            delay,
-        ))
+        .data(scope.loader(RowsById::<Job>::new(database.clone(), "Job", JOBS_BY_ID)))
+        .data(scope.loader(PagesByParent::<Job, StatusFilter>::new(
+            database.clone(),
+            "Organization.jobs",
+            JOB_PAGES_BY_ORGANIZATION,
+        )))
+        .data(scope.loader(CountsByParent::new(
+            database.clone(),
+            "Organization.openJobsCount",
+            OPEN_JOB_COUNTS,
+        )))
+        .data(scope.loader(RecruitersOfOrganization::new(
+            database.clone(),
+            "Organization.recruiters",
+            RECRUITER_PAGES_BY_ORGANIZATION,
+        )))
+        .data(scope.loader(OrganizationsOfRecruiter(PagesByParent::new(
+            database.clone(),
+            "User.recruiterAt",
+            ORGANIZATION_PAGES_BY_RECRUITER,
+        ))))
 }
 
 pub struct Query;
@@ -752,29 +735,22 @@ async fn job_organization_for_update(
 
 pub type EmployerSchema = Schema<Query, Mutation, EmptySubscription>;
 
+/// The executable schema.
 pub fn schema(database: Database, config: &SubgraphConfig) -> EmployerSchema {
-    configure_schema(
-        Schema::build(Query, Mutation, EmptySubscription),
-        &config.limits,
-        config.introspection_enabled,
-    )
-    .data(database)
-    .finish()
+    talentgraph_kit::graphql::build_schema(Query, Mutation, database, config)
 }
 
+/// The federation SDL this subgraph exports (committed as `schema.graphql`).
 pub fn exported_sdl() -> String {
-    talentgraph_kit::graphql::federation_sdl(
-        &Schema::build(Query, Mutation, EmptySubscription)
-            .enable_federation()
-            .finish(),
-    )
+    talentgraph_kit::graphql::export_sdl(Query, Mutation)
 }
 
+/// The HTTP application as deployed.
 pub fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
     app(
         database,
         config,
-        std::sync::Arc::new(talentgraph_kit::auth::NoTokenVerification),
+        talentgraph_kit::auth::no_token_verification(),
     )
 }
 
@@ -784,17 +760,11 @@ pub fn app(
     config: &SubgraphConfig,
     authenticator: talentgraph_kit::auth::SharedAuthenticator,
 ) -> axum::Router {
-    let loader_database = database.clone();
-    let delay = config.dataloader_delay;
-    let endpoint = GraphqlEndpoint::new(
+    talentgraph_kit::server::subgraph_app(
         schema(database.clone(), config),
-        config.limits.clone(),
-        config.max_request_body_bytes,
-    )
-    .with_request_data(move |_, request| attach_loaders(&loader_database, delay, request))
-    .with_authenticator(authenticator);
-    talentgraph_kit::server::with_health_routes(
-        talentgraph_kit::graphql::http::routes(endpoint),
         database,
+        config,
+        authenticator,
+        attach_loaders,
     )
 }

@@ -4,23 +4,20 @@
 
 pub mod demo;
 
-use std::time::Duration;
-
 use async_graphql::{
     ComplexObject, Context, EmptySubscription, ID, InputObject, Object, Schema, SimpleObject,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::migrate::Migrator;
-use talentgraph_kit::graphql::configure_schema;
 use talentgraph_kit::loaders::{
     ChildRow, IdentifiedRow, PageFilter, PageKey, PagesByParent, RequestLoader, RowsById,
-    RowsByParent, data_loader, parse_id, parse_id_argument,
+    RowsByParent, parse_id, parse_id_argument,
 };
+use talentgraph_kit::server::LoaderScope;
 use talentgraph_kit::viewer::RoleGuard;
 use talentgraph_kit::{
-    Cursor, Database, DatabaseError, ErrorCode, GraphqlEndpoint, PageArgs, Role, SubgraphConfig,
-    SubgraphDefinition, Viewer, client_error, conflict_error, connection_type, input_error,
-    internal_error, text_enum,
+    Cursor, Database, DatabaseError, ErrorCode, PageArgs, Role, SubgraphConfig, SubgraphDefinition,
+    Viewer, client_error, conflict_error, connection_type, input_error, internal_error, text_enum,
 };
 use uuid::Uuid;
 
@@ -397,47 +394,36 @@ const APPLICATION_PAGES_BY_APPLICANT: &str = "SELECT page.* FROM UNNEST($1::uuid
        WHERE applicant_id = parent.id AND (applied_at, id) < ($2, $3) ORDER BY applied_at DESC, id DESC LIMIT $4) page";
 
 fn attach_loaders(
-    database: &Database,
-    delay: Duration,
+    scope: &LoaderScope<'_>,
     request: async_graphql::Request,
 ) -> async_graphql::Request {
+    let database = scope.database;
     request
-        .data(data_loader(
-            RowsById::<Internship>::new(database.clone(), "Internship", INTERNSHIPS_BY_ID),
-            delay,
-        ))
-        .data(data_loader(
-            PagesByParent::<Internship, KindFilter>::new(
-                database.clone(),
-                "Organization.internships",
-                INTERNSHIP_PAGES_BY_ORGANIZATION,
-            ),
-            delay,
-        ))
-        .data(data_loader(
-            RowsByParent::<InternshipSkill>::new(
-                database.clone(),
-                "Internship.skills",
-                SKILLS_BY_INTERNSHIP,
-            ),
-            delay,
-        ))
-        .data(data_loader(
-            RowsById::<InternshipApplication>::new(
-                database.clone(),
-                "InternshipApplication",
-                APPLICATIONS_BY_ID,
-            ),
-            delay,
-        ))
-        .data(data_loader(
-            PagesByParent::<InternshipApplication>::new(
-                database.clone(),
-                "User.internshipApplications",
-                APPLICATION_PAGES_BY_APPLICANT,
-            ),
-            delay,
-        ))
+        .data(scope.loader(RowsById::<Internship>::new(
+            database.clone(),
+            "Internship",
+            INTERNSHIPS_BY_ID,
+        )))
+        .data(scope.loader(PagesByParent::<Internship, KindFilter>::new(
+            database.clone(),
+            "Organization.internships",
+            INTERNSHIP_PAGES_BY_ORGANIZATION,
+        )))
+        .data(scope.loader(RowsByParent::<InternshipSkill>::new(
+            database.clone(),
+            "Internship.skills",
+            SKILLS_BY_INTERNSHIP,
+        )))
+        .data(scope.loader(RowsById::<InternshipApplication>::new(
+            database.clone(),
+            "InternshipApplication",
+            APPLICATIONS_BY_ID,
+        )))
+        .data(scope.loader(PagesByParent::<InternshipApplication>::new(
+            database.clone(),
+            "User.internshipApplications",
+            APPLICATION_PAGES_BY_APPLICANT,
+        )))
 }
 
 pub struct Query;
@@ -620,29 +606,22 @@ impl Mutation {
 
 pub type InternshipSchema = Schema<Query, Mutation, EmptySubscription>;
 
+/// The executable schema.
 pub fn schema(database: Database, config: &SubgraphConfig) -> InternshipSchema {
-    configure_schema(
-        Schema::build(Query, Mutation, EmptySubscription),
-        &config.limits,
-        config.introspection_enabled,
-    )
-    .data(database)
-    .finish()
+    talentgraph_kit::graphql::build_schema(Query, Mutation, database, config)
 }
 
+/// The federation SDL this subgraph exports (committed as `schema.graphql`).
 pub fn exported_sdl() -> String {
-    talentgraph_kit::graphql::federation_sdl(
-        &Schema::build(Query, Mutation, EmptySubscription)
-            .enable_federation()
-            .finish(),
-    )
+    talentgraph_kit::graphql::export_sdl(Query, Mutation)
 }
 
+/// The HTTP application as deployed.
 pub fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
     app(
         database,
         config,
-        std::sync::Arc::new(talentgraph_kit::auth::NoTokenVerification),
+        talentgraph_kit::auth::no_token_verification(),
     )
 }
 
@@ -652,17 +631,11 @@ pub fn app(
     config: &SubgraphConfig,
     authenticator: talentgraph_kit::auth::SharedAuthenticator,
 ) -> axum::Router {
-    let loader_database = database.clone();
-    let delay = config.dataloader_delay;
-    let endpoint = GraphqlEndpoint::new(
+    talentgraph_kit::server::subgraph_app(
         schema(database.clone(), config),
-        config.limits.clone(),
-        config.max_request_body_bytes,
-    )
-    .with_request_data(move |_, request| attach_loaders(&loader_database, delay, request))
-    .with_authenticator(authenticator);
-    talentgraph_kit::server::with_health_routes(
-        talentgraph_kit::graphql::http::routes(endpoint),
         database,
+        config,
+        authenticator,
+        attach_loaders,
     )
 }

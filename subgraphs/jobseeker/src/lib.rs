@@ -6,7 +6,6 @@
 pub mod demo;
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use async_graphql::dataloader::Loader;
 use async_graphql::{
@@ -14,16 +13,15 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
-use talentgraph_kit::graphql::configure_schema;
 use talentgraph_kit::loaders::{
     ChildRow, CountsByParent, IdentifiedRow, NoFilter, PageKey, PagesByParent, RequestLoader,
-    RowsById, data_loader, parse_id, parse_id_argument,
+    RowsById, parse_id, parse_id_argument,
 };
+use talentgraph_kit::server::LoaderScope;
 use talentgraph_kit::viewer::RoleGuard;
 use talentgraph_kit::{
-    Cursor, Database, DatabaseError, ErrorCode, GraphqlEndpoint, PageArgs, Role, SubgraphConfig,
-    SubgraphDefinition, Viewer, client_error, conflict_error, connection_type, input_error,
-    internal_error, text_enum,
+    Cursor, Database, DatabaseError, ErrorCode, PageArgs, Role, SubgraphConfig, SubgraphDefinition,
+    Viewer, client_error, conflict_error, connection_type, input_error, internal_error, text_enum,
 };
 use uuid::Uuid;
 
@@ -396,63 +394,45 @@ const SAVED_JOB_PAGES_BY_USER: &str = "SELECT page.* FROM UNNEST($1::uuid[]) AS 
        WHERE user_id = parent.id AND (saved_at, job_id) < ($2, $3) ORDER BY saved_at DESC, job_id DESC LIMIT $4) page";
 
 fn attach_loaders(
-    database: &Database,
-    delay: Duration,
-    viewer: &Viewer,
+    scope: &LoaderScope<'_>,
     request: async_graphql::Request,
 ) -> async_graphql::Request {
+    let (database, viewer) = (scope.database, &scope.request.viewer);
     request
-        .data(data_loader(
-            RowsById::<Application>::new(database.clone(), "Application", APPLICATIONS_BY_ID),
-            delay,
-        ))
-        .data(data_loader(
-            ApplicationsByApplicant::new(
-                database.clone(),
-                "User.applications",
-                APPLICATION_PAGES_BY_APPLICANT,
-            ),
-            delay,
-        ))
-        .data(data_loader(
-            ApplicationsByJob(PagesByParent::new(
-                database.clone(),
-                "Job.applications",
-                APPLICATION_PAGES_BY_JOB,
-            )),
-            delay,
-        ))
-        .data(data_loader(
-            CountsByParent::new(
-                database.clone(),
-                "Job.applicationCount",
-                APPLICATION_COUNTS_BY_JOB,
-            ),
-            delay,
-        ))
-        .data(data_loader(
-            ViewerApplications {
-                database: database.clone(),
-                viewer_id: viewer.user_id(),
-            },
-            delay,
-        ))
-        .data(data_loader(
-            RowsById::<JobseekerProfile>::new(
-                database.clone(),
-                "JobseekerProfile",
-                PROFILES_BY_USER,
-            ),
-            delay,
-        ))
-        .data(data_loader(
-            PagesByParent::<SavedJob>::new(
-                database.clone(),
-                "User.savedJobs",
-                SAVED_JOB_PAGES_BY_USER,
-            ),
-            delay,
-        ))
+        .data(scope.loader(RowsById::<Application>::new(
+            database.clone(),
+            "Application",
+            APPLICATIONS_BY_ID,
+        )))
+        .data(scope.loader(ApplicationsByApplicant::new(
+            database.clone(),
+            "User.applications",
+            APPLICATION_PAGES_BY_APPLICANT,
+        )))
+        .data(scope.loader(ApplicationsByJob(PagesByParent::new(
+            database.clone(),
+            "Job.applications",
+            APPLICATION_PAGES_BY_JOB,
+        ))))
+        .data(scope.loader(CountsByParent::new(
+            database.clone(),
+            "Job.applicationCount",
+            APPLICATION_COUNTS_BY_JOB,
+        )))
+        .data(scope.loader(ViewerApplications {
+            database: database.clone(),
+            viewer_id: viewer.user_id(),
+        }))
+        .data(scope.loader(RowsById::<JobseekerProfile>::new(
+            database.clone(),
+            "JobseekerProfile",
+            PROFILES_BY_USER,
+        )))
+        .data(scope.loader(PagesByParent::<SavedJob>::new(
+            database.clone(),
+            "User.savedJobs",
+            SAVED_JOB_PAGES_BY_USER,
+        )))
 }
 
 /// May the viewer read this application by id? Only the applicant and
@@ -742,29 +722,22 @@ impl Mutation {
 
 pub type JobseekerSchema = Schema<Query, Mutation, EmptySubscription>;
 
+/// The executable schema.
 pub fn schema(database: Database, config: &SubgraphConfig) -> JobseekerSchema {
-    configure_schema(
-        Schema::build(Query, Mutation, EmptySubscription),
-        &config.limits,
-        config.introspection_enabled,
-    )
-    .data(database)
-    .finish()
+    talentgraph_kit::graphql::build_schema(Query, Mutation, database, config)
 }
 
+/// The federation SDL this subgraph exports (committed as `schema.graphql`).
 pub fn exported_sdl() -> String {
-    talentgraph_kit::graphql::federation_sdl(
-        &Schema::build(Query, Mutation, EmptySubscription)
-            .enable_federation()
-            .finish(),
-    )
+    talentgraph_kit::graphql::export_sdl(Query, Mutation)
 }
 
+/// The HTTP application as deployed.
 pub fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
     app(
         database,
         config,
-        std::sync::Arc::new(talentgraph_kit::auth::NoTokenVerification),
+        talentgraph_kit::auth::no_token_verification(),
     )
 }
 
@@ -774,19 +747,11 @@ pub fn app(
     config: &SubgraphConfig,
     authenticator: talentgraph_kit::auth::SharedAuthenticator,
 ) -> axum::Router {
-    let loader_database = database.clone();
-    let delay = config.dataloader_delay;
-    let endpoint = GraphqlEndpoint::new(
+    talentgraph_kit::server::subgraph_app(
         schema(database.clone(), config),
-        config.limits.clone(),
-        config.max_request_body_bytes,
-    )
-    .with_request_data(move |context, request| {
-        attach_loaders(&loader_database, delay, &context.viewer, request)
-    })
-    .with_authenticator(authenticator);
-    talentgraph_kit::server::with_health_routes(
-        talentgraph_kit::graphql::http::routes(endpoint),
         database,
+        config,
+        authenticator,
+        attach_loaders,
     )
 }

@@ -106,6 +106,53 @@ pub async fn run_subgraph(
     Ok(())
 }
 
+/// What a subgraph's loader hook gets for each request.
+pub struct LoaderScope<'a> {
+    pub database: &'a Database,
+    /// The configured DataLoader batching window.
+    pub delay: Duration,
+    pub request: &'a crate::RequestContext,
+}
+
+impl LoaderScope<'_> {
+    /// A per-request DataLoader around `loader`.
+    pub fn loader<L>(&self, loader: L) -> crate::loaders::RequestLoader<L> {
+        crate::loaders::data_loader(loader, self.delay)
+    }
+}
+
+/// A subgraph's hook that adds its per-request DataLoaders to a request.
+pub type AttachLoaders = fn(&LoaderScope<'_>, async_graphql::Request) -> async_graphql::Request;
+
+/// A subgraph's whole HTTP application: `/graphql` around `executor` with
+/// the configured limits, fresh loaders per request and `authenticator`,
+/// plus `/health` and `/ready`.
+pub fn subgraph_app<E: async_graphql::Executor>(
+    executor: E,
+    database: Database,
+    config: &SubgraphConfig,
+    authenticator: crate::auth::SharedAuthenticator,
+    attach_loaders: AttachLoaders,
+) -> Router {
+    let loader_database = database.clone();
+    let delay = config.dataloader_delay;
+    let endpoint = crate::GraphqlEndpoint::new(
+        executor,
+        config.limits.clone(),
+        config.max_request_body_bytes,
+    )
+    .with_request_data(move |request_context, request| {
+        let scope = LoaderScope {
+            database: &loader_database,
+            delay,
+            request: request_context,
+        };
+        attach_loaders(&scope, request)
+    })
+    .with_authenticator(authenticator);
+    with_health_routes(crate::graphql::http::routes(endpoint), database)
+}
+
 /// Adds `/health` (the process is up) and `/ready` (it can reach its
 /// database) to a subgraph's routes.
 pub fn with_health_routes(router: Router, database: Database) -> Router {

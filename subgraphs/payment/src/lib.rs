@@ -9,7 +9,6 @@
 pub mod demo;
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use async_graphql::dataloader::Loader;
 use async_graphql::{
@@ -18,16 +17,15 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use talentgraph_kit::database::Transaction;
-use talentgraph_kit::graphql::configure_schema;
 use talentgraph_kit::loaders::{
-    ChildRow, IdentifiedRow, NoFilter, PageKey, PagesByParent, RequestLoader, RowsById,
-    data_loader, parse_id, parse_id_argument,
+    ChildRow, IdentifiedRow, NoFilter, PageKey, PagesByParent, RequestLoader, RowsById, parse_id,
+    parse_id_argument,
 };
+use talentgraph_kit::server::LoaderScope;
 use talentgraph_kit::viewer::RoleGuard;
 use talentgraph_kit::{
-    Cursor, Database, DatabaseError, ErrorCode, GraphqlEndpoint, PageArgs, Role, SubgraphConfig,
-    SubgraphDefinition, Viewer, client_error, conflict_error, connection_type, input_error,
-    internal_error, text_enum,
+    Cursor, Database, DatabaseError, ErrorCode, PageArgs, Role, SubgraphConfig, SubgraphDefinition,
+    Viewer, client_error, conflict_error, connection_type, input_error, internal_error, text_enum,
 };
 use uuid::Uuid;
 
@@ -338,41 +336,34 @@ const PROMOTIONS_BY_JOB: &str =
     "SELECT job_id, tier, starts_at, ends_at FROM job_promotions WHERE job_id = ANY($1)";
 
 fn attach_loaders(
-    database: &Database,
-    delay: Duration,
+    scope: &LoaderScope<'_>,
     request: async_graphql::Request,
 ) -> async_graphql::Request {
+    let database = scope.database;
     request
-        .data(data_loader(
-            RowsById::<Billing>::new(
-                database.clone(),
-                "Organization.billing",
-                BILLING_BY_ORGANIZATION,
-            ),
-            delay,
-        ))
-        .data(data_loader(
-            BadgeLoader {
-                database: database.clone(),
-            },
-            delay,
-        ))
-        .data(data_loader(
-            RowsById::<Invoice>::new(database.clone(), "Invoice", INVOICES_BY_ID),
-            delay,
-        ))
-        .data(data_loader(
-            PagesByParent::<Invoice>::new(
-                database.clone(),
-                "Organization.invoices",
-                INVOICE_PAGES_BY_ORGANIZATION,
-            ),
-            delay,
-        ))
-        .data(data_loader(
-            RowsById::<JobPromotion>::new(database.clone(), "Job.promotion", PROMOTIONS_BY_JOB),
-            delay,
-        ))
+        .data(scope.loader(RowsById::<Billing>::new(
+            database.clone(),
+            "Organization.billing",
+            BILLING_BY_ORGANIZATION,
+        )))
+        .data(scope.loader(BadgeLoader {
+            database: database.clone(),
+        }))
+        .data(scope.loader(RowsById::<Invoice>::new(
+            database.clone(),
+            "Invoice",
+            INVOICES_BY_ID,
+        )))
+        .data(scope.loader(PagesByParent::<Invoice>::new(
+            database.clone(),
+            "Organization.invoices",
+            INVOICE_PAGES_BY_ORGANIZATION,
+        )))
+        .data(scope.loader(RowsById::<JobPromotion>::new(
+            database.clone(),
+            "Job.promotion",
+            PROMOTIONS_BY_JOB,
+        )))
 }
 
 pub struct Query;
@@ -682,29 +673,22 @@ async fn replay_purchase(
 
 pub type PaymentSchema = Schema<Query, Mutation, EmptySubscription>;
 
+/// The executable schema.
 pub fn schema(database: Database, config: &SubgraphConfig) -> PaymentSchema {
-    configure_schema(
-        Schema::build(Query, Mutation, EmptySubscription),
-        &config.limits,
-        config.introspection_enabled,
-    )
-    .data(database)
-    .finish()
+    talentgraph_kit::graphql::build_schema(Query, Mutation, database, config)
 }
 
+/// The federation SDL this subgraph exports (committed as `schema.graphql`).
 pub fn exported_sdl() -> String {
-    talentgraph_kit::graphql::federation_sdl(
-        &Schema::build(Query, Mutation, EmptySubscription)
-            .enable_federation()
-            .finish(),
-    )
+    talentgraph_kit::graphql::export_sdl(Query, Mutation)
 }
 
+/// The HTTP application as deployed.
 pub fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
     app(
         database,
         config,
-        std::sync::Arc::new(talentgraph_kit::auth::NoTokenVerification),
+        talentgraph_kit::auth::no_token_verification(),
     )
 }
 
@@ -714,17 +698,11 @@ pub fn app(
     config: &SubgraphConfig,
     authenticator: talentgraph_kit::auth::SharedAuthenticator,
 ) -> axum::Router {
-    let loader_database = database.clone();
-    let delay = config.dataloader_delay;
-    let endpoint = GraphqlEndpoint::new(
+    talentgraph_kit::server::subgraph_app(
         schema(database.clone(), config),
-        config.limits.clone(),
-        config.max_request_body_bytes,
-    )
-    .with_request_data(move |_, request| attach_loaders(&loader_database, delay, request))
-    .with_authenticator(authenticator);
-    talentgraph_kit::server::with_health_routes(
-        talentgraph_kit::graphql::http::routes(endpoint),
         database,
+        config,
+        authenticator,
+        attach_loaders,
     )
 }

@@ -102,3 +102,37 @@ where
 {
     schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation())
 }
+
+/// A subgraph's executable schema: Federation v2, the configured limits and
+/// introspection switch, and the database as shared data.
+pub fn build_schema<Query, Mutation>(
+    query: Query,
+    mutation: Mutation,
+    database: crate::Database,
+    config: &crate::SubgraphConfig,
+) -> async_graphql::Schema<Query, Mutation, async_graphql::EmptySubscription>
+where
+    Query: ObjectType + 'static,
+    Mutation: ObjectType + 'static,
+{
+    configure_schema(
+        async_graphql::Schema::build(query, mutation, async_graphql::EmptySubscription),
+        &config.limits,
+        config.introspection_enabled,
+    )
+    .data(database)
+    .finish()
+}
+
+/// The Federation v2 SDL a subgraph with these root types exports.
+pub fn export_sdl<Query, Mutation>(query: Query, mutation: Mutation) -> String
+where
+    Query: ObjectType + 'static,
+    Mutation: ObjectType + 'static,
+{
+    federation_sdl(
+        &async_graphql::Schema::build(query, mutation, async_graphql::EmptySubscription)
+            .enable_federation()
+            .finish(),
+    )
+}
