@@ -2,9 +2,10 @@
 //!
 //! `up` starts PostgreSQL (a cluster kept under `target/devstack/` unless
 //! `DATABASE_URL` names a server), creates one database per subgraph, runs
-//! each subgraph's migrations, loads the demo data, and serves the six
-//! subgraphs on their DESIGN.md ports until Ctrl-C, when it stops all it
-//! started. This crate and `schema-registry` are the only places that know
+//! each subgraph's migrations, loads the demo data, serves the six
+//! subgraphs on their DESIGN.md ports, composes the supergraph and runs the
+//! pinned Apollo Router in front of them (installing it first if needed)
+//! until Ctrl-C, when it stops all it started. This crate and `schema-registry` are the only places that know
 //! the full list of subgraphs.
 
 use std::path::{Path, PathBuf};
@@ -51,6 +52,10 @@ pub enum DevstackError {
     },
     #[error(transparent)]
     Kit(#[from] talentgraph_kit::KitError),
+    #[error("composition: {0}")]
+    Composition(String),
+    #[error("Apollo Router: {0}")]
+    Router(String),
     #[error("could not write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -178,17 +183,21 @@ fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// Writes each subgraph's exported SDL next to its crate.
-pub fn export_schemas() -> Result<(), DevstackError> {
-    let schemas: [(&str, String); 6] = [
+/// Every subgraph's federation SDL, exported from the code.
+fn exported_schemas() -> [(&'static str, String); 6] {
+    [
         ("core", talentgraph_core::exported_sdl()),
         ("auth", talentgraph_auth::exported_sdl()),
         ("jobseeker", talentgraph_jobseeker::exported_sdl()),
         ("employer", talentgraph_employer::exported_sdl()),
         ("payment", talentgraph_payment::exported_sdl()),
         ("internship", talentgraph_internship::exported_sdl()),
-    ];
-    for (name, sdl) in schemas {
+    ]
+}
+
+/// Writes each subgraph's exported SDL next to its crate.
+pub fn export_schemas() -> Result<(), DevstackError> {
+    for (name, sdl) in exported_schemas() {
         let path = workspace_root()
             .join("subgraphs")
             .join(name)
@@ -364,8 +373,16 @@ async fn serve_subgraphs(server: &DatabaseServer, world: &DemoWorld) -> Result<(
         ));
     }
     wait_until_listening(&tasks).await;
-    print_summary(&tasks, world);
+    let router = match start_router(&tasks) {
+        Ok(router) => Some(router),
+        Err(error) => {
+            eprintln!("devstack: {error}\n  the subgraphs stay up without the router");
+            None
+        }
+    };
+    print_summary(&tasks, world, router.is_some());
     let mut failure = None;
+    let mut router = router;
     for (name, _, task) in tasks {
         match task.await {
             Ok(Ok(())) => {}
@@ -376,7 +393,120 @@ async fn serve_subgraphs(server: &DatabaseServer, world: &DemoWorld) -> Result<(
             Err(error) => eprintln!("devstack: {name} crashed: {error}"),
         }
     }
+    if let Some(child) = router.as_mut() {
+        eprintln!("▸ stopping the router");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     failure.map_or(Ok(()), Err)
+}
+
+/// The router's GraphQL and health addresses in the dev stack (DESIGN.md).
+const ROUTER_LISTEN: &str = "127.0.0.1:4000";
+const ROUTER_HEALTH_LISTEN: &str = "127.0.0.1:8088";
+
+/// Composes the supergraph from the running subgraphs' SDL, installs the
+/// pinned router if needed, and starts it with the development profile.
+fn start_router(tasks: &[SubgraphTask]) -> Result<std::process::Child, DevstackError> {
+    let inputs: Vec<schema_registry::SubgraphInput> = exported_schemas()
+        .into_iter()
+        .map(|(name, sdl)| {
+            let address = tasks
+                .iter()
+                .find(|(task_name, _, _)| *task_name == name)
+                .map(|(_, address, _)| *address)
+                .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+            schema_registry::SubgraphInput {
+                name: name.to_owned(),
+                routing_url: format!("http://{address}/graphql"),
+                sdl,
+            }
+        })
+        .collect();
+    let supergraph = schema_registry::compose_subgraphs(&inputs).map_err(|error| match error {
+        schema_registry::RegistryError::Composition(diagnostics) => DevstackError::Composition(
+            diagnostics
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        other => DevstackError::Composition(other.to_string()),
+    })?;
+    let directory = workspace_root().join("target").join("devstack");
+    let supergraph_path = directory.join("supergraph.graphql");
+    std::fs::write(&supergraph_path, &supergraph.sdl).map_err(|source| DevstackError::Write {
+        path: supergraph_path.clone(),
+        source,
+    })?;
+    eprintln!(
+        "▸ composed the supergraph into {}",
+        supergraph_path.display()
+    );
+
+    eprintln!(
+        "▸ checking the pinned Apollo Router (the first install builds it: about 14 minutes)"
+    );
+    let install = std::process::Command::new("bash")
+        .arg(workspace_root().join("scripts/install-router.sh"))
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|error| {
+            DevstackError::Router(format!("cannot run scripts/install-router.sh: {error}"))
+        })?;
+    if !install.status.success() {
+        return Err(DevstackError::Router(
+            "scripts/install-router.sh failed (see above)".to_owned(),
+        ));
+    }
+    let binary = String::from_utf8_lossy(&install.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let log_path = directory.join("router.log");
+    let log = std::fs::File::create(&log_path).map_err(|source| DevstackError::Write {
+        path: log_path.clone(),
+        source,
+    })?;
+    let log_for_stderr = log.try_clone().map_err(|source| DevstackError::Write {
+        path: log_path.clone(),
+        source,
+    })?;
+    let mut child = std::process::Command::new(&binary)
+        .arg("--supergraph")
+        .arg(&supergraph_path)
+        .arg("--config")
+        .arg(workspace_root().join("router/router.dev.yaml"))
+        .env("ROUTER_LISTEN", ROUTER_LISTEN)
+        .env("ROUTER_HEALTH_LISTEN", ROUTER_HEALTH_LISTEN)
+        .env("APOLLO_TELEMETRY_DISABLED", "true")
+        .stdout(log)
+        .stderr(log_for_stderr)
+        .spawn()
+        .map_err(|error| DevstackError::Router(format!("cannot start {binary}: {error}")))?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(DevstackError::Router(format!(
+                "the router exited with {status}; see {}",
+                log_path.display()
+            )));
+        }
+        if std::net::TcpStream::connect(ROUTER_HEALTH_LISTEN).is_ok() {
+            eprintln!("▸ the router is up; its log is {}", log_path.display());
+            return Ok(child);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return Err(DevstackError::Router(format!(
+                "the router did not start within 60 s; see {}",
+                log_path.display()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 type SubgraphTask = (
@@ -398,10 +528,15 @@ async fn wait_until_listening(tasks: &[SubgraphTask]) {
 }
 
 #[allow(clippy::print_stdout)]
-fn print_summary(tasks: &[SubgraphTask], world: &DemoWorld) {
+fn print_summary(tasks: &[SubgraphTask], world: &DemoWorld, router_running: bool) {
     println!();
     println!("Talentgraph dev stack is up. Press Ctrl-C to stop everything it started.");
     println!();
+    if router_running {
+        println!(
+            "  router     http://{ROUTER_LISTEN}/   (health: http://{ROUTER_HEALTH_LISTEN}/health)"
+        );
+    }
     for (name, address, task) in tasks {
         let state = if task.is_finished() {
             "FAILED (see the log above)"
@@ -433,7 +568,7 @@ fn print_summary(tasks: &[SubgraphTask], world: &DemoWorld) {
         );
     }
     println!();
-    println!("Try: curl -s http://127.0.0.1:4004/graphql -H 'content-type: application/json' \\");
+    println!("Try: curl -s http://{ROUTER_LISTEN}/ -H 'content-type: application/json' \\");
     println!(
         "       -d '{{\"query\":\"{{ jobs(first: 3) {{ edges {{ node {{ title location }} }} }} }}\"}}'"
     );

@@ -1,0 +1,535 @@
+//! The end-to-end harness: the whole stack, started per test.
+//!
+//! [`Stack::start`] gives each subgraph a fresh database with the small demo
+//! world, serves the six subgraphs on free loopback ports (each behind a
+//! counter of the GraphQL requests it receives and an adjustable delay),
+//! composes a supergraph whose routing URLs point at those ports, and starts
+//! the real, pinned Apollo Router on free ports with the development profile.
+//! Everything stops when the `Stack` is dropped.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use schema_registry::{SubgraphInput, compose_subgraphs};
+use talentgraph_demo_world::DemoWorld;
+use talentgraph_kit::auth::SharedAuthenticator;
+use talentgraph_kit::testing::{StaticBearerTokens, TestApp, fresh_database, strict_test_config};
+use talentgraph_kit::{Database, Role, SubgraphConfig, Viewer};
+
+pub const WORLD: DemoWorld = DemoWorld::SMALL;
+
+/// Bearer tokens the subgraphs accept in end-to-end tests, one per demo account.
+pub const JOBSEEKER_TOKEN: &str = "e2e-jobseeker";
+pub const RECRUITER_TOKEN: &str = "e2e-recruiter";
+pub const ADMIN_TOKEN: &str = "e2e-admin";
+
+/// The pinned router version.
+pub const ROUTER_VERSION: &str = "2.17.0";
+
+/// Where `scripts/install-router.sh` puts the router, or `TALENTGRAPH_ROUTER`.
+pub fn router_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("TALENTGRAPH_ROUTER") {
+        return PathBuf::from(path);
+    }
+    let tools = std::env::var("TALENTGRAPH_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".to_owned()))
+                .join(".cache/talentgraph")
+        });
+    tools
+        .join(format!("apollo-router-{ROUTER_VERSION}"))
+        .join("bin/router")
+}
+
+pub fn repository_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the e2e crate sits in the repository")
+}
+
+/// A running subgraph and what the tests read from it.
+pub struct RunningSubgraph {
+    pub name: &'static str,
+    pub database: Database,
+    pub fetches: Arc<AtomicU64>,
+    /// Milliseconds every GraphQL request waits before it is served.
+    pub delay_milliseconds: Arc<AtomicU64>,
+    app: Option<TestApp>,
+}
+
+impl RunningSubgraph {
+    /// Stops serving: later requests to it are refused connections.
+    pub fn stop(&mut self) {
+        self.app = None;
+    }
+}
+
+/// Counts of one page request: subgraph fetches and SQL statements.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cost {
+    pub fetches: Vec<(&'static str, u64)>,
+    pub statements: Vec<(&'static str, u64)>,
+}
+
+impl Cost {
+    pub fn total_fetches(&self) -> u64 {
+        self.fetches.iter().map(|(_, count)| count).sum()
+    }
+    pub fn total_statements(&self) -> u64 {
+        self.statements.iter().map(|(_, count)| count).sum()
+    }
+    /// The subgraphs the request touched, in stack order.
+    pub fn subgraphs_touched(&self) -> Vec<&'static str> {
+        self.fetches
+            .iter()
+            .filter(|(_, count)| *count > 0)
+            .map(|(name, _)| *name)
+            .collect()
+    }
+}
+
+/// The router's answer to one request.
+#[derive(Debug)]
+pub struct RouterResponse {
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+/// Options for [`Stack::start`].
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// `router.dev.yaml` or `router.yaml`.
+    pub router_config: &'static str,
+    /// The router's per-subgraph timeout.
+    pub subgraph_timeout: &'static str,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            router_config: "router.dev.yaml",
+            subgraph_timeout: "2s",
+        }
+    }
+}
+
+/// The whole stack for one test.
+pub struct Stack {
+    pub subgraphs: Vec<RunningSubgraph>,
+    pub router_url: String,
+    pub health_url: String,
+    client: reqwest::Client,
+    router: Child,
+    router_log: PathBuf,
+    _directory: tempfile::TempDir,
+}
+
+fn free_address() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+}
+
+fn authenticator() -> SharedAuthenticator {
+    StaticBearerTokens::default()
+        .with(
+            JOBSEEKER_TOKEN,
+            Viewer::User {
+                id: WORLD.user_id(WORLD.demo_jobseeker()),
+                roles: vec![Role::Jobseeker],
+            },
+        )
+        .with(
+            RECRUITER_TOKEN,
+            Viewer::User {
+                id: WORLD.user_id(WORLD.demo_recruiter()),
+                roles: vec![Role::Employer],
+            },
+        )
+        .with(
+            ADMIN_TOKEN,
+            Viewer::User {
+                id: WORLD.user_id(WORLD.demo_admin()),
+                roles: vec![Role::Admin],
+            },
+        )
+        .shared()
+}
+
+type BuildApp = fn(Database, &SubgraphConfig, SharedAuthenticator) -> Router;
+
+/// The subgraphs in stack order, with how to build and seed each.
+fn subgraph_kinds() -> [(
+    &'static str,
+    &'static sqlx::migrate::Migrator,
+    BuildApp,
+    fn() -> String,
+); 6] {
+    [
+        (
+            "core",
+            &talentgraph_core::MIGRATOR,
+            talentgraph_core::app,
+            talentgraph_core::exported_sdl,
+        ),
+        (
+            "auth",
+            &talentgraph_auth::MIGRATOR,
+            talentgraph_auth::app,
+            talentgraph_auth::exported_sdl,
+        ),
+        (
+            "jobseeker",
+            &talentgraph_jobseeker::MIGRATOR,
+            talentgraph_jobseeker::app,
+            talentgraph_jobseeker::exported_sdl,
+        ),
+        (
+            "employer",
+            &talentgraph_employer::MIGRATOR,
+            talentgraph_employer::app,
+            talentgraph_employer::exported_sdl,
+        ),
+        (
+            "payment",
+            &talentgraph_payment::MIGRATOR,
+            talentgraph_payment::app,
+            talentgraph_payment::exported_sdl,
+        ),
+        (
+            "internship",
+            &talentgraph_internship::MIGRATOR,
+            talentgraph_internship::app,
+            talentgraph_internship::exported_sdl,
+        ),
+    ]
+}
+
+async fn seed(name: &str, database: &Database) {
+    let result = match name {
+        "core" => talentgraph_core::demo::seed(database, &WORLD).await,
+        "auth" => talentgraph_auth::demo::seed(database, &WORLD).await,
+        "jobseeker" => talentgraph_jobseeker::demo::seed(database, &WORLD).await,
+        "employer" => talentgraph_employer::demo::seed(database, &WORLD).await,
+        "payment" => talentgraph_payment::demo::seed(database, &WORLD).await,
+        "internship" => talentgraph_internship::demo::seed(database, &WORLD).await,
+        other => panic!("unknown subgraph {other}"),
+    };
+    result.unwrap_or_else(|error| panic!("seeding {name}: {error}"));
+}
+
+/// Counts GraphQL requests and applies the test-controlled delay.
+fn instrument(router: Router, fetches: Arc<AtomicU64>, delay: Arc<AtomicU64>) -> Router {
+    router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let fetches = fetches.clone();
+            let delay = delay.clone();
+            async move {
+                if request.uri().path() == "/graphql" {
+                    fetches.fetch_add(1, Ordering::SeqCst);
+                    let milliseconds = delay.load(Ordering::SeqCst);
+                    if milliseconds > 0 {
+                        tokio::time::sleep(Duration::from_millis(milliseconds)).await;
+                    }
+                }
+                next.run(request).await
+            }
+        },
+    ))
+}
+
+impl Stack {
+    /// Starts databases, subgraphs and the router; panics with the router's
+    /// log when it does not become healthy.
+    pub async fn start(options: StackOptions) -> Self {
+        let router = router_binary();
+        assert!(
+            router.exists(),
+            "Apollo Router {ROUTER_VERSION} is not installed at {}. Install it with scripts/install-router.sh \
+             (or point TALENTGRAPH_ROUTER at a router binary).",
+            router.display()
+        );
+        let mut subgraphs = Vec::new();
+        let mut inputs = Vec::new();
+        for (name, migrator, build_app, exported_sdl) in subgraph_kinds() {
+            let (database, url) = fresh_database(migrator).await.expect("a fresh database");
+            seed(name, &database).await;
+            let mut config = strict_test_config(&url);
+            // The router's plans nest deeper and cost more than a single
+            // subgraph's unit tests; production limits apply here.
+            config.limits = talentgraph_kit::LimitsConfig::default();
+            let fetches = Arc::new(AtomicU64::new(0));
+            let delay = Arc::new(AtomicU64::new(0));
+            let app = instrument(
+                build_app(database.clone(), &config, authenticator()),
+                fetches.clone(),
+                delay.clone(),
+            );
+            let app = TestApp::spawn(app).await.expect("the subgraph starts");
+            inputs.push(SubgraphInput {
+                name: name.to_owned(),
+                routing_url: app.url("/graphql"),
+                sdl: exported_sdl(),
+            });
+            subgraphs.push(RunningSubgraph {
+                name,
+                database,
+                fetches,
+                delay_milliseconds: delay,
+                app: Some(app),
+            });
+        }
+        let supergraph = compose_subgraphs(&inputs)
+            .unwrap_or_else(|error| panic!("composition failed: {error:?}"));
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let supergraph_path = directory.path().join("supergraph.graphql");
+        std::fs::write(&supergraph_path, &supergraph.sdl).expect("writes the supergraph");
+        let listen = free_address();
+        let health = free_address();
+        let router_log = directory.path().join("router.log");
+        let log = std::fs::File::create(&router_log).expect("creates the router log");
+        let child = Command::new(&router)
+            .arg("--supergraph")
+            .arg(&supergraph_path)
+            .arg("--config")
+            .arg(repository_root().join("router").join(options.router_config))
+            .env("ROUTER_LISTEN", listen.to_string())
+            .env("ROUTER_HEALTH_LISTEN", health.to_string())
+            .env("ROUTER_SUBGRAPH_TIMEOUT", options.subgraph_timeout)
+            .env("APOLLO_TELEMETRY_DISABLED", "true")
+            .env_remove("APOLLO_KEY")
+            .env_remove("APOLLO_GRAPH_REF")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clones the log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("starts the router");
+        let mut stack = Self {
+            subgraphs,
+            router_url: format!("http://{listen}/"),
+            health_url: format!("http://{health}/health"),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .expect("an HTTP client"),
+            router: child,
+            router_log,
+            _directory: directory,
+        };
+        stack.wait_until_healthy().await;
+        stack
+    }
+
+    async fn wait_until_healthy(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.router.try_wait() {
+                panic!(
+                    "the router exited with {status}; its log:\n{}",
+                    self.router_log()
+                );
+            }
+            if let Ok(response) = self.client.get(&self.health_url).send().await
+                && response.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "the router did not become healthy within 60 s; its log:\n{}",
+            self.router_log()
+        );
+    }
+
+    /// What the router has logged so far.
+    pub fn router_log(&self) -> String {
+        std::fs::read_to_string(&self.router_log).unwrap_or_default()
+    }
+
+    pub fn subgraph(&self, name: &str) -> &RunningSubgraph {
+        self.subgraphs
+            .iter()
+            .find(|subgraph| subgraph.name == name)
+            .unwrap_or_else(|| panic!("no subgraph {name}"))
+    }
+
+    pub fn subgraph_mut(&mut self, name: &str) -> &mut RunningSubgraph {
+        self.subgraphs
+            .iter_mut()
+            .find(|subgraph| subgraph.name == name)
+            .unwrap_or_else(|| panic!("no subgraph {name}"))
+    }
+
+    fn snapshot(&self) -> Cost {
+        Cost {
+            fetches: self
+                .subgraphs
+                .iter()
+                .map(|subgraph| (subgraph.name, subgraph.fetches.load(Ordering::SeqCst)))
+                .collect(),
+            statements: self
+                .subgraphs
+                .iter()
+                .map(|subgraph| (subgraph.name, subgraph.database.statements_executed()))
+                .collect(),
+        }
+    }
+
+    /// Sends one operation through the router and returns the answer with
+    /// what it cost at the subgraphs.
+    pub async fn request(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        operation_name: Option<&str>,
+        variables: serde_json::Value,
+    ) -> (RouterResponse, Cost) {
+        let before = self.snapshot();
+        let mut body = serde_json::json!({ "query": query, "variables": variables });
+        if let Some(name) = operation_name {
+            body["operationName"] = serde_json::Value::String(name.to_owned());
+        }
+        let mut request = self
+            .client
+            .post(&self.router_url)
+            .header("content-type", "application/json")
+            .header(
+                "accept",
+                "application/graphql-response+json, application/json;q=0.9",
+            )
+            .body(body.to_string());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("the router answers: {error}\n{}", self.router_log()));
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("a response body");
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("the router answered non-JSON ({status}): {text}"));
+        let after = self.snapshot();
+        let difference = |before: &[(&'static str, u64)], after: &[(&'static str, u64)]| {
+            before
+                .iter()
+                .zip(after)
+                .map(|((name, earlier), (_, later))| (*name, later - earlier))
+                .collect()
+        };
+        let cost = Cost {
+            fetches: difference(&before.fetches, &after.fetches),
+            statements: difference(&before.statements, &after.statements),
+        };
+        (RouterResponse { status, body }, cost)
+    }
+
+    /// Sends a page operation from `pages/<name>.graphql`.
+    pub async fn page(
+        &self,
+        name: &str,
+        token: Option<&str>,
+        variables: serde_json::Value,
+    ) -> (RouterResponse, Cost) {
+        let document = page_document(name);
+        self.request(token, &document, Some(name), variables).await
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.router.kill();
+        let _ = self.router.wait();
+    }
+}
+
+/// The text of `pages/<name>.graphql`.
+pub fn page_document(name: &str) -> String {
+    let path = repository_root()
+        .join("pages")
+        .join(format!("{name}.graphql"));
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+}
+
+/// A page's committed budget from `pages/budgets.json`.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PageBudget {
+    /// Subgraph GraphQL requests the router makes for the page, exactly.
+    pub fetches: u64,
+    /// SQL statements the page may cost across all subgraphs, at most.
+    pub max_sql_statements: u64,
+}
+
+/// Reads `pages/budgets.json`.
+pub fn page_budgets() -> std::collections::BTreeMap<String, PageBudget> {
+    let path = repository_root().join("pages/budgets.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|error| panic!("{} is not valid: {error}", path.display()))
+}
+
+/// The pages of DESIGN.md, in its order.
+pub const PAGES: [&str; 7] = [
+    "JobSearchPage",
+    "JobDetailPage",
+    "JobseekerDashboardPage",
+    "EmployerDashboardPage",
+    "InternshipBrowsePage",
+    "OrganizationPage",
+    "CheckoutPage",
+];
+
+/// Who requests a page in the tests and the measurements, and with which
+/// variables at a given page size.
+pub async fn page_request(
+    stack: &Stack,
+    page: &str,
+    page_size: i64,
+) -> (Option<&'static str>, serde_json::Value) {
+    use serde_json::json;
+    match page {
+        "JobSearchPage" => (Some(JOBSEEKER_TOKEN), json!({ "first": page_size })),
+        "JobDetailPage" => (
+            Some(JOBSEEKER_TOKEN),
+            json!({ "jobId": WORLD.job_id(0).to_string(), "internshipsFirst": page_size }),
+        ),
+        "JobseekerDashboardPage" => (Some(JOBSEEKER_TOKEN), json!({ "first": page_size })),
+        "EmployerDashboardPage" => (
+            Some(RECRUITER_TOKEN),
+            json!({ "jobsFirst": page_size, "applicationsFirst": 5 }),
+        ),
+        "InternshipBrowsePage" => (None, json!({ "first": page_size })),
+        "OrganizationPage" => {
+            let slug: String = stack
+                .subgraph("core")
+                .database
+                .fetch_scalar(
+                    sqlx::query_scalar("SELECT slug FROM organizations WHERE id = $1")
+                        .bind(WORLD.organization_id(0)),
+                )
+                .await
+                .expect("reads a slug");
+            (
+                Some(JOBSEEKER_TOKEN),
+                json!({ "slug": slug, "jobsFirst": page_size, "internshipsFirst": page_size }),
+            )
+        }
+        "CheckoutPage" => (
+            Some(RECRUITER_TOKEN),
+            json!({
+                "input": { "organizationId": WORLD.organization_id(0).to_string(), "credits": 3 },
+                "idempotencyKey": uuid::Uuid::new_v4().to_string(),
+            }),
+        ),
+        other => panic!("unknown page {other}"),
+    }
+}

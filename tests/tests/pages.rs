@@ -1,0 +1,328 @@
+//! Every page of `pages/` through the real Apollo Router: the right data,
+//! the committed number of subgraph fetches, and SQL statements within the
+//! committed budget and independent of the page size.
+
+use serde_json::Value;
+use talentgraph_e2e::{Cost, Stack, StackOptions, WORLD, page_budgets, page_request};
+
+fn ids(values: &Value) -> Vec<String> {
+    values
+        .as_array()
+        .unwrap_or_else(|| panic!("a list: {values}"))
+        .iter()
+        .map(|edge| {
+            edge["node"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("an id in {edge}"))
+                .to_owned()
+        })
+        .collect()
+}
+
+async fn uuid_column(
+    stack: &Stack,
+    subgraph: &str,
+    sql: &str,
+    bind: uuid::Uuid,
+    limit: i64,
+) -> Vec<String> {
+    stack
+        .subgraph(subgraph)
+        .database
+        .fetch_all(
+            sqlx::query_as::<_, (uuid::Uuid,)>(sql)
+                .bind(bind)
+                .bind(limit),
+        )
+        .await
+        .expect("reads the database")
+        .into_iter()
+        .map(|(id,)| id.to_string())
+        .collect()
+}
+
+/// Runs a page at page sizes 10 and 100 and checks its costs against the
+/// committed budget; returns the two responses' data.
+async fn run_page_at_both_sizes(stack: &Stack, page: &str) -> [Value; 2] {
+    let budget = page_budgets()
+        .remove(page)
+        .unwrap_or_else(|| panic!("pages/budgets.json has no budget for {page}"));
+    let mut costs: Vec<Cost> = Vec::new();
+    let mut data = Vec::new();
+    for page_size in [10, 100] {
+        let (token, variables) = page_request(stack, page, page_size).await;
+        let (response, cost) = stack.page(page, token, variables).await;
+        assert_eq!(response.status, 200, "{page}: {:#}", response.body);
+        assert!(
+            response.body.get("errors").is_none(),
+            "{page} at page size {page_size}: {:#}",
+            response.body
+        );
+        assert_eq!(
+            cost.total_fetches(),
+            budget.fetches,
+            "{page} at page size {page_size}: subgraph fetches {:?}",
+            cost.fetches
+        );
+        assert!(
+            cost.total_statements() <= budget.max_sql_statements,
+            "{page} at page size {page_size}: {} SQL statements {:?} exceed the budget of {}",
+            cost.total_statements(),
+            cost.statements,
+            budget.max_sql_statements
+        );
+        costs.push(cost);
+        data.push(response.body["data"].clone());
+    }
+    if page != "CheckoutPage" {
+        assert_eq!(
+            costs[0].statements, costs[1].statements,
+            "{page}: SQL statements must not depend on the page size"
+        );
+    }
+    [data.remove(0), data.remove(0)]
+}
+
+/// JobSearchPage: the newest open jobs in order, with their organizations,
+/// counts and promotions, all from the right databases.
+#[tokio::test]
+async fn job_search_page() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let [_, data] = run_page_at_both_sizes(&stack, "JobSearchPage").await;
+    let edges = &data["jobs"]["edges"];
+    let expected = uuid_column(
+        &stack,
+        "employer",
+        "SELECT id FROM jobs WHERE status = 'OPEN' AND id <> $1 ORDER BY posted_at DESC, id DESC LIMIT $2",
+        uuid::Uuid::nil(),
+        100,
+    )
+    .await;
+    assert_eq!(ids(edges), expected);
+    let first = &edges[0]["node"];
+    let job_id = uuid::Uuid::parse_str(first["id"].as_str().expect("id")).expect("uuid");
+    let (organization_id,): (uuid::Uuid,) = stack
+        .subgraph("employer")
+        .database
+        .fetch_optional(
+            sqlx::query_as("SELECT organization_id FROM jobs WHERE id = $1").bind(job_id),
+        )
+        .await
+        .expect("reads the job")
+        .expect("the job exists");
+    assert_eq!(first["organization"]["id"], organization_id.to_string());
+    let name: String = stack
+        .subgraph("core")
+        .database
+        .fetch_scalar(
+            sqlx::query_scalar("SELECT name FROM organizations WHERE id = $1")
+                .bind(organization_id),
+        )
+        .await
+        .expect("reads the organization");
+    assert_eq!(first["organization"]["name"], name.as_str());
+    let applications: i64 = stack
+        .subgraph("jobseeker")
+        .database
+        .fetch_scalar(
+            sqlx::query_scalar(
+                "SELECT count(*) FROM applications WHERE job_id = $1 AND status <> 'WITHDRAWN'",
+            )
+            .bind(job_id),
+        )
+        .await
+        .expect("counts applications");
+    assert_eq!(first["applicationCount"], applications);
+    let promoted: Vec<&Value> = edges
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter(|edge| !edge["node"]["promotion"].is_null())
+        .collect();
+    assert!(!promoted.is_empty(), "every seventh demo job is promoted");
+}
+
+/// JobDetailPage: the job with its recruiter, organization, open-job count
+/// and the organization's internships.
+#[tokio::test]
+async fn job_detail_page() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let [_, data] = run_page_at_both_sizes(&stack, "JobDetailPage").await;
+    let job = &data["job"];
+    assert_eq!(job["id"], WORLD.job_id(0).to_string());
+    assert_eq!(
+        job["postedBy"]["id"],
+        WORLD.user_id(WORLD.job_poster(0)).to_string()
+    );
+    let organization = WORLD.organization_id(WORLD.job_organization(0));
+    assert_eq!(job["organization"]["id"], organization.to_string());
+    let internships = uuid_column(
+        &stack,
+        "internship",
+        "SELECT id FROM internships WHERE organization_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        organization,
+        100,
+    )
+    .await;
+    assert_eq!(
+        ids(&job["organization"]["internships"]["edges"]),
+        internships
+    );
+    let open: i64 = stack
+        .subgraph("employer")
+        .database
+        .fetch_scalar(
+            sqlx::query_scalar(
+                "SELECT count(*) FROM jobs WHERE organization_id = $1 AND status = 'OPEN'",
+            )
+            .bind(organization),
+        )
+        .await
+        .expect("counts");
+    assert_eq!(job["organization"]["openJobsCount"], open);
+}
+
+/// JobseekerDashboardPage: the signed-in jobseeker's own data, across five subgraphs.
+#[tokio::test]
+async fn jobseeker_dashboard_page() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let [_, data] = run_page_at_both_sizes(&stack, "JobseekerDashboardPage").await;
+    let me = &data["me"];
+    let user = WORLD.user_id(WORLD.demo_jobseeker());
+    assert_eq!(me["id"], user.to_string());
+    assert_eq!(me["email"], WORLD.email(WORLD.demo_jobseeker()));
+    let applications = uuid_column(
+        &stack,
+        "jobseeker",
+        "SELECT id FROM applications WHERE applicant_id = $1 ORDER BY applied_at DESC, id DESC LIMIT $2",
+        user,
+        100,
+    )
+    .await;
+    assert_eq!(ids(&me["applications"]["edges"]), applications);
+    let first_job = &me["applications"]["edges"][0]["node"]["job"];
+    assert!(
+        first_job["title"].is_string(),
+        "employer resolved the job: {first_job}"
+    );
+    assert!(
+        first_job["organization"]["name"].is_string(),
+        "core resolved the organization: {first_job}"
+    );
+}
+
+/// EmployerDashboardPage: the recruiter's organization with billing,
+/// invoices, open jobs and their applications with applicants.
+#[tokio::test]
+async fn employer_dashboard_page() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let [_, data] = run_page_at_both_sizes(&stack, "EmployerDashboardPage").await;
+    let organizations = &data["me"]["recruiterAt"]["edges"];
+    assert_eq!(
+        ids(organizations),
+        vec![WORLD.organization_id(0).to_string()]
+    );
+    let organization = &organizations[0]["node"];
+    assert_eq!(
+        organization["billing"]["plan"]["code"], "FREE",
+        "demo organization 0 is on the free plan"
+    );
+    assert_eq!(
+        organization["invoices"]["edges"].as_array().map(Vec::len),
+        Some(3)
+    );
+    let jobs = uuid_column(
+        &stack,
+        "employer",
+        "SELECT id FROM jobs WHERE organization_id = $1 AND status = 'OPEN' ORDER BY posted_at DESC, id DESC LIMIT $2",
+        WORLD.organization_id(0),
+        100,
+    )
+    .await;
+    assert_eq!(ids(&organization["jobs"]["edges"]), jobs);
+    let applicant =
+        &organization["jobs"]["edges"][0]["node"]["applications"]["edges"][0]["node"]["applicant"];
+    if !applicant.is_null() {
+        assert!(
+            applicant["displayName"].is_string(),
+            "core resolved the applicant: {applicant}"
+        );
+    }
+}
+
+/// InternshipBrowsePage: the newest internships with organization, mentor and skills.
+#[tokio::test]
+async fn internship_browse_page() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let [_, data] = run_page_at_both_sizes(&stack, "InternshipBrowsePage").await;
+    let edges = &data["internships"]["edges"];
+    let expected: Vec<String> = stack
+        .subgraph("internship")
+        .database
+        .fetch_all(sqlx::query_as::<_, (uuid::Uuid,)>(
+            "SELECT id FROM internships ORDER BY created_at DESC, id DESC LIMIT 100",
+        ))
+        .await
+        .expect("reads internships")
+        .into_iter()
+        .map(|(id,)| id.to_string())
+        .collect();
+    assert_eq!(ids(edges), expected);
+    let first = &edges[0]["node"];
+    assert!(first["mentor"]["displayName"].is_string(), "{first}");
+    assert!(
+        first["skills"][0]["name"].is_string(),
+        "core resolved the skill names: {first}"
+    );
+}
+
+/// OrganizationPage: core's profile with employer's jobs and recruiters,
+/// internship's internships and payment's badge.
+#[tokio::test]
+async fn organization_page() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let [_, data] = run_page_at_both_sizes(&stack, "OrganizationPage").await;
+    let organization = &data["organization"];
+    assert_eq!(organization["id"], WORLD.organization_id(0).to_string());
+    assert_eq!(
+        organization["billingVerified"], false,
+        "organization 0 is on the free plan"
+    );
+    assert_eq!(
+        organization["recruiters"]["edges"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let jobs = uuid_column(
+        &stack,
+        "employer",
+        "SELECT id FROM jobs WHERE organization_id = $1 AND status = 'OPEN' ORDER BY posted_at DESC, id DESC LIMIT $2",
+        WORLD.organization_id(0),
+        100,
+    )
+    .await;
+    assert_eq!(ids(&organization["jobs"]["edges"]), jobs);
+}
+
+/// CheckoutPage: the purchase lands in payment's database and the invoice's
+/// organization is resolved by core.
+#[tokio::test]
+async fn checkout_page() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let [first, second] = run_page_at_both_sizes(&stack, "CheckoutPage").await;
+    assert_eq!(first["purchaseJobCredits"]["replayed"], false);
+    assert_eq!(
+        second["purchaseJobCredits"]["jobCredits"], 6,
+        "two purchases of 3 credits from a zero balance"
+    );
+    assert!(second["purchaseJobCredits"]["invoice"]["organization"]["name"].is_string());
+    let invoices: i64 = stack
+        .subgraph("payment")
+        .database
+        .fetch_scalar(
+            sqlx::query_scalar("SELECT count(*) FROM invoices WHERE organization_id = $1")
+                .bind(WORLD.organization_id(0)),
+        )
+        .await
+        .expect("counts invoices");
+    assert_eq!(invoices, 3 + 2);
+}
