@@ -2,7 +2,7 @@
 //!
 //! Exit codes: 0 success, 1 composition failure, 2 usage or input error.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::{RegistryError, SupergraphConfig, compose_from_config};
@@ -90,7 +90,7 @@ pub fn run(arguments: Vec<String>) -> ExitCode {
 }
 
 #[allow(clippy::print_stdout)]
-fn compose(config: &PathBuf, output: Option<&PathBuf>) -> Result<Option<PathBuf>, RegistryError> {
+fn compose(config: &Path, output: Option<&PathBuf>) -> Result<Option<PathBuf>, RegistryError> {
     let config = SupergraphConfig::load(config)?;
     let supergraph = compose_from_config(&config)?;
     match output {

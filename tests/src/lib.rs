@@ -108,6 +108,10 @@ pub struct StackOptions {
     pub router_config: &'static str,
     /// The router's per-subgraph timeout.
     pub subgraph_timeout: &'static str,
+    /// The subgraphs' DataLoader batching window. Tests use a wide window so
+    /// statement counts never depend on machine load; measurements use the
+    /// production default.
+    pub dataloader_delay: Duration,
 }
 
 impl Default for StackOptions {
@@ -115,6 +119,7 @@ impl Default for StackOptions {
         Self {
             router_config: "router.dev.yaml",
             subgraph_timeout: "2s",
+            dataloader_delay: Duration::from_millis(25),
         }
     }
 }
@@ -164,50 +169,53 @@ fn authenticator() -> SharedAuthenticator {
 
 type BuildApp = fn(Database, &SubgraphConfig, SharedAuthenticator) -> Router;
 
-/// The subgraphs in stack order, with how to build and seed each.
-fn subgraph_kinds() -> [(
-    &'static str,
-    &'static sqlx::migrate::Migrator,
-    BuildApp,
-    fn() -> String,
-); 6] {
+/// How to build one subgraph for the stack.
+struct SubgraphKind {
+    name: &'static str,
+    migrator: &'static sqlx::migrate::Migrator,
+    build_app: BuildApp,
+    exported_sdl: fn() -> String,
+}
+
+/// The subgraphs in stack order.
+fn subgraph_kinds() -> [SubgraphKind; 6] {
     [
-        (
-            "core",
-            &talentgraph_core::MIGRATOR,
-            talentgraph_core::app,
-            talentgraph_core::exported_sdl,
-        ),
-        (
-            "auth",
-            &talentgraph_auth::MIGRATOR,
-            talentgraph_auth::app,
-            talentgraph_auth::exported_sdl,
-        ),
-        (
-            "jobseeker",
-            &talentgraph_jobseeker::MIGRATOR,
-            talentgraph_jobseeker::app,
-            talentgraph_jobseeker::exported_sdl,
-        ),
-        (
-            "employer",
-            &talentgraph_employer::MIGRATOR,
-            talentgraph_employer::app,
-            talentgraph_employer::exported_sdl,
-        ),
-        (
-            "payment",
-            &talentgraph_payment::MIGRATOR,
-            talentgraph_payment::app,
-            talentgraph_payment::exported_sdl,
-        ),
-        (
-            "internship",
-            &talentgraph_internship::MIGRATOR,
-            talentgraph_internship::app,
-            talentgraph_internship::exported_sdl,
-        ),
+        SubgraphKind {
+            name: "core",
+            migrator: &talentgraph_core::MIGRATOR,
+            build_app: talentgraph_core::app,
+            exported_sdl: talentgraph_core::exported_sdl,
+        },
+        SubgraphKind {
+            name: "auth",
+            migrator: &talentgraph_auth::MIGRATOR,
+            build_app: talentgraph_auth::app,
+            exported_sdl: talentgraph_auth::exported_sdl,
+        },
+        SubgraphKind {
+            name: "jobseeker",
+            migrator: &talentgraph_jobseeker::MIGRATOR,
+            build_app: talentgraph_jobseeker::app,
+            exported_sdl: talentgraph_jobseeker::exported_sdl,
+        },
+        SubgraphKind {
+            name: "employer",
+            migrator: &talentgraph_employer::MIGRATOR,
+            build_app: talentgraph_employer::app,
+            exported_sdl: talentgraph_employer::exported_sdl,
+        },
+        SubgraphKind {
+            name: "payment",
+            migrator: &talentgraph_payment::MIGRATOR,
+            build_app: talentgraph_payment::app,
+            exported_sdl: talentgraph_payment::exported_sdl,
+        },
+        SubgraphKind {
+            name: "internship",
+            migrator: &talentgraph_internship::MIGRATOR,
+            build_app: talentgraph_internship::app,
+            exported_sdl: talentgraph_internship::exported_sdl,
+        },
     ]
 }
 
@@ -257,13 +265,20 @@ impl Stack {
         );
         let mut subgraphs = Vec::new();
         let mut inputs = Vec::new();
-        for (name, migrator, build_app, exported_sdl) in subgraph_kinds() {
+        for SubgraphKind {
+            name,
+            migrator,
+            build_app,
+            exported_sdl,
+        } in subgraph_kinds()
+        {
             let (database, url) = fresh_database(migrator).await.expect("a fresh database");
             seed(name, &database).await;
             let mut config = strict_test_config(&url);
             // The router's plans nest deeper and cost more than a single
             // subgraph's unit tests; production limits apply here.
             config.limits = talentgraph_kit::LimitsConfig::default();
+            config.dataloader_delay = options.dataloader_delay;
             let fetches = Arc::new(AtomicU64::new(0));
             let delay = Arc::new(AtomicU64::new(0));
             let app = instrument(
