@@ -8,7 +8,7 @@
 set -euo pipefail
 
 ROUTER_VERSION="2.17.0"
-TOOLS_DIR="${TALENTGRAPH_TOOLS_DIR:-${HOME}/.cache/talentgraph}"
+TOOLS_DIR="${TALENTGRAPH_TOOLS_DIR:-${HOME:-/root}/.cache/talentgraph}"
 ROOT="${TOOLS_DIR}/apollo-router-${ROUTER_VERSION}"
 BINARY="${ROOT}/bin/router"
 
