@@ -11,7 +11,8 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use talentgraph_kit::loaders::{
-    ChildRow, IdentifiedRow, RequestLoader, RowsById, RowsByParent, parse_id, parse_id_argument,
+    ChildRow, IdentifiedRow, RequestLoader, RowsById, RowsByParent, load_by_id, parse_id,
+    parse_id_argument,
 };
 use talentgraph_kit::server::LoaderScope;
 use talentgraph_kit::{
@@ -218,13 +219,7 @@ impl Query {
         context: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<Option<User>> {
-        let Some(id) = parse_id(&id) else {
-            return Ok(None);
-        };
-        context
-            .data_unchecked::<RequestLoader<RowsById<User>>>()
-            .load_one(id)
-            .await
+        load_by_id::<User>(context, &id).await
     }
 
     #[graphql(entity)]
@@ -233,13 +228,7 @@ impl Query {
         context: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<Option<Organization>> {
-        let Some(id) = parse_id(&id) else {
-            return Ok(None);
-        };
-        context
-            .data_unchecked::<RequestLoader<RowsById<Organization>>>()
-            .load_one(id)
-            .await
+        load_by_id::<Organization>(context, &id).await
     }
 
     #[graphql(entity)]
@@ -248,13 +237,7 @@ impl Query {
         context: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<Option<Skill>> {
-        let Some(id) = parse_id(&id) else {
-            return Ok(None);
-        };
-        context
-            .data_unchecked::<RequestLoader<RowsById<Skill>>>()
-            .load_one(id)
-            .await
+        load_by_id::<Skill>(context, &id).await
     }
 
     /// One user by id; null when there is none.

@@ -10,8 +10,8 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use talentgraph_kit::loaders::{
-    ChildRow, CountsByParent, IdentifiedRow, PageFilter, PageKey, PagesByParent, RequestLoader,
-    RowsById, parse_id, parse_id_argument,
+    ChildRow, CountsByParent, IdentifiedRow, PageKey, PagesByParent, RequestLoader, RowsById,
+    TextFilter, load_by_id, parse_id, parse_id_argument,
 };
 use talentgraph_kit::server::LoaderScope;
 use talentgraph_kit::{
@@ -186,19 +186,6 @@ connection_type!(JobConnection, JobEdge, Job);
 connection_type!(UserConnection, UserEdge, User);
 connection_type!(OrganizationConnection, OrganizationEdge, Organization);
 
-/// Filters a page of an organization's jobs by status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct StatusFilter(pub Option<JobStatus>);
-
-impl PageFilter for StatusFilter {
-    fn bind<'q>(
-        &self,
-        query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-        query.bind(self.0.map(JobStatus::as_str))
-    }
-}
-
 /// An organization as employer sees it: its jobs and recruiters.
 pub struct Organization {
     pub id: Uuid,
@@ -223,10 +210,10 @@ impl Organization {
         let key = PageKey {
             parent: self.id,
             page,
-            filter: StatusFilter(status),
+            filter: TextFilter(status.map(JobStatus::as_str)),
         };
         let rows = context
-            .data_unchecked::<RequestLoader<PagesByParent<Job, StatusFilter>>>()
+            .data_unchecked::<RequestLoader<PagesByParent<Job, TextFilter>>>()
             .load_one(key)
             .await?
             .unwrap_or_default();
@@ -405,7 +392,7 @@ fn attach_loaders(
     let database = scope.database;
     request
         .data(scope.loader(RowsById::<Job>::new(database.clone(), "Job", JOBS_BY_ID)))
-        .data(scope.loader(PagesByParent::<Job, StatusFilter>::new(
+        .data(scope.loader(PagesByParent::<Job, TextFilter>::new(
             database.clone(),
             "Organization.jobs",
             JOB_PAGES_BY_ORGANIZATION,
@@ -437,13 +424,7 @@ impl Query {
         context: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<Option<Job>> {
-        let Some(id) = parse_id(&id) else {
-            return Ok(None);
-        };
-        context
-            .data_unchecked::<RequestLoader<RowsById<Job>>>()
-            .load_one(id)
-            .await
+        load_by_id::<Job>(context, &id).await
     }
 
     /// Organizations are owned by core; employer only adds fields to them.

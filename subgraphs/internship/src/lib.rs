@@ -10,8 +10,8 @@ use async_graphql::{
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::migrate::Migrator;
 use talentgraph_kit::loaders::{
-    ChildRow, IdentifiedRow, PageFilter, PageKey, PagesByParent, RequestLoader, RowsById,
-    RowsByParent, parse_id, parse_id_argument,
+    ChildRow, IdentifiedRow, PageKey, PagesByParent, RequestLoader, RowsById, RowsByParent,
+    TextFilter, load_by_id, parse_id, parse_id_argument,
 };
 use talentgraph_kit::server::LoaderScope;
 use talentgraph_kit::viewer::RoleGuard;
@@ -274,19 +274,6 @@ connection_type!(
     InternshipApplication
 );
 
-/// Filters an organization's internships by kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct KindFilter(pub Option<InternshipKind>);
-
-impl PageFilter for KindFilter {
-    fn bind<'q>(
-        &self,
-        query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-        query.bind(self.0.map(InternshipKind::as_str))
-    }
-}
-
 /// An organization as internship sees it.
 pub struct Organization {
     pub id: Uuid,
@@ -309,11 +296,11 @@ impl Organization {
     ) -> async_graphql::Result<InternshipConnection> {
         let page = PageArgs::new(first, after.as_deref())?;
         let rows = context
-            .data_unchecked::<RequestLoader<PagesByParent<Internship, KindFilter>>>()
+            .data_unchecked::<RequestLoader<PagesByParent<Internship, TextFilter>>>()
             .load_one(PageKey {
                 parent: self.id,
                 page,
-                filter: KindFilter(kind),
+                filter: TextFilter(kind.map(InternshipKind::as_str)),
             })
             .await?
             .unwrap_or_default();
@@ -404,7 +391,7 @@ fn attach_loaders(
             "Internship",
             INTERNSHIPS_BY_ID,
         )))
-        .data(scope.loader(PagesByParent::<Internship, KindFilter>::new(
+        .data(scope.loader(PagesByParent::<Internship, TextFilter>::new(
             database.clone(),
             "Organization.internships",
             INTERNSHIP_PAGES_BY_ORGANIZATION,
@@ -436,13 +423,7 @@ impl Query {
         context: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<Option<Internship>> {
-        let Some(id) = parse_id(&id) else {
-            return Ok(None);
-        };
-        context
-            .data_unchecked::<RequestLoader<RowsById<Internship>>>()
-            .load_one(id)
-            .await
+        load_by_id::<Internship>(context, &id).await
     }
 
     /// Internship applications resolve only for their applicant and admins.
@@ -452,14 +433,8 @@ impl Query {
         context: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<Option<InternshipApplication>> {
-        let Some(id) = parse_id(&id) else {
-            return Ok(None);
-        };
         let viewer = Viewer::of(context);
-        let application = context
-            .data_unchecked::<RequestLoader<RowsById<InternshipApplication>>>()
-            .load_one(id)
-            .await?;
+        let application = load_by_id::<InternshipApplication>(context, &id).await?;
         Ok(application.filter(|application| {
             viewer.user_id() == Some(application.applicant_id) || viewer.is_admin()
         }))

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use talentgraph_kit::loaders::{
     ChildRow, CountsByParent, IdentifiedRow, NoFilter, PageKey, PagesByParent, RequestLoader,
-    RowsById, parse_id, parse_id_argument,
+    RowsById, load_by_id, parse_id, parse_id_argument,
 };
 use talentgraph_kit::server::LoaderScope;
 use talentgraph_kit::viewer::RoleGuard;
@@ -453,13 +453,7 @@ impl Query {
         context: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<Option<Application>> {
-        let Some(id) = parse_id(&id) else {
-            return Ok(None);
-        };
-        let application = context
-            .data_unchecked::<RequestLoader<RowsById<Application>>>()
-            .load_one(id)
-            .await?;
+        let application = load_by_id::<Application>(context, &id).await?;
         Ok(
             application
                 .filter(|application| may_read_application(Viewer::of(context), application)),

@@ -146,6 +146,20 @@ impl PageFilter for NoFilter {
     }
 }
 
+/// An optional text filter bound as `$5::text` (NULL when absent), such as a
+/// status or kind column compared with `($5::text IS NULL OR kind = $5)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TextFilter(pub Option<&'static str>);
+
+impl PageFilter for TextFilter {
+    fn bind<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        query.bind(self.0)
+    }
+}
+
 /// Loads one cursor page per parent. The SQL takes `$1::uuid[]` parents,
 /// `$2::timestamptz` and `$3::uuid` as the exclusive cursor bound, `$4`
 /// as the per-parent row limit, then the filter's parameters; it returns
@@ -288,6 +302,25 @@ pub fn data_loader<L>(loader: L, delay: std::time::Duration) -> RequestLoader<L>
 /// whole `_entities` batch.
 pub fn parse_id(id: &async_graphql::ID) -> Option<Uuid> {
     Uuid::parse_str(id.as_str()).ok()
+}
+
+/// Loads the row with `id` through the request's [`RowsById`] loader; a
+/// malformed id is a null, like an unknown one (entity resolvers must not
+/// fail a whole `_entities` batch over one bad representation).
+pub async fn load_by_id<Row>(
+    context: &async_graphql::Context<'_>,
+    id: &async_graphql::ID,
+) -> async_graphql::Result<Option<Row>>
+where
+    Row: IdentifiedRow + for<'r> FromRow<'r, PgRow> + Clone + Send + Sync + Unpin + 'static,
+{
+    let Some(id) = parse_id(id) else {
+        return Ok(None);
+    };
+    context
+        .data_unchecked::<RequestLoader<RowsById<Row>>>()
+        .load_one(id)
+        .await
 }
 
 /// Parses an `ID` argument of a root field or mutation, with a

@@ -18,8 +18,8 @@ use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::loaders::{
-    ChildRow, IdentifiedRow, NoFilter, PageKey, PagesByParent, RequestLoader, RowsById, parse_id,
-    parse_id_argument,
+    ChildRow, IdentifiedRow, NoFilter, PageKey, PagesByParent, RequestLoader, RowsById, load_by_id,
+    parse_id, parse_id_argument,
 };
 use talentgraph_kit::server::LoaderScope;
 use talentgraph_kit::viewer::RoleGuard;
@@ -381,13 +381,7 @@ impl Query {
         if !(viewer.has_role(Role::Employer) || viewer.is_admin()) {
             return Ok(None);
         }
-        let Some(id) = parse_id(&id) else {
-            return Ok(None);
-        };
-        context
-            .data_unchecked::<RequestLoader<RowsById<Invoice>>>()
-            .load_one(id)
-            .await
+        load_by_id::<Invoice>(context, &id).await
     }
 
     #[graphql(entity)]
