@@ -94,11 +94,6 @@ impl Database {
         self.statements_executed.load(Ordering::SeqCst)
     }
 
-    /// The number of connections currently open and idle, for readiness and metrics.
-    pub fn pool_status(&self) -> (u32, usize) {
-        (self.pool.size(), self.pool.num_idle())
-    }
-
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -14,8 +14,6 @@ pub enum KitError {
     DatabaseConnect(#[source] sqlx::Error),
     #[error("could not run the database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("database error: {0}")]
-    Database(#[from] crate::database::DatabaseError),
     #[error("could not bind {address}: {source}")]
     Bind {
         address: std::net::SocketAddr,

@@ -240,11 +240,10 @@ where
 
 /// Loads a count per parent. The SQL takes `$1::uuid[]` and returns
 /// `(parent uuid, count bigint)` rows; parents without rows count zero.
-pub struct CountsByParent<Key = Uuid> {
+pub struct CountsByParent {
     database: Database,
     entity: &'static str,
     sql: &'static str,
-    key: PhantomData<fn() -> Key>,
 }
 
 impl CountsByParent {
@@ -253,7 +252,6 @@ impl CountsByParent {
             database,
             entity,
             sql,
-            key: PhantomData,
         }
     }
 }
@@ -332,20 +330,4 @@ pub fn parse_id_argument(
     parse_id(id).ok_or_else(|| {
         crate::graphql::errors::input_error(argument, format!("`{argument}` is not a valid id."))
     })
-}
-
-/// Loads one page per key from a [`PagesByParent`] loader result; a parent
-/// missing from the result has an empty page.
-pub fn page_or_empty<Row>(rows: Option<Vec<Row>>) -> Vec<Row> {
-    rows.unwrap_or_default()
-}
-
-/// Keys that must be unique in a batch (helps callers that build keys).
-pub fn unique<T: Eq + Hash + Clone>(items: &[T]) -> Vec<T> {
-    let mut seen = std::collections::HashSet::new();
-    items
-        .iter()
-        .filter(|item| seen.insert((*item).clone()))
-        .cloned()
-        .collect()
 }

@@ -81,12 +81,7 @@ pub async fn run_subgraph(
     .map_err(KitError::DatabaseConnect)?;
     database.run_migrations(definition.migrator).await?;
     let app = (definition.build_app)(database.clone(), &config);
-    let listener = TcpListener::bind(config.listen_address)
-        .await
-        .map_err(|source| KitError::Bind {
-            address: config.listen_address,
-            source,
-        })?;
+    let listener = bind(config.listen_address).await?;
     let address = listener.local_addr().map_err(KitError::Serve)?;
     tracing::info!(
         subgraph = definition.name,
