@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test. The end-to-end tests need the pinned Apollo Router; it is
-# installed on first use (a ~14-minute build) and reused afterwards. Tests
-# start their own PostgreSQL clusters unless DATABASE_URL names a server.
+# installed on first use (a ~14-minute build) and reused afterwards. The
+# agreement tests need the npm reference implementations, installed (once
+# per lock file) into schema-registry/oracle. Tests start their own
+# PostgreSQL clusters unless DATABASE_URL names a server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${TALENTGRAPH_ROUTER:-}" ]; then
     TALENTGRAPH_ROUTER="$(bash scripts/install-router.sh | tail -n 1)"
     export TALENTGRAPH_ROUTER
 fi
+bash scripts/install-oracles.sh
 exec cargo test --workspace "$@"

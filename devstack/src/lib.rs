@@ -140,10 +140,20 @@ pub fn main_with_args(arguments: Vec<String>) -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    if let Err(error) = talentgraph_kit::telemetry::init_logging(LogFormat::Pretty) {
-        eprintln!("devstack: {error}");
-        return ExitCode::FAILURE;
-    }
+    // The six subgraphs share this process, so they share one exporter: set
+    // OTEL_EXPORTER_OTLP_ENDPOINT to see the dev stack's traces.
+    let export =
+        talentgraph_kit::telemetry::TraceExport::from_lookup("talentgraph-devstack", |name| {
+            std::env::var(name).ok()
+        });
+    let telemetry =
+        match talentgraph_kit::telemetry::init_telemetry(LogFormat::Pretty, export.as_ref()) {
+            Ok(telemetry) => telemetry,
+            Err(error) => {
+                eprintln!("devstack: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -167,6 +177,7 @@ pub fn main_with_args(arguments: Vec<String>) -> ExitCode {
             Command::Help => Ok(()),
         }
     });
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -360,6 +371,7 @@ async fn serve_subgraphs(server: &DatabaseServer, world: &DemoWorld) -> Result<(
             SubgraphConfig::from_lookup(definition.default_port, |variable| match variable {
                 "DATABASE_URL" => Some(url.clone()),
                 "LISTEN_ADDR" => None,
+                "ROUTER_SHARED_SECRET" => Some(router_secret()),
                 other => std::env::var(other).ok(),
             })
             .map_err(talentgraph_kit::KitError::from)?;
@@ -399,6 +411,15 @@ async fn serve_subgraphs(server: &DatabaseServer, world: &DemoWorld) -> Result<(
         let _ = child.wait();
     }
     failure.map_or(Ok(()), Err)
+}
+
+/// The secret the router sends the subgraphs: `ROUTER_SHARED_SECRET` when
+/// set, otherwise the development profile's default.
+fn router_secret() -> String {
+    std::env::var("ROUTER_SHARED_SECRET")
+        .ok()
+        .filter(|secret| !secret.trim().is_empty())
+        .unwrap_or_else(|| "talentgraph-development-router-secret".to_owned())
 }
 
 /// The router's GraphQL and health addresses in the dev stack (DESIGN.md).
@@ -481,6 +502,7 @@ fn start_router(tasks: &[SubgraphTask]) -> Result<std::process::Child, DevstackE
         .arg(workspace_root().join("router/router.dev.yaml"))
         .env("ROUTER_LISTEN", ROUTER_LISTEN)
         .env("ROUTER_HEALTH_LISTEN", ROUTER_HEALTH_LISTEN)
+        .env("ROUTER_SHARED_SECRET", router_secret())
         .env("APOLLO_TELEMETRY_DISABLED", "true")
         .stdout(log)
         .stderr(log_for_stderr)
@@ -555,7 +577,10 @@ fn print_summary(tasks: &[SubgraphTask], world: &DemoWorld, router_running: bool
         world.internships,
         world.organizations * 3
     );
-    println!("Demo accounts (sign-in arrives with token issuing; ids for now):");
+    println!(
+        "Demo accounts (password for all three: {}):",
+        talentgraph_demo_world::DEMO_PASSWORD
+    );
     for (label, user) in [
         ("jobseeker", world.demo_jobseeker()),
         ("recruiter", world.demo_recruiter()),
@@ -568,9 +593,15 @@ fn print_summary(tasks: &[SubgraphTask], world: &DemoWorld, router_running: bool
         );
     }
     println!();
-    println!("Try: curl -s http://{ROUTER_LISTEN}/ -H 'content-type: application/json' \\");
+    println!("Sign in (prints an access token):");
+    println!("  curl -s http://{ROUTER_LISTEN}/ -H 'content-type: application/json' \\");
     println!(
-        "       -d '{{\"query\":\"{{ jobs(first: 3) {{ edges {{ node {{ title location }} }} }} }}\"}}'"
+        "    -d '{{\"query\":\"mutation {{ signIn(input: {{email: \\\"{}\\\", password: \\\"{}\\\"}}) {{ accessToken }} }}\"}}'",
+        world.email(world.demo_jobseeker()),
+        talentgraph_demo_world::DEMO_PASSWORD
+    );
+    println!(
+        "Then send it as 'Authorization: Bearer <accessToken>'; README.md runs a page with it."
     );
 }
 

@@ -1,13 +1,24 @@
 //! Schema governance for the Talentgraph supergraph.
 //!
-//! Today: reading rover's `supergraph.yaml` and composing the subgraphs into
-//! a supergraph with `apollo-federation`, pinned to the version the router
-//! runs. The `schema-check` binary is a thin command line over this library.
+//! Reading rover's `supergraph.yaml`, composing the subgraphs into a
+//! supergraph with `apollo-federation` (pinned to the version the router
+//! runs), classifying schema changes, validating client operations, and
+//! planning them with the same query planner to hold pages to fetch
+//! budgets. `server` is the schema registry (axum and PostgreSQL) and
+//! `client` the CLI's side of its HTTP API. The `schema-check` and
+//! `schema-registry` binaries are thin command lines over this library.
 
+pub mod check;
 pub mod cli;
+pub mod client;
 pub mod compose;
 pub mod config;
+pub mod diff;
 pub mod operations;
+pub mod plan;
+pub mod remote;
+pub mod report;
+pub mod server;
 
 pub use compose::{
     ComposedSupergraph, CompositionDiagnostic, SubgraphInput, compose_from_config,
@@ -37,4 +48,26 @@ pub enum RegistryError {
     },
     #[error("composition failed with {} error(s)", .0.len())]
     Composition(Vec<CompositionDiagnostic>),
+    #[error("cannot plan {path}: {message}")]
+    Plan {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    /// The registry answered with an error status.
+    #[error("the registry refused the request ({status}): {message}")]
+    Registry { status: u16, message: String },
+    /// The registry could not be reached or answered something unreadable.
+    #[error("cannot talk to the registry at {url}: {message}")]
+    RegistryUnreachable { url: String, message: String },
+    /// Bad configuration or environment at the registry server's start-up.
+    #[error("configuration error: {0}")]
+    ServerConfig(String),
+    #[error("database error: {0}")]
+    Database(#[from] talentgraph_kit::DatabaseError),
+    #[error("cannot connect to the database: {0}")]
+    DatabaseConnect(sqlx::Error),
+    #[error("migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Kit(#[from] talentgraph_kit::KitError),
 }

@@ -6,6 +6,10 @@
 //! composes a supergraph whose routing URLs point at those ports, and starts
 //! the real, pinned Apollo Router on free ports with the development profile.
 //! Everything stops when the `Stack` is dropped.
+//!
+//! Identity is real: the auth subgraph signs EdDSA access tokens, the other
+//! subgraphs verify them against its JWKS, and the stack signs the three
+//! demo accounts in through the router before any test runs.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -16,17 +20,48 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use schema_registry::{SubgraphInput, compose_subgraphs};
+use talentgraph_demo_world::DEMO_PASSWORD;
 use talentgraph_demo_world::DemoWorld;
-use talentgraph_kit::auth::SharedAuthenticator;
-use talentgraph_kit::testing::{StaticBearerTokens, TestApp, fresh_database, strict_test_config};
-use talentgraph_kit::{Database, Role, SubgraphConfig, Viewer};
+use talentgraph_kit::testing::{TestApp, fresh_database, strict_test_config};
+use talentgraph_kit::{Database, SubgraphConfig};
+
+pub mod otlp;
 
 pub const WORLD: DemoWorld = DemoWorld::SMALL;
 
-/// Bearer tokens the subgraphs accept in end-to-end tests, one per demo account.
-pub const JOBSEEKER_TOKEN: &str = "e2e-jobseeker";
-pub const RECRUITER_TOKEN: &str = "e2e-recruiter";
-pub const ADMIN_TOKEN: &str = "e2e-admin";
+/// The secret the router sends to the subgraphs in end-to-end tests.
+pub const ROUTER_SECRET: &str = "e2e-router-secret-0123456789";
+
+/// The demo accounts with known credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoAccount {
+    Jobseeker,
+    Recruiter,
+    Admin,
+}
+
+impl DemoAccount {
+    pub const ALL: [DemoAccount; 3] = [Self::Jobseeker, Self::Recruiter, Self::Admin];
+
+    pub fn user(self) -> u64 {
+        match self {
+            Self::Jobseeker => WORLD.demo_jobseeker(),
+            Self::Recruiter => WORLD.demo_recruiter(),
+            Self::Admin => WORLD.demo_admin(),
+        }
+    }
+
+    pub fn email(self) -> String {
+        WORLD.email(self.user())
+    }
+}
+
+/// Tokens from one sign-in.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access_token: String,
+    pub refresh_token: String,
+}
 
 /// The pinned router version.
 pub const ROUTER_VERSION: &str = "2.17.0";
@@ -64,6 +99,15 @@ pub struct RunningSubgraph {
 }
 
 impl RunningSubgraph {
+    /// The address of `path` on this subgraph, for requests that bypass
+    /// the router.
+    pub fn url(&self, path: &str) -> String {
+        self.app
+            .as_ref()
+            .map(|app| app.url(path))
+            .unwrap_or_else(|| panic!("{} was stopped", self.name))
+    }
+
     /// Stops serving: later requests to it are refused connections.
     pub fn stop(&mut self) {
         self.app = None;
@@ -112,6 +156,9 @@ pub struct StackOptions {
     /// statement counts never depend on machine load; measurements use the
     /// production default.
     pub dataloader_delay: Duration,
+    /// Where the router exports its spans (OTLP/HTTP base URL); none when
+    /// `None`.
+    pub router_otlp_endpoint: Option<String>,
 }
 
 impl Default for StackOptions {
@@ -120,6 +167,7 @@ impl Default for StackOptions {
             router_config: "router.dev.yaml",
             subgraph_timeout: "2s",
             dataloader_delay: Duration::from_millis(25),
+            router_otlp_endpoint: None,
         }
     }
 }
@@ -129,7 +177,10 @@ pub struct Stack {
     pub subgraphs: Vec<RunningSubgraph>,
     pub router_url: String,
     pub health_url: String,
+    /// The router's Prometheus endpoint.
+    pub router_metrics_url: String,
     client: reqwest::Client,
+    sessions: Vec<(DemoAccount, Session)>,
     router: Child,
     router_log: PathBuf,
     _directory: tempfile::TempDir,
@@ -141,33 +192,7 @@ fn free_address() -> SocketAddr {
         .expect("a free port")
 }
 
-fn authenticator() -> SharedAuthenticator {
-    StaticBearerTokens::default()
-        .with(
-            JOBSEEKER_TOKEN,
-            Viewer::User {
-                id: WORLD.user_id(WORLD.demo_jobseeker()),
-                roles: vec![Role::Jobseeker],
-            },
-        )
-        .with(
-            RECRUITER_TOKEN,
-            Viewer::User {
-                id: WORLD.user_id(WORLD.demo_recruiter()),
-                roles: vec![Role::Employer],
-            },
-        )
-        .with(
-            ADMIN_TOKEN,
-            Viewer::User {
-                id: WORLD.user_id(WORLD.demo_admin()),
-                roles: vec![Role::Admin],
-            },
-        )
-        .shared()
-}
-
-type BuildApp = fn(Database, &SubgraphConfig, SharedAuthenticator) -> Router;
+type BuildApp = fn(Database, &SubgraphConfig) -> Router;
 
 /// How to build one subgraph for the stack.
 struct SubgraphKind {
@@ -177,43 +202,44 @@ struct SubgraphKind {
     exported_sdl: fn() -> String,
 }
 
-/// The subgraphs in stack order.
+/// The subgraphs in stack order: auth first, because the others verify
+/// tokens against its key set.
 fn subgraph_kinds() -> [SubgraphKind; 6] {
     [
         SubgraphKind {
-            name: "core",
-            migrator: &talentgraph_core::MIGRATOR,
-            build_app: talentgraph_core::app,
-            exported_sdl: talentgraph_core::exported_sdl,
-        },
-        SubgraphKind {
             name: "auth",
             migrator: &talentgraph_auth::MIGRATOR,
-            build_app: talentgraph_auth::app,
+            build_app: talentgraph_auth::build_app,
             exported_sdl: talentgraph_auth::exported_sdl,
+        },
+        SubgraphKind {
+            name: "core",
+            migrator: &talentgraph_core::MIGRATOR,
+            build_app: talentgraph_core::build_app,
+            exported_sdl: talentgraph_core::exported_sdl,
         },
         SubgraphKind {
             name: "jobseeker",
             migrator: &talentgraph_jobseeker::MIGRATOR,
-            build_app: talentgraph_jobseeker::app,
+            build_app: talentgraph_jobseeker::build_app,
             exported_sdl: talentgraph_jobseeker::exported_sdl,
         },
         SubgraphKind {
             name: "employer",
             migrator: &talentgraph_employer::MIGRATOR,
-            build_app: talentgraph_employer::app,
+            build_app: talentgraph_employer::build_app,
             exported_sdl: talentgraph_employer::exported_sdl,
         },
         SubgraphKind {
             name: "payment",
             migrator: &talentgraph_payment::MIGRATOR,
-            build_app: talentgraph_payment::app,
+            build_app: talentgraph_payment::build_app,
             exported_sdl: talentgraph_payment::exported_sdl,
         },
         SubgraphKind {
             name: "internship",
             migrator: &talentgraph_internship::MIGRATOR,
-            build_app: talentgraph_internship::app,
+            build_app: talentgraph_internship::build_app,
             exported_sdl: talentgraph_internship::exported_sdl,
         },
     ]
@@ -265,6 +291,7 @@ impl Stack {
         );
         let mut subgraphs = Vec::new();
         let mut inputs = Vec::new();
+        let mut jwks_url = String::new();
         for SubgraphKind {
             name,
             migrator,
@@ -279,14 +306,19 @@ impl Stack {
             // subgraph's unit tests; production limits apply here.
             config.limits = talentgraph_kit::LimitsConfig::default();
             config.dataloader_delay = options.dataloader_delay;
+            config.router_secret = Some(ROUTER_SECRET.to_owned());
+            config.tokens.jwks_url.clone_from(&jwks_url);
             let fetches = Arc::new(AtomicU64::new(0));
             let delay = Arc::new(AtomicU64::new(0));
             let app = instrument(
-                build_app(database.clone(), &config, authenticator()),
+                build_app(database.clone(), &config),
                 fetches.clone(),
                 delay.clone(),
             );
             let app = TestApp::spawn(app).await.expect("the subgraph starts");
+            if name == "auth" {
+                jwks_url = app.url("/.well-known/jwks.json");
+            }
             inputs.push(SubgraphInput {
                 name: name.to_owned(),
                 routing_url: app.url("/graphql"),
@@ -307,16 +339,44 @@ impl Stack {
         std::fs::write(&supergraph_path, &supergraph.sdl).expect("writes the supergraph");
         let listen = free_address();
         let health = free_address();
+        let router_metrics = free_address();
         let router_log = directory.path().join("router.log");
         let log = std::fs::File::create(&router_log).expect("creates the router log");
-        let child = Command::new(&router)
+        let mut command = Command::new(&router);
+        // The production profile routes by SUBGRAPH_<NAME>_URL; point it at
+        // this stack's ports as the composed supergraph does.
+        for input in &inputs {
+            command.env(
+                format!("SUBGRAPH_{}_URL", input.name.to_uppercase()),
+                &input.routing_url,
+            );
+        }
+        if let Some(endpoint) = &options.router_otlp_endpoint {
+            command
+                .env("ROUTER_OTLP_ENABLED", "true")
+                .env("ROUTER_OTLP_ENDPOINT", endpoint);
+        } else {
+            command.env("ROUTER_OTLP_ENABLED", "false");
+        }
+        // The router refuses to start when the standard OTLP variables are
+        // set; its endpoint comes from ROUTER_OTLP_ENDPOINT instead.
+        for variable in [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        ] {
+            command.env_remove(variable);
+        }
+        let child = command
             .arg("--supergraph")
             .arg(&supergraph_path)
             .arg("--config")
             .arg(repository_root().join("router").join(options.router_config))
             .env("ROUTER_LISTEN", listen.to_string())
             .env("ROUTER_HEALTH_LISTEN", health.to_string())
+            .env("ROUTER_METRICS_LISTEN", router_metrics.to_string())
             .env("ROUTER_SUBGRAPH_TIMEOUT", options.subgraph_timeout)
+            .env("ROUTER_SHARED_SECRET", ROUTER_SECRET)
             .env("APOLLO_TELEMETRY_DISABLED", "true")
             .env_remove("APOLLO_KEY")
             .env_remove("APOLLO_GRAPH_REF")
@@ -329,16 +389,97 @@ impl Stack {
             subgraphs,
             router_url: format!("http://{listen}/"),
             health_url: format!("http://{health}/health"),
+            router_metrics_url: format!("http://{router_metrics}/metrics"),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(20))
                 .build()
                 .expect("an HTTP client"),
+            sessions: Vec::new(),
             router: child,
             router_log,
             _directory: directory,
         };
         stack.wait_until_healthy().await;
+        for account in DemoAccount::ALL {
+            let session = stack
+                .sign_in(&account.email(), DEMO_PASSWORD)
+                .await
+                .unwrap_or_else(|body| panic!("{account:?} cannot sign in: {body}"));
+            stack.sessions.push((account, session));
+        }
+        stack.warm_key_caches().await;
         stack
+    }
+
+    /// Has every subgraph verify one token, so each has fetched the key set
+    /// before a test counts requests and statements.
+    async fn warm_key_caches(&self) {
+        let token = self.token(DemoAccount::Jobseeker);
+        for subgraph in &self.subgraphs {
+            let Some(app) = &subgraph.app else { continue };
+            let response = self
+                .client
+                .post(app.url("/graphql"))
+                .bearer_auth(token)
+                .json(&serde_json::json!({ "query": "{ __typename }" }))
+                .send()
+                .await
+                .expect("the subgraph answers");
+            assert!(
+                response.status().is_success(),
+                "{} refused a fresh token: {}",
+                subgraph.name,
+                response.text().await.unwrap_or_default()
+            );
+        }
+    }
+
+    /// The access token of a demo account, signed in at start.
+    pub fn token(&self, account: DemoAccount) -> &str {
+        &self
+            .sessions
+            .iter()
+            .find(|(signed_in, _)| *signed_in == account)
+            .expect("every demo account is signed in at start")
+            .1
+            .access_token
+    }
+
+    /// Signs in through the router; the error is the response body.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Result<Session, serde_json::Value> {
+        let (response, _) = self
+            .request(
+                None,
+                "mutation SignIn($input: SignInInput!) { signIn(input: $input) { accessToken refreshToken } }",
+                Some("SignIn"),
+                serde_json::json!({ "input": { "email": email, "password": password } }),
+            )
+            .await;
+        Self::session_from(&response.body, "signIn").ok_or(response.body)
+    }
+
+    /// Signs a new account up through the router with a fixed password;
+    /// panics when sign-up fails.
+    pub async fn sign_up(&self, email: &str, role: &str) -> Session {
+        let (response, _) = self
+            .request(
+                None,
+                "mutation SignUp($input: SignUpInput!) { signUp(input: $input) { accessToken refreshToken } }",
+                Some("SignUp"),
+                serde_json::json!({ "input": { "email": email, "password": "e2e test passphrase", "role": role } }),
+            )
+            .await;
+        Self::session_from(&response.body, "signUp")
+            .unwrap_or_else(|| panic!("sign-up failed: {:#}", response.body))
+    }
+
+    /// Reads the tokens of an `AuthPayload` at `data.<field>`.
+    pub fn session_from(body: &serde_json::Value, field: &str) -> Option<Session> {
+        let payload = &body["data"][field];
+        Some(Session {
+            access_token: payload["accessToken"].as_str()?.to_owned(),
+            refresh_token: payload["refreshToken"].as_str()?.to_owned(),
+        })
     }
 
     async fn wait_until_healthy(&mut self) {
@@ -406,6 +547,20 @@ impl Stack {
         operation_name: Option<&str>,
         variables: serde_json::Value,
     ) -> (RouterResponse, Cost) {
+        self.request_with_headers(token, query, operation_name, variables, &[])
+            .await
+    }
+
+    /// Like [`Stack::request`], with extra request headers (a `traceparent`,
+    /// say).
+    pub async fn request_with_headers(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        operation_name: Option<&str>,
+        variables: serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> (RouterResponse, Cost) {
         let before = self.snapshot();
         let mut body = serde_json::json!({ "query": query, "variables": variables });
         if let Some(name) = operation_name {
@@ -422,6 +577,9 @@ impl Stack {
             .body(body.to_string());
         if let Some(token) = token {
             request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let response = request
             .send()
@@ -505,21 +663,23 @@ pub const PAGES: [&str; 7] = [
 
 /// Who requests a page in the tests and the measurements, and with which
 /// variables at a given page size.
-pub async fn page_request(
-    stack: &Stack,
+pub async fn page_request<'stack>(
+    stack: &'stack Stack,
     page: &str,
     page_size: i64,
-) -> (Option<&'static str>, serde_json::Value) {
+) -> (Option<&'stack str>, serde_json::Value) {
     use serde_json::json;
+    let jobseeker = Some(stack.token(DemoAccount::Jobseeker));
+    let recruiter = Some(stack.token(DemoAccount::Recruiter));
     match page {
-        "JobSearchPage" => (Some(JOBSEEKER_TOKEN), json!({ "first": page_size })),
+        "JobSearchPage" => (jobseeker, json!({ "first": page_size })),
         "JobDetailPage" => (
-            Some(JOBSEEKER_TOKEN),
+            jobseeker,
             json!({ "jobId": WORLD.job_id(0).to_string(), "internshipsFirst": page_size }),
         ),
-        "JobseekerDashboardPage" => (Some(JOBSEEKER_TOKEN), json!({ "first": page_size })),
+        "JobseekerDashboardPage" => (jobseeker, json!({ "first": page_size })),
         "EmployerDashboardPage" => (
-            Some(RECRUITER_TOKEN),
+            recruiter,
             json!({ "jobsFirst": page_size, "applicationsFirst": 5 }),
         ),
         "InternshipBrowsePage" => (None, json!({ "first": page_size })),
@@ -534,12 +694,12 @@ pub async fn page_request(
                 .await
                 .expect("reads a slug");
             (
-                Some(JOBSEEKER_TOKEN),
+                jobseeker,
                 json!({ "slug": slug, "jobsFirst": page_size, "internshipsFirst": page_size }),
             )
         }
         "CheckoutPage" => (
-            Some(RECRUITER_TOKEN),
+            recruiter,
             json!({
                 "input": { "organizationId": WORLD.organization_id(0).to_string(), "credits": 3 },
                 "idempotencyKey": uuid::Uuid::new_v4().to_string(),

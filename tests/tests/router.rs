@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use talentgraph_e2e::{JOBSEEKER_TOKEN, Stack, StackOptions};
+use talentgraph_e2e::{DemoAccount, Stack, StackOptions};
 
 const INTROSPECTION: &str = "{ __schema { queryType { name } } }";
 
@@ -89,7 +89,7 @@ async fn a_down_subgraph_gives_partial_data() {
     let (response, _) = stack
         .page(
             "JobSearchPage",
-            Some(JOBSEEKER_TOKEN),
+            Some(stack.token(DemoAccount::Jobseeker)),
             json!({ "first": 10 }),
         )
         .await;
@@ -143,7 +143,7 @@ async fn a_slow_subgraph_times_out_into_partial_data() {
     let (response, _) = stack
         .page(
             "JobSearchPage",
-            Some(JOBSEEKER_TOKEN),
+            Some(stack.token(DemoAccount::Jobseeker)),
             json!({ "first": 10 }),
         )
         .await;

@@ -24,6 +24,7 @@ async fn seeded_auth() -> (TestApp, Database) {
             Viewer::User {
                 id: WORLD.user_id(WORLD.demo_jobseeker()),
                 roles: vec![Role::Jobseeker],
+                organizations: WORLD.recruited_organization_ids(WORLD.demo_jobseeker()),
             },
         )
         .with(
@@ -31,6 +32,7 @@ async fn seeded_auth() -> (TestApp, Database) {
             Viewer::User {
                 id: WORLD.user_id(WORLD.demo_recruiter()),
                 roles: vec![Role::Employer],
+                organizations: WORLD.recruited_organization_ids(WORLD.demo_recruiter()),
             },
         )
         .with(
@@ -38,6 +40,7 @@ async fn seeded_auth() -> (TestApp, Database) {
             Viewer::User {
                 id: WORLD.user_id(WORLD.demo_admin()),
                 roles: vec![Role::Admin],
+                organizations: WORLD.recruited_organization_ids(WORLD.demo_admin()),
             },
         );
     let app = TestApp::spawn(app(

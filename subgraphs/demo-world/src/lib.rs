@@ -82,6 +82,15 @@ impl DemoWorld {
         (user < 2 * self.organizations && !self.is_admin(user)).then_some(user / 2)
     }
 
+    /// The ids of the organizations a user recruits for, as their access
+    /// token's `orgs` claim lists them.
+    pub fn recruited_organization_ids(&self, user: u64) -> Vec<Uuid> {
+        self.recruiter_organization(user)
+            .map(|organization| self.organization_id(organization))
+            .into_iter()
+            .collect()
+    }
+
     /// The last user is the platform admin.
     pub fn is_admin(&self, user: u64) -> bool {
         user == self.users - 1

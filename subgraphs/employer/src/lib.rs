@@ -731,7 +731,7 @@ pub fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
     app(
         database,
         config,
-        talentgraph_kit::auth::no_token_verification(),
+        talentgraph_kit::tokens::jwks_authenticator(&config.tokens),
     )
 }
 

@@ -15,6 +15,7 @@ fn viewer(user: u64, role: Role) -> Viewer {
     Viewer::User {
         id: WORLD.user_id(user),
         roles: vec![role],
+        organizations: WORLD.recruited_organization_ids(user),
     }
 }
 

@@ -14,7 +14,7 @@ use talentgraph_kit::loaders::{
     TextFilter, load_by_id, parse_id, parse_id_argument,
 };
 use talentgraph_kit::server::LoaderScope;
-use talentgraph_kit::viewer::RoleGuard;
+use talentgraph_kit::viewer::{OwnerGuard, RoleGuard};
 use talentgraph_kit::{
     Cursor, Database, DatabaseError, ErrorCode, PageArgs, Role, SubgraphConfig, SubgraphDefinition,
     Viewer, client_error, conflict_error, connection_type, input_error, internal_error, text_enum,
@@ -325,14 +325,16 @@ impl User {
     }
 
     /// The user's internship applications, newest first (the user and admins only).
-    #[graphql(complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)")]
+    #[graphql(
+        guard = "OwnerGuard::self_or_admin(self.id)",
+        complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)"
+    )]
     async fn internship_applications(
         &self,
         context: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<InternshipApplicationConnection> {
-        Viewer::of(context).require_self_or_admin(self.id)?;
         let page = PageArgs::new(first, after.as_deref())?;
         let rows = context
             .data_unchecked::<RequestLoader<PagesByParent<InternshipApplication>>>()
@@ -596,7 +598,7 @@ pub fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
     app(
         database,
         config,
-        talentgraph_kit::auth::no_token_verification(),
+        talentgraph_kit::tokens::jwks_authenticator(&config.tokens),
     )
 }
 

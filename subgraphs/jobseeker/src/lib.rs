@@ -18,7 +18,7 @@ use talentgraph_kit::loaders::{
     RowsById, load_by_id, parse_id, parse_id_argument,
 };
 use talentgraph_kit::server::LoaderScope;
-use talentgraph_kit::viewer::RoleGuard;
+use talentgraph_kit::viewer::{OwnerGuard, RecruiterGuard, RoleGuard};
 use talentgraph_kit::{
     Cursor, Database, DatabaseError, ErrorCode, PageArgs, Role, SubgraphConfig, SubgraphDefinition,
     Viewer, client_error, conflict_error, connection_type, input_error, internal_error, text_enum,
@@ -140,7 +140,7 @@ impl Application {
     }
 
     async fn job(&self) -> Job {
-        Job { id: self.job_id }
+        Job::new(self.job_id)
     }
 
     async fn applicant(&self) -> User {
@@ -194,14 +194,17 @@ connection_type!(JobConnection, JobEdge, Job);
 pub struct ViewerApplications {
     database: Database,
     viewer_id: Option<Uuid>,
+    /// The request's span; see `talentgraph_kit::loaders`.
+    request_span: tracing::Span,
 }
 
 impl Loader<Uuid> for ViewerApplications {
     type Value = bool;
     type Error = async_graphql::Error;
 
-    #[tracing::instrument(name = "dataloader.batch", skip_all, fields(entity = "Job.viewerHasApplied", batch_size = keys.len()))]
+    #[tracing::instrument(name = "dataloader.batch", parent = &self.request_span, skip_all, fields(entity = "Job.viewerHasApplied", batch_size = keys.len()))]
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, bool>, Self::Error> {
+        talentgraph_kit::metrics::observe_batch("Job.viewerHasApplied", keys.len());
         let mut applied: HashMap<Uuid, bool> = keys.iter().map(|key| (*key, false)).collect();
         let Some(viewer_id) = self.viewer_id else {
             return Ok(applied);
@@ -242,12 +245,49 @@ impl Loader<PageKey<NoFilter>> for ApplicationsByJob {
 /// A job as jobseeker sees it: how many applied, and whether the viewer did.
 pub struct Job {
     pub id: Uuid,
+    /// The job's organization, when the router sent it along (it does for
+    /// `applications`, which requires it); owned by employer.
+    pub organization_id: Option<Uuid>,
+}
+
+impl Job {
+    pub fn new(id: Uuid) -> Self {
+        Self {
+            id,
+            organization_id: None,
+        }
+    }
+}
+
+/// An organization by reference only: jobseeker never resolves one.
+#[derive(SimpleObject)]
+#[graphql(unresolvable = "id")]
+pub struct Organization {
+    pub id: ID,
+}
+
+/// The organization part of a job representation sent by the router.
+#[derive(Debug, InputObject)]
+pub struct OrganizationReference {
+    pub id: ID,
 }
 
 #[Object]
 impl Job {
     async fn id(&self) -> ID {
         ID(self.id.to_string())
+    }
+
+    /// Employer's field, declared here so `applications` can require it.
+    /// The router always asks employer for it; jobseeker only knows it
+    /// when a representation carried it.
+    #[graphql(external)]
+    async fn organization(&self) -> async_graphql::Result<Organization> {
+        self.organization_id
+            .map(|id| Organization {
+                id: ID(id.to_string()),
+            })
+            .ok_or_else(|| "the job's organization is resolved by the employer subgraph".into())
     }
 
     /// Active (not withdrawn) applications to this job.
@@ -268,11 +308,14 @@ impl Job {
             .unwrap_or(false))
     }
 
-    /// The job's applications, newest first. Employers and admins only;
-    /// restricting employers to their own organization's jobs needs the
-    /// organization claim that arrives with token verification.
+    /// The job's applications, newest first: for recruiters of the job's
+    /// organization and admins. Which organization the job belongs to is
+    /// employer's data, sent by the router in the job's representation; a
+    /// request that bypasses the router could invent it, so this field is
+    /// only served through the router.
     #[graphql(
-        guard = "RoleGuard::any_of(&[Role::Employer, Role::Admin])",
+        requires = "organization { id }",
+        guard = "RecruiterGuard::of_required_organization(self.organization_id)",
         complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)"
     )]
     async fn applications(
@@ -323,14 +366,16 @@ impl User {
     }
 
     /// The user's own applications, newest first (the user and admins only).
-    #[graphql(complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)")]
+    #[graphql(
+        guard = "OwnerGuard::self_or_admin(self.id)",
+        complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)"
+    )]
     async fn applications(
         &self,
         context: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<ApplicationConnection> {
-        Viewer::of(context).require_self_or_admin(self.id)?;
         let page = PageArgs::new(first, after.as_deref())?;
         let rows = context
             .data_unchecked::<RequestLoader<ApplicationsByApplicant>>()
@@ -350,14 +395,16 @@ impl User {
     }
 
     /// Jobs the user saved, most recently saved first (the user and admins only).
-    #[graphql(complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)")]
+    #[graphql(
+        guard = "OwnerGuard::self_or_admin(self.id)",
+        complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)"
+    )]
     async fn saved_jobs(
         &self,
         context: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<JobConnection> {
-        Viewer::of(context).require_self_or_admin(self.id)?;
         let page = PageArgs::new(first, after.as_deref())?;
         let rows = context
             .data_unchecked::<RequestLoader<PagesByParent<SavedJob>>>()
@@ -372,7 +419,7 @@ impl User {
             &page,
             rows,
             ChildRow::cursor,
-            |row| Job { id: row.job_id },
+            |row| Job::new(row.job_id),
         ))
     }
 }
@@ -420,6 +467,7 @@ fn attach_loaders(
             APPLICATION_COUNTS_BY_JOB,
         )))
         .data(scope.loader(ViewerApplications {
+            request_span: tracing::Span::current(),
             database: database.clone(),
             viewer_id: viewer.user_id(),
         }))
@@ -461,8 +509,15 @@ impl Query {
     }
 
     #[graphql(entity)]
-    async fn find_job_by_id(&self, id: ID) -> Option<Job> {
-        parse_id(&id).map(|id| Job { id })
+    async fn find_job_by_id(
+        &self,
+        #[graphql(key)] id: ID,
+        organization: Option<OrganizationReference>,
+    ) -> Option<Job> {
+        parse_id(&id).map(|id| Job {
+            id,
+            organization_id: organization.and_then(|organization| parse_id(&organization.id)),
+        })
     }
 
     #[graphql(entity)]
@@ -623,7 +678,7 @@ impl Mutation {
             )
             .await
             .map_err(JobseekerError::from)?;
-        Ok(Job { id: job_id })
+        Ok(Job::new(job_id))
     }
 
     /// Removes a saved job; returns whether it was saved.
@@ -731,7 +786,7 @@ pub fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
     app(
         database,
         config,
-        talentgraph_kit::auth::no_token_verification(),
+        talentgraph_kit::tokens::jwks_authenticator(&config.tokens),
     )
 }
 

@@ -15,6 +15,7 @@ fn viewer(user: u64, role: Role) -> Viewer {
     Viewer::User {
         id: WORLD.user_id(user),
         roles: vec![role],
+        organizations: WORLD.recruited_organization_ids(user),
     }
 }
 
@@ -423,20 +424,18 @@ async fn application_root_field_is_owner_only() {
     assert_eq!(response.first_error_code(), Some("UNAUTHENTICATED"));
 }
 
-/// Job.applications for many jobs is one statement at page size 10 and 100;
-/// jobseekers may not read it.
+/// Job.applications for many jobs is one statement at page size 10 and 100.
 #[tokio::test]
-async fn job_applications_are_batched_and_guarded() {
+async fn job_applications_are_batched() {
     let (app, database) = seeded_jobseeker().await;
-    let representations: Vec<Value> = (0..20)
-        .map(|index| json!({ "__typename": "Job", "id": WORLD.job_id(index).to_string() }))
-        .collect();
-    let query = "query($representations: [_Any!]!, $first: Int) { _entities(representations: $representations) { \
-        ... on Job { applications(first: $first) { edges { node { id job { id } } } } } } }";
+    let representations: Vec<Value> = (0..20).map(job_representation).collect();
     for first in [10, 100] {
         let variables = json!({ "representations": representations, "first": first });
-        let (response, statements) =
-            count_statements(&database, app.graphql_as("recruiter", query, variables)).await;
+        let (response, statements) = count_statements(
+            &database,
+            app.graphql_via_router("admin", JOB_APPLICATIONS, variables),
+        )
+        .await;
         assert!(response.body.get("errors").is_none(), "{:#}", response.body);
         assert_eq!(statements, 1, "page size {first}");
         let expected: i64 = database
@@ -457,14 +456,100 @@ async fn job_applications_are_batched_and_guarded() {
                 .all(|edge| edge["node"]["job"]["id"] == WORLD.job_id(3).to_string())
         );
     }
+}
+
+const JOB_APPLICATIONS: &str = "query($representations: [_Any!]!, $first: Int) { _entities(representations: $representations) { \
+    ... on Job { applications(first: $first) { edges { node { id job { id } } } } } } }";
+
+/// A job's representation as the router sends it for `applications`.
+fn job_representation(job: u64) -> Value {
+    json!({
+        "__typename": "Job",
+        "id": WORLD.job_id(job).to_string(),
+        "organization": { "id": WORLD.organization_id(WORLD.job_organization(job)).to_string() },
+    })
+}
+
+/// Only recruiters of the job's organization (and admins) read its
+/// applications; the organization is believed only when the router sent
+/// it, so a direct `_entities` call cannot claim a job for the caller's
+/// organization.
+#[tokio::test]
+async fn job_applications_are_for_the_organizations_recruiters_only() {
+    let (app, _database) = seeded_jobseeker().await;
+    // "recruiter" is user 0, who recruits for organization 0.
+    let own_job = (0..WORLD.jobs)
+        .find(|job| WORLD.job_organization(*job) == 0)
+        .expect("organization 0 has jobs");
+    let other_job = (0..WORLD.jobs)
+        .find(|job| WORLD.job_organization(*job) != 0)
+        .expect("other organizations have jobs");
+    let ask =
+        |job_representation: Value| json!({ "representations": [job_representation], "first": 5 });
+
     let response = app
-        .graphql_as(
-            "jobseeker-a",
-            query,
-            json!({ "representations": representations, "first": 5 }),
+        .graphql_via_router(
+            "recruiter",
+            JOB_APPLICATIONS,
+            ask(job_representation(own_job)),
         )
         .await;
-    assert_eq!(response.first_error_code(), Some("FORBIDDEN"));
+    assert!(response.body.get("errors").is_none(), "{:#}", response.body);
+    assert!(response.body["data"]["_entities"][0]["applications"]["edges"].is_array());
+
+    let response = app
+        .graphql_via_router(
+            "recruiter",
+            JOB_APPLICATIONS,
+            ask(job_representation(other_job)),
+        )
+        .await;
+    assert_eq!(
+        response.first_error_code(),
+        Some("FORBIDDEN"),
+        "{:#}",
+        response.body
+    );
+
+    // The forged representation: another organization's job, claimed to
+    // belong to the caller's organization, sent straight to the subgraph.
+    let forged = json!({
+        "__typename": "Job",
+        "id": WORLD.job_id(other_job).to_string(),
+        "organization": { "id": WORLD.organization_id(0).to_string() },
+    });
+    let response = app
+        .graphql_as("recruiter", JOB_APPLICATIONS, ask(forged))
+        .await;
+    assert_eq!(
+        response.first_error_code(),
+        Some("FORBIDDEN"),
+        "{:#}",
+        response.body
+    );
+
+    let response = app
+        .graphql_via_router(
+            "jobseeker-a",
+            JOB_APPLICATIONS,
+            ask(job_representation(own_job)),
+        )
+        .await;
+    assert_eq!(
+        response.first_error_code(),
+        Some("FORBIDDEN"),
+        "{:#}",
+        response.body
+    );
+    let response = app
+        .graphql(JOB_APPLICATIONS, ask(job_representation(own_job)))
+        .await;
+    assert_eq!(
+        response.first_error_code(),
+        Some("UNAUTHENTICATED"),
+        "{:#}",
+        response.body
+    );
 }
 
 /// Each operation limit is enforced with its code before any SQL runs.

@@ -3,7 +3,7 @@
 //! The HTTP layer asks the endpoint's [`Authenticator`] for the viewer of
 //! every request before anything else runs. Resolvers only ever see the
 //! resulting `Viewer`, so the way identity is proven (JWT verification
-//! against the auth subgraph's JWKS, in production) can change without
+//! against the auth subgraph's JWKS, see `tokens`) can change without
 //! touching a resolver.
 
 use std::sync::Arc;
@@ -54,9 +54,10 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthenticationF
     }
 }
 
-/// The authenticator used until token verification is configured: requests
+/// The authenticator of an endpoint nobody configured one for: requests
 /// without credentials are anonymous, and any bearer token is refused
-/// because nothing here can verify it.
+/// because nothing here can verify it. Deployed subgraphs verify tokens
+/// with `tokens::TokenVerifier`.
 pub struct NoTokenVerification;
 
 impl Authenticator for NoTokenVerification {
@@ -68,14 +69,9 @@ impl Authenticator for NoTokenVerification {
             match bearer_token(headers)? {
                 None => Ok(Viewer::Anonymous),
                 Some(_) => Err(AuthenticationFailure {
-                    message: "This service cannot verify access tokens yet.".to_owned(),
+                    message: "This endpoint does not accept access tokens.".to_owned(),
                 }),
             }
         })
     }
-}
-
-/// The authenticator deployed subgraphs use today.
-pub fn no_token_verification() -> SharedAuthenticator {
-    Arc::new(NoTokenVerification)
 }

@@ -74,6 +74,34 @@ impl Default for LimitsConfig {
     }
 }
 
+/// Access tokens: how every subgraph verifies them and how the auth
+/// subgraph issues them. The issuing settings are read by every process so
+/// that one typed configuration is validated at start-up, but only auth
+/// uses them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenConfig {
+    /// The `iss` claim auth writes and every subgraph requires.
+    pub issuer: String,
+    /// The `aud` claim auth writes and every subgraph requires.
+    pub audience: String,
+    /// Where the auth subgraph publishes its verification keys.
+    pub jwks_url: String,
+    /// How long an access token is valid.
+    pub access_token_lifetime: Duration,
+    /// How long a session may be refreshed before signing in again.
+    pub refresh_token_lifetime: Duration,
+    /// How old the signing key may get before auth rotates it.
+    pub key_rotation_interval: Duration,
+    /// How long a new signing key is published before it signs: verifiers
+    /// that cache the key set learn it before the first token needs it.
+    pub key_publication_delay: Duration,
+    /// Failed sign-ins allowed per account within the window.
+    pub sign_in_failures_per_account: u32,
+    /// Failed sign-ins allowed per client address within the window.
+    pub sign_in_failures_per_address: u32,
+    pub sign_in_window: Duration,
+}
+
 /// Everything a subgraph process needs to start.
 #[derive(Debug, Clone)]
 pub struct SubgraphConfig {
@@ -91,6 +119,12 @@ pub struct SubgraphConfig {
     /// batch more reliably on a loaded machine and add that much latency
     /// per batch level.
     pub dataloader_delay: Duration,
+    pub tokens: TokenConfig,
+    /// The value the router sends in `x-talentgraph-router`. Requests that
+    /// carry it came through the router, so the data the router puts into
+    /// entity representations (`@requires` fields) can be trusted and the
+    /// `X-Forwarded-For` address it passes on names the client.
+    pub router_secret: Option<String>,
 }
 
 impl SubgraphConfig {
@@ -141,6 +175,24 @@ impl SubgraphConfig {
                 value: redact_url_password(&database_url),
                 expected: "a URL starting with postgres:// or postgresql://".to_owned(),
             });
+        }
+        let tokens = read_token_config(&reader, is_production)?;
+        let router_secret = reader.raw("ROUTER_SHARED_SECRET");
+        match &router_secret {
+            None if is_production => {
+                return Err(ConfigError::Missing {
+                    variable: "ROUTER_SHARED_SECRET",
+                    hint: "the secret the router sends in x-talentgraph-router; required in production",
+                });
+            }
+            Some(secret) if secret.len() < 16 => {
+                return Err(ConfigError::Invalid {
+                    variable: "ROUTER_SHARED_SECRET",
+                    value: "(hidden)".to_owned(),
+                    expected: "at least 16 characters".to_owned(),
+                });
+            }
+            _ => {}
         }
         let defaults = LimitsConfig::default();
         let limits = LimitsConfig {
@@ -217,8 +269,76 @@ impl SubgraphConfig {
                 0,
                 100,
             )?),
+            tokens,
+            router_secret,
         })
     }
+}
+
+/// The default auth address of DESIGN.md, used outside production only.
+const DEVELOPMENT_JWKS_URL: &str = "http://127.0.0.1:4002/.well-known/jwks.json";
+
+fn read_token_config(
+    reader: &VariableReader<'_>,
+    is_production: bool,
+) -> Result<TokenConfig, ConfigError> {
+    let jwks_url = match reader.raw("AUTH_JWKS_URL") {
+        Some(url) => url,
+        None if is_production => {
+            return Err(ConfigError::Missing {
+                variable: "AUTH_JWKS_URL",
+                hint: "the auth subgraph's key set, such as http://auth:4002/.well-known/jwks.json",
+            });
+        }
+        None => DEVELOPMENT_JWKS_URL.to_owned(),
+    };
+    if !jwks_url.starts_with("http://") {
+        return Err(ConfigError::Invalid {
+            variable: "AUTH_JWKS_URL",
+            value: jwks_url,
+            expected: "an http:// URL inside the deployment (TLS is the mesh's job)".to_owned(),
+        });
+    }
+    let seconds = |value: u64| Duration::from_secs(value);
+    const DAY: u64 = 24 * 60 * 60;
+    Ok(TokenConfig {
+        issuer: reader
+            .raw("AUTH_ISSUER")
+            .unwrap_or_else(|| "https://auth.talentgraph.dev".to_owned()),
+        audience: reader
+            .raw("AUTH_AUDIENCE")
+            .unwrap_or_else(|| "talentgraph".to_owned()),
+        jwks_url,
+        access_token_lifetime: seconds(reader.ranged(
+            "AUTH_ACCESS_TOKEN_TTL_SECONDS",
+            900,
+            10,
+            86_400,
+        )?),
+        refresh_token_lifetime: seconds(
+            reader.ranged("AUTH_REFRESH_TOKEN_TTL_DAYS", 30, 1, 365)? * DAY,
+        ),
+        key_rotation_interval: seconds(reader.ranged("AUTH_KEY_ROTATION_DAYS", 30, 1, 365)? * DAY),
+        key_publication_delay: seconds(reader.ranged(
+            "AUTH_KEY_PUBLICATION_DELAY_SECONDS",
+            if is_production { 600 } else { 0 },
+            0,
+            DAY,
+        )?),
+        sign_in_failures_per_account: reader.ranged(
+            "AUTH_SIGN_IN_MAX_FAILURES_PER_ACCOUNT",
+            5,
+            1,
+            1_000,
+        )?,
+        sign_in_failures_per_address: reader.ranged(
+            "AUTH_SIGN_IN_MAX_FAILURES_PER_ADDRESS",
+            50,
+            1,
+            100_000,
+        )?,
+        sign_in_window: seconds(reader.ranged("AUTH_SIGN_IN_WINDOW_SECONDS", 900, 1, DAY)?),
+    })
 }
 
 struct VariableReader<'a> {
@@ -383,9 +503,37 @@ mod tests {
         let config = config_from(&[
             ("DATABASE_URL", "postgres://localhost/core"),
             ("TALENTGRAPH_ENV", "production"),
+            ("AUTH_JWKS_URL", "http://auth:4002/.well-known/jwks.json"),
+            ("ROUTER_SHARED_SECRET", "a-long-enough-router-secret"),
         ])
         .expect("valid configuration");
         assert_eq!(config.log_format, LogFormat::Json);
         assert!(!config.introspection_enabled);
+        assert_eq!(
+            config.tokens.key_publication_delay,
+            Duration::from_secs(600)
+        );
+    }
+
+    /// Production refuses to start without the key set's address or the
+    /// router secret, and a short secret is refused without being echoed.
+    #[test]
+    fn production_requires_token_verification_settings() {
+        let base = [
+            ("DATABASE_URL", "postgres://localhost/core"),
+            ("TALENTGRAPH_ENV", "production"),
+        ];
+        let error = config_from(&base).expect_err("must fail");
+        assert!(error.to_string().contains("AUTH_JWKS_URL"), "{error}");
+        let mut with_jwks = base.to_vec();
+        with_jwks.push(("AUTH_JWKS_URL", "http://auth:4002/.well-known/jwks.json"));
+        let error = config_from(&with_jwks).expect_err("must fail");
+        assert!(
+            error.to_string().contains("ROUTER_SHARED_SECRET"),
+            "{error}"
+        );
+        with_jwks.push(("ROUTER_SHARED_SECRET", "short"));
+        let error = config_from(&with_jwks).expect_err("must fail");
+        assert!(!error.to_string().contains("short"), "{error}");
     }
 }

@@ -46,6 +46,15 @@ impl DatabaseError {
     }
 }
 
+/// A snapshot of a pool's connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub database: String,
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// A pooled PostgreSQL connection handle that counts every statement it runs.
 ///
 /// Cloning is cheap and clones share the pool and the counter.
@@ -56,6 +65,21 @@ pub struct Database {
 }
 
 impl Database {
+    /// The pool's connections now, for the metrics endpoint.
+    pub fn pool_status(&self) -> PoolStatus {
+        PoolStatus {
+            database: self
+                .pool
+                .connect_options()
+                .get_database()
+                .unwrap_or("default")
+                .to_owned(),
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     /// Connects a pool to `url`.
     #[tracing::instrument(skip_all, fields(max_connections))]
     pub async fn connect(
@@ -225,6 +249,20 @@ impl Transaction {
         let row = query.fetch_optional(&mut *self.inner).await?;
         tracing::Span::current().record("db.rows", usize::from(row.is_some()));
         Ok(row)
+    }
+
+    /// Runs a query inside the transaction that returns exactly one value.
+    #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql())))]
+    pub async fn fetch_scalar<'q, O>(
+        &mut self,
+        query: QueryScalar<'q, Postgres, O, PgArguments>,
+    ) -> Result<O, DatabaseError>
+    where
+        O: Send + Unpin,
+        (O,): for<'r> FromRow<'r, PgRow>,
+    {
+        self.database.count_statement();
+        Ok(query.fetch_one(&mut *self.inner).await?)
     }
 
     /// Runs a statement inside the transaction; returns the rows affected.

@@ -16,9 +16,11 @@ pub mod error;
 pub mod graphql;
 pub mod loaders;
 pub mod local_postgres;
+pub mod metrics;
 pub mod pagination;
 pub mod server;
 pub mod telemetry;
+pub mod tokens;
 pub mod viewer;
 
 #[cfg(feature = "testing")]

@@ -41,6 +41,10 @@ pub trait ChildRow {
 pub struct RowsById<Row> {
     database: Database,
     entity: &'static str,
+    /// The request's span, current when the loader was created: batches
+    /// run in a task the DataLoader spawns, which would otherwise lose the
+    /// request's trace.
+    request_span: tracing::Span,
     sql: &'static str,
     row: PhantomData<fn() -> Row>,
 }
@@ -50,6 +54,7 @@ impl<Row> RowsById<Row> {
         Self {
             database,
             entity,
+            request_span: tracing::Span::current(),
             sql,
             row: PhantomData,
         }
@@ -63,8 +68,9 @@ where
     type Value = Row;
     type Error = async_graphql::Error;
 
-    #[tracing::instrument(name = "dataloader.batch", skip_all, fields(entity = self.entity, batch_size = keys.len()))]
+    #[tracing::instrument(name = "dataloader.batch", parent = &self.request_span, skip_all, fields(entity = self.entity, batch_size = keys.len()))]
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Row>, Self::Error> {
+        crate::metrics::observe_batch(self.entity, keys.len());
         let rows = self
             .database
             .fetch_all(sqlx::query_as::<_, Row>(self.sql).bind(keys))
@@ -79,6 +85,10 @@ where
 pub struct RowsByParent<Row> {
     database: Database,
     entity: &'static str,
+    /// The request's span, current when the loader was created: batches
+    /// run in a task the DataLoader spawns, which would otherwise lose the
+    /// request's trace.
+    request_span: tracing::Span,
     sql: &'static str,
     row: PhantomData<fn() -> Row>,
 }
@@ -88,6 +98,7 @@ impl<Row> RowsByParent<Row> {
         Self {
             database,
             entity,
+            request_span: tracing::Span::current(),
             sql,
             row: PhantomData,
         }
@@ -101,8 +112,9 @@ where
     type Value = Vec<Row>;
     type Error = async_graphql::Error;
 
-    #[tracing::instrument(name = "dataloader.batch", skip_all, fields(entity = self.entity, batch_size = keys.len()))]
+    #[tracing::instrument(name = "dataloader.batch", parent = &self.request_span, skip_all, fields(entity = self.entity, batch_size = keys.len()))]
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<Row>>, Self::Error> {
+        crate::metrics::observe_batch(self.entity, keys.len());
         let rows = self
             .database
             .fetch_all(sqlx::query_as::<_, Row>(self.sql).bind(keys))
@@ -169,6 +181,10 @@ impl PageFilter for TextFilter {
 pub struct PagesByParent<Row, Filter = NoFilter> {
     database: Database,
     entity: &'static str,
+    /// The request's span, current when the loader was created: batches
+    /// run in a task the DataLoader spawns, which would otherwise lose the
+    /// request's trace.
+    request_span: tracing::Span,
     sql: &'static str,
     row: PhantomData<fn() -> (Row, Filter)>,
 }
@@ -178,6 +194,7 @@ impl<Row, Filter> PagesByParent<Row, Filter> {
         Self {
             database,
             entity,
+            request_span: tracing::Span::current(),
             sql,
             row: PhantomData,
         }
@@ -192,11 +209,12 @@ where
     type Value = Vec<Row>;
     type Error = async_graphql::Error;
 
-    #[tracing::instrument(name = "dataloader.batch", skip_all, fields(entity = self.entity, batch_size = keys.len()))]
+    #[tracing::instrument(name = "dataloader.batch", parent = &self.request_span, skip_all, fields(entity = self.entity, batch_size = keys.len()))]
     async fn load(
         &self,
         keys: &[PageKey<Filter>],
     ) -> Result<HashMap<PageKey<Filter>, Vec<Row>>, Self::Error> {
+        crate::metrics::observe_batch(self.entity, keys.len());
         let mut groups: HashMap<(PageArgs, Filter), Vec<Uuid>> = HashMap::new();
         for key in keys {
             groups
@@ -243,6 +261,10 @@ where
 pub struct CountsByParent {
     database: Database,
     entity: &'static str,
+    /// The request's span, current when the loader was created: batches
+    /// run in a task the DataLoader spawns, which would otherwise lose the
+    /// request's trace.
+    request_span: tracing::Span,
     sql: &'static str,
 }
 
@@ -251,6 +273,7 @@ impl CountsByParent {
         Self {
             database,
             entity,
+            request_span: tracing::Span::current(),
             sql,
         }
     }
@@ -260,8 +283,9 @@ impl Loader<Uuid> for CountsByParent {
     type Value = i64;
     type Error = async_graphql::Error;
 
-    #[tracing::instrument(name = "dataloader.batch", skip_all, fields(entity = self.entity, batch_size = keys.len()))]
+    #[tracing::instrument(name = "dataloader.batch", parent = &self.request_span, skip_all, fields(entity = self.entity, batch_size = keys.len()))]
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, i64>, Self::Error> {
+        crate::metrics::observe_batch(self.entity, keys.len());
         let rows: Vec<(Uuid, i64)> = self
             .database
             .fetch_all(sqlx::query_as(self.sql).bind(keys))

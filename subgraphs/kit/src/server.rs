@@ -32,7 +32,22 @@ pub struct SubgraphDefinition {
 /// The whole body of a subgraph's `main`: configuration, logging, database,
 /// migrations, serving. Start-up failures are printed to standard error
 /// with the variable or resource at fault, and the process exits non-zero.
+///
+/// `<binary> migrate` only applies the migrations and exits, for one-shot
+/// migration jobs (docker-compose's `migrate` service, Kubernetes init
+/// containers); `<binary>` alone migrates and serves.
 pub fn run_subgraph_main(definition: &SubgraphDefinition) -> ExitCode {
+    let migrate_only = match std::env::args().nth(1).as_deref() {
+        None => false,
+        Some("migrate") => true,
+        Some(other) => {
+            eprintln!(
+                "{}: unknown argument {other:?}; usage: talentgraph-{} [migrate]",
+                definition.name, definition.name
+            );
+            return ExitCode::from(2);
+        }
+    };
     let config = match SubgraphConfig::from_env(definition.default_port) {
         Ok(config) => config,
         Err(error) => {
@@ -40,9 +55,19 @@ pub fn run_subgraph_main(definition: &SubgraphDefinition) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(error) = crate::telemetry::init_logging(config.log_format) {
-        eprintln!("{}: {error}", definition.name);
-        return ExitCode::from(2);
+    let export = crate::telemetry::TraceExport::from_lookup(
+        &format!("talentgraph-{}", definition.name),
+        |name| std::env::var(name).ok(),
+    );
+    let telemetry = match crate::telemetry::init_telemetry(config.log_format, export.as_ref()) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("{}: {error}", definition.name);
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(export) = &export {
+        tracing::info!(endpoint = %export.traces_endpoint, service = %export.service_name, "exporting traces over OTLP");
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -57,14 +82,38 @@ pub fn run_subgraph_main(definition: &SubgraphDefinition) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run_subgraph(definition, config)) {
+    let work = async {
+        if migrate_only {
+            migrate(definition, &config).await
+        } else {
+            run_subgraph(definition, config).await
+        }
+    };
+    let exit = match runtime.block_on(work) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(subgraph = definition.name, %error, "subgraph stopped with an error");
             eprintln!("{}: {error}", definition.name);
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry.shutdown();
+    exit
+}
+
+/// Connects and applies the subgraph's migrations (sqlx takes a lock, so
+/// replicas starting together apply each migration once).
+pub async fn migrate(
+    definition: &SubgraphDefinition,
+    config: &SubgraphConfig,
+) -> Result<(), KitError> {
+    let database = Database::connect(&config.database_url, 1, config.database_acquire_timeout)
+        .await
+        .map_err(KitError::DatabaseConnect)?;
+    database.run_migrations(definition.migrator).await?;
+    database.close().await;
+    tracing::info!(subgraph = definition.name, "migrations applied");
+    Ok(())
 }
 
 /// Connects, migrates and serves until SIGTERM or Ctrl-C.
@@ -144,18 +193,34 @@ pub fn subgraph_app<E: async_graphql::Executor>(
         };
         attach_loaders(&scope, request)
     })
-    .with_authenticator(authenticator);
+    .with_authenticator(authenticator)
+    .with_router_secret(config.router_secret.clone());
     with_health_routes(crate::graphql::http::routes(endpoint), database)
 }
 
-/// Adds `/health` (the process is up) and `/ready` (it can reach its
-/// database) to a subgraph's routes.
+/// Adds `/health` (the process is up), `/ready` (it can reach its
+/// database) and `/metrics` (Prometheus) to a subgraph's routes.
 pub fn with_health_routes(router: Router, database: Database) -> Router {
     let health = Router::new()
         .route("/health", get(|| async { (StatusCode::OK, "ok") }))
         .route("/ready", get(ready))
+        .route("/metrics", get(prometheus_metrics))
         .with_state(database);
     router.merge(health)
+}
+
+async fn prometheus_metrics(State(database): State<Database>) -> axum::response::Response {
+    match crate::metrics::metrics() {
+        Some(metrics) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            metrics.render(&database),
+        )
+            .into_response(),
+        None => (StatusCode::SERVICE_UNAVAILABLE, "metrics unavailable").into_response(),
+    }
 }
 
 async fn ready(State(database): State<Database>) -> impl IntoResponse {

@@ -361,6 +361,7 @@ pub fn strict_test_config(database_url: &str) -> crate::SubgraphConfig {
     // A wide batching window: tests run many servers and databases on two
     // cores, and the statement-count assertions must not depend on timing.
     config.dataloader_delay = Duration::from_millis(25);
+    config.router_secret = Some(TEST_ROUTER_SECRET.to_owned());
     config.limits = crate::LimitsConfig {
         max_depth: 9,
         max_complexity: 800,
@@ -636,6 +637,9 @@ impl crate::auth::Authenticator for StaticBearerTokens {
     }
 }
 
+/// The router secret of [`strict_test_config`].
+pub const TEST_ROUTER_SECRET: &str = "test-router-secret-0123456789";
+
 impl TestApp {
     /// POSTs a GraphQL request with `Authorization: Bearer <token>`.
     pub async fn graphql_as(
@@ -644,16 +648,41 @@ impl TestApp {
         query: &str,
         variables: serde_json::Value,
     ) -> TestResponse {
-        let response = self
+        self.graphql_with(Some(token), false, query, variables)
+            .await
+    }
+
+    /// POSTs a GraphQL request as the router would send it: with the
+    /// router secret of [`strict_test_config`].
+    pub async fn graphql_via_router(
+        &self,
+        token: &str,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> TestResponse {
+        self.graphql_with(Some(token), true, query, variables).await
+    }
+
+    async fn graphql_with(
+        &self,
+        token: Option<&str>,
+        via_router: bool,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> TestResponse {
+        let mut request = self
             .client
             .post(self.url("/graphql"))
             .header("content-type", "application/json")
             .header("accept", "application/graphql-response+json")
-            .bearer_auth(token)
-            .body(serde_json::json!({ "query": query, "variables": variables }).to_string())
-            .send()
-            .await
-            .expect("the test app answers");
+            .body(serde_json::json!({ "query": query, "variables": variables }).to_string());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if via_router {
+            request = request.header(crate::graphql::ROUTER_SECRET_HEADER, TEST_ROUTER_SECRET);
+        }
+        let response = request.send().await.expect("the test app answers");
         Self::read(response).await
     }
 }

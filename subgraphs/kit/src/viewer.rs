@@ -1,10 +1,9 @@
 //! Who is asking: the identity that reaches every resolver.
 //!
-//! The HTTP layer puts a [`Viewer`] into every request's data. Today every
-//! request is anonymous unless a caller (a test, or the JWT verification
-//! layer) supplies a verified identity; resolvers only ever look at the
-//! `Viewer`, never at headers, so adding token verification changes no
-//! resolver.
+//! The HTTP layer puts a [`Viewer`] into every request's data: anonymous
+//! without a token, otherwise the identity a verified access token states
+//! (see `tokens`). Resolvers only ever look at the `Viewer`, never at
+//! headers, so how identity is proven can change without touching them.
 
 use async_graphql::Context;
 use uuid::Uuid;
@@ -58,6 +57,8 @@ pub enum Viewer {
     User {
         id: Uuid,
         roles: Vec<Role>,
+        /// Organizations the user recruits for, from the token's claims.
+        organizations: Vec<Uuid>,
     },
 }
 
@@ -90,6 +91,30 @@ impl Viewer {
                 "You must be signed in to do this.",
             )
         })
+    }
+
+    /// Whether the viewer recruits for `organization`.
+    pub fn is_recruiter_of(&self, organization: Uuid) -> bool {
+        matches!(self, Self::User { roles, organizations, .. }
+            if roles.contains(&Role::Employer) && organizations.contains(&organization))
+    }
+
+    /// Succeeds for recruiters of `organization`; with `admins_too`, also
+    /// for admins (reads, never acting on an organization's behalf).
+    pub fn require_recruiter_of(
+        &self,
+        organization: Uuid,
+        admins_too: bool,
+    ) -> Result<(), async_graphql::Error> {
+        self.require_user()?;
+        if self.is_recruiter_of(organization) || (admins_too && self.is_admin()) {
+            Ok(())
+        } else {
+            Err(client_error(
+                ErrorCode::Forbidden,
+                "Only recruiters of this organization may do this.",
+            ))
+        }
     }
 
     /// Succeeds for the user `owner` themself and for admins.
@@ -131,5 +156,71 @@ impl async_graphql::Guard for RoleGuard {
                 "Your account does not have the role this needs.",
             ))
         }
+    }
+}
+
+/// A field guard for personal data: admits the user `owner` themself and
+/// admins. Declared next to the field with the owner taken from the parent
+/// object, e.g. `#[graphql(guard = "OwnerGuard::self_or_admin(self.id)")]`.
+pub struct OwnerGuard {
+    owner: Uuid,
+}
+
+impl OwnerGuard {
+    pub fn self_or_admin(owner: Uuid) -> Self {
+        Self { owner }
+    }
+}
+
+impl async_graphql::Guard for OwnerGuard {
+    async fn check(&self, context: &Context<'_>) -> async_graphql::Result<()> {
+        Viewer::of(context).require_self_or_admin(self.owner)
+    }
+}
+
+/// A field guard for an organization's private data: admits the
+/// organization's recruiters (by the token's `orgs` claim) and admins.
+pub struct RecruiterGuard {
+    organization: Option<Uuid>,
+    organization_from_router: bool,
+}
+
+impl RecruiterGuard {
+    /// For fields of the organization itself (the key the router resolved).
+    pub fn of(organization: Uuid) -> Self {
+        Self {
+            organization: Some(organization),
+            organization_from_router: false,
+        }
+    }
+
+    /// For fields whose organization arrived in the entity representation
+    /// (`@requires`): believed only when the request came through the
+    /// router, since a direct caller could invent it. Admins pass without.
+    pub fn of_required_organization(organization: Option<Uuid>) -> Self {
+        Self {
+            organization,
+            organization_from_router: true,
+        }
+    }
+}
+
+impl async_graphql::Guard for RecruiterGuard {
+    async fn check(&self, context: &Context<'_>) -> async_graphql::Result<()> {
+        let viewer = Viewer::of(context);
+        viewer.require_user()?;
+        if viewer.is_admin() {
+            return Ok(());
+        }
+        if self.organization_from_router {
+            crate::graphql::require_via_router(context)?;
+        }
+        let organization = self.organization.ok_or_else(|| {
+            client_error(
+                ErrorCode::Forbidden,
+                "The organization is unknown, so its recruiters cannot be checked.",
+            )
+        })?;
+        viewer.require_recruiter_of(organization, true)
     }
 }

@@ -22,7 +22,7 @@ use talentgraph_kit::loaders::{
     parse_id, parse_id_argument,
 };
 use talentgraph_kit::server::LoaderScope;
-use talentgraph_kit::viewer::RoleGuard;
+use talentgraph_kit::viewer::{RecruiterGuard, RoleGuard};
 use talentgraph_kit::{
     Cursor, Database, DatabaseError, ErrorCode, PageArgs, Role, SubgraphConfig, SubgraphDefinition,
     Viewer, client_error, conflict_error, connection_type, input_error, internal_error, text_enum,
@@ -210,14 +210,17 @@ connection_type!(InvoiceConnection, InvoiceEdge, Invoice);
 /// Whether each organization has an active plan with the verified badge.
 pub struct BadgeLoader {
     database: Database,
+    /// The request's span; see `talentgraph_kit::loaders`.
+    request_span: tracing::Span,
 }
 
 impl Loader<Uuid> for BadgeLoader {
     type Value = bool;
     type Error = async_graphql::Error;
 
-    #[tracing::instrument(name = "dataloader.batch", skip_all, fields(entity = "Organization.billingVerified", batch_size = keys.len()))]
+    #[tracing::instrument(name = "dataloader.batch", parent = &self.request_span, skip_all, fields(entity = "Organization.billingVerified", batch_size = keys.len()))]
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, bool>, Self::Error> {
+        talentgraph_kit::metrics::observe_batch("Organization.billingVerified", keys.len());
         let rows: Vec<(Uuid,)> = self
             .database
             .fetch_all(
@@ -256,8 +259,9 @@ impl Organization {
             .unwrap_or(false))
     }
 
-    /// Plan, subscription status and credits (employers and admins).
-    #[graphql(guard = "RoleGuard::any_of(&[Role::Employer, Role::Admin])")]
+    /// Plan, subscription status and credits (the organization's
+    /// recruiters and admins).
+    #[graphql(guard = "RecruiterGuard::of(self.id)")]
     async fn billing(&self, context: &Context<'_>) -> async_graphql::Result<Option<Billing>> {
         context
             .data_unchecked::<RequestLoader<RowsById<Billing>>>()
@@ -265,9 +269,9 @@ impl Organization {
             .await
     }
 
-    /// Invoices, newest first (employers and admins).
+    /// Invoices, newest first (the organization's recruiters and admins).
     #[graphql(
-        guard = "RoleGuard::any_of(&[Role::Employer, Role::Admin])",
+        guard = "RecruiterGuard::of(self.id)",
         complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)"
     )]
     async fn invoices(
@@ -347,6 +351,7 @@ fn attach_loaders(
             BILLING_BY_ORGANIZATION,
         )))
         .data(scope.loader(BadgeLoader {
+            request_span: tracing::Span::current(),
             database: database.clone(),
         }))
         .data(scope.loader(RowsById::<Invoice>::new(
@@ -366,11 +371,16 @@ fn attach_loaders(
         )))
 }
 
+fn may_read_invoice(viewer: &Viewer, invoice: &Invoice) -> bool {
+    viewer.is_recruiter_of(invoice.organization_id) || viewer.is_admin()
+}
+
 pub struct Query;
 
 #[Object]
 impl Query {
-    /// Invoices resolve for employers and admins only.
+    /// Invoices resolve only for their organization's recruiters and for
+    /// admins: anyone else gets null, as if the invoice did not exist.
     #[graphql(entity)]
     async fn find_invoice_by_id(
         &self,
@@ -378,10 +388,12 @@ impl Query {
         id: ID,
     ) -> async_graphql::Result<Option<Invoice>> {
         let viewer = Viewer::of(context);
-        if !(viewer.has_role(Role::Employer) || viewer.is_admin()) {
+        if viewer.user_id().is_none() {
             return Ok(None);
         }
-        load_by_id::<Invoice>(context, &id).await
+        Ok(load_by_id::<Invoice>(context, &id)
+            .await?
+            .filter(|invoice| may_read_invoice(viewer, invoice)))
     }
 
     #[graphql(entity)]
@@ -394,7 +406,8 @@ impl Query {
         parse_id(&id).map(|id| Job { id })
     }
 
-    /// One invoice by id (employers and admins).
+    /// One invoice by id; null unless the viewer recruits for its
+    /// organization or is an admin.
     #[graphql(guard = "RoleGuard::any_of(&[Role::Employer, Role::Admin])")]
     async fn invoice(
         &self,
@@ -402,10 +415,11 @@ impl Query {
         id: ID,
     ) -> async_graphql::Result<Option<Invoice>> {
         let id = parse_id_argument("id", &id)?;
-        context
+        Ok(context
             .data_unchecked::<RequestLoader<RowsById<Invoice>>>()
             .load_one(id)
-            .await
+            .await?
+            .filter(|invoice| may_read_invoice(Viewer::of(context), invoice)))
     }
 
     /// The plans on offer, cheapest first.
@@ -449,7 +463,8 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
-    /// Buys job-posting credits. Retrying with the same `idempotencyKey`
+    /// Buys job-posting credits for an organization the viewer recruits
+    /// for. Retrying with the same `idempotencyKey`
     /// returns the first result and charges nothing; reusing a key for a
     /// different request is a CONFLICT (IDEMPOTENCY_KEY_REUSED).
     #[graphql(guard = "RoleGuard::any_of(&[Role::Employer, Role::Admin])")]
@@ -463,6 +478,7 @@ impl Mutation {
         Viewer::of(context)
             .user_id()
             .ok_or(PaymentError::NotSignedIn)?;
+        Viewer::of(context).require_recruiter_of(organization_id, false)?;
         if !(1..=MAX_CREDITS_PER_PURCHASE).contains(&input.credits) {
             return Err(PaymentError::InvalidInput {
                 field: "credits",
@@ -580,7 +596,8 @@ impl Mutation {
         })
     }
 
-    /// Moves an organization to another plan, effective now.
+    /// Moves an organization the viewer recruits for to another plan,
+    /// effective now.
     #[graphql(guard = "RoleGuard::any_of(&[Role::Employer, Role::Admin])")]
     async fn change_plan(
         &self,
@@ -589,6 +606,7 @@ impl Mutation {
         plan: PlanCode,
     ) -> async_graphql::Result<Billing> {
         let organization_id = parse_id_argument("organizationId", &organization_id)?;
+        Viewer::of(context).require_recruiter_of(organization_id, false)?;
         let database = context.data_unchecked::<Database>();
         let mut transaction = database.begin().await?;
         transaction
@@ -682,7 +700,7 @@ pub fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
     app(
         database,
         config,
-        talentgraph_kit::auth::no_token_verification(),
+        talentgraph_kit::tokens::jwks_authenticator(&config.tokens),
     )
 }
 

@@ -15,6 +15,7 @@ fn viewer(user: u64, role: Role) -> Viewer {
     Viewer::User {
         id: WORLD.user_id(user),
         roles: vec![role],
+        organizations: WORLD.recruited_organization_ids(user),
     }
 }
 
@@ -25,8 +26,22 @@ async fn seeded_payment() -> (TestApp, Database) {
     demo::seed(&database, &WORLD)
         .await
         .expect("seeds the small demo world");
+    // "recruiter" acts for every organization (as an agency's account
+    // would), so batching tests can read them all; "recruiter-of-0" is the
+    // world's recruiter of organization 0 only.
+    let every_organization = (0..WORLD.organizations)
+        .map(|organization| WORLD.organization_id(organization))
+        .collect();
     let tokens = StaticBearerTokens::default()
-        .with("recruiter", viewer(0, Role::Employer))
+        .with(
+            "recruiter",
+            Viewer::User {
+                id: WORLD.user_id(0),
+                roles: vec![Role::Employer],
+                organizations: every_organization,
+            },
+        )
+        .with("recruiter-of-0", viewer(0, Role::Employer))
         .with("jobseeker", viewer(WORLD.demo_jobseeker(), Role::Jobseeker))
         .with("admin", viewer(WORLD.demo_admin(), Role::Admin));
     let app = TestApp::spawn(app(
@@ -323,6 +338,93 @@ async fn invoice_root_field_is_guarded() {
     assert_eq!(response.first_error_code(), Some("FORBIDDEN"));
     let response = app.graphql(query, variables).await;
     assert_eq!(response.first_error_code(), Some("UNAUTHENTICATED"));
+}
+
+/// A recruiter sees and pays for only their own organizations: another
+/// organization's billing and invoices are FORBIDDEN, its invoices resolve
+/// to null by id and through `_entities`, and purchases or plan changes for
+/// it are FORBIDDEN and write nothing.
+#[tokio::test]
+async fn recruiters_reach_only_their_own_organizations_billing() {
+    let (app, database) = seeded_payment().await;
+    let own = WORLD.organization_id(0).to_string();
+    let other = WORLD.organization_id(1).to_string();
+    let billing = "query($representations: [_Any!]!) { _entities(representations: $representations) { \
+        ... on Organization { billing { status } invoices(first: 5) { edges { node { number } } } } } }";
+    let response = app
+        .graphql_as(
+            "recruiter-of-0",
+            billing,
+            json!({ "representations": [{ "__typename": "Organization", "id": own }] }),
+        )
+        .await;
+    assert!(response.body.get("errors").is_none(), "{:#}", response.body);
+    let response = app
+        .graphql_as(
+            "recruiter-of-0",
+            billing,
+            json!({ "representations": [{ "__typename": "Organization", "id": other }] }),
+        )
+        .await;
+    assert_eq!(
+        response.first_error_code(),
+        Some("FORBIDDEN"),
+        "{:#}",
+        response.body
+    );
+
+    // Invoice 4 belongs to organization 1.
+    let invoice = json!({ "id": WORLD.invoice_id(4).to_string() });
+    let response = app
+        .graphql_as(
+            "recruiter-of-0",
+            "query($id: ID!) { invoice(id: $id) { number } }",
+            invoice.clone(),
+        )
+        .await;
+    assert!(
+        response.body["data"]["invoice"].is_null(),
+        "{:#}",
+        response.body
+    );
+    let entities = "query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Invoice { number } } }";
+    let response = app
+        .graphql_as(
+            "recruiter-of-0",
+            entities,
+            json!({ "representations": [{ "__typename": "Invoice", "id": WORLD.invoice_id(4).to_string() }] }),
+        )
+        .await;
+    assert!(
+        response.body["data"]["_entities"][0].is_null(),
+        "{:#}",
+        response.body
+    );
+
+    let invoices_before = count(&database, "invoices").await;
+    let response = app
+        .graphql_as("recruiter-of-0", PURCHASE, purchase(1, 2, "bola-key-0001"))
+        .await;
+    assert_eq!(
+        response.first_error_code(),
+        Some("FORBIDDEN"),
+        "{:#}",
+        response.body
+    );
+    let response = app
+        .graphql_as(
+            "recruiter-of-0",
+            "mutation($id: ID!) { changePlan(organizationId: $id, plan: GROWTH) { status } }",
+            json!({ "id": other }),
+        )
+        .await;
+    assert_eq!(
+        response.first_error_code(),
+        Some("FORBIDDEN"),
+        "{:#}",
+        response.body
+    );
+    assert_eq!(count(&database, "invoices").await, invoices_before);
 }
 
 /// Each operation limit is enforced with its code before any SQL runs.

@@ -32,6 +32,8 @@ pub enum ErrorCode {
     Forbidden,
     NotFound,
     Conflict,
+    /// Too many attempts; `extensions.retryAfterSeconds` says when to retry.
+    RateLimited,
     UnsupportedMediaType,
     NotAcceptable,
     MethodNotAllowed,
@@ -60,6 +62,7 @@ impl ErrorCode {
             Self::Forbidden => "FORBIDDEN",
             Self::NotFound => "NOT_FOUND",
             Self::Conflict => "CONFLICT",
+            Self::RateLimited => "RATE_LIMITED",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::NotAcceptable => "NOT_ACCEPTABLE",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",

@@ -42,6 +42,82 @@ pub fn routes<E: Executor>(endpoint: GraphqlEndpoint<E>) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
+        .layer(axum::middleware::from_fn(trace_http_request))
+}
+
+/// Reads the W3C trace context of an incoming request.
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+/// Opens the request's server span as a child of the caller's
+/// `traceparent` (the router's subgraph fetch), so the subgraph's spans
+/// join the router's trace, and records the trace and span ids on it for
+/// the log lines written inside.
+async fn trace_http_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(request.headers()))
+    });
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let span = tracing::info_span!(
+        "http.request",
+        otel.name = %format!("{method} {path}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        url.path = %path,
+        http.response.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
+    );
+    let incoming_trace = parent.span().span_context().trace_id();
+    let _ = span.set_parent(parent);
+    let own = span.context().span().span_context().clone();
+    let trace_id = if own.is_valid() {
+        own.trace_id()
+    } else {
+        incoming_trace
+    };
+    if trace_id != opentelemetry::trace::TraceId::INVALID {
+        span.record("trace_id", tracing::field::display(trace_id));
+    }
+    if own.is_valid() {
+        span.record("span_id", tracing::field::display(own.span_id()));
+    }
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
+    if let Some(metrics) = crate::metrics::metrics() {
+        metrics.record_http_request(status);
+    }
+    response
+}
+
+/// Counts the codes of errors sent to a client.
+fn observe_error_codes(errors: &[ServerError]) {
+    for error in errors {
+        if let Some(Value::String(code)) = error
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.get("code"))
+        {
+            crate::metrics::observe_error(code);
+        }
+    }
 }
 
 fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -55,6 +131,8 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let context = RequestContext {
         request_id,
         viewer: Viewer::Anonymous,
+        via_router: false,
+        client_address: None,
     };
     transport_error(
         &context,
@@ -359,10 +437,6 @@ async fn execute<E: Executor>(
         request = request.operation_name(name.clone());
     }
     request.set_parsed_query(document);
-    let request = (endpoint.request_data)(&context, request)
-        .data(context.viewer.clone())
-        .data(context.clone());
-
     let span = tracing::info_span!(
         "graphql.operation",
         otel.name = %format!("{operation_type} {operation_name}").trim_end(),
@@ -371,6 +445,12 @@ async fn execute<E: Executor>(
         request_id = %context.request_id,
         graphql.errors = tracing::field::Empty,
     );
+    // Loaders remember the span current when they are made, so their
+    // batches (run in tasks the DataLoader spawns) nest under the operation.
+    let request = span
+        .in_scope(|| (endpoint.request_data)(&context, request))
+        .data(context.viewer.clone())
+        .data(context.clone());
     let started = Instant::now();
     let mut response = endpoint
         .executor
@@ -382,6 +462,13 @@ async fn execute<E: Executor>(
         && response.errors.iter().all(|error| error.path.is_empty());
     finish_errors(&context, &mut response.errors, is_request_error);
     span.record("graphql.errors", response.errors.len());
+    if let Some(metrics) = crate::metrics::metrics() {
+        metrics.record_operation(
+            &operation_type.to_string(),
+            &operation_name,
+            started.elapsed(),
+        );
+    }
     tracing::info!(
         parent: &span,
         duration_ms = started.elapsed().as_secs_f64() * 1_000.0,
@@ -391,6 +478,7 @@ async fn execute<E: Executor>(
     if is_request_error {
         return request_error_response(&context, media_type, response.errors);
     }
+    observe_error_codes(&response.errors);
     let body = match serde_json::to_vec(&response) {
         Ok(body) => body,
         Err(error) => {
@@ -476,6 +564,7 @@ fn request_error_response(
         ResponseMediaType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
         ResponseMediaType::Json => StatusCode::OK,
     };
+    observe_error_codes(&errors);
     let body = serde_json::json!({ "errors": errors });
     json_response(
         context,
@@ -492,6 +581,7 @@ fn transport_error(
     code: ErrorCode,
     message: String,
 ) -> Response {
+    crate::metrics::observe_error(code.as_str());
     let body = serde_json::json!({
         "errors": [{ "message": message, "extensions": { "code": code.as_str() } }]
     });
@@ -557,7 +647,7 @@ async fn authenticated_context<E: Executor>(
     endpoint: &GraphqlEndpoint<E>,
     headers: &HeaderMap,
 ) -> Result<RequestContext, Response> {
-    let mut context = request_context(headers);
+    let mut context = request_context(headers, endpoint.router_secret.as_deref());
     match endpoint.authenticator.authenticate(headers).await {
         Ok(viewer) => {
             context.viewer = viewer;
@@ -582,7 +672,7 @@ async fn authenticated_context<E: Executor>(
 
 /// The request id to log and return: the caller's when it looks like an id
 /// (so one id follows a request through the router), otherwise a new one.
-fn request_context(headers: &HeaderMap) -> RequestContext {
+fn request_context(headers: &HeaderMap, router_secret: Option<&str>) -> RequestContext {
     let request_id = headers
         .get(REQUEST_ID_HEADER)
         .and_then(|value| value.to_str().ok())
@@ -594,10 +684,37 @@ fn request_context(headers: &HeaderMap) -> RequestContext {
                 })
         })
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let via_router = router_secret.is_some_and(|secret| {
+        headers
+            .get(super::ROUTER_SECRET_HEADER)
+            .is_some_and(|value| constant_time_equal(value.as_bytes(), secret.as_bytes()))
+    });
+    // The edge proxy appends the address it saw, so the last entry is the
+    // one nobody in front of it could forge.
+    let client_address = via_router
+        .then(|| headers.get("x-forwarded-for"))
+        .flatten()
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .map(str::trim)
+        .filter(|address| address.parse::<std::net::IpAddr>().is_ok())
+        .map(str::to_owned);
     RequestContext {
         request_id,
         viewer: Viewer::Anonymous,
+        via_router,
+        client_address,
     }
+}
+
+/// Compares secrets in time independent of where they first differ.
+fn constant_time_equal(left: &[u8], right: &[u8]) -> bool {
+    left.len() == right.len()
+        && left
+            .iter()
+            .zip(right)
+            .fold(0u8, |difference, (a, b)| difference | (a ^ b))
+            == 0
 }
 
 #[cfg(test)]
@@ -644,11 +761,42 @@ mod tests {
     fn request_ids_from_headers_are_sanitized() {
         let mut headers = HeaderMap::new();
         headers.insert(REQUEST_ID_HEADER, HeaderValue::from_static("abc-123"));
-        assert_eq!(request_context(&headers).request_id, "abc-123");
+        assert_eq!(request_context(&headers, None).request_id, "abc-123");
         headers.insert(
             REQUEST_ID_HEADER,
             HeaderValue::from_static("bad id with spaces"),
         );
-        assert_ne!(request_context(&headers).request_id, "bad id with spaces");
+        assert_ne!(
+            request_context(&headers, None).request_id,
+            "bad id with spaces"
+        );
+    }
+
+    /// The router secret must match exactly; only then is the forwarded
+    /// client address believed, and then only its last, edge-written entry.
+    #[test]
+    fn router_secret_gates_trust_in_forwarded_data() {
+        let secret = "router-secret-of-some-length";
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("10.9.9.9, 203.0.113.7"),
+        );
+        let direct = request_context(&headers, Some(secret));
+        assert!(!direct.via_router);
+        assert_eq!(direct.client_address, None);
+        headers.insert(
+            super::super::ROUTER_SECRET_HEADER,
+            HeaderValue::from_static("router-secret-of-some-lengtX"),
+        );
+        assert!(!request_context(&headers, Some(secret)).via_router);
+        headers.insert(
+            super::super::ROUTER_SECRET_HEADER,
+            HeaderValue::from_static("router-secret-of-some-length"),
+        );
+        let routed = request_context(&headers, Some(secret));
+        assert!(routed.via_router);
+        assert_eq!(routed.client_address.as_deref(), Some("203.0.113.7"));
+        assert!(!request_context(&headers, None).via_router);
     }
 }

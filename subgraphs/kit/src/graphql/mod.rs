@@ -18,7 +18,37 @@ pub struct RequestContext {
     /// one) or generated; logged with every error and returned to clients.
     pub request_id: String,
     pub viewer: Viewer,
+    /// Whether the request carried the router's shared secret. Only then
+    /// are fields the router adds to entity representations (`@requires`)
+    /// trustworthy: anyone reaching a subgraph directly can invent them.
+    pub via_router: bool,
+    /// The client's address as the edge proxy recorded it (the last
+    /// `X-Forwarded-For` entry), when the request came through the router.
+    pub client_address: Option<String>,
 }
+
+impl RequestContext {
+    /// The context of the request a resolver runs in.
+    pub fn of<'a>(context: &'a async_graphql::Context<'_>) -> Option<&'a RequestContext> {
+        context.data_opt::<RequestContext>()
+    }
+}
+
+/// Refuses fields whose authorization rests on data the router put into an
+/// entity representation when the request did not come through the router.
+pub fn require_via_router(context: &async_graphql::Context<'_>) -> async_graphql::Result<()> {
+    if RequestContext::of(context).is_some_and(|request| request.via_router) {
+        Ok(())
+    } else {
+        Err(errors::client_error(
+            errors::ErrorCode::Forbidden,
+            "This field is only served through the router.",
+        ))
+    }
+}
+
+/// The header in which the router sends the shared secret.
+pub const ROUTER_SECRET_HEADER: &str = "x-talentgraph-router";
 
 /// Adds a subgraph's per-request data (its DataLoaders) to a request.
 pub type RequestDataHook =
@@ -33,6 +63,7 @@ pub struct GraphqlEndpoint<E> {
     pub(crate) max_request_body_bytes: usize,
     pub(crate) request_data: RequestDataHook,
     pub(crate) authenticator: crate::auth::SharedAuthenticator,
+    pub(crate) router_secret: Option<String>,
 }
 
 impl<E: async_graphql::Executor> GraphqlEndpoint<E> {
@@ -43,7 +74,14 @@ impl<E: async_graphql::Executor> GraphqlEndpoint<E> {
             max_request_body_bytes,
             request_data: Arc::new(|_, request| request),
             authenticator: Arc::new(crate::auth::NoTokenVerification),
+            router_secret: None,
         }
+    }
+
+    /// Sets the secret that marks requests as coming through the router.
+    pub fn with_router_secret(mut self, secret: Option<String>) -> Self {
+        self.router_secret = secret;
+        self
     }
 
     /// Sets how requests prove who they are.

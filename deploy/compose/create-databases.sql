@@ -1,0 +1,8 @@
+-- Run once by the postgres container on an empty data directory: one
+-- database per subgraph (DESIGN.md: no table is read by two subgraphs).
+CREATE DATABASE talentgraph_core;
+CREATE DATABASE talentgraph_auth;
+CREATE DATABASE talentgraph_jobseeker;
+CREATE DATABASE talentgraph_employer;
+CREATE DATABASE talentgraph_payment;
+CREATE DATABASE talentgraph_internship;

@@ -1,0 +1,181 @@
+//! Bearer tokens with read and write scopes.
+//!
+//! A token is `tgr_` and 32 random bytes in unpadded base64url. Only its
+//! SHA-256 digest is stored, so a copy of the database grants nothing;
+//! the digest of a high-entropy secret is also safe to look up directly.
+
+use base64::Engine as _;
+use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
+use talentgraph_kit::Database;
+
+use crate::RegistryError;
+
+const TOKEN_PREFIX: &str = "tgr_";
+
+/// What a token may do. `Write` includes everything `Read` allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// Fetch schemas and supergraphs, history, diffs, operations; run checks.
+    Read,
+    /// Publish subgraph schemas and register client operations.
+    Write,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+        }
+    }
+
+    /// Parses a comma-separated list such as `read,write`.
+    pub fn parse_list(text: &str) -> Result<Vec<Self>, String> {
+        let mut scopes = Vec::new();
+        for word in text.split(',').map(str::trim) {
+            let scope = match word {
+                "read" => Self::Read,
+                "write" => Self::Write,
+                other => {
+                    return Err(format!(
+                        "unknown scope {other:?}: scopes are `read` and `write`"
+                    ));
+                }
+            };
+            if !scopes.contains(&scope) {
+                scopes.push(scope);
+            }
+        }
+        scopes.sort();
+        Ok(scopes)
+    }
+}
+
+/// Who called, as the token's name, and what the token allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub token_name: String,
+    pub scopes: Vec<Scope>,
+}
+
+impl Caller {
+    /// Whether the token allows `needed`; a write token also reads.
+    pub fn allows(&self, needed: Scope) -> bool {
+        self.scopes.iter().any(|scope| *scope >= needed)
+    }
+}
+
+/// The stored digest of a token.
+pub fn token_digest(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+fn new_token() -> String {
+    let mut secret = [0_u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+    )
+}
+
+/// Creates a token and returns its secret, which is shown only this once.
+#[tracing::instrument(skip(database))]
+pub async fn create_token(
+    database: &Database,
+    name: &str,
+    scopes: &[Scope],
+) -> Result<String, RegistryError> {
+    let token = new_token();
+    let scope_names: Vec<String> = scopes
+        .iter()
+        .map(|scope| scope.as_str().to_owned())
+        .collect();
+    let inserted = database
+        .execute(
+            sqlx::query(
+                "INSERT INTO api_tokens (name, token_sha256, scopes) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(token_digest(&token))
+            .bind(&scope_names),
+        )
+        .await?;
+    if inserted == 0 {
+        return Err(RegistryError::ServerConfig(format!(
+            "a token named {name} already exists; revoke it or choose another name"
+        )));
+    }
+    Ok(token)
+}
+
+/// Revokes the active token called `name`; false when there is none.
+#[tracing::instrument(skip(database))]
+pub async fn revoke_token(database: &Database, name: &str) -> Result<bool, RegistryError> {
+    let revoked = database
+        .execute(
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL",
+            )
+            .bind(name),
+        )
+        .await?;
+    Ok(revoked > 0)
+}
+
+/// The caller a presented token belongs to, if it is known and not revoked.
+#[tracing::instrument(skip_all)]
+pub async fn caller_for_token(
+    database: &Database,
+    token: &str,
+) -> Result<Option<Caller>, RegistryError> {
+    if !token.starts_with(TOKEN_PREFIX) {
+        return Ok(None);
+    }
+    let row: Option<(String, Vec<String>)> = database
+        .fetch_optional(
+            sqlx::query_as(
+                "SELECT name, scopes FROM api_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL",
+            )
+            .bind(token_digest(token)),
+        )
+        .await?;
+    Ok(row.map(|(token_name, scopes)| Caller {
+        token_name,
+        scopes: scopes
+            .iter()
+            .filter_map(|scope| Scope::parse_list(scope).ok())
+            .flatten()
+            .collect(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_includes_read_and_tokens_are_random() {
+        let writer = Caller {
+            token_name: "ci".to_owned(),
+            scopes: vec![Scope::Write],
+        };
+        assert!(writer.allows(Scope::Read) && writer.allows(Scope::Write));
+        let reader = Caller {
+            token_name: "dashboard".to_owned(),
+            scopes: vec![Scope::Read],
+        };
+        assert!(reader.allows(Scope::Read) && !reader.allows(Scope::Write));
+        let (first, second) = (new_token(), new_token());
+        assert_ne!(first, second);
+        assert!(first.starts_with(TOKEN_PREFIX) && first.len() == TOKEN_PREFIX.len() + 43);
+        assert_eq!(token_digest(&first).len(), 32);
+        assert_eq!(
+            Scope::parse_list("write, read,write"),
+            Ok(vec![Scope::Read, Scope::Write])
+        );
+        assert!(Scope::parse_list("admin").is_err());
+    }
+}

@@ -1,0 +1,405 @@
+//! Sign-up, sign-in with rate limiting, refresh-token rotation with reuse
+//! detection, and sign-out.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use talentgraph_kit::tokens::AccessTokenClaims;
+use talentgraph_kit::{Database, Role};
+use uuid::Uuid;
+
+use crate::AuthError;
+use crate::keys::KeyRing;
+use crate::passwords::{hash_password, validate_new_password, verify_password};
+
+/// What a successful sign-in, sign-up or refresh hands the client.
+#[derive(Debug, Clone)]
+pub struct SessionTokens {
+    pub user_id: Uuid,
+    pub access_token: String,
+    pub access_token_expires_at: DateTime<Utc>,
+    pub refresh_token: String,
+    pub refresh_token_expires_at: DateTime<Utc>,
+}
+
+/// The account data a token is minted from.
+#[derive(sqlx::FromRow)]
+struct TokenSubject {
+    user_id: Uuid,
+    roles: Vec<String>,
+    organizations: Vec<Uuid>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Credentials {
+    user_id: Uuid,
+    password_hash: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PresentedToken {
+    session_id: Uuid,
+    user_id: Uuid,
+    rotated_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+    expires_at: DateTime<Utc>,
+}
+
+/// A new opaque refresh token and the SHA-256 the database keeps.
+fn new_refresh_token() -> (String, Vec<u8>) {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let hash = refresh_token_hash(&token);
+    (token, hash)
+}
+
+fn refresh_token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+fn seconds(duration: std::time::Duration) -> f64 {
+    duration.as_secs_f64()
+}
+
+/// Normalises and checks an e-mail address.
+pub fn normalize_email(email: &str) -> Result<String, AuthError> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.chars().any(char::is_whitespace)
+                && email.matches('@').count() == 1
+        });
+    if valid {
+        Ok(email)
+    } else {
+        Err(AuthError::InvalidInput {
+            field: "email",
+            message: "Enter an e-mail address such as ada@example.com.".to_owned(),
+        })
+    }
+}
+
+/// The session logic, shared by the mutations.
+pub struct Sessions {
+    database: Database,
+    keys: Arc<KeyRing>,
+}
+
+impl Sessions {
+    pub fn new(database: Database, keys: Arc<KeyRing>) -> Self {
+        Self { database, keys }
+    }
+
+    pub fn keys(&self) -> &Arc<KeyRing> {
+        &self.keys
+    }
+
+    /// Creates an account with a password and signs it in.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_up(
+        &self,
+        email: &str,
+        password: String,
+        role: Role,
+    ) -> Result<SessionTokens, AuthError> {
+        let email = normalize_email(email)?;
+        validate_new_password(&password)?;
+        if role == Role::Admin {
+            return Err(AuthError::InvalidInput {
+                field: "role",
+                message: "Admin accounts cannot be created by signing up.".to_owned(),
+            });
+        }
+        let password_hash = hash_password(password).await?;
+        let user_id = Uuid::new_v4();
+        let mut transaction = self.database.begin().await?;
+        let inserted = transaction
+            .execute(
+                sqlx::query(
+                    "INSERT INTO accounts (user_id, email, roles, password_hash) \
+                     VALUES ($1, $2, ARRAY[$3], $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(user_id)
+                .bind(&email)
+                .bind(role.as_str())
+                .bind(&password_hash),
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(AuthError::EmailTaken);
+        }
+        let tokens = self.open_session(&mut transaction, user_id).await?;
+        transaction.commit().await?;
+        Ok(tokens)
+    }
+
+    /// Checks credentials under the rate limits and opens a session.
+    ///
+    /// Failures are counted per e-mail address and per client address in
+    /// the database, so limits hold across restarts and replicas. Attempts
+    /// for one address are serialised by an advisory lock, so parallel
+    /// guesses cannot all slip under the limit.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: String,
+        client_address: Option<&str>,
+    ) -> Result<SessionTokens, AuthError> {
+        let email = email.trim().to_lowercase();
+        let settings = self.keys.settings();
+        let window = seconds(settings.sign_in_window);
+        let mut transaction = self.database.begin().await?;
+        transaction
+            .execute(
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))").bind(&email),
+            )
+            .await?;
+        // Seconds until the oldest failure that counts leaves the window,
+        // for whichever limit is reached; NULL when neither is.
+        let retry_after: Option<f64> = transaction
+            .fetch_scalar(
+                sqlx::query_scalar(
+                    "WITH by_account AS ( \
+                         SELECT failed_at FROM sign_in_failures \
+                         WHERE lower(email) = $1 AND failed_at > now() - make_interval(secs => $3) \
+                         ORDER BY failed_at DESC LIMIT $4), \
+                     by_address AS ( \
+                         SELECT failed_at FROM sign_in_failures \
+                         WHERE $2::text IS NOT NULL AND client_address = $2 \
+                           AND failed_at > now() - make_interval(secs => $3) \
+                         ORDER BY failed_at DESC LIMIT $5) \
+                     SELECT EXTRACT(EPOCH FROM GREATEST( \
+                         CASE WHEN (SELECT count(*) FROM by_account) >= $4 \
+                              THEN (SELECT min(failed_at) FROM by_account) END, \
+                         CASE WHEN (SELECT count(*) FROM by_address) >= $5 \
+                              THEN (SELECT min(failed_at) FROM by_address) END) \
+                       + make_interval(secs => $3) - now())::float8",
+                )
+                .bind(&email)
+                .bind(client_address)
+                .bind(window)
+                .bind(i64::from(settings.sign_in_failures_per_account))
+                .bind(i64::from(settings.sign_in_failures_per_address)),
+            )
+            .await?;
+        if let Some(retry_after) = retry_after {
+            tracing::warn!(client_address, "sign-in refused by the rate limit");
+            return Err(AuthError::RateLimited {
+                retry_after_seconds: (retry_after.ceil() as i64).max(1),
+            });
+        }
+        let credentials = transaction
+            .fetch_optional(
+                sqlx::query_as::<_, Credentials>(
+                    "SELECT user_id, password_hash FROM accounts WHERE lower(email) = $1",
+                )
+                .bind(&email),
+            )
+            .await?;
+        let (user_id, stored_hash) = match credentials {
+            Some(credentials) => (Some(credentials.user_id), credentials.password_hash),
+            None => (None, None),
+        };
+        let password_matches = verify_password(password, stored_hash).await;
+        let Some(user_id) = user_id.filter(|_| password_matches) else {
+            transaction
+                .execute(
+                    sqlx::query(
+                        "WITH pruned AS (DELETE FROM sign_in_failures \
+                             WHERE failed_at < now() - make_interval(secs => $3)) \
+                         INSERT INTO sign_in_failures (email, client_address) VALUES ($1, $2)",
+                    )
+                    .bind(&email)
+                    .bind(client_address)
+                    .bind(window),
+                )
+                .await?;
+            transaction.commit().await?;
+            return Err(AuthError::WrongCredentials);
+        };
+        // A successful sign-in proves the owner is back: their account's
+        // failure count starts over (the address's does not).
+        transaction
+            .execute(
+                sqlx::query("DELETE FROM sign_in_failures WHERE lower(email) = $1").bind(&email),
+            )
+            .await?;
+        let tokens = self.open_session(&mut transaction, user_id).await?;
+        transaction.commit().await?;
+        Ok(tokens)
+    }
+
+    /// Exchanges a refresh token for new tokens. The presented token is
+    /// rotated; presenting it again revokes the whole session, because two
+    /// parties holding one refresh token means it was stolen.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, refresh_token: &str) -> Result<SessionTokens, AuthError> {
+        let hash = refresh_token_hash(refresh_token.trim());
+        let mut transaction = self.database.begin().await?;
+        let presented = transaction
+            .fetch_optional(
+                sqlx::query_as::<_, PresentedToken>(
+                    "SELECT t.session_id, s.user_id, t.rotated_at, s.revoked_at, s.expires_at \
+                     FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id \
+                     WHERE t.token_hash = $1 FOR UPDATE OF t, s",
+                )
+                .bind(&hash),
+            )
+            .await?
+            .ok_or(AuthError::InvalidRefreshToken)?;
+        if presented.revoked_at.is_some() || presented.expires_at <= Utc::now() {
+            return Err(AuthError::InvalidRefreshToken);
+        }
+        if presented.rotated_at.is_some() {
+            transaction
+                .execute(
+                    sqlx::query(
+                        "UPDATE sessions SET revoked_at = now(), revoked_reason = 'REFRESH_TOKEN_REUSED' \
+                         WHERE id = $1",
+                    )
+                    .bind(presented.session_id),
+                )
+                .await?;
+            transaction.commit().await?;
+            tracing::warn!(session_id = %presented.session_id, user_id = %presented.user_id,
+                "a rotated refresh token was presented again; session revoked");
+            return Err(AuthError::RefreshTokenReused);
+        }
+        transaction
+            .execute(
+                sqlx::query("UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = $1")
+                    .bind(&hash),
+            )
+            .await?;
+        let (token, new_hash) = new_refresh_token();
+        transaction
+            .execute(
+                sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)")
+                    .bind(&new_hash)
+                    .bind(presented.session_id),
+            )
+            .await?;
+        let tokens = self
+            .mint(
+                &mut transaction,
+                presented.user_id,
+                presented.session_id,
+                token,
+                presented.expires_at,
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok(tokens)
+    }
+
+    /// Revokes the session a refresh token belongs to. Access tokens already
+    /// issued stay valid until they expire (minutes); that is the price of
+    /// verifying them without a database round trip.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_out(&self, refresh_token: &str) -> Result<bool, AuthError> {
+        let hash = refresh_token_hash(refresh_token.trim());
+        let revoked = self
+            .database
+            .execute(
+                sqlx::query(
+                    "UPDATE sessions SET revoked_at = now(), revoked_reason = 'SIGNED_OUT' \
+                     WHERE revoked_at IS NULL \
+                       AND id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)",
+                )
+                .bind(&hash),
+            )
+            .await?;
+        Ok(revoked > 0)
+    }
+
+    async fn open_session(
+        &self,
+        transaction: &mut talentgraph_kit::database::Transaction,
+        user_id: Uuid,
+    ) -> Result<SessionTokens, AuthError> {
+        let session_id = Uuid::new_v4();
+        let expires_at: DateTime<Utc> = transaction
+            .fetch_scalar(
+                sqlx::query_scalar(
+                    "INSERT INTO sessions (id, user_id, expires_at) \
+                     VALUES ($1, $2, now() + make_interval(secs => $3)) RETURNING expires_at",
+                )
+                .bind(session_id)
+                .bind(user_id)
+                .bind(seconds(self.keys.settings().refresh_token_lifetime)),
+            )
+            .await?;
+        let (token, hash) = new_refresh_token();
+        transaction
+            .execute(
+                sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)")
+                    .bind(&hash)
+                    .bind(session_id),
+            )
+            .await?;
+        self.mint(transaction, user_id, session_id, token, expires_at)
+            .await
+    }
+
+    /// Signs an access token from the account as it is now, so role and
+    /// organization changes reach tokens at the next refresh.
+    async fn mint(
+        &self,
+        transaction: &mut talentgraph_kit::database::Transaction,
+        user_id: Uuid,
+        session_id: Uuid,
+        refresh_token: String,
+        refresh_token_expires_at: DateTime<Utc>,
+    ) -> Result<SessionTokens, AuthError> {
+        let subject = transaction
+            .fetch_optional(
+                sqlx::query_as::<_, TokenSubject>(
+                    "SELECT a.user_id, a.roles, \
+                       COALESCE(array_agg(o.organization_id) FILTER (WHERE o.organization_id IS NOT NULL), '{}') AS organizations \
+                     FROM accounts a LEFT JOIN account_organizations o ON o.user_id = a.user_id \
+                     WHERE a.user_id = $1 GROUP BY a.user_id",
+                )
+                .bind(user_id),
+            )
+            .await?
+            .ok_or(AuthError::InvalidRefreshToken)?;
+        let settings = self.keys.settings();
+        let issued_at = Utc::now();
+        let lifetime = chrono::Duration::from_std(settings.access_token_lifetime)
+            .map_err(|error| AuthError::Internal(error.to_string()))?;
+        let expires_at = issued_at + lifetime;
+        let claims = AccessTokenClaims {
+            sub: subject.user_id,
+            iss: settings.issuer.clone(),
+            aud: settings.audience.clone(),
+            iat: issued_at.timestamp(),
+            exp: expires_at.timestamp(),
+            jti: Uuid::new_v4(),
+            sid: session_id,
+            roles: subject
+                .roles
+                .iter()
+                .filter_map(|role| Role::parse(role))
+                .collect(),
+            orgs: subject.organizations,
+        };
+        let access_token = self.keys.sign(&claims).await?;
+        Ok(SessionTokens {
+            user_id,
+            access_token,
+            access_token_expires_at: expires_at,
+            refresh_token,
+            refresh_token_expires_at,
+        })
+    }
+}

@@ -1,0 +1,618 @@
+//! Issuing and verifying tokens: sign-up, sign-in, rate limits, refresh
+//! rotation and reuse detection, sign-out, key rotation, the JWKS and the
+//! kit's JWKS-based verifier, all against a real database over real HTTP.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use talentgraph_auth::{MIGRATOR, build_app, demo};
+use talentgraph_demo_world::{DEMO_PASSWORD, DemoWorld};
+use talentgraph_kit::testing::{TEST_ROUTER_SECRET, TestApp, fresh_database, strict_test_config};
+use talentgraph_kit::tokens::{
+    AccessTokenClaims, JwksKeySet, JwksPolicy, TokenVerifier, VerificationKeys,
+};
+use talentgraph_kit::{Database, Role, SubgraphConfig};
+
+const WORLD: DemoWorld = DemoWorld::SMALL;
+
+const SIGN_IN: &str = "mutation($input: SignInInput!) { signIn(input: $input) { accessToken refreshToken tokenType user { id } } }";
+const SIGN_UP: &str = "mutation($input: SignUpInput!) { signUp(input: $input) { accessToken refreshToken user { id } } }";
+const REFRESH: &str = "mutation($token: String!) { refreshSession(refreshToken: $token) { accessToken refreshToken } }";
+const SIGN_OUT: &str = "mutation($token: String!) { signOut(refreshToken: $token) }";
+const ME: &str = "{ me { id email roles } }";
+
+struct Auth {
+    app: TestApp,
+    database: Database,
+    config: SubgraphConfig,
+}
+
+async fn auth_with(adjust: impl FnOnce(&mut SubgraphConfig)) -> Auth {
+    let (database, url) = fresh_database(&MIGRATOR)
+        .await
+        .expect("a fresh auth database");
+    demo::seed(&database, &WORLD)
+        .await
+        .expect("seeds the small demo world");
+    let mut config = strict_test_config(&url);
+    adjust(&mut config);
+    let app = TestApp::spawn(build_app(database.clone(), &config))
+        .await
+        .expect("the auth app starts");
+    Auth {
+        app,
+        database,
+        config,
+    }
+}
+
+async fn auth() -> Auth {
+    auth_with(|_| {}).await
+}
+
+fn credentials(email: &str, password: &str) -> Value {
+    json!({ "input": { "email": email, "password": password } })
+}
+
+/// Signs a demo account in; returns (access token, refresh token).
+async fn sign_in(app: &TestApp, user: u64) -> (String, String) {
+    let response = app
+        .graphql(SIGN_IN, credentials(&WORLD.email(user), DEMO_PASSWORD))
+        .await;
+    let payload = &response.body["data"]["signIn"];
+    assert_eq!(payload["tokenType"], "Bearer", "{:#}", response.body);
+    (
+        payload["accessToken"].as_str().expect("a token").to_owned(),
+        payload["refreshToken"]
+            .as_str()
+            .expect("a token")
+            .to_owned(),
+    )
+}
+
+fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWS has a payload");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
+}
+
+fn header_of(token: &str) -> Value {
+    let header = token.split('.').next().expect("a JWS has a header");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("base64url")).expect("JSON")
+}
+
+async fn jwks(app: &TestApp) -> Value {
+    reqwest::get(app.url("/.well-known/jwks.json"))
+        .await
+        .expect("the JWKS answers")
+        .json()
+        .await
+        .expect("the JWKS is JSON")
+}
+
+/// Sign-up creates an account with an argon2id hash and returns working
+/// tokens; duplicate addresses, short passwords and malformed addresses
+/// are refused with codes that name the field, and ADMIN is not offered.
+#[tokio::test]
+async fn sign_up_creates_an_account_that_can_use_its_token() {
+    let Auth { app, database, .. } = auth().await;
+    let input = json!({ "input": { "email": "New.Person@Example.com", "password": "a long passphrase", "role": "JOBSEEKER" } });
+    let response = app.graphql(SIGN_UP, input.clone()).await;
+    let token = response.body["data"]["signUp"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{:#}", response.body))
+        .to_owned();
+    let hash: String = database
+        .fetch_scalar(sqlx::query_scalar(
+            "SELECT password_hash FROM accounts WHERE email = 'new.person@example.com'",
+        ))
+        .await
+        .expect("the account exists with a normalised address");
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+
+    let me = app.graphql_as(&token, ME, json!({})).await;
+    assert_eq!(
+        me.body["data"]["me"]["email"], "new.person@example.com",
+        "{:#}",
+        me.body
+    );
+    assert_eq!(me.body["data"]["me"]["roles"], json!(["JOBSEEKER"]));
+
+    let again = app.graphql(SIGN_UP, input).await;
+    assert_eq!(again.first_error_code(), Some("CONFLICT"));
+    assert_eq!(
+        again.body["errors"][0]["extensions"]["reason"],
+        "EMAIL_TAKEN"
+    );
+
+    for (email, password, field) in [
+        ("someone@example.com", "short", "password"),
+        ("not-an-address", "a long passphrase", "email"),
+    ] {
+        let response = app
+            .graphql(
+                SIGN_UP,
+                json!({ "input": { "email": email, "password": password, "role": "EMPLOYER" } }),
+            )
+            .await;
+        assert_eq!(response.first_error_code(), Some("BAD_USER_INPUT"));
+        assert_eq!(response.body["errors"][0]["extensions"]["field"], field);
+    }
+    let admin = app
+        .graphql(
+            SIGN_UP,
+            json!({ "input": { "email": "root@example.com", "password": "a long passphrase", "role": "ADMIN" } }),
+        )
+        .await;
+    assert!(
+        admin.body["errors"].is_array(),
+        "ADMIN must not be accepted"
+    );
+}
+
+/// An access token is an EdDSA JWS whose key id is in the JWKS, carrying
+/// subject, roles, organizations, issuer, audience and a short expiry.
+#[tokio::test]
+async fn access_tokens_carry_the_documented_claims() {
+    let Auth { app, config, .. } = auth().await;
+    let (token, _) = sign_in(&app, WORLD.demo_recruiter()).await;
+    let header = header_of(&token);
+    assert_eq!(header["alg"], "EdDSA");
+    let claims = claims_of(&token);
+    assert_eq!(
+        claims["sub"],
+        WORLD.user_id(WORLD.demo_recruiter()).to_string()
+    );
+    assert_eq!(claims["roles"], json!(["EMPLOYER"]));
+    assert_eq!(
+        claims["orgs"],
+        json!([WORLD
+            .organization_id(
+                WORLD
+                    .recruiter_organization(WORLD.demo_recruiter())
+                    .expect("a recruiter")
+            )
+            .to_string()])
+    );
+    assert_eq!(claims["iss"], config.tokens.issuer.as_str());
+    assert_eq!(claims["aud"], config.tokens.audience.as_str());
+    let lifetime = claims["exp"].as_i64().expect("exp") - claims["iat"].as_i64().expect("iat");
+    assert_eq!(
+        lifetime,
+        config.tokens.access_token_lifetime.as_secs() as i64
+    );
+
+    let set = jwks(&app).await;
+    let keys = set["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["kid"], header["kid"]);
+    assert_eq!(keys[0]["kty"], "OKP");
+    assert_eq!(keys[0]["crv"], "Ed25519");
+    assert_eq!(keys[0]["alg"], "EdDSA");
+    assert!(
+        keys[0].get("d").is_none(),
+        "the private half must never be published"
+    );
+}
+
+/// Wrong passwords and unknown addresses get the same answer.
+#[tokio::test]
+async fn wrong_credentials_do_not_reveal_which_part_was_wrong() {
+    let Auth { app, .. } = auth().await;
+    let wrong_password = app
+        .graphql(
+            SIGN_IN,
+            credentials(&WORLD.email(WORLD.demo_jobseeker()), "not the password"),
+        )
+        .await;
+    let unknown = app
+        .graphql(
+            SIGN_IN,
+            credentials("nobody@example.com", "not the password"),
+        )
+        .await;
+    assert_eq!(wrong_password.first_error_code(), Some("UNAUTHENTICATED"));
+    assert_eq!(
+        wrong_password.body["errors"][0]["message"],
+        unknown.body["errors"][0]["message"]
+    );
+    assert!(
+        wrong_password.body["data"].is_null() || wrong_password.body["data"]["signIn"].is_null()
+    );
+}
+
+/// After the allowed failures an account is locked for the window, even
+/// with the right password, and the lock survives a restart because it is
+/// kept in the database. A successful sign-in before the limit resets it.
+#[tokio::test]
+async fn sign_in_failures_are_limited_per_account_across_restarts() {
+    let Auth {
+        app,
+        database,
+        config,
+    } = auth_with(|config| config.tokens.sign_in_failures_per_account = 3).await;
+    let email = WORLD.email(WORLD.demo_jobseeker());
+    for _ in 0..3 {
+        let response = app
+            .graphql(SIGN_IN, credentials(&email, "wrong password"))
+            .await;
+        assert_eq!(response.first_error_code(), Some("UNAUTHENTICATED"));
+    }
+    let locked = app
+        .graphql(SIGN_IN, credentials(&email, DEMO_PASSWORD))
+        .await;
+    assert_eq!(
+        locked.first_error_code(),
+        Some("RATE_LIMITED"),
+        "{:#}",
+        locked.body
+    );
+    let retry_after = locked.body["errors"][0]["extensions"]["retryAfterSeconds"]
+        .as_i64()
+        .expect("retryAfterSeconds");
+    assert!(retry_after > 0 && retry_after <= 900, "{retry_after}");
+
+    drop(app);
+    let restarted = TestApp::spawn(build_app(database.clone(), &config))
+        .await
+        .expect("the auth app restarts");
+    let still_locked = restarted
+        .graphql(SIGN_IN, credentials(&email, DEMO_PASSWORD))
+        .await;
+    assert_eq!(still_locked.first_error_code(), Some("RATE_LIMITED"));
+
+    // Another account is not affected.
+    sign_in(&restarted, WORLD.demo_recruiter()).await;
+}
+
+/// Failures are also limited per client address (as the router passes it
+/// on): guessing across many accounts from one address is stopped, while
+/// another address is not affected. Addresses sent without the router's
+/// secret are ignored.
+#[tokio::test]
+async fn sign_in_failures_are_limited_per_client_address() {
+    let Auth { app, .. } = auth_with(|config| {
+        config.tokens.sign_in_failures_per_address = 4;
+        config.tokens.sign_in_failures_per_account = 100;
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let attempt =
+        |address: &'static str, email: String, password: &'static str, via_router: bool| {
+            let mut request = client
+                .post(app.url("/graphql"))
+                .header("content-type", "application/json")
+                .header("x-forwarded-for", format!("10.0.0.1, {address}"))
+                .body(
+                    json!({ "query": SIGN_IN, "variables": credentials(&email, password) })
+                        .to_string(),
+                );
+            if via_router {
+                request = request.header("x-talentgraph-router", TEST_ROUTER_SECRET);
+            }
+            async move {
+                let body: Value = request
+                    .send()
+                    .await
+                    .expect("answers")
+                    .json()
+                    .await
+                    .expect("JSON");
+                body["errors"][0]["extensions"]["code"]
+                    .as_str()
+                    .map(str::to_owned)
+            }
+        };
+    for user in 0..4 {
+        let code = attempt("203.0.113.9", WORLD.email(user), "wrong password", true).await;
+        assert_eq!(code.as_deref(), Some("UNAUTHENTICATED"));
+    }
+    let code = attempt("203.0.113.9", WORLD.email(9), "wrong password", true).await;
+    assert_eq!(code.as_deref(), Some("RATE_LIMITED"));
+    let code = attempt(
+        "203.0.113.9",
+        WORLD.email(WORLD.demo_jobseeker()),
+        DEMO_PASSWORD,
+        true,
+    )
+    .await;
+    assert_eq!(
+        code.as_deref(),
+        Some("RATE_LIMITED"),
+        "the address is locked"
+    );
+    let code = attempt(
+        "198.51.100.4",
+        WORLD.email(WORLD.demo_jobseeker()),
+        DEMO_PASSWORD,
+        true,
+    )
+    .await;
+    assert_eq!(code, None, "another address signs in");
+    // Without the router secret the forwarded address is not believed, so
+    // it cannot be used to dodge (or to frame) an address.
+    let code = attempt(
+        "203.0.113.9",
+        WORLD.email(WORLD.demo_recruiter()),
+        DEMO_PASSWORD,
+        false,
+    )
+    .await;
+    assert_eq!(code, None);
+}
+
+/// A refresh token works once: it returns a new pair, and presenting the
+/// used one again revokes the session, so the newer token stops working
+/// too.
+#[tokio::test]
+async fn refresh_tokens_rotate_and_reuse_revokes_the_session() {
+    let Auth { app, database, .. } = auth().await;
+    let (_, first) = sign_in(&app, WORLD.demo_jobseeker()).await;
+    let response = app.graphql(REFRESH, json!({ "token": first })).await;
+    let second = response.body["data"]["refreshSession"]["refreshToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{:#}", response.body))
+        .to_owned();
+    let access = response.body["data"]["refreshSession"]["accessToken"]
+        .as_str()
+        .expect("an access token")
+        .to_owned();
+    assert_ne!(first, second);
+    let me = app.graphql_as(&access, ME, json!({})).await;
+    assert_eq!(
+        me.body["data"]["me"]["id"],
+        WORLD.user_id(WORLD.demo_jobseeker()).to_string()
+    );
+
+    let reused = app.graphql(REFRESH, json!({ "token": first })).await;
+    assert_eq!(reused.first_error_code(), Some("UNAUTHENTICATED"));
+    let after = app.graphql(REFRESH, json!({ "token": second })).await;
+    assert_eq!(
+        after.first_error_code(),
+        Some("UNAUTHENTICATED"),
+        "{:#}",
+        after.body
+    );
+    let reason: String = database
+        .fetch_scalar(sqlx::query_scalar(
+            "SELECT revoked_reason FROM sessions WHERE revoked_at IS NOT NULL",
+        ))
+        .await
+        .expect("one revoked session");
+    assert_eq!(reason, "REFRESH_TOKEN_REUSED");
+    let stored: i64 = database
+        .fetch_scalar(sqlx::query_scalar(
+            "SELECT count(*) FROM refresh_tokens WHERE length(token_hash) = 32",
+        ))
+        .await
+        .expect("counts");
+    assert_eq!(stored, 2, "only hashes are stored");
+
+    let garbage = app
+        .graphql(REFRESH, json!({ "token": "not-a-token" }))
+        .await;
+    assert_eq!(garbage.first_error_code(), Some("UNAUTHENTICATED"));
+}
+
+/// Signing out ends the session: its refresh token stops working.
+#[tokio::test]
+async fn sign_out_revokes_the_session() {
+    let Auth { app, .. } = auth().await;
+    let (_, refresh) = sign_in(&app, WORLD.demo_jobseeker()).await;
+    let response = app.graphql(SIGN_OUT, json!({ "token": refresh })).await;
+    assert_eq!(response.body["data"]["signOut"], true);
+    let response = app.graphql(REFRESH, json!({ "token": refresh })).await;
+    assert_eq!(response.first_error_code(), Some("UNAUTHENTICATED"));
+    let response = app.graphql(SIGN_OUT, json!({ "token": refresh })).await;
+    assert_eq!(response.body["data"]["signOut"], false);
+}
+
+/// Rotating the signing key publishes the new key next to the old one:
+/// tokens signed before keep working, new tokens use the new key, and only
+/// admins may rotate.
+#[tokio::test]
+async fn signing_keys_rotate_without_breaking_issued_tokens() {
+    let Auth { app, .. } = auth().await;
+    let (admin, _) = sign_in(&app, WORLD.demo_admin()).await;
+    let (before, _) = sign_in(&app, WORLD.demo_jobseeker()).await;
+    let rotate = "mutation { rotateSigningKey { keyId activatesAt } }";
+    let refused = app.graphql_as(&before, rotate, json!({})).await;
+    assert_eq!(refused.first_error_code(), Some("FORBIDDEN"));
+    let rotated = app.graphql_as(&admin, rotate, json!({})).await;
+    let new_key = rotated.body["data"]["rotateSigningKey"]["keyId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{:#}", rotated.body))
+        .to_owned();
+    assert_ne!(header_of(&before)["kid"], new_key.as_str());
+
+    let (after, _) = sign_in(&app, WORLD.demo_jobseeker()).await;
+    assert_eq!(header_of(&after)["kid"], new_key.as_str());
+    for token in [&before, &after] {
+        let me = app.graphql_as(token, ME, json!({})).await;
+        assert!(me.body["data"]["me"]["id"].is_string(), "{:#}", me.body);
+    }
+    let set = jwks(&app).await;
+    assert_eq!(set["keys"].as_array().map(Vec::len), Some(2));
+}
+
+/// The newest signing key's id and private half.
+async fn newest_key(database: &Database) -> (String, Vec<u8>) {
+    let key_id: String = database
+        .fetch_scalar(sqlx::query_scalar(
+            "SELECT key_id FROM signing_keys ORDER BY activates_at DESC LIMIT 1",
+        ))
+        .await
+        .expect("a signing key");
+    let private_key: Vec<u8> = database
+        .fetch_scalar(
+            sqlx::query_scalar("SELECT private_key FROM signing_keys WHERE key_id = $1")
+                .bind(&key_id),
+        )
+        .await
+        .expect("its private key");
+    (key_id, private_key)
+}
+
+/// Signs `claims` with the auth database's current private key: a
+/// correctly signed token with whatever claims a test needs.
+async fn mint(database: &Database, claims: &Value) -> String {
+    let (key_id, private_key) = newest_key(database).await;
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(key_id);
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&private_key)).expect("signs")
+}
+
+fn unsigned(header: &Value, claims: &Value) -> String {
+    format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
+}
+
+/// Every class of bad token is refused with UNAUTHENTICATED and a 401, by
+/// auth itself and by the kit's JWKS verifier that the other subgraphs run:
+/// `alg: none`, HS256 keyed with the public key, wrong issuer, wrong
+/// audience, expired, tampered payload, unknown key id, garbage.
+#[tokio::test]
+async fn bad_tokens_are_refused_by_every_verifier() {
+    let Auth {
+        app,
+        database,
+        config,
+    } = auth().await;
+    let (good, _) = sign_in(&app, WORLD.demo_jobseeker()).await;
+    let claims = claims_of(&good);
+    let header = header_of(&good);
+    let now = chrono::Utc::now().timestamp();
+    let with = |field: &str, value: Value| {
+        let mut changed = claims.clone();
+        changed[field] = value;
+        changed
+    };
+    let set = jwks(&app).await;
+    let public_key = URL_SAFE_NO_PAD
+        .decode(set["keys"][0]["x"].as_str().expect("x"))
+        .expect("base64url");
+    let hs256 = jsonwebtoken::encode(
+        &Header {
+            kid: header["kid"].as_str().map(str::to_owned),
+            ..Header::new(Algorithm::HS256)
+        },
+        &claims,
+        &EncodingKey::from_secret(&public_key),
+    )
+    .expect("signs");
+    let mut tampered_parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+    tampered_parts[1] = URL_SAFE_NO_PAD.encode(with("roles", json!(["ADMIN"])).to_string());
+    let cases = vec![
+        (
+            "alg none",
+            unsigned(&json!({ "alg": "none", "typ": "JWT" }), &claims),
+        ),
+        ("HS256 with the public key", hs256),
+        (
+            "wrong issuer",
+            mint(&database, &with("iss", json!("https://evil.example"))).await,
+        ),
+        (
+            "wrong audience",
+            mint(&database, &with("aud", json!("another-app"))).await,
+        ),
+        (
+            "expired",
+            mint(&database, &with("exp", json!(now - 3_600))).await,
+        ),
+        ("tampered payload", tampered_parts.join(".")),
+        ("unknown key id", {
+            let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+            parts[0] = URL_SAFE_NO_PAD
+                .encode(json!({ "alg": "EdDSA", "typ": "JWT", "kid": "no-such-key" }).to_string());
+            parts.join(".")
+        }),
+        ("garbage", "not.a.token".to_owned()),
+    ];
+    let jwks_verifier = TokenVerifier::new(
+        Arc::new(JwksKeySet::new(
+            app.url("/.well-known/jwks.json"),
+            JwksPolicy::default(),
+        )),
+        &config.tokens.issuer,
+        &config.tokens.audience,
+    );
+    assert!(
+        jwks_verifier.verify(&good).await.is_ok(),
+        "the good token verifies"
+    );
+    for (label, token) in cases {
+        let response = app.graphql_as(&token, ME, json!({})).await;
+        assert_eq!(
+            response.status.as_u16(),
+            401,
+            "{label}: {:#}",
+            response.body
+        );
+        assert_eq!(
+            response.first_error_code(),
+            Some("UNAUTHENTICATED"),
+            "{label}"
+        );
+        assert!(
+            jwks_verifier.verify(&token).await.is_err(),
+            "{label} must not verify against the JWKS"
+        );
+    }
+}
+
+/// The kit's key-set cache: a token signed by a key it has seen keeps
+/// verifying while auth is unreachable; a key it has never seen cannot be
+/// verified then; and a key added later is learnt by refetching on the
+/// unknown key id.
+#[tokio::test]
+async fn jwks_cache_survives_auth_outages_and_learns_new_keys() {
+    let Auth {
+        app,
+        database,
+        config,
+    } = auth().await;
+    let (admin, _) = sign_in(&app, WORLD.demo_admin()).await;
+    let keys = Arc::new(JwksKeySet::new(
+        app.url("/.well-known/jwks.json"),
+        JwksPolicy {
+            refresh_after: Duration::from_millis(1),
+            minimum_interval: Duration::from_millis(10),
+            fetch_timeout: Duration::from_secs(2),
+        },
+    ));
+    let verifier = TokenVerifier::new(keys.clone(), &config.tokens.issuer, &config.tokens.audience);
+    let claims: AccessTokenClaims = verifier.verify(&admin).await.expect("verifies");
+    assert_eq!(claims.roles, vec![Role::Admin]);
+
+    // A second key, learnt on first sight of its id.
+    let rotated = app
+        .graphql_as(&admin, "mutation { rotateSigningKey { keyId } }", json!({}))
+        .await;
+    assert!(rotated.body.get("errors").is_none(), "{:#}", rotated.body);
+    let (fresh, _) = sign_in(&app, WORLD.demo_jobseeker()).await;
+    verifier
+        .verify(&fresh)
+        .await
+        .expect("the new key is fetched");
+
+    // Auth goes away: known keys still verify (the cache is stale, the
+    // refetch fails, the cached key is used).
+    drop(app);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    verifier
+        .verify(&admin)
+        .await
+        .expect("a cached key verifies while auth is down");
+    assert!(
+        keys.key("never-published").await.is_err(),
+        "an unknown key cannot be had while auth is down"
+    );
+    drop(database);
+}

@@ -1,0 +1,324 @@
+//! Access tokens: the claims the auth subgraph signs and the verification
+//! every subgraph runs on them.
+//!
+//! Tokens are compact JWS with EdDSA (Ed25519) signatures. A verifier
+//! accepts exactly that algorithm, the configured issuer and audience and
+//! an unexpired token whose key id names a key it knows; anything else is
+//! refused with `UNAUTHENTICATED`, never downgraded to an anonymous viewer.
+//! Keys come from a [`VerificationKeys`] source: subgraphs fetch and cache
+//! the auth subgraph's JWKS ([`JwksKeySet`]); auth reads its own database.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use http::HeaderMap;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, RwLock};
+use uuid::Uuid;
+
+use crate::auth::{AuthenticationFailure, Authenticator, SharedAuthenticator, bearer_token};
+use crate::config::TokenConfig;
+use crate::viewer::{Role, Viewer};
+
+/// The only signing algorithm issued and accepted.
+pub const TOKEN_ALGORITHM: Algorithm = Algorithm::EdDSA;
+
+/// Clock skew tolerated between the auth subgraph and a verifier.
+const CLOCK_LEEWAY_SECONDS: u64 = 30;
+
+/// What an access token says about its bearer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    /// The user id.
+    pub sub: Uuid,
+    pub iss: String,
+    pub aud: String,
+    /// Issued at and expiry, in seconds since the Unix epoch.
+    pub iat: i64,
+    pub exp: i64,
+    /// A unique id per token, for audit logs.
+    pub jti: Uuid,
+    /// The session the token was issued for.
+    pub sid: Uuid,
+    pub roles: Vec<Role>,
+    /// Organizations the user recruits for.
+    #[serde(default)]
+    pub orgs: Vec<Uuid>,
+}
+
+impl AccessTokenClaims {
+    pub fn viewer(&self) -> Viewer {
+        Viewer::User {
+            id: self.sub,
+            roles: self.roles.clone(),
+            organizations: self.orgs.clone(),
+        }
+    }
+}
+
+/// Why no key could be produced for a key id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the verification keys are unavailable: {0}")]
+pub struct KeysUnavailable(pub String);
+
+/// Where a verifier gets the public key for a token's `kid`.
+pub trait VerificationKeys: Send + Sync + 'static {
+    /// `Ok(None)` when the source is reachable and knows no such key.
+    fn key<'a>(
+        &'a self,
+        key_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<DecodingKey>>, KeysUnavailable>>;
+}
+
+/// Verifies access tokens and turns them into viewers.
+pub struct TokenVerifier {
+    keys: Arc<dyn VerificationKeys>,
+    validation: Validation,
+}
+
+fn refusal(message: &str) -> AuthenticationFailure {
+    AuthenticationFailure {
+        message: message.to_owned(),
+    }
+}
+
+impl TokenVerifier {
+    pub fn new(keys: Arc<dyn VerificationKeys>, issuer: &str, audience: &str) -> Self {
+        let mut validation = Validation::new(TOKEN_ALGORITHM);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = CLOCK_LEEWAY_SECONDS;
+        Self { keys, validation }
+    }
+
+    /// The claims of a valid token, or why it is refused. Messages name
+    /// the class of problem and never echo the token.
+    #[tracing::instrument(name = "verify_token", skip_all)]
+    pub async fn verify(&self, token: &str) -> Result<AccessTokenClaims, AuthenticationFailure> {
+        // The header is read before any key is looked up: a token whose
+        // algorithm is not ours (including `none`) is refused without
+        // touching the key set.
+        let header = jsonwebtoken::decode_header(token).map_err(|_| {
+            refusal("The access token is malformed or uses an unsupported algorithm.")
+        })?;
+        if header.alg != TOKEN_ALGORITHM {
+            return Err(refusal("The access token uses an unsupported algorithm."));
+        }
+        let key_id = header
+            .kid
+            .ok_or_else(|| refusal("The access token names no signing key."))?;
+        let key = match self.keys.key(&key_id).await {
+            Ok(Some(key)) => key,
+            Ok(None) => return Err(refusal("The access token's signing key is unknown.")),
+            Err(error) => {
+                tracing::warn!(%error, "cannot verify a token: no keys");
+                return Err(refusal(
+                    "The access token cannot be verified right now; try again shortly.",
+                ));
+            }
+        };
+        jsonwebtoken::decode::<AccessTokenClaims>(token, &key, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|error| {
+                use jsonwebtoken::errors::ErrorKind;
+                refusal(match error.kind() {
+                    ErrorKind::ExpiredSignature => "The access token has expired.",
+                    ErrorKind::InvalidIssuer => "The access token was issued by someone else.",
+                    ErrorKind::InvalidAudience => "The access token is meant for another audience.",
+                    ErrorKind::InvalidSignature => "The access token's signature does not match.",
+                    ErrorKind::InvalidAlgorithm => {
+                        "The access token uses an unsupported algorithm."
+                    }
+                    ErrorKind::MissingRequiredClaim(_) => {
+                        "The access token lacks a required claim."
+                    }
+                    _ => "The access token is malformed.",
+                })
+            })
+    }
+}
+
+impl Authenticator for TokenVerifier {
+    fn authenticate<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+    ) -> BoxFuture<'a, Result<Viewer, AuthenticationFailure>> {
+        Box::pin(async move {
+            match bearer_token(headers)? {
+                None => Ok(Viewer::Anonymous),
+                Some(token) => Ok(self.verify(token).await?.viewer()),
+            }
+        })
+    }
+}
+
+/// The decoding key for one published JWK, when it is an Ed25519
+/// signature key; keys of any other kind are ignored.
+pub fn decoding_key(jwk: &Jwk) -> Option<(String, DecodingKey)> {
+    let key_id = jwk.common.key_id.clone()?;
+    let is_ed25519 = matches!(
+        &jwk.algorithm,
+        AlgorithmParameters::OctetKeyPair(parameters) if parameters.curve == EllipticCurve::Ed25519
+    );
+    let algorithm_fits = jwk
+        .common
+        .key_algorithm
+        .is_none_or(|algorithm| algorithm == KeyAlgorithm::EdDSA);
+    if !is_ed25519 || !algorithm_fits {
+        return None;
+    }
+    DecodingKey::from_jwk(jwk).ok().map(|key| (key_id, key))
+}
+
+/// How a [`JwksKeySet`] refreshes.
+#[derive(Debug, Clone, Copy)]
+pub struct JwksPolicy {
+    /// Keys are refetched in the background of a request once this old, so
+    /// keys published ahead of use are learnt before they sign.
+    pub refresh_after: Duration,
+    /// Fewest time between two fetches; a flood of tokens with invented key
+    /// ids costs the auth subgraph at most one fetch per interval.
+    pub minimum_interval: Duration,
+    pub fetch_timeout: Duration,
+}
+
+impl Default for JwksPolicy {
+    fn default() -> Self {
+        Self {
+            refresh_after: Duration::from_secs(300),
+            minimum_interval: Duration::from_secs(1),
+            fetch_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+#[derive(Default)]
+struct CachedKeys {
+    keys: HashMap<String, Arc<DecodingKey>>,
+    fetched_at: Option<Instant>,
+}
+
+/// The auth subgraph's key set, fetched over HTTP and cached.
+///
+/// Keys are refetched when the cache is older than the policy allows or a
+/// token names an unknown key id. A failed fetch keeps every cached key, so
+/// tokens signed by known keys keep verifying while auth is unreachable.
+pub struct JwksKeySet {
+    url: String,
+    client: reqwest::Client,
+    policy: JwksPolicy,
+    cache: RwLock<CachedKeys>,
+    /// Serialises fetches and remembers when the last one started.
+    last_fetch: Mutex<Option<Instant>>,
+}
+
+impl JwksKeySet {
+    pub fn new(url: impl Into<String>, policy: JwksPolicy) -> Self {
+        Self {
+            url: url.into(),
+            client: reqwest::Client::builder()
+                .timeout(policy.fetch_timeout)
+                .build()
+                .unwrap_or_default(),
+            policy,
+            cache: RwLock::default(),
+            last_fetch: Mutex::new(None),
+        }
+    }
+
+    #[tracing::instrument(name = "fetch_jwks", skip(self), fields(url = %self.url))]
+    async fn fetch(&self) -> Result<HashMap<String, Arc<DecodingKey>>, KeysUnavailable> {
+        let response = self
+            .client
+            .get(&self.url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|error| KeysUnavailable(error.to_string()))?;
+        let set: JwkSet = response
+            .json()
+            .await
+            .map_err(|error| KeysUnavailable(format!("not a JWK set: {error}")))?;
+        Ok(set
+            .keys
+            .iter()
+            .filter_map(decoding_key)
+            .map(|(key_id, key)| (key_id, Arc::new(key)))
+            .collect())
+    }
+
+    /// Refetches unless another task fetched while this one waited; waits
+    /// out the minimum interval rather than refusing a token that a fresh
+    /// key set would accept.
+    async fn refresh(&self, started_waiting: Instant) -> Result<(), KeysUnavailable> {
+        let mut last_fetch = self.last_fetch.lock().await;
+        if let Some(previous) = *last_fetch {
+            if previous >= started_waiting {
+                return Ok(());
+            }
+            let next_allowed = previous + self.policy.minimum_interval;
+            if let Some(wait) = next_allowed.checked_duration_since(Instant::now()) {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        *last_fetch = Some(Instant::now());
+        let keys = self.fetch().await?;
+        let mut cache = self.cache.write().await;
+        // Keys missing from the new set are dropped: auth stops publishing
+        // a key only after every token it signed has expired.
+        cache.keys = keys;
+        cache.fetched_at = Some(Instant::now());
+        Ok(())
+    }
+
+    async fn cached(&self, key_id: &str) -> (Option<Arc<DecodingKey>>, bool) {
+        let cache = self.cache.read().await;
+        let fresh = cache
+            .fetched_at
+            .is_some_and(|at| at.elapsed() < self.policy.refresh_after);
+        (cache.keys.get(key_id).cloned(), fresh)
+    }
+}
+
+impl VerificationKeys for JwksKeySet {
+    fn key<'a>(
+        &'a self,
+        key_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<DecodingKey>>, KeysUnavailable>> {
+        Box::pin(async move {
+            let asked_at = Instant::now();
+            let (cached, fresh) = self.cached(key_id).await;
+            if let Some(key) = &cached
+                && fresh
+            {
+                return Ok(Some(key.clone()));
+            }
+            match self.refresh(asked_at).await {
+                Ok(()) => Ok(self.cached(key_id).await.0),
+                // Auth is unreachable: a key we already know still verifies.
+                Err(error) => match cached {
+                    Some(key) => {
+                        tracing::warn!(%error, "key set refresh failed; using cached keys");
+                        Ok(Some(key))
+                    }
+                    None => Err(error),
+                },
+            }
+        })
+    }
+}
+
+/// The authenticator every subgraph but auth deploys: tokens verified
+/// against the auth subgraph's published keys.
+pub fn jwks_authenticator(tokens: &TokenConfig) -> SharedAuthenticator {
+    let keys = Arc::new(JwksKeySet::new(
+        tokens.jwks_url.clone(),
+        JwksPolicy::default(),
+    ));
+    Arc::new(TokenVerifier::new(keys, &tokens.issuer, &tokens.audience))
+}

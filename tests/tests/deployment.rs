@@ -1,0 +1,505 @@
+//! The deployment files against the code: `docker-compose.yml`, the
+//! `Dockerfile`, `otel/collector.yaml` and `deploy/k8s`. No container
+//! engine runs here, so each file is parsed and every fact that must agree
+//! with the code is checked: the subgraphs and their ports (from
+//! `router/supergraph.yaml`), the router's URLs for them, the variables the
+//! kit requires at start-up (by running the kit's own configuration reader
+//! on each container's environment), health checks, start-up order and
+//! pinned versions.
+
+use std::collections::BTreeMap;
+
+use schema_registry::SupergraphConfig;
+use serde_yaml::Value;
+use talentgraph_e2e::{ROUTER_VERSION, repository_root};
+use talentgraph_kit::SubgraphConfig;
+use talentgraph_kit::config::Environment;
+use talentgraph_kit::telemetry::TraceExport;
+
+/// Each subgraph with its port, from the supergraph's routing URLs.
+fn subgraph_ports() -> Vec<(String, u16)> {
+    let config = SupergraphConfig::load(&repository_root().join("router/supergraph.yaml"))
+        .expect("router/supergraph.yaml loads");
+    config
+        .subgraphs
+        .iter()
+        .map(|subgraph| {
+            let port = subgraph
+                .routing_url
+                .rsplit(':')
+                .next()
+                .and_then(|rest| rest.split('/').next())
+                .and_then(|port| port.parse().ok())
+                .unwrap_or_else(|| panic!("no port in {}", subgraph.routing_url));
+            (subgraph.name.clone(), port)
+        })
+        .collect()
+}
+
+fn read_yaml(path: &str) -> Value {
+    let text = std::fs::read_to_string(repository_root().join(path))
+        .unwrap_or_else(|error| panic!("cannot read {path}: {error}"));
+    serde_yaml::from_str(&text).unwrap_or_else(|error| panic!("{path} is not YAML: {error}"))
+}
+
+fn read_yaml_documents(path: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(repository_root().join(path))
+        .unwrap_or_else(|error| panic!("cannot read {path}: {error}"));
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|document| {
+            serde::Deserialize::deserialize(document)
+                .unwrap_or_else(|error| panic!("{path} is not YAML: {error}"))
+        })
+        .collect()
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Number(number) => number.to_string(),
+        Value::Bool(flag) => flag.to_string(),
+        other => panic!("expected a scalar, found {other:?}"),
+    }
+}
+
+/// Resolves compose's `${VAR:-default}` interpolation with an empty host
+/// environment, as `docker compose up` without an .env file would.
+fn interpolate(value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("closed interpolation") + start;
+        let inner = &rest[start + 2..end];
+        out.push_str(inner.split_once(":-").map_or("", |(_, default)| default));
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out.replace("$$", "$")
+}
+
+fn compose_environment(service: &Value) -> BTreeMap<String, String> {
+    service["environment"]
+        .as_mapping()
+        .map(|mapping| {
+            mapping
+                .iter()
+                .map(|(key, value)| (text(key), interpolate(&text(value))))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every subgraph is a compose service that would start: its environment
+/// passes the kit's own configuration check in production, its port is the
+/// one the supergraph routes to, its health check asks `/ready`, it exports
+/// traces to the collector, and it starts after PostgreSQL is healthy and
+/// the migrations succeeded.
+#[test]
+fn compose_runs_every_subgraph_as_the_code_expects() {
+    let compose = read_yaml("docker-compose.yml");
+    let services = &compose["services"];
+    for (name, port) in subgraph_ports() {
+        let service = &services[name.as_str()];
+        assert!(service.is_mapping(), "service {name} is missing");
+        let environment = compose_environment(service);
+        let config =
+            SubgraphConfig::from_lookup(port, |variable| environment.get(variable).cloned())
+                .unwrap_or_else(|error| panic!("{name} would not start: {error}"));
+        assert_eq!(config.environment, Environment::Production, "{name}");
+        assert_eq!(
+            config.listen_address.port(),
+            port,
+            "{name} listens where the router routes"
+        );
+        assert!(
+            config
+                .database_url
+                .ends_with(&format!("/talentgraph_{name}")),
+            "{name} has its own database"
+        );
+        assert_eq!(
+            config.tokens.jwks_url,
+            format!(
+                "http://auth:{}/.well-known/jwks.json",
+                port_of_subgraph("auth")
+            )
+        );
+        let export =
+            TraceExport::from_lookup("unused", |variable| environment.get(variable).cloned())
+                .unwrap_or_else(|| panic!("{name} exports traces"));
+        assert_eq!(
+            export.traces_endpoint,
+            "http://otel-collector:4318/v1/traces"
+        );
+        assert_eq!(export.service_name, format!("talentgraph-{name}"));
+
+        let ports: Vec<String> = service["ports"]
+            .as_sequence()
+            .expect("ports")
+            .iter()
+            .map(text)
+            .collect();
+        assert!(
+            ports.contains(&format!("{port}:{port}")),
+            "{name} publishes {port}"
+        );
+        let check: Vec<String> = service["healthcheck"]["test"]
+            .as_sequence()
+            .expect("a health check")
+            .iter()
+            .map(text)
+            .collect();
+        assert!(
+            check
+                .iter()
+                .any(|part| part == &format!("http://127.0.0.1:{port}/ready")),
+            "{name} health check: {check:?}"
+        );
+        assert_eq!(
+            service["command"][0],
+            Value::String(format!("talentgraph-{name}"))
+        );
+        assert_eq!(
+            service["depends_on"]["postgres"]["condition"],
+            "service_healthy"
+        );
+        assert_eq!(
+            service["depends_on"]["migrate"]["condition"],
+            "service_completed_successfully"
+        );
+    }
+}
+
+fn port_of_subgraph(name: &str) -> u16 {
+    subgraph_ports()
+        .into_iter()
+        .find(|(subgraph, _)| subgraph == name)
+        .map(|(_, port)| port)
+        .expect("a known subgraph")
+}
+
+/// The router is the pinned version with the committed configuration and
+/// supergraph, reaches each subgraph at its service name and port, shares
+/// the subgraphs' secret, exports traces to the collector, and starts
+/// after every subgraph is healthy; the migrations cover every subgraph.
+#[test]
+fn compose_router_collector_and_migrations_agree_with_the_code() {
+    let compose = read_yaml("docker-compose.yml");
+    let services = &compose["services"];
+    let router = &services["router"];
+    assert_eq!(
+        router["image"],
+        Value::String(format!("ghcr.io/apollographql/router:v{ROUTER_VERSION}"))
+    );
+    let volumes: Vec<String> = router["volumes"]
+        .as_sequence()
+        .expect("volumes")
+        .iter()
+        .map(text)
+        .collect();
+    for file in ["router/router.yaml", "router/supergraph.graphql"] {
+        assert!(
+            volumes
+                .iter()
+                .any(|volume| volume.starts_with(&format!("./{file}:"))),
+            "{file} mounted"
+        );
+        assert!(repository_root().join(file).exists());
+    }
+    let environment = compose_environment(router);
+    let core_secret = compose_environment(&services["core"])["ROUTER_SHARED_SECRET"].clone();
+    assert_eq!(environment["ROUTER_SHARED_SECRET"], core_secret);
+    assert!(core_secret.len() >= 16);
+    assert_eq!(environment["ROUTER_OTLP_ENABLED"], "true");
+    assert_eq!(
+        environment["ROUTER_OTLP_ENDPOINT"],
+        "http://otel-collector:4318"
+    );
+    let migrate = text(&services["migrate"]["command"][2]);
+    for (name, port) in subgraph_ports() {
+        assert_eq!(
+            environment[&format!("SUBGRAPH_{}_URL", name.to_uppercase())],
+            format!("http://{name}:{port}/graphql")
+        );
+        assert_eq!(
+            router["depends_on"][name.as_str()]["condition"],
+            "service_healthy"
+        );
+        assert!(
+            migrate.contains(&format!("/talentgraph_{name} talentgraph-{name} migrate")),
+            "{migrate}"
+        );
+    }
+    // Every dependency names a service.
+    for (name, service) in services.as_mapping().expect("services") {
+        if let Some(dependencies) = service["depends_on"].as_mapping() {
+            for (dependency, condition) in dependencies {
+                assert!(
+                    services[text(dependency).as_str()].is_mapping(),
+                    "{name:?} → {dependency:?}"
+                );
+                assert!(
+                    condition["condition"].is_string(),
+                    "{name:?} → {dependency:?} has a condition"
+                );
+            }
+        }
+    }
+    let collector = &services["otel-collector"];
+    let collector_ports: Vec<String> = collector["ports"]
+        .as_sequence()
+        .expect("ports")
+        .iter()
+        .map(text)
+        .collect();
+    assert!(collector_ports.contains(&"4318:4318".to_owned()));
+    assert!(services["jaeger"].is_mapping());
+    assert_eq!(
+        services["migrate"]["depends_on"]["postgres"]["condition"],
+        "service_healthy"
+    );
+}
+
+/// The collector receives OTLP on 4317 and 4318, limits memory first and
+/// batches last, and exports traces to Jaeger (a compose service) and to
+/// its debug log.
+#[test]
+fn collector_pipeline_is_complete() {
+    let collector = read_yaml("otel/collector.yaml");
+    assert_eq!(
+        collector["receivers"]["otlp"]["protocols"]["http"]["endpoint"],
+        "0.0.0.0:4318"
+    );
+    assert_eq!(
+        collector["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"],
+        "0.0.0.0:4317"
+    );
+    let pipeline = &collector["service"]["pipelines"]["traces"];
+    let processors: Vec<String> = pipeline["processors"]
+        .as_sequence()
+        .expect("processors")
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(
+        processors.first().map(String::as_str),
+        Some("memory_limiter")
+    );
+    assert_eq!(processors.last().map(String::as_str), Some("batch"));
+    for processor in &processors {
+        assert!(
+            collector["processors"][processor.as_str()].is_mapping(),
+            "{processor} configured"
+        );
+    }
+    let exporters: Vec<String> = pipeline["exporters"]
+        .as_sequence()
+        .expect("exporters")
+        .iter()
+        .map(text)
+        .collect();
+    assert!(exporters.contains(&"debug".to_owned()));
+    let jaeger = exporters
+        .iter()
+        .find(|exporter| exporter.starts_with("otlp"))
+        .expect("an OTLP exporter");
+    let endpoint = text(&collector["exporters"][jaeger.as_str()]["endpoint"]);
+    let host = endpoint.split(':').next().expect("a host");
+    let compose = read_yaml("docker-compose.yml");
+    assert!(
+        compose["services"][host].is_mapping(),
+        "{host} is a compose service"
+    );
+    let mounts: Vec<String> = compose["services"]["otel-collector"]["volumes"]
+        .as_sequence()
+        .expect("volumes")
+        .iter()
+        .map(text)
+        .collect();
+    assert!(
+        mounts
+            .iter()
+            .any(|mount| mount.starts_with("./otel/collector.yaml:"))
+    );
+}
+
+/// The Dockerfile builds every subgraph binary in a build stage and ships
+/// them in a slim runtime stage as a non-root user.
+#[test]
+fn dockerfile_builds_every_subgraph() {
+    let dockerfile =
+        std::fs::read_to_string(repository_root().join("Dockerfile")).expect("Dockerfile");
+    assert!(
+        dockerfile.matches("\nFROM ").count() + usize::from(dockerfile.starts_with("FROM ")) >= 2,
+        "multi-stage"
+    );
+    assert!(dockerfile.contains("cargo build --release --locked"));
+    for (name, port) in subgraph_ports() {
+        assert!(
+            dockerfile.contains(&format!("-p talentgraph-{name}")),
+            "builds {name}"
+        );
+        assert!(
+            dockerfile.contains(&format!("target/release/talentgraph-{name}")),
+            "copies {name}"
+        );
+        assert!(dockerfile.contains(&port.to_string()), "exposes {port}");
+    }
+    assert!(dockerfile.contains("USER 10001"));
+}
+
+fn kind<'a>(documents: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    documents
+        .iter()
+        .find(|document| document["kind"] == kind && document["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+/// Kubernetes: every subgraph is a Deployment with replicas, readiness and
+/// liveness probes on `/ready` and `/health` at its port, resource
+/// requests, a migration init container and an environment the kit accepts
+/// in production; a Service exposes the same port; the router's Deployment
+/// reaches the subgraphs through those Services and a HorizontalPodAutoscaler
+/// scales it; the kustomization lists every file.
+#[test]
+fn kubernetes_manifests_agree_with_the_code() {
+    let config_map = read_yaml("deploy/k8s/config.yaml");
+    let shared: BTreeMap<String, String> = config_map["data"]
+        .as_mapping()
+        .expect("config data")
+        .iter()
+        .map(|(key, value)| (text(key), text(value)))
+        .collect();
+    let kustomization = read_yaml("deploy/k8s/kustomization.yaml");
+    let resources: Vec<String> = kustomization["resources"]
+        .as_sequence()
+        .expect("resources")
+        .iter()
+        .map(text)
+        .collect();
+    let router_documents = read_yaml_documents("deploy/k8s/router.yaml");
+    let router = kind(&router_documents, "Deployment", "router");
+    let router_container = &router["spec"]["template"]["spec"]["containers"][0];
+    let router_environment: BTreeMap<String, Value> = router_container["env"]
+        .as_sequence()
+        .expect("router env")
+        .iter()
+        .map(|entry| (text(&entry["name"]), entry.clone()))
+        .collect();
+    for (name, port) in subgraph_ports() {
+        let file = format!("subgraphs/{name}.yaml");
+        assert!(resources.contains(&file), "kustomization lists {file}");
+        let documents = read_yaml_documents(&format!("deploy/k8s/{file}"));
+        let deployment = kind(&documents, "Deployment", &name);
+        assert!(
+            deployment["spec"]["replicas"].as_u64().unwrap_or(0) >= 2,
+            "{name} replicas"
+        );
+        let pod = &deployment["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        assert_eq!(
+            container["ports"][0]["containerPort"].as_u64(),
+            Some(u64::from(port))
+        );
+        assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/ready");
+        assert_eq!(
+            container["readinessProbe"]["httpGet"]["port"].as_u64(),
+            Some(u64::from(port))
+        );
+        assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/health");
+        assert_eq!(
+            container["livenessProbe"]["httpGet"]["port"].as_u64(),
+            Some(u64::from(port))
+        );
+        assert!(
+            container["resources"]["requests"]["cpu"].is_string(),
+            "{name} cpu request"
+        );
+        assert!(
+            container["resources"]["requests"]["memory"].is_string(),
+            "{name} memory request"
+        );
+        assert_eq!(pod["initContainers"][0]["args"][0], "migrate");
+        assert_eq!(
+            pod["initContainers"][0]["command"][0],
+            Value::String(format!("talentgraph-{name}"))
+        );
+        // The container's environment: the shared ConfigMap, its own
+        // values, and a placeholder for each secret reference.
+        let mut environment = shared.clone();
+        for entry in container["env"].as_sequence().expect("env") {
+            let value = if entry["valueFrom"]["secretKeyRef"].is_mapping() {
+                match text(&entry["name"]).as_str() {
+                    "DATABASE_URL" => format!("postgres://user:secret@db:5432/talentgraph_{name}"),
+                    _ => "a-secret-of-sufficient-length".to_owned(),
+                }
+            } else {
+                text(&entry["value"])
+            };
+            environment.insert(text(&entry["name"]), value);
+        }
+        let config =
+            SubgraphConfig::from_lookup(port, |variable| environment.get(variable).cloned())
+                .unwrap_or_else(|error| panic!("{name} would not start: {error}"));
+        assert_eq!(config.environment, Environment::Production);
+        assert_eq!(config.listen_address.port(), port);
+        assert!(config.router_secret.is_some());
+        let service = kind(&documents, "Service", &name);
+        assert_eq!(
+            service["spec"]["ports"][0]["port"].as_u64(),
+            Some(u64::from(port))
+        );
+        assert_eq!(
+            service["spec"]["selector"]["app.kubernetes.io/name"],
+            deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
+        );
+        let url =
+            text(&router_environment[&format!("SUBGRAPH_{}_URL", name.to_uppercase())]["value"]);
+        assert_eq!(
+            url,
+            format!("http://{name}.talentgraph.svc.cluster.local:{port}/graphql")
+        );
+    }
+    let auth_port = port_of_subgraph("auth");
+    assert_eq!(
+        shared["AUTH_JWKS_URL"],
+        format!("http://auth.talentgraph.svc.cluster.local:{auth_port}/.well-known/jwks.json")
+    );
+    assert_eq!(
+        router_container["image"],
+        Value::String(format!("ghcr.io/apollographql/router:v{ROUTER_VERSION}"))
+    );
+    assert!(router["spec"]["replicas"].as_u64().unwrap_or(0) >= 2);
+    assert_eq!(
+        router_container["readinessProbe"]["httpGet"]["port"].as_u64(),
+        Some(8088)
+    );
+    assert_eq!(
+        router_container["livenessProbe"]["httpGet"]["port"].as_u64(),
+        Some(8088)
+    );
+    assert!(router_container["resources"]["requests"]["cpu"].is_string());
+    assert!(router_environment["ROUTER_SHARED_SECRET"]["valueFrom"]["secretKeyRef"].is_mapping());
+    let autoscaler = kind(&router_documents, "HorizontalPodAutoscaler", "router");
+    assert_eq!(autoscaler["spec"]["scaleTargetRef"]["kind"], "Deployment");
+    assert_eq!(autoscaler["spec"]["scaleTargetRef"]["name"], "router");
+    let minimum = autoscaler["spec"]["minReplicas"].as_u64().unwrap_or(0);
+    assert!(minimum >= 2 && autoscaler["spec"]["maxReplicas"].as_u64().unwrap_or(0) > minimum);
+    assert!(resources.contains(&"router.yaml".to_owned()));
+    for generator in kustomization["configMapGenerator"]
+        .as_sequence()
+        .expect("generators")
+    {
+        for file in generator["files"].as_sequence().expect("files") {
+            let source = text(file);
+            let path = source
+                .split_once('=')
+                .map_or(source.as_str(), |(_, path)| path);
+            assert!(
+                repository_root().join("deploy/k8s").join(path).exists(),
+                "{path} exists"
+            );
+        }
+    }
+}
