@@ -1,4 +1,5 @@
-# One image with the six subgraph binaries, built in a throwaway stage.
+# One image with the six subgraph binaries and the schema registry, built in
+# a throwaway stage.
 #
 #   docker build -t talentgraph/subgraphs .
 #   docker run --rm talentgraph/subgraphs talentgraph-core migrate   # one-shot migrations
@@ -23,7 +24,9 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && mkdir -p /out \
     && cp target/release/talentgraph-core target/release/talentgraph-auth \
           target/release/talentgraph-jobseeker target/release/talentgraph-employer \
-          target/release/talentgraph-payment target/release/talentgraph-internship /out/
+          target/release/talentgraph-payment target/release/talentgraph-internship /out/ \
+    && cargo build --release --locked -p schema-registry --bin schema-registry \
+    && cp target/release/schema-registry /out/
 
 FROM debian:bookworm-slim AS runtime
 # curl serves the container health checks (GET /ready).
@@ -35,5 +38,5 @@ COPY --from=build /out/ /usr/local/bin/
 USER 10001
 ENV TALENTGRAPH_ENV=production \
     LOG_FORMAT=json
-EXPOSE 4001 4002 4003 4004 4005 4006
+EXPOSE 4001 4002 4003 4004 4005 4006 4100
 CMD ["talentgraph-core"]

@@ -6,3 +6,5 @@ CREATE DATABASE talentgraph_jobseeker;
 CREATE DATABASE talentgraph_employer;
 CREATE DATABASE talentgraph_payment;
 CREATE DATABASE talentgraph_internship;
+-- The schema registry's own database (schema-registry runs its migrations).
+CREATE DATABASE talentgraph_registry;

@@ -56,6 +56,8 @@ pub enum DevstackError {
     Composition(String),
     #[error("Apollo Router: {0}")]
     Router(String),
+    #[error("{0}")]
+    Registry(String),
     #[error("could not write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -82,7 +84,8 @@ pub enum Command {
 
 const USAGE: &str = "usage: cargo run -p devstack -- [up|seed|export-schemas|help] [--small]
 
-  up              PostgreSQL, databases, migrations, demo data and the six subgraphs (default)
+  up              PostgreSQL, databases, migrations, demo data, the six subgraphs, the
+                  router (hot-reloading) and the schema registry (default)
   seed            only create, migrate and seed the databases
   export-schemas  regenerate subgraphs/*/schema.graphql
   --small         use the small demo world the tests use instead of the standard one
@@ -276,6 +279,26 @@ impl DatabaseServer {
     }
 }
 
+/// Creates database `name` unless it exists.
+async fn ensure_database(admin: &mut sqlx::PgConnection, name: &str) -> Result<(), DevstackError> {
+    let failed = |source| DevstackError::Database {
+        database: name.to_owned(),
+        source,
+    };
+    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_optional(&mut *admin)
+        .await
+        .map_err(failed)?;
+    if exists.is_none() {
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut *admin)
+            .await
+            .map_err(failed)?;
+    }
+    Ok(())
+}
+
 /// Creates (if needed), migrates and seeds one database per subgraph;
 /// returns each subgraph's database URL.
 async fn prepare_databases(
@@ -291,23 +314,7 @@ async fn prepare_databases(
     let mut urls = Vec::new();
     for definition in SUBGRAPHS {
         let name = format!("talentgraph_{}", definition.name);
-        let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
-            .bind(&name)
-            .fetch_optional(&mut admin)
-            .await
-            .map_err(|source| DevstackError::Database {
-                database: name.clone(),
-                source,
-            })?;
-        if exists.is_none() {
-            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-                .execute(&mut admin)
-                .await
-                .map_err(|source| DevstackError::Database {
-                    database: name.clone(),
-                    source,
-                })?;
-        }
+        ensure_database(&mut admin, &name).await?;
         let url = talentgraph_kit::config::database_url_with_name(&server.admin_url, &name);
         let database = Database::connect(&url, 4, Duration::from_secs(10))
             .await
@@ -385,14 +392,27 @@ async fn serve_subgraphs(server: &DatabaseServer, world: &DemoWorld) -> Result<(
         ));
     }
     wait_until_listening(&tasks).await;
-    let router = match start_router(&tasks) {
+    let inputs = running_subgraphs(&tasks);
+    let router = match start_router(&inputs) {
         Ok(router) => Some(router),
         Err(error) => {
             eprintln!("devstack: {error}\n  the subgraphs stay up without the router");
             None
         }
     };
-    print_summary(&tasks, world, router.is_some());
+    let registry = match start_registry(server, &inputs).await {
+        Ok(registry) => Some(registry),
+        Err(error) => {
+            eprintln!("devstack: schema registry: {error}\n  the stack stays up without it");
+            None
+        }
+    };
+    print_summary(
+        &tasks,
+        world,
+        router.is_some(),
+        registry.as_ref().map(|(_, token)| token.as_str()),
+    );
     let mut failure = None;
     let mut router = router;
     for (name, _, task) in tasks {
@@ -422,14 +442,113 @@ fn router_secret() -> String {
         .unwrap_or_else(|| "talentgraph-development-router-secret".to_owned())
 }
 
+/// The schema registry's address in the dev stack (DESIGN.md).
+const REGISTRY_LISTEN: &str = "127.0.0.1:4100";
+
+/// Starts the schema registry on its own database, writing the supergraph
+/// file the router hot-reloads, and publishes the six subgraphs as the code
+/// defines them. Returns the serving task and a fresh write token.
+async fn start_registry(
+    server: &DatabaseServer,
+    inputs: &[schema_registry::SubgraphInput],
+) -> Result<(tokio::task::JoinHandle<()>, String), DevstackError> {
+    let name = "talentgraph_registry";
+    let mut admin = sqlx::PgConnection::connect(&server.admin_url)
+        .await
+        .map_err(|source| DevstackError::Database {
+            database: "postgres".to_owned(),
+            source,
+        })?;
+    ensure_database(&mut admin, name).await?;
+    let url = talentgraph_kit::config::database_url_with_name(&server.admin_url, name);
+    let database = Database::connect(&url, 4, Duration::from_secs(10))
+        .await
+        .map_err(|source| DevstackError::Database {
+            database: name.to_owned(),
+            source,
+        })?;
+    let registry_error =
+        |error: schema_registry::RegistryError| DevstackError::Registry(error.to_string());
+    database
+        .run_migrations(&schema_registry::server::MIGRATOR)
+        .await
+        .map_err(talentgraph_kit::KitError::from)?;
+    // One token per run: the previous run's is revoked, so a token printed
+    // by an old stack stops working.
+    schema_registry::server::tokens::revoke_token(&database, "devstack")
+        .await
+        .map_err(registry_error)?;
+    let token = schema_registry::server::tokens::create_token(
+        &database,
+        "devstack",
+        &[schema_registry::server::Scope::Write],
+    )
+    .await
+    .map_err(registry_error)?;
+    let state = schema_registry::server::RegistryState::new(database, Some(supergraph_path()));
+    let address: std::net::SocketAddr = REGISTRY_LISTEN
+        .parse()
+        .map_err(|_| DevstackError::Registry(format!("{REGISTRY_LISTEN} is not an address")))?;
+    let listener = talentgraph_kit::server::bind(address).await?;
+    let task = tokio::spawn(async move {
+        let served = talentgraph_kit::server::serve(
+            listener,
+            schema_registry::server::app(state, 4 * 1024 * 1024),
+            talentgraph_kit::server::shutdown_signal(),
+            Duration::from_secs(5),
+        )
+        .await;
+        if let Err(error) = served {
+            eprintln!("devstack: the schema registry stopped: {error}");
+        }
+    });
+    // In the dev stack the code is the truth: whatever it changed since
+    // the last run is published, approved as such.
+    // Each stored version must compose with those already there, so the
+    // subgraphs that extend others' entities go after them; by name works.
+    let mut publications = inputs.to_vec();
+    publications.sort_by(|a, b| a.name.cmp(&b.name));
+    let publish_token = token.clone();
+    tokio::task::spawn_blocking(move || {
+        let client = schema_registry::client::RegistryClient::new(
+            &format!("http://{REGISTRY_LISTEN}"),
+            Some(publish_token),
+        )?;
+        for input in &publications {
+            let answer = client.block_on(client.publish(
+                &input.name,
+                &serde_json::json!({
+                    "sdl": input.sdl,
+                    "routing_url": input.routing_url,
+                    "approval": { "reason": "devstack: the local code is the truth" },
+                }),
+                false,
+            ))?;
+            if answer.status >= 300 {
+                return Err(schema_registry::RegistryError::Registry {
+                    status: answer.status,
+                    message: schema_registry::client::error_message(&answer.body),
+                });
+            }
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|error| DevstackError::Registry(error.to_string()))?
+    .map_err(registry_error)?;
+    eprintln!(
+        "▸ the schema registry is up on http://{REGISTRY_LISTEN} with the six subgraphs published"
+    );
+    Ok((task, token))
+}
+
 /// The router's GraphQL and health addresses in the dev stack (DESIGN.md).
 const ROUTER_LISTEN: &str = "127.0.0.1:4000";
 const ROUTER_HEALTH_LISTEN: &str = "127.0.0.1:8088";
 
-/// Composes the supergraph from the running subgraphs' SDL, installs the
-/// pinned router if needed, and starts it with the development profile.
-fn start_router(tasks: &[SubgraphTask]) -> Result<std::process::Child, DevstackError> {
-    let inputs: Vec<schema_registry::SubgraphInput> = exported_schemas()
+/// The subgraphs as they run in the stack: name, routing URL, SDL.
+fn running_subgraphs(tasks: &[SubgraphTask]) -> Vec<schema_registry::SubgraphInput> {
+    exported_schemas()
         .into_iter()
         .map(|(name, sdl)| {
             let address = tasks
@@ -443,8 +562,24 @@ fn start_router(tasks: &[SubgraphTask]) -> Result<std::process::Child, DevstackE
                 sdl,
             }
         })
-        .collect();
-    let supergraph = schema_registry::compose_subgraphs(&inputs).map_err(|error| match error {
+        .collect()
+}
+
+/// Where the dev stack keeps the supergraph the router serves.
+fn supergraph_path() -> PathBuf {
+    workspace_root()
+        .join("target")
+        .join("devstack")
+        .join("supergraph.graphql")
+}
+
+/// Composes the supergraph from the running subgraphs' SDL, installs the
+/// pinned router if needed, and starts it with the development profile and
+/// `--hot-reload`, so publications to the stack's registry reach it.
+fn start_router(
+    inputs: &[schema_registry::SubgraphInput],
+) -> Result<std::process::Child, DevstackError> {
+    let supergraph = schema_registry::compose_subgraphs(inputs).map_err(|error| match error {
         schema_registry::RegistryError::Composition(diagnostics) => DevstackError::Composition(
             diagnostics
                 .iter()
@@ -454,8 +589,11 @@ fn start_router(tasks: &[SubgraphTask]) -> Result<std::process::Child, DevstackE
         ),
         other => DevstackError::Composition(other.to_string()),
     })?;
-    let directory = workspace_root().join("target").join("devstack");
-    let supergraph_path = directory.join("supergraph.graphql");
+    let supergraph_path = supergraph_path();
+    let directory = supergraph_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     std::fs::write(&supergraph_path, &supergraph.sdl).map_err(|source| DevstackError::Write {
         path: supergraph_path.clone(),
         source,
@@ -496,6 +634,7 @@ fn start_router(tasks: &[SubgraphTask]) -> Result<std::process::Child, DevstackE
         source,
     })?;
     let mut child = std::process::Command::new(&binary)
+        .arg("--hot-reload")
         .arg("--supergraph")
         .arg(&supergraph_path)
         .arg("--config")
@@ -550,7 +689,12 @@ async fn wait_until_listening(tasks: &[SubgraphTask]) {
 }
 
 #[allow(clippy::print_stdout)]
-fn print_summary(tasks: &[SubgraphTask], world: &DemoWorld, router_running: bool) {
+fn print_summary(
+    tasks: &[SubgraphTask],
+    world: &DemoWorld,
+    router_running: bool,
+    registry_token: Option<&str>,
+) {
     println!();
     println!("Talentgraph dev stack is up. Press Ctrl-C to stop everything it started.");
     println!();
@@ -558,6 +702,12 @@ fn print_summary(tasks: &[SubgraphTask], world: &DemoWorld, router_running: bool
         println!(
             "  router     http://{ROUTER_LISTEN}/   (health: http://{ROUTER_HEALTH_LISTEN}/health)"
         );
+    }
+    if let Some(token) = registry_token {
+        println!(
+            "  registry   http://{REGISTRY_LISTEN}/api   (the router reloads what it publishes)"
+        );
+        println!("             export SCHEMA_REGISTRY_TOKEN={token}");
     }
     for (name, address, task) in tasks {
         let state = if task.is_finished() {

@@ -159,6 +159,9 @@ pub struct StackOptions {
     /// Where the router exports its spans (OTLP/HTTP base URL); none when
     /// `None`.
     pub router_otlp_endpoint: Option<String>,
+    /// Starts the router with `--hot-reload`, so it reloads the supergraph
+    /// file (see [`Stack::supergraph_path`]) when it changes.
+    pub hot_reload: bool,
 }
 
 impl Default for StackOptions {
@@ -168,6 +171,7 @@ impl Default for StackOptions {
             subgraph_timeout: "2s",
             dataloader_delay: Duration::from_millis(25),
             router_otlp_endpoint: None,
+            hot_reload: false,
         }
     }
 }
@@ -183,6 +187,8 @@ pub struct Stack {
     sessions: Vec<(DemoAccount, Session)>,
     router: Child,
     router_log: PathBuf,
+    supergraph_path: PathBuf,
+    subgraph_inputs: Vec<SubgraphInput>,
     _directory: tempfile::TempDir,
 }
 
@@ -367,6 +373,9 @@ impl Stack {
         ] {
             command.env_remove(variable);
         }
+        if options.hot_reload {
+            command.arg("--hot-reload");
+        }
         let child = command
             .arg("--supergraph")
             .arg(&supergraph_path)
@@ -397,6 +406,8 @@ impl Stack {
             sessions: Vec::new(),
             router: child,
             router_log,
+            supergraph_path,
+            subgraph_inputs: inputs,
             _directory: directory,
         };
         stack.wait_until_healthy().await;
@@ -507,6 +518,16 @@ impl Stack {
     /// What the router has logged so far.
     pub fn router_log(&self) -> String {
         std::fs::read_to_string(&self.router_log).unwrap_or_default()
+    }
+
+    /// The supergraph file the router was started with.
+    pub fn supergraph_path(&self) -> &Path {
+        &self.supergraph_path
+    }
+
+    /// Each subgraph's name, routing URL in this stack and exported SDL.
+    pub fn subgraph_inputs(&self) -> &[SubgraphInput] {
+        &self.subgraph_inputs
     }
 
     pub fn subgraph(&self, name: &str) -> &RunningSubgraph {

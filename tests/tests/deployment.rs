@@ -347,6 +347,56 @@ fn dockerfile_builds_every_subgraph() {
         assert!(dockerfile.contains(&port.to_string()), "exposes {port}");
     }
     assert!(dockerfile.contains("USER 10001"));
+    assert!(
+        dockerfile.contains("--bin schema-registry")
+            && dockerfile.contains("target/release/schema-registry")
+    );
+}
+
+/// The registry runs on DESIGN.md's port with a database the PostgreSQL
+/// container creates, and writes its supergraph into a named volume.
+#[test]
+fn compose_runs_the_schema_registry() {
+    let compose = read_yaml("docker-compose.yml");
+    let registry = &compose["services"]["schema-registry"];
+    let environment = compose_environment(registry);
+    assert_eq!(environment["LISTEN_ADDR"], "0.0.0.0:4100");
+    let config = schema_registry::server::RegistryConfig::from_lookup(|name| {
+        environment
+            .get(name)
+            .cloned()
+            .filter(|_| name != "REGISTRY_SUPERGRAPH_PATH")
+    })
+    .expect("the registry accepts its compose environment");
+    assert_eq!(config.listen_addr.port(), 4100);
+    let database = environment["DATABASE_URL"]
+        .rsplit('/')
+        .next()
+        .expect("a database name")
+        .to_owned();
+    let created =
+        std::fs::read_to_string(repository_root().join("deploy/compose/create-databases.sql"))
+            .expect("create-databases.sql");
+    assert!(
+        created.contains(&format!("CREATE DATABASE {database};")),
+        "{database}"
+    );
+    let path = &environment["REGISTRY_SUPERGRAPH_PATH"];
+    let mounted = registry["volumes"]
+        .as_sequence()
+        .expect("volumes")
+        .iter()
+        .map(text)
+        .any(|volume| {
+            let (source, target) = volume.split_once(':').unwrap_or_default();
+            compose["volumes"].get(source).is_some() && path.starts_with(target)
+        });
+    assert!(mounted, "the supergraph file is on a named volume");
+    assert_eq!(
+        registry["depends_on"]["postgres"]["condition"],
+        "service_healthy"
+    );
+    assert_eq!(text(&registry["ports"][0]), "4100:4100");
 }
 
 fn kind<'a>(documents: &'a [Value], kind: &str, name: &str) -> &'a Value {
