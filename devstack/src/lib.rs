@@ -269,6 +269,16 @@ impl DatabaseServer {
         })
     }
 
+    /// A connection to the maintenance database, to create others.
+    async fn admin_connection(&self) -> Result<sqlx::PgConnection, DevstackError> {
+        sqlx::PgConnection::connect(&self.admin_url)
+            .await
+            .map_err(|source| DevstackError::Database {
+                database: "postgres".to_owned(),
+                source,
+            })
+    }
+
     fn stop_if_started(&self) {
         if let Some(cluster) = self.cluster.as_ref().filter(|cluster| cluster.started_here) {
             eprintln!("▸ stopping PostgreSQL");
@@ -299,29 +309,34 @@ async fn ensure_database(admin: &mut sqlx::PgConnection, name: &str) -> Result<(
     Ok(())
 }
 
+/// Creates database `name` if needed and connects to it; returns its URL too.
+async fn open_database(
+    server: &DatabaseServer,
+    admin: &mut sqlx::PgConnection,
+    name: &str,
+) -> Result<(String, Database), DevstackError> {
+    ensure_database(admin, name).await?;
+    let url = talentgraph_kit::config::database_url_with_name(&server.admin_url, name);
+    let database = Database::connect(&url, 4, Duration::from_secs(10))
+        .await
+        .map_err(|source| DevstackError::Database {
+            database: name.to_owned(),
+            source,
+        })?;
+    Ok((url, database))
+}
+
 /// Creates (if needed), migrates and seeds one database per subgraph;
 /// returns each subgraph's database URL.
 async fn prepare_databases(
     server: &DatabaseServer,
     world: &DemoWorld,
 ) -> Result<Vec<String>, DevstackError> {
-    let mut admin = sqlx::PgConnection::connect(&server.admin_url)
-        .await
-        .map_err(|source| DevstackError::Database {
-            database: "postgres".to_owned(),
-            source,
-        })?;
+    let mut admin = server.admin_connection().await?;
     let mut urls = Vec::new();
     for definition in SUBGRAPHS {
         let name = format!("talentgraph_{}", definition.name);
-        ensure_database(&mut admin, &name).await?;
-        let url = talentgraph_kit::config::database_url_with_name(&server.admin_url, &name);
-        let database = Database::connect(&url, 4, Duration::from_secs(10))
-            .await
-            .map_err(|source| DevstackError::Database {
-                database: name.clone(),
-                source,
-            })?;
+        let (url, database) = open_database(server, &mut admin, &name).await?;
         database
             .run_migrations(definition.migrator)
             .await
@@ -453,20 +468,8 @@ async fn start_registry(
     inputs: &[schema_registry::SubgraphInput],
 ) -> Result<(tokio::task::JoinHandle<()>, String), DevstackError> {
     let name = "talentgraph_registry";
-    let mut admin = sqlx::PgConnection::connect(&server.admin_url)
-        .await
-        .map_err(|source| DevstackError::Database {
-            database: "postgres".to_owned(),
-            source,
-        })?;
-    ensure_database(&mut admin, name).await?;
-    let url = talentgraph_kit::config::database_url_with_name(&server.admin_url, name);
-    let database = Database::connect(&url, 4, Duration::from_secs(10))
-        .await
-        .map_err(|source| DevstackError::Database {
-            database: name.to_owned(),
-            source,
-        })?;
+    let mut admin = server.admin_connection().await?;
+    let (_, database) = open_database(server, &mut admin, name).await?;
     let registry_error =
         |error: schema_registry::RegistryError| DevstackError::Registry(error.to_string());
     database

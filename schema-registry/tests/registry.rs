@@ -185,6 +185,15 @@ impl Registry {
         }
     }
 
+    /// A GET with `token`, which must get an answer.
+    async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        self.request(reqwest::Method::GET, path, token)
+            .await
+            .send()
+            .await
+            .expect("the registry answers")
+    }
+
     async fn get_json(&self, path: &str) -> Value {
         let response = self
             .request(reqwest::Method::GET, path, Some(&self.read_token))
@@ -256,15 +265,8 @@ async fn publishing_the_subgraphs_serves_the_committed_supergraph() {
     );
 
     let response = registry
-        .request(
-            reqwest::Method::GET,
-            "/api/supergraph",
-            Some(&registry.read_token),
-        )
-        .await
-        .send()
-        .await
-        .expect("answers");
+        .get("/api/supergraph", Some(&registry.read_token))
+        .await;
     assert_eq!(response.status(), 200);
     let etag = response.headers()["etag"]
         .to_str()
@@ -364,18 +366,14 @@ async fn breaking_changes_need_an_approval_that_is_recorded() {
         .await;
     assert_eq!(lookup["operations"][0]["client"], "web");
     let unknown = registry
-        .request(
-            reqwest::Method::GET,
+        .get(
             &format!(
                 "/api/operations/{}",
                 sha256_hex("query Unknown { __typename }")
             ),
             Some(&registry.read_token),
         )
-        .await
-        .send()
-        .await
-        .expect("answers");
+        .await;
     assert_eq!(unknown.status(), 404);
 
     let directory = tempfile::tempdir().expect("a temporary directory");
@@ -564,12 +562,7 @@ async fn bad_tokens_and_bad_input_are_refused_clearly() {
     let core_sdl = committed("subgraphs/core/schema.graphql");
     let good = json!({ "sdl": core_sdl, "routing_url": "http://127.0.0.1:4001/graphql" });
 
-    let anonymous = registry
-        .request(reqwest::Method::GET, "/api/subgraphs", None)
-        .await
-        .send()
-        .await
-        .expect("answers");
+    let anonymous = registry.get("/api/subgraphs", None).await;
     assert_eq!(anonymous.status(), 401);
     assert!(anonymous.headers().contains_key("www-authenticate"));
     let body: Value = anonymous.json().await.expect("JSON");
@@ -691,26 +684,15 @@ async fn bad_tokens_and_bad_input_are_refused_clearly() {
     }
 
     let missing = registry
-        .request(
-            reqwest::Method::GET,
+        .get(
             "/api/subgraphs/core/versions/abc",
             Some(&registry.read_token),
         )
-        .await
-        .send()
-        .await
-        .expect("answers");
+        .await;
     assert_eq!(missing.status(), 400);
     let nothing = registry
-        .request(
-            reqwest::Method::GET,
-            "/api/nothing",
-            Some(&registry.read_token),
-        )
-        .await
-        .send()
-        .await
-        .expect("answers");
+        .get("/api/nothing", Some(&registry.read_token))
+        .await;
     assert_eq!(nothing.status(), 404);
 
     // Nothing above was stored.
@@ -725,15 +707,8 @@ async fn bad_tokens_and_bad_input_are_refused_clearly() {
         .expect("runs token revoke");
     assert!(revoke.status.success());
     let revoked = registry
-        .request(
-            reqwest::Method::GET,
-            "/api/subgraphs",
-            Some(&registry.read_token),
-        )
-        .await
-        .send()
-        .await
-        .expect("answers");
+        .get("/api/subgraphs", Some(&registry.read_token))
+        .await;
     assert_eq!(revoked.status(), 401);
 
     // The CLI reports refusals and unreachable registries with exit 2.
