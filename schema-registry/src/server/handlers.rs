@@ -106,11 +106,13 @@ async fn authorize(
             "send a registry token as `Authorization: Bearer <token>`",
         ));
     };
+    // The scheme name is case-insensitive (RFC 9110); the token is not.
     let token = value
         .to_str()
         .ok()
-        .and_then(|text| text.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(|text| text.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .unwrap_or_default();
     let Some(caller) = caller_for_token(&state.database, token).await? else {
         return Err(ApiError::new(
