@@ -419,6 +419,21 @@ pub fn check_proposal(
     Ok((report, Some(composed)))
 }
 
+/// The operations that validate against `api`: what clients can run today.
+/// An operation already broken by an earlier, approved change is not held
+/// against every later proposal.
+pub fn operations_valid_against(
+    api: &Valid<Schema>,
+    operations: impl IntoIterator<Item = OperationDocument>,
+) -> Vec<OperationDocument> {
+    operations
+        .into_iter()
+        .filter(|operation| {
+            ExecutableDocument::parse_and_validate(api, &operation.source, &operation.path).is_ok()
+        })
+        .collect()
+}
+
 /// The changes from `old_api` to `new_api`, each with the operations (as
 /// they validate against `old_api`) that use what it changes.
 pub fn checked_changes(

@@ -691,15 +691,9 @@ fn check(arguments: &CheckArguments) -> Result<bool, RegistryError> {
         // are valid against the baseline: one already broken by an earlier,
         // approved change is not this proposal's doing.
         let api = crate::check::api_schema_of_supergraph(&baseline_sdl, Path::new(url))?;
-        operations.extend(crate::remote::registry_operations(url)?.into_iter().filter(
-            |operation| {
-                apollo_compiler::ExecutableDocument::parse_and_validate(
-                    &api,
-                    &operation.source,
-                    &operation.path,
-                )
-                .is_ok()
-            },
+        operations.extend(crate::check::operations_valid_against(
+            &api,
+            crate::remote::registry_operations(url)?,
         ));
     }
     let report = crate::check::check_subgraph(

@@ -19,7 +19,9 @@ use sha2::{Digest as _, Sha256};
 use super::RegistryState;
 use super::store::{self, NewOperation, NewSubgraphVersion, OperationRow};
 use super::tokens::{Caller, Scope, caller_for_token};
-use crate::check::{CheckReport, api_schema_of_supergraph, check_proposal};
+use crate::check::{
+    CheckReport, api_schema_of_supergraph, check_proposal, operations_valid_against,
+};
 use crate::operations::OperationDocument;
 use crate::{RegistryError, SubgraphInput};
 
@@ -206,22 +208,23 @@ fn report_value(report: &CheckReport) -> Value {
     serde_json::from_str(&crate::report::json(report)).unwrap_or(Value::Null)
 }
 
-/// Registered operations that validate against the baseline API schema:
-/// what clients can run today. An operation already broken by an earlier,
-/// approved change is not held against every later publication.
+/// Registered operations (one per document) that validate against the
+/// baseline's API schema; none when there is no baseline yet.
 fn operations_valid_today(
     operations: &[OperationRow],
     baseline: Option<&store::SupergraphRow>,
 ) -> Vec<OperationDocument> {
-    let api = baseline.and_then(|supergraph| {
+    let Some(api) = baseline.and_then(|supergraph| {
         api_schema_of_supergraph(
             &supergraph.sdl,
             FilePath::new("registry-supergraph.graphql"),
         )
         .ok()
-    });
+    }) else {
+        return Vec::new();
+    };
     let mut seen = std::collections::BTreeSet::new();
-    operations
+    let documents = operations
         .iter()
         .filter(|operation| seen.insert(operation.document_sha256.clone()))
         .map(|operation| OperationDocument {
@@ -230,15 +233,8 @@ fn operations_valid_today(
                 operation.client_name, operation.client_version, operation.operation_name
             )),
             source: operation.document.clone(),
-        })
-        .filter(|document| match &api {
-            Some(api) => {
-                ExecutableDocument::parse_and_validate(api, &document.source, &document.path)
-                    .is_ok()
-            }
-            None => false,
-        })
-        .collect()
+        });
+    operations_valid_against(&api, documents)
 }
 
 #[derive(Debug, Deserialize)]
