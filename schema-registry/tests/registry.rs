@@ -449,14 +449,14 @@ async fn breaking_changes_need_an_approval_that_is_recorded() {
         "{stdout}"
     );
 
-    let (code, stdout, _) = registry
+    let (code, _, stderr) = registry
         .cli(
             Some(&registry.read_token),
             &[&publish[..], &["--approve", "headline replaces title"]].concat(),
         )
         .await;
     assert_eq!(code, 2, "a read token cannot publish");
-    let _ = stdout;
+    assert!(stderr.contains("INSUFFICIENT_SCOPE"), "{stderr}");
     let (code, stdout, stderr) = registry
         .cli(
             Some(&registry.write_token),
