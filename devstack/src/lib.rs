@@ -15,17 +15,8 @@ use std::time::{Duration, Instant};
 use sqlx::Connection;
 use talentgraph_demo_world::DemoWorld;
 use talentgraph_kit::local_postgres::PersistentCluster;
-use talentgraph_kit::{Database, DatabaseError, LogFormat, SubgraphConfig, SubgraphDefinition};
-
-/// The subgraphs, in DESIGN.md's port order.
-pub const SUBGRAPHS: [&SubgraphDefinition; 6] = [
-    &talentgraph_core::DEFINITION,
-    &talentgraph_auth::DEFINITION,
-    &talentgraph_jobseeker::DEFINITION,
-    &talentgraph_employer::DEFINITION,
-    &talentgraph_payment::DEFINITION,
-    &talentgraph_internship::DEFINITION,
-];
+use talentgraph_kit::{Database, DatabaseError, LogFormat, SubgraphConfig};
+use talentgraph_subgraphs::SUBGRAPHS;
 
 /// The port of the dev stack's own PostgreSQL cluster (not 5432, so it
 /// never collides with a system server).
@@ -44,11 +35,10 @@ pub enum DevstackError {
         #[source]
         source: sqlx::Error,
     },
-    #[error("seeding {subgraph}: {source}")]
+    #[error("seeding {subgraph}: {}", error.detail())]
     Seed {
         subgraph: &'static str,
-        #[source]
-        source: DatabaseError,
+        error: DatabaseError,
     },
     #[error(transparent)]
     Kit(#[from] talentgraph_kit::KitError),
@@ -198,15 +188,11 @@ fn workspace_root() -> PathBuf {
 }
 
 /// Every subgraph's federation SDL, exported from the code.
-fn exported_schemas() -> [(&'static str, String); 6] {
-    [
-        ("core", talentgraph_core::exported_sdl()),
-        ("auth", talentgraph_auth::exported_sdl()),
-        ("jobseeker", talentgraph_jobseeker::exported_sdl()),
-        ("employer", talentgraph_employer::exported_sdl()),
-        ("payment", talentgraph_payment::exported_sdl()),
-        ("internship", talentgraph_internship::exported_sdl()),
-    ]
+fn exported_schemas() -> Vec<(&'static str, String)> {
+    SUBGRAPHS
+        .iter()
+        .map(|subgraph| (subgraph.name, subgraph.exported_sdl()))
+        .collect()
 }
 
 /// Writes each subgraph's exported SDL next to its crate.
@@ -342,11 +328,12 @@ async fn prepare_databases(
             .await
             .map_err(talentgraph_kit::KitError::from)?;
         let started = Instant::now();
-        let inserted = seed(definition.name, &database, world)
+        let inserted = definition
+            .seed_demo(&database, world)
             .await
-            .map_err(|source| DevstackError::Seed {
+            .map_err(|error| DevstackError::Seed {
                 subgraph: definition.name,
-                source,
+                error,
             })?;
         eprintln!(
             "▸ {:<10} database {name}: migrated, {inserted} new demo rows ({:.1} s)",
@@ -357,22 +344,6 @@ async fn prepare_databases(
         urls.push(url);
     }
     Ok(urls)
-}
-
-async fn seed(
-    subgraph: &str,
-    database: &Database,
-    world: &DemoWorld,
-) -> Result<u64, DatabaseError> {
-    match subgraph {
-        "core" => talentgraph_core::demo::seed(database, world).await,
-        "auth" => talentgraph_auth::demo::seed(database, world).await,
-        "jobseeker" => talentgraph_jobseeker::demo::seed(database, world).await,
-        "employer" => talentgraph_employer::demo::seed(database, world).await,
-        "payment" => talentgraph_payment::demo::seed(database, world).await,
-        "internship" => talentgraph_internship::demo::seed(database, world).await,
-        _ => Ok(0),
-    }
 }
 
 /// Brings everything up and serves until Ctrl-C.

@@ -62,12 +62,18 @@ pub enum RegistryError {
     /// Bad configuration or environment at the registry server's start-up.
     #[error("configuration error: {0}")]
     ServerConfig(String),
-    #[error("database error: {0}")]
-    Database(#[from] talentgraph_kit::DatabaseError),
+    #[error("database error: {}", .0.detail())]
+    Database(talentgraph_kit::DatabaseError),
     #[error("cannot connect to the database: {0}")]
     DatabaseConnect(sqlx::Error),
     #[error("migrations failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
     Kit(#[from] talentgraph_kit::KitError),
+}
+
+impl From<talentgraph_kit::DatabaseError> for RegistryError {
+    fn from(error: talentgraph_kit::DatabaseError) -> Self {
+        Self::Database(error)
+    }
 }

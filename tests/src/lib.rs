@@ -23,7 +23,8 @@ use schema_registry::{SubgraphInput, compose_subgraphs};
 use talentgraph_demo_world::DEMO_PASSWORD;
 use talentgraph_demo_world::DemoWorld;
 use talentgraph_kit::testing::{TestApp, fresh_database, strict_test_config};
-use talentgraph_kit::{Database, SubgraphConfig};
+use talentgraph_kit::{Database, Subgraph};
+use talentgraph_subgraphs::SUBGRAPHS;
 
 pub mod otlp;
 
@@ -198,70 +199,14 @@ fn free_address() -> SocketAddr {
         .expect("a free port")
 }
 
-type BuildApp = fn(Database, &SubgraphConfig) -> Router;
-
-/// How to build one subgraph for the stack.
-struct SubgraphKind {
-    name: &'static str,
-    migrator: &'static sqlx::migrate::Migrator,
-    build_app: BuildApp,
-    exported_sdl: fn() -> String,
-}
-
 /// The subgraphs in stack order: auth first, because the others verify
-/// tokens against its key set.
-fn subgraph_kinds() -> [SubgraphKind; 6] {
-    [
-        SubgraphKind {
-            name: "auth",
-            migrator: &talentgraph_auth::MIGRATOR,
-            build_app: talentgraph_auth::build_app,
-            exported_sdl: talentgraph_auth::exported_sdl,
-        },
-        SubgraphKind {
-            name: "core",
-            migrator: &talentgraph_core::MIGRATOR,
-            build_app: talentgraph_core::build_app,
-            exported_sdl: talentgraph_core::exported_sdl,
-        },
-        SubgraphKind {
-            name: "jobseeker",
-            migrator: &talentgraph_jobseeker::MIGRATOR,
-            build_app: talentgraph_jobseeker::build_app,
-            exported_sdl: talentgraph_jobseeker::exported_sdl,
-        },
-        SubgraphKind {
-            name: "employer",
-            migrator: &talentgraph_employer::MIGRATOR,
-            build_app: talentgraph_employer::build_app,
-            exported_sdl: talentgraph_employer::exported_sdl,
-        },
-        SubgraphKind {
-            name: "payment",
-            migrator: &talentgraph_payment::MIGRATOR,
-            build_app: talentgraph_payment::build_app,
-            exported_sdl: talentgraph_payment::exported_sdl,
-        },
-        SubgraphKind {
-            name: "internship",
-            migrator: &talentgraph_internship::MIGRATOR,
-            build_app: talentgraph_internship::build_app,
-            exported_sdl: talentgraph_internship::exported_sdl,
-        },
-    ]
-}
-
-async fn seed(name: &str, database: &Database) {
-    let result = match name {
-        "core" => talentgraph_core::demo::seed(database, &WORLD).await,
-        "auth" => talentgraph_auth::demo::seed(database, &WORLD).await,
-        "jobseeker" => talentgraph_jobseeker::demo::seed(database, &WORLD).await,
-        "employer" => talentgraph_employer::demo::seed(database, &WORLD).await,
-        "payment" => talentgraph_payment::demo::seed(database, &WORLD).await,
-        "internship" => talentgraph_internship::demo::seed(database, &WORLD).await,
-        other => panic!("unknown subgraph {other}"),
-    };
-    result.unwrap_or_else(|error| panic!("seeding {name}: {error}"));
+/// tokens against its key set; then the rest in the list's order.
+fn subgraphs_in_start_order() -> Vec<&'static Subgraph<DemoWorld>> {
+    let (auth, others): (Vec<_>, Vec<_>) = SUBGRAPHS
+        .iter()
+        .copied()
+        .partition(|subgraph| subgraph.name == "auth");
+    auth.into_iter().chain(others).collect()
 }
 
 /// Counts GraphQL requests and applies the test-controlled delay.
@@ -298,15 +243,15 @@ impl Stack {
         let mut subgraphs = Vec::new();
         let mut inputs = Vec::new();
         let mut jwks_url = String::new();
-        for SubgraphKind {
-            name,
-            migrator,
-            build_app,
-            exported_sdl,
-        } in subgraph_kinds()
-        {
-            let (database, url) = fresh_database(migrator).await.expect("a fresh database");
-            seed(name, &database).await;
+        for subgraph in subgraphs_in_start_order() {
+            let name = subgraph.name;
+            let (database, url) = fresh_database(subgraph.migrator)
+                .await
+                .expect("a fresh database");
+            subgraph
+                .seed_demo(&database, &WORLD)
+                .await
+                .unwrap_or_else(|error| panic!("seeding {name}: {}", error.detail()));
             let mut config = strict_test_config(&url);
             // The router's plans nest deeper and cost more than a single
             // subgraph's unit tests; production limits apply here.
@@ -317,7 +262,7 @@ impl Stack {
             let fetches = Arc::new(AtomicU64::new(0));
             let delay = Arc::new(AtomicU64::new(0));
             let app = instrument(
-                build_app(database.clone(), &config),
+                subgraph.deployed_app(database.clone(), &config),
                 fetches.clone(),
                 delay.clone(),
             );
@@ -328,7 +273,7 @@ impl Stack {
             inputs.push(SubgraphInput {
                 name: name.to_owned(),
                 routing_url: app.url("/graphql"),
-                sdl: exported_sdl(),
+                sdl: subgraph.exported_sdl(),
             });
             subgraphs.push(RunningSubgraph {
                 name,

@@ -214,7 +214,7 @@ async fn ready(State(state): State<RegistryState>) -> impl IntoResponse {
     match tokio::time::timeout(Duration::from_secs(2), state.database.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready"),
         Ok(Err(error)) => {
-            tracing::warn!(%error, "readiness check failed");
+            tracing::warn!(error = %error.detail(), "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timed out"),

@@ -7,7 +7,7 @@
 use talentgraph_demo_world::{DEMO_PASSWORD, DemoWorld};
 use talentgraph_kit::{Database, DatabaseError, Role};
 
-use crate::AuthError;
+use crate::error::AuthError;
 
 /// Inserts auth's demo rows; returns how many rows were new.
 #[tracing::instrument(skip_all)]

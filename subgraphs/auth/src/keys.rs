@@ -31,7 +31,7 @@ use talentgraph_kit::tokens::{
 };
 use tokio::sync::{Mutex, RwLock};
 
-use crate::AuthError;
+use crate::error::AuthError;
 
 /// How long a ring may serve signing requests before it rereads the
 /// database, so a rotation made by another replica is picked up.

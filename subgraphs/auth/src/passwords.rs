@@ -8,7 +8,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::RngCore;
 
-use crate::AuthError;
+use crate::error::AuthError;
 
 /// Shortest and longest passwords accepted at sign-up.
 pub const MINIMUM_PASSWORD_CHARACTERS: usize = 10;
@@ -24,20 +24,16 @@ fn hasher() -> Argon2<'static> {
 pub fn validate_new_password(password: &str) -> Result<(), AuthError> {
     let characters = password.chars().count();
     if characters < MINIMUM_PASSWORD_CHARACTERS {
-        return Err(AuthError::InvalidInput {
-            field: "password",
-            message: format!(
-                "The password must be at least {MINIMUM_PASSWORD_CHARACTERS} characters."
-            ),
-        });
+        return Err(AuthError::invalid_input(
+            "password",
+            format!("The password must be at least {MINIMUM_PASSWORD_CHARACTERS} characters."),
+        ));
     }
     if characters > MAXIMUM_PASSWORD_CHARACTERS {
-        return Err(AuthError::InvalidInput {
-            field: "password",
-            message: format!(
-                "The password must be at most {MAXIMUM_PASSWORD_CHARACTERS} characters."
-            ),
-        });
+        return Err(AuthError::invalid_input(
+            "password",
+            format!("The password must be at most {MAXIMUM_PASSWORD_CHARACTERS} characters."),
+        ));
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use talentgraph_kit::tokens::AccessTokenClaims;
 use talentgraph_kit::{Database, Role};
 use uuid::Uuid;
 
-use crate::AuthError;
+use crate::error::AuthError;
 use crate::keys::KeyRing;
 use crate::passwords::{hash_password, validate_new_password, verify_password};
 
@@ -81,10 +81,10 @@ pub fn normalize_email(email: &str) -> Result<String, AuthError> {
     if valid {
         Ok(email)
     } else {
-        Err(AuthError::InvalidInput {
-            field: "email",
-            message: "Enter an e-mail address such as ada@example.com.".to_owned(),
-        })
+        Err(AuthError::invalid_input(
+            "email",
+            "Enter an e-mail address such as ada@example.com.",
+        ))
     }
 }
 
@@ -114,10 +114,10 @@ impl Sessions {
         let email = normalize_email(email)?;
         validate_new_password(&password)?;
         if role == Role::Admin {
-            return Err(AuthError::InvalidInput {
-                field: "role",
-                message: "Admin accounts cannot be created by signing up.".to_owned(),
-            });
+            return Err(AuthError::invalid_input(
+                "role",
+                "Admin accounts cannot be created by signing up.",
+            ));
         }
         let password_hash = hash_password(password).await?;
         let user_id = Uuid::new_v4();

@@ -1,7 +1,7 @@
 //! The auth subgraph against a real PostgreSQL database, over real HTTP.
 
 use serde_json::{Value, json};
-use talentgraph_auth::{MIGRATOR, app, demo};
+use talentgraph_auth::{MIGRATOR, SUBGRAPH, demo};
 use talentgraph_demo_world::DemoWorld;
 use talentgraph_kit::testing::{
     LimitProbes, StaticBearerTokens, TestApp, assert_bad_http_input_rejected,
@@ -43,13 +43,10 @@ async fn seeded_auth() -> (TestApp, Database) {
                 organizations: WORLD.recruited_organization_ids(WORLD.demo_admin()),
             },
         );
-    let app = TestApp::spawn(app(
-        database.clone(),
-        &strict_test_config(&url),
-        tokens.shared(),
-    ))
-    .await
-    .expect("the auth app starts");
+    let app =
+        TestApp::spawn(SUBGRAPH.app(database.clone(), &strict_test_config(&url), tokens.shared()))
+            .await
+            .expect("the auth app starts");
     (app, database)
 }
 

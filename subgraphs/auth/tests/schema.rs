@@ -6,6 +6,6 @@ fn committed_schema_is_fresh() {
     talentgraph_kit::testing::assert_committed_schema(
         env!("CARGO_MANIFEST_DIR"),
         env!("CARGO_PKG_NAME"),
-        &talentgraph_auth::exported_sdl(),
+        &talentgraph_auth::SUBGRAPH.exported_sdl(),
     );
 }

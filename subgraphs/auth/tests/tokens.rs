@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use talentgraph_auth::{MIGRATOR, build_app, demo};
+use talentgraph_auth::{MIGRATOR, SUBGRAPH, demo};
 use talentgraph_demo_world::{DEMO_PASSWORD, DemoWorld};
 use talentgraph_kit::testing::{TEST_ROUTER_SECRET, TestApp, fresh_database, strict_test_config};
 use talentgraph_kit::tokens::{
@@ -40,7 +40,7 @@ async fn auth_with(adjust: impl FnOnce(&mut SubgraphConfig)) -> Auth {
         .expect("seeds the small demo world");
     let mut config = strict_test_config(&url);
     adjust(&mut config);
-    let app = TestApp::spawn(build_app(database.clone(), &config))
+    let app = TestApp::spawn(SUBGRAPH.deployed_app(database.clone(), &config))
         .await
         .expect("the auth app starts");
     Auth {
@@ -256,7 +256,7 @@ async fn sign_in_failures_are_limited_per_account_across_restarts() {
     assert!(retry_after > 0 && retry_after <= 900, "{retry_after}");
 
     drop(app);
-    let restarted = TestApp::spawn(build_app(database.clone(), &config))
+    let restarted = TestApp::spawn(SUBGRAPH.deployed_app(database.clone(), &config))
         .await
         .expect("the auth app restarts");
     let still_locked = restarted

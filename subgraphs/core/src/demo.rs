@@ -11,7 +11,7 @@ use talentgraph_kit::demo::demo_rng;
 use talentgraph_kit::{Database, DatabaseError};
 use uuid::Uuid;
 
-use crate::OrganizationSize;
+use crate::model::OrganizationSize;
 
 const FIRST_NAMES: &[&str] = &[
     "Ada",

@@ -1,7 +1,7 @@
 //! The core subgraph against a real PostgreSQL database, over real HTTP.
 
 use serde_json::{Value, json};
-use talentgraph_core::{MIGRATOR, build_app, demo};
+use talentgraph_core::{MIGRATOR, SUBGRAPH, demo};
 use talentgraph_demo_world::DemoWorld;
 use talentgraph_kit::Database;
 use talentgraph_kit::testing::{
@@ -18,7 +18,7 @@ async fn seeded_core() -> (TestApp, Database) {
     demo::seed(&database, &WORLD)
         .await
         .expect("seeds the small demo world");
-    let app = TestApp::spawn(build_app(database.clone(), &strict_test_config(&url)))
+    let app = TestApp::spawn(SUBGRAPH.deployed_app(database.clone(), &strict_test_config(&url)))
         .await
         .expect("the core app starts");
     (app, database)

@@ -6,7 +6,7 @@ use talentgraph_kit::demo::demo_rng;
 use talentgraph_kit::{Database, DatabaseError};
 use uuid::Uuid;
 
-use crate::EmploymentType;
+use crate::model::EmploymentType;
 
 const TITLES: &[&str] = &[
     "Backend Engineer",

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use talentgraph_demo_world::DemoWorld;
-use talentgraph_employer::{MIGRATOR, app, demo};
+use talentgraph_employer::{MIGRATOR, SUBGRAPH, demo};
 use talentgraph_kit::testing::{
     LimitProbes, StaticBearerTokens, TestApp, assert_bad_http_input_rejected,
     assert_limits_enforced, count_statements, fresh_database, strict_test_config,
@@ -37,13 +37,10 @@ async fn seeded_employer() -> (TestApp, Database) {
         )
         .with("jobseeker", viewer(WORLD.demo_jobseeker(), Role::Jobseeker))
         .with("admin", viewer(WORLD.demo_admin(), Role::Admin));
-    let app = TestApp::spawn(app(
-        database.clone(),
-        &strict_test_config(&url),
-        tokens.shared(),
-    ))
-    .await
-    .expect("the employer app starts");
+    let app =
+        TestApp::spawn(SUBGRAPH.app(database.clone(), &strict_test_config(&url), tokens.shared()))
+            .await
+            .expect("the employer app starts");
     (app, database)
 }
 

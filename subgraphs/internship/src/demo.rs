@@ -6,7 +6,7 @@ use talentgraph_demo_world::DemoWorld;
 use talentgraph_kit::demo::demo_rng;
 use talentgraph_kit::{Database, DatabaseError};
 
-use crate::{InternshipKind, StipendPeriod};
+use crate::model::{InternshipKind, StipendPeriod};
 
 const TITLES: &[&str] = &[
     "Software Engineering Intern",

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use talentgraph_demo_world::DemoWorld;
-use talentgraph_internship::{MIGRATOR, app, demo};
+use talentgraph_internship::{MIGRATOR, SUBGRAPH, demo};
 use talentgraph_kit::testing::{
     LimitProbes, StaticBearerTokens, TestApp, assert_bad_http_input_rejected,
     assert_limits_enforced, count_statements, fresh_database, strict_test_config,
@@ -38,13 +38,10 @@ async fn seeded_internship() -> (TestApp, Database) {
         .with("other-jobseeker", viewer(applicant() + 1, Role::Jobseeker))
         .with("recruiter", viewer(0, Role::Employer))
         .with("admin", viewer(WORLD.demo_admin(), Role::Admin));
-    let app = TestApp::spawn(app(
-        database.clone(),
-        &strict_test_config(&url),
-        tokens.shared(),
-    ))
-    .await
-    .expect("the internship app starts");
+    let app =
+        TestApp::spawn(SUBGRAPH.app(database.clone(), &strict_test_config(&url), tokens.shared()))
+            .await
+            .expect("the internship app starts");
     (app, database)
 }
 

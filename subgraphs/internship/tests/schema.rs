@@ -6,6 +6,6 @@ fn committed_schema_is_fresh() {
     talentgraph_kit::testing::assert_committed_schema(
         env!("CARGO_MANIFEST_DIR"),
         env!("CARGO_PKG_NAME"),
-        &talentgraph_internship::exported_sdl(),
+        &talentgraph_internship::SUBGRAPH.exported_sdl(),
     );
 }

@@ -5,7 +5,7 @@ use talentgraph_demo_world::DemoWorld;
 use talentgraph_kit::demo::demo_rng;
 use talentgraph_kit::{Database, DatabaseError};
 
-use crate::ApplicationStatus;
+use crate::model::ApplicationStatus;
 
 const TITLES: &[&str] = &[
     "Backend Engineer",

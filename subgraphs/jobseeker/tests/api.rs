@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use talentgraph_demo_world::DemoWorld;
-use talentgraph_jobseeker::{MIGRATOR, app, demo};
+use talentgraph_jobseeker::{MIGRATOR, SUBGRAPH, demo};
 use talentgraph_kit::testing::{
     LimitProbes, StaticBearerTokens, TestApp, assert_bad_http_input_rejected,
     assert_limits_enforced, count_statements, fresh_database, strict_test_config,
@@ -38,13 +38,10 @@ async fn seeded_jobseeker() -> (TestApp, Database) {
         .with("jobseeker-b", viewer(jobseeker_b(), Role::Jobseeker))
         .with("recruiter", viewer(0, Role::Employer))
         .with("admin", viewer(WORLD.demo_admin(), Role::Admin));
-    let app = TestApp::spawn(app(
-        database.clone(),
-        &strict_test_config(&url),
-        tokens.shared(),
-    ))
-    .await
-    .expect("the jobseeker app starts");
+    let app =
+        TestApp::spawn(SUBGRAPH.app(database.clone(), &strict_test_config(&url), tokens.shared()))
+            .await
+            .expect("the jobseeker app starts");
     (app, database)
 }
 

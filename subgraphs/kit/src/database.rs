@@ -14,18 +14,34 @@ use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
 use sqlx::query::{Query, QueryAs, QueryScalar};
 use sqlx::{Execute, FromRow, PgPool, Postgres};
 
-/// A database failure. Its text is for logs only: clients see a masked
+/// A database failure. Its detail is for logs only: clients see a masked
 /// internal error unless a subgraph maps a constraint to a user-facing one.
-/// (`?` turns it into an `async_graphql::Error` without a code, which the
-/// HTTP layer masks and logs like any internal error.)
-#[derive(Debug, thiserror::Error)]
-#[error("{source}")]
+///
+/// It deliberately implements neither `Display` nor `std::error::Error`.
+/// async-graphql converts any `Display` type into a code-less GraphQL error
+/// with `?`, which would let a resolver forget the mapping to its domain
+/// error; without `Display` such a `?` does not compile, and the only ways
+/// out are a domain error's `From<DatabaseError>` or
+/// [`crate::graphql::errors::database_failure`]. Logs read the detail through
+/// [`DatabaseError::detail`].
+#[derive(Debug)]
 pub struct DatabaseError {
-    #[from]
     source: sqlx::Error,
 }
 
+impl From<sqlx::Error> for DatabaseError {
+    fn from(source: sqlx::Error) -> Self {
+        Self { source }
+    }
+}
+
 impl DatabaseError {
+    /// The underlying sqlx error, for logs and for callers (start-up code,
+    /// tools) that print it to an operator.
+    pub fn detail(&self) -> &sqlx::Error {
+        &self.source
+    }
+
     /// The violated constraint's name, when PostgreSQL reported one. Subgraphs
     /// map well-known constraint names to typed, user-facing errors.
     pub fn constraint(&self) -> Option<&str> {
@@ -176,6 +192,22 @@ impl Database {
         Ok(row)
     }
 
+    /// Runs a query that returns exactly one row, such as an `INSERT …
+    /// RETURNING`. No row is a database error (`RowNotFound`), never a
+    /// client's "not found": callers use it where a missing row is
+    /// impossible, and the error surfaces as an internal one.
+    #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql())))]
+    pub async fn fetch_one<'q, O>(
+        &self,
+        query: QueryAs<'q, Postgres, O, PgArguments>,
+    ) -> Result<O, DatabaseError>
+    where
+        O: Send + Unpin + for<'r> FromRow<'r, PgRow>,
+    {
+        self.count_statement();
+        Ok(query.fetch_one(&self.pool).await?)
+    }
+
     /// Runs a query that returns exactly one scalar.
     #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql())))]
     pub async fn fetch_scalar<'q, O>(
@@ -251,6 +283,20 @@ impl Transaction {
         Ok(row)
     }
 
+    /// Runs a query inside the transaction that returns exactly one row;
+    /// no row is a database error (see [`Database::fetch_one`]).
+    #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql())))]
+    pub async fn fetch_one<'q, O>(
+        &mut self,
+        query: QueryAs<'q, Postgres, O, PgArguments>,
+    ) -> Result<O, DatabaseError>
+    where
+        O: Send + Unpin + for<'r> FromRow<'r, PgRow>,
+    {
+        self.database.count_statement();
+        Ok(query.fetch_one(&mut *self.inner).await?)
+    }
+
     /// Runs a query inside the transaction that returns exactly one value.
     #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql())))]
     pub async fn fetch_scalar<'q, O>(
@@ -297,4 +343,12 @@ pub fn statement_summary(sql: &str) -> String {
         short.push('…');
         short
     }
+}
+
+/// Escapes `LIKE`/`ILIKE` wildcards so a search for "100%" matches the text
+/// "100%" rather than everything starting with "100".
+pub fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }

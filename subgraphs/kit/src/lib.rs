@@ -19,6 +19,7 @@ pub mod local_postgres;
 pub mod metrics;
 pub mod pagination;
 pub mod server;
+pub mod subgraph;
 pub mod telemetry;
 pub mod tokens;
 pub mod viewer;
@@ -29,8 +30,12 @@ pub mod testing;
 pub use config::{Environment, LimitsConfig, LogFormat, SubgraphConfig};
 pub use database::{Database, DatabaseError};
 pub use error::KitError;
-pub use graphql::errors::{ErrorCode, client_error, conflict_error, input_error, internal_error};
+pub use graphql::errors::{
+    CommonError, ErrorCode, client_error, conflict_error, database_failure, input_error,
+    internal_error,
+};
 pub use graphql::{GraphqlEndpoint, RequestContext};
 pub use pagination::{Cursor, PageArgs, PageInfo};
-pub use server::{SubgraphDefinition, run_subgraph_main};
+pub use server::run_subgraph_main;
+pub use subgraph::{Subgraph, SubgraphSchema};
 pub use viewer::{Role, RoleGuard, Viewer};

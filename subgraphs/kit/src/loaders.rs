@@ -6,16 +6,21 @@
 //! - [`RowsById`]: `WHERE id = ANY($1)` — entities and references;
 //! - [`RowsByParent`]: all children of many parents (small, bounded lists);
 //! - [`PagesByParent`]: one cursor page per parent in one statement, with a
-//!   `LATERAL` subquery so each parent gets its own `LIMIT`;
-//! - [`CountsByParent`]: `GROUP BY parent` counts, zero when absent.
+//!   `LATERAL` subquery so each parent gets its own `LIMIT` (its SQL comes
+//!   from [`child_page_sql!`](crate::child_page_sql));
+//! - [`CountsByParent`]: `GROUP BY parent` counts, zero when absent;
+//! - [`FlagsByKey`]: a yes/no per key, no when absent.
 //!
-//! Loaders are created per request (see
-//! [`crate::GraphqlEndpoint::with_request_data`]) so their caches never
-//! serve one viewer's rows to another.
+//! Each subgraph gathers its loaders in one struct that implements
+//! [`RequestLoaders`]. The kit builds that struct afresh for every request
+//! (so caches never serve one viewer's rows to another) and resolvers read
+//! it with `Loaders::of(context)`: a typed field access, so a loader that
+//! was never built is a compile error rather than a panic mid-request.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
+use std::time::Duration;
 
 use async_graphql::dataloader::Loader;
 use sqlx::FromRow;
@@ -23,8 +28,69 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use crate::database::Database;
-use crate::graphql::errors::internal_error;
+use crate::graphql::errors::{CommonError, database_failure, internal_error};
 use crate::pagination::{Cursor, PageArgs};
+
+/// What a subgraph's loader constructor gets for each request.
+pub struct LoaderScope<'a> {
+    pub database: &'a Database,
+    /// The configured batching window (`DATALOADER_DELAY_MS`).
+    pub delay: Duration,
+    pub request: &'a crate::RequestContext,
+}
+
+impl LoaderScope<'_> {
+    /// A per-request DataLoader around `loader`.
+    pub fn loader<L>(&self, loader: L) -> RequestLoader<L> {
+        data_loader(loader, self.delay)
+    }
+
+    /// The statement a loader runs, tied to this request's database and
+    /// trace; see [`BatchStatement`].
+    pub fn statement(&self, entity: &'static str, sql: &'static str) -> BatchStatement {
+        BatchStatement {
+            database: self.database.clone(),
+            entity,
+            request_span: tracing::Span::current(),
+            sql,
+        }
+    }
+}
+
+/// A subgraph's per-request loaders, as one struct.
+///
+/// The kit calls [`RequestLoaders::for_request`] for every request and puts
+/// the result into the request's data; resolvers reach it through
+/// [`RequestLoaders::of`].
+pub trait RequestLoaders: Send + Sync + Sized + 'static {
+    fn for_request(scope: &LoaderScope<'_>) -> Self;
+
+    /// The loaders of the request a resolver runs in. The kit registers
+    /// them for every request of an app built for this subgraph, so the
+    /// lookup cannot miss.
+    fn of<'a>(context: &'a async_graphql::Context<'_>) -> &'a Self {
+        context.data_unchecked::<Self>()
+    }
+}
+
+/// One batched statement: its SQL, the database it runs on, the entity name
+/// for metrics and spans, and the request's span.
+///
+/// The span is the one current when the loaders were built: batches run in
+/// a task the DataLoader spawns, which would otherwise lose the request's
+/// trace.
+pub struct BatchStatement {
+    database: Database,
+    entity: &'static str,
+    request_span: tracing::Span,
+    sql: &'static str,
+}
+
+impl BatchStatement {
+    fn observe(&self, batch_size: usize) {
+        crate::metrics::observe_batch(self.entity, batch_size);
+    }
+}
 
 /// A row with its own id.
 pub trait IdentifiedRow {
@@ -39,23 +105,14 @@ pub trait ChildRow {
 
 /// Loads rows by id. The SQL takes the ids as `$1::uuid[]`.
 pub struct RowsById<Row> {
-    database: Database,
-    entity: &'static str,
-    /// The request's span, current when the loader was created: batches
-    /// run in a task the DataLoader spawns, which would otherwise lose the
-    /// request's trace.
-    request_span: tracing::Span,
-    sql: &'static str,
+    statement: BatchStatement,
     row: PhantomData<fn() -> Row>,
 }
 
 impl<Row> RowsById<Row> {
-    pub fn new(database: Database, entity: &'static str, sql: &'static str) -> Self {
+    pub fn new(statement: BatchStatement) -> Self {
         Self {
-            database,
-            entity,
-            request_span: tracing::Span::current(),
-            sql,
+            statement,
             row: PhantomData,
         }
     }
@@ -68,14 +125,15 @@ where
     type Value = Row;
     type Error = async_graphql::Error;
 
-    #[tracing::instrument(name = "dataloader.batch", parent = &self.request_span, skip_all, fields(entity = self.entity, batch_size = keys.len()))]
+    #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Row>, Self::Error> {
-        crate::metrics::observe_batch(self.entity, keys.len());
+        self.statement.observe(keys.len());
         let rows = self
+            .statement
             .database
-            .fetch_all(sqlx::query_as::<_, Row>(self.sql).bind(keys))
+            .fetch_all(sqlx::query_as::<_, Row>(self.statement.sql).bind(keys))
             .await
-            .map_err(internal_error)?;
+            .map_err(database_failure)?;
         Ok(rows.into_iter().map(|row| (row.row_id(), row)).collect())
     }
 }
@@ -83,23 +141,14 @@ where
 /// Loads every child of many parents. The SQL takes the parent ids as
 /// `$1::uuid[]` and must bound the children per parent itself.
 pub struct RowsByParent<Row> {
-    database: Database,
-    entity: &'static str,
-    /// The request's span, current when the loader was created: batches
-    /// run in a task the DataLoader spawns, which would otherwise lose the
-    /// request's trace.
-    request_span: tracing::Span,
-    sql: &'static str,
+    statement: BatchStatement,
     row: PhantomData<fn() -> Row>,
 }
 
 impl<Row> RowsByParent<Row> {
-    pub fn new(database: Database, entity: &'static str, sql: &'static str) -> Self {
+    pub fn new(statement: BatchStatement) -> Self {
         Self {
-            database,
-            entity,
-            request_span: tracing::Span::current(),
-            sql,
+            statement,
             row: PhantomData,
         }
     }
@@ -112,14 +161,15 @@ where
     type Value = Vec<Row>;
     type Error = async_graphql::Error;
 
-    #[tracing::instrument(name = "dataloader.batch", parent = &self.request_span, skip_all, fields(entity = self.entity, batch_size = keys.len()))]
+    #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<Row>>, Self::Error> {
-        crate::metrics::observe_batch(self.entity, keys.len());
+        self.statement.observe(keys.len());
         let rows = self
+            .statement
             .database
-            .fetch_all(sqlx::query_as::<_, Row>(self.sql).bind(keys))
+            .fetch_all(sqlx::query_as::<_, Row>(self.statement.sql).bind(keys))
             .await
-            .map_err(internal_error)?;
+            .map_err(database_failure)?;
         let mut grouped: HashMap<Uuid, Vec<Row>> =
             keys.iter().map(|key| (*key, Vec::new())).collect();
         for row in rows {
@@ -175,27 +225,19 @@ impl PageFilter for TextFilter {
 /// Loads one cursor page per parent. The SQL takes `$1::uuid[]` parents,
 /// `$2::timestamptz` and `$3::uuid` as the exclusive cursor bound, `$4`
 /// as the per-parent row limit, then the filter's parameters; it returns
-/// at most `$4` rows per parent, newest first. Keys that share page and
-/// filter arguments (the usual case: one field, many parents) share one
-/// statement.
+/// at most `$4` rows per parent, newest first. [`child_page_sql!`]
+/// (crate::child_page_sql) writes such a statement. Keys that share page
+/// and filter arguments (the usual case: one field, many parents) share
+/// one statement.
 pub struct PagesByParent<Row, Filter = NoFilter> {
-    database: Database,
-    entity: &'static str,
-    /// The request's span, current when the loader was created: batches
-    /// run in a task the DataLoader spawns, which would otherwise lose the
-    /// request's trace.
-    request_span: tracing::Span,
-    sql: &'static str,
+    statement: BatchStatement,
     row: PhantomData<fn() -> (Row, Filter)>,
 }
 
 impl<Row, Filter> PagesByParent<Row, Filter> {
-    pub fn new(database: Database, entity: &'static str, sql: &'static str) -> Self {
+    pub fn new(statement: BatchStatement) -> Self {
         Self {
-            database,
-            entity,
-            request_span: tracing::Span::current(),
-            sql,
+            statement,
             row: PhantomData,
         }
     }
@@ -209,12 +251,12 @@ where
     type Value = Vec<Row>;
     type Error = async_graphql::Error;
 
-    #[tracing::instrument(name = "dataloader.batch", parent = &self.request_span, skip_all, fields(entity = self.entity, batch_size = keys.len()))]
+    #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
     async fn load(
         &self,
         keys: &[PageKey<Filter>],
     ) -> Result<HashMap<PageKey<Filter>, Vec<Row>>, Self::Error> {
-        crate::metrics::observe_batch(self.entity, keys.len());
+        self.statement.observe(keys.len());
         let mut groups: HashMap<(PageArgs, Filter), Vec<Uuid>> = HashMap::new();
         for key in keys {
             groups
@@ -225,16 +267,17 @@ where
         let mut pages = HashMap::with_capacity(keys.len());
         for ((page, filter), parents) in groups {
             let (cursor_at, cursor_id) = page.sql_bounds();
-            let query = sqlx::query(self.sql)
+            let query = sqlx::query(self.statement.sql)
                 .bind(&parents)
                 .bind(cursor_at)
                 .bind(cursor_id)
                 .bind(page.fetch_limit());
             let rows = self
+                .statement
                 .database
                 .fetch_rows(filter.bind(query))
                 .await
-                .map_err(internal_error)?;
+                .map_err(database_failure)?;
             let mut by_parent: HashMap<Uuid, Vec<Row>> =
                 parents.iter().map(|parent| (*parent, Vec::new())).collect();
             for row in rows {
@@ -256,26 +299,87 @@ where
     }
 }
 
+/// One parent's page of a nested list, as [`load_child_page`] read it.
+pub struct ChildPage<Row> {
+    pub page: PageArgs,
+    pub rows: Vec<Row>,
+}
+
+/// Reads one parent's page of a nested list (`Organization.jobs(first:,
+/// after:)` and the like) through the request's [`PagesByParent`] loader,
+/// after validating `first` and `after`. Turn the result into a connection
+/// with the `from_child_page` that [`connection_type!`](crate::connection_type)
+/// declares.
+pub async fn load_child_page<Row, Filter>(
+    loader: &RequestLoader<PagesByParent<Row, Filter>>,
+    parent: Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+    filter: Filter,
+) -> async_graphql::Result<ChildPage<Row>>
+where
+    Row: ChildRow + for<'r> FromRow<'r, PgRow> + Clone + Send + Sync + Unpin + 'static,
+    Filter: PageFilter,
+{
+    let page = PageArgs::new(first, after.as_deref())?;
+    let rows = loader
+        .load_one(PageKey {
+            parent,
+            page,
+            filter,
+        })
+        .await?
+        .unwrap_or_default();
+    Ok(ChildPage { page, rows })
+}
+
+/// Writes the statement a [`PagesByParent`] loader runs: for each parent in
+/// `$1`, at most `$4` rows after the cursor `($2, $3)`, newest first, with
+/// an optional extra condition (whose parameters start at `$5`).
+///
+/// Every argument is a string literal or a macro expanding to one, so the
+/// result is a `&'static str` built at compile time from the store's one
+/// column list.
+#[macro_export]
+macro_rules! child_page_sql {
+    (
+        select: $columns:expr,
+        from: $table:literal,
+        parent: $parent:literal,
+        $(filter: $filter:literal,)?
+        order: ($at:literal, $id:literal) $(,)?
+    ) => {
+        concat!(
+            "SELECT page.* FROM UNNEST($1::uuid[]) AS parent(id) CROSS JOIN LATERAL (SELECT ",
+            $columns,
+            " FROM ",
+            $table,
+            " WHERE ",
+            $parent,
+            " = parent.id",
+            $(" AND ", $filter,)?
+            " AND (",
+            $at,
+            ", ",
+            $id,
+            ") < ($2, $3) ORDER BY ",
+            $at,
+            " DESC, ",
+            $id,
+            " DESC LIMIT $4) page"
+        )
+    };
+}
+
 /// Loads a count per parent. The SQL takes `$1::uuid[]` and returns
 /// `(parent uuid, count bigint)` rows; parents without rows count zero.
 pub struct CountsByParent {
-    database: Database,
-    entity: &'static str,
-    /// The request's span, current when the loader was created: batches
-    /// run in a task the DataLoader spawns, which would otherwise lose the
-    /// request's trace.
-    request_span: tracing::Span,
-    sql: &'static str,
+    statement: BatchStatement,
 }
 
 impl CountsByParent {
-    pub fn new(database: Database, entity: &'static str, sql: &'static str) -> Self {
-        Self {
-            database,
-            entity,
-            request_span: tracing::Span::current(),
-            sql,
-        }
+    pub fn new(statement: BatchStatement) -> Self {
+        Self { statement }
     }
 }
 
@@ -283,17 +387,79 @@ impl Loader<Uuid> for CountsByParent {
     type Value = i64;
     type Error = async_graphql::Error;
 
-    #[tracing::instrument(name = "dataloader.batch", parent = &self.request_span, skip_all, fields(entity = self.entity, batch_size = keys.len()))]
+    #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, i64>, Self::Error> {
-        crate::metrics::observe_batch(self.entity, keys.len());
+        self.statement.observe(keys.len());
         let rows: Vec<(Uuid, i64)> = self
+            .statement
             .database
-            .fetch_all(sqlx::query_as(self.sql).bind(keys))
+            .fetch_all(sqlx::query_as(self.statement.sql).bind(keys))
             .await
-            .map_err(internal_error)?;
+            .map_err(database_failure)?;
         let mut counts: HashMap<Uuid, i64> = keys.iter().map(|key| (*key, 0)).collect();
         counts.extend(rows);
         Ok(counts)
+    }
+}
+
+/// Loads a yes/no per key: the SQL returns the keys whose answer is yes, and
+/// every other key is no.
+///
+/// A flag may depend on who asks ("has the viewer applied to this job?"):
+/// [`FlagsByKey::for_subject`] binds the subject's id as `$2`, and with no
+/// subject (an anonymous viewer) every answer is no without a statement.
+pub struct FlagsByKey {
+    statement: BatchStatement,
+    subject: FlagSubject,
+}
+
+enum FlagSubject {
+    /// The SQL takes only `$1::uuid[]`.
+    Nobody,
+    /// The SQL takes `$1::uuid[]` and the subject as `$2::uuid`.
+    Subject(Option<Uuid>),
+}
+
+impl FlagsByKey {
+    /// Flags that hold for everyone; the SQL takes `$1::uuid[]`.
+    pub fn new(statement: BatchStatement) -> Self {
+        Self {
+            statement,
+            subject: FlagSubject::Nobody,
+        }
+    }
+
+    /// Flags about `subject`; the SQL takes `$1::uuid[]` and `$2::uuid`.
+    pub fn for_subject(statement: BatchStatement, subject: Option<Uuid>) -> Self {
+        Self {
+            statement,
+            subject: FlagSubject::Subject(subject),
+        }
+    }
+}
+
+impl Loader<Uuid> for FlagsByKey {
+    type Value = bool;
+    type Error = async_graphql::Error;
+
+    #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, bool>, Self::Error> {
+        self.statement.observe(keys.len());
+        let mut flags: HashMap<Uuid, bool> = keys.iter().map(|key| (*key, false)).collect();
+        let query = sqlx::query_as::<_, (Uuid,)>(self.statement.sql).bind(keys);
+        let query = match self.subject {
+            FlagSubject::Nobody => query,
+            FlagSubject::Subject(Some(subject)) => query.bind(subject),
+            FlagSubject::Subject(None) => return Ok(flags),
+        };
+        let rows = self
+            .statement
+            .database
+            .fetch_all(query)
+            .await
+            .map_err(database_failure)?;
+        flags.extend(rows.into_iter().map(|(key,)| (key, true)));
+        Ok(flags)
     }
 }
 
@@ -310,7 +476,7 @@ pub type RequestLoader<L> =
 /// `FuturesUnordered`, which yields to the runtime every 32 polls; the keys
 /// of a 100-item list therefore arrive in waves, and a window shorter than
 /// the gap between waves splits one batch into several statements.
-pub fn data_loader<L>(loader: L, delay: std::time::Duration) -> RequestLoader<L> {
+pub fn data_loader<L>(loader: L, delay: Duration) -> RequestLoader<L> {
     async_graphql::dataloader::DataLoader::with_cache(
         loader,
         tokio::spawn,
@@ -326,11 +492,11 @@ pub fn parse_id(id: &async_graphql::ID) -> Option<Uuid> {
     Uuid::parse_str(id.as_str()).ok()
 }
 
-/// Loads the row with `id` through the request's [`RowsById`] loader; a
-/// malformed id is a null, like an unknown one (entity resolvers must not
-/// fail a whole `_entities` batch over one bad representation).
-pub async fn load_by_id<Row>(
-    context: &async_graphql::Context<'_>,
+/// Loads the entity with `id` through `loader`; a malformed id is a null,
+/// like an unknown one (entity resolvers must not fail a whole `_entities`
+/// batch over one bad representation).
+pub async fn load_entity<Row>(
+    loader: &RequestLoader<RowsById<Row>>,
     id: &async_graphql::ID,
 ) -> async_graphql::Result<Option<Row>>
 where
@@ -339,19 +505,16 @@ where
     let Some(id) = parse_id(id) else {
         return Ok(None);
     };
-    context
-        .data_unchecked::<RequestLoader<RowsById<Row>>>()
-        .load_one(id)
-        .await
+    loader.load_one(id).await
 }
 
 /// Parses an `ID` argument of a root field or mutation, with a
 /// `BAD_USER_INPUT` error naming the argument when it is not a UUID.
 pub fn parse_id_argument(
-    argument: &str,
+    argument: &'static str,
     id: &async_graphql::ID,
-) -> Result<Uuid, async_graphql::Error> {
+) -> Result<Uuid, CommonError> {
     parse_id(id).ok_or_else(|| {
-        crate::graphql::errors::input_error(argument, format!("`{argument}` is not a valid id."))
+        CommonError::invalid_input(argument, format!("`{argument}` is not a valid id."))
     })
 }

@@ -193,6 +193,20 @@ macro_rules! connection_type {
                     page_info,
                 }
             }
+
+            /// Builds a page from what [`load_child_page`]
+            /// ($crate::loaders::load_child_page) read.
+            pub fn from_child_page<Row: $crate::loaders::ChildRow>(
+                page: $crate::loaders::ChildPage<Row>,
+                into_node: impl Fn(Row) -> $node,
+            ) -> Self {
+                Self::from_rows(
+                    &page.page,
+                    page.rows,
+                    $crate::loaders::ChildRow::cursor,
+                    into_node,
+                )
+            }
         }
     };
 }

@@ -10,24 +10,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 
 use crate::config::SubgraphConfig;
 use crate::database::Database;
 use crate::error::KitError;
-
-/// What a subgraph crate hands the kit so the kit can run it.
-pub struct SubgraphDefinition {
-    /// The subgraph's name, as in `router/supergraph.yaml`.
-    pub name: &'static str,
-    /// The port from DESIGN.md, used when `LISTEN_ADDR` is not set.
-    pub default_port: u16,
-    /// The subgraph's embedded `migrations/<name>/`.
-    pub migrator: &'static Migrator,
-    /// Builds the subgraph's full HTTP application.
-    pub build_app: fn(Database, &SubgraphConfig) -> Router,
-}
+use crate::subgraph::Subgraph;
 
 /// The whole body of a subgraph's `main`: configuration, logging, database,
 /// migrations, serving. Start-up failures are printed to standard error
@@ -36,33 +24,33 @@ pub struct SubgraphDefinition {
 /// `<binary> migrate` only applies the migrations and exits, for one-shot
 /// migration jobs (docker-compose's `migrate` service, Kubernetes init
 /// containers); `<binary>` alone migrates and serves.
-pub fn run_subgraph_main(definition: &SubgraphDefinition) -> ExitCode {
+pub fn run_subgraph_main<World>(subgraph: &Subgraph<World>) -> ExitCode {
     let migrate_only = match std::env::args().nth(1).as_deref() {
         None => false,
         Some("migrate") => true,
         Some(other) => {
             eprintln!(
                 "{}: unknown argument {other:?}; usage: talentgraph-{} [migrate]",
-                definition.name, definition.name
+                subgraph.name, subgraph.name
             );
             return ExitCode::from(2);
         }
     };
-    let config = match SubgraphConfig::from_env(definition.default_port) {
+    let config = match SubgraphConfig::from_env(subgraph.default_port) {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("{}: configuration error: {error}", definition.name);
+            eprintln!("{}: configuration error: {error}", subgraph.name);
             return ExitCode::from(2);
         }
     };
     let export = crate::telemetry::TraceExport::from_lookup(
-        &format!("talentgraph-{}", definition.name),
+        &format!("talentgraph-{}", subgraph.name),
         |name| std::env::var(name).ok(),
     );
     let telemetry = match crate::telemetry::init_telemetry(config.log_format, export.as_ref()) {
         Ok(telemetry) => telemetry,
         Err(error) => {
-            eprintln!("{}: {error}", definition.name);
+            eprintln!("{}: {error}", subgraph.name);
             return ExitCode::from(2);
         }
     };
@@ -77,23 +65,23 @@ pub fn run_subgraph_main(definition: &SubgraphDefinition) -> ExitCode {
         Err(error) => {
             eprintln!(
                 "{}: could not start the async runtime: {error}",
-                definition.name
+                subgraph.name
             );
             return ExitCode::FAILURE;
         }
     };
     let work = async {
         if migrate_only {
-            migrate(definition, &config).await
+            migrate(subgraph, &config).await
         } else {
-            run_subgraph(definition, config).await
+            run_subgraph(subgraph, config).await
         }
     };
     let exit = match runtime.block_on(work) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(subgraph = definition.name, %error, "subgraph stopped with an error");
-            eprintln!("{}: {error}", definition.name);
+            tracing::error!(subgraph = subgraph.name, %error, "subgraph stopped with an error");
+            eprintln!("{}: {error}", subgraph.name);
             ExitCode::FAILURE
         }
     };
@@ -103,22 +91,22 @@ pub fn run_subgraph_main(definition: &SubgraphDefinition) -> ExitCode {
 
 /// Connects and applies the subgraph's migrations (sqlx takes a lock, so
 /// replicas starting together apply each migration once).
-pub async fn migrate(
-    definition: &SubgraphDefinition,
+pub async fn migrate<World>(
+    subgraph: &Subgraph<World>,
     config: &SubgraphConfig,
 ) -> Result<(), KitError> {
     let database = Database::connect(&config.database_url, 1, config.database_acquire_timeout)
         .await
         .map_err(KitError::DatabaseConnect)?;
-    database.run_migrations(definition.migrator).await?;
+    database.run_migrations(subgraph.migrator).await?;
     database.close().await;
-    tracing::info!(subgraph = definition.name, "migrations applied");
+    tracing::info!(subgraph = subgraph.name, "migrations applied");
     Ok(())
 }
 
 /// Connects, migrates and serves until SIGTERM or Ctrl-C.
-pub async fn run_subgraph(
-    definition: &SubgraphDefinition,
+pub async fn run_subgraph<World>(
+    subgraph: &Subgraph<World>,
     config: SubgraphConfig,
 ) -> Result<(), KitError> {
     let database = Database::connect(
@@ -128,12 +116,12 @@ pub async fn run_subgraph(
     )
     .await
     .map_err(KitError::DatabaseConnect)?;
-    database.run_migrations(definition.migrator).await?;
-    let app = (definition.build_app)(database.clone(), &config);
+    database.run_migrations(subgraph.migrator).await?;
+    let app = subgraph.deployed_app(database.clone(), &config);
     let listener = bind(config.listen_address).await?;
     let address = listener.local_addr().map_err(KitError::Serve)?;
     tracing::info!(
-        subgraph = definition.name,
+        subgraph = subgraph.name,
         %address,
         database = %crate::config::redact_url_password(&config.database_url),
         "subgraph listening; GraphQL at /graphql"
@@ -146,38 +134,23 @@ pub async fn run_subgraph(
     )
     .await?;
     database.close().await;
-    tracing::info!(subgraph = definition.name, "subgraph stopped");
+    tracing::info!(subgraph = subgraph.name, "subgraph stopped");
     Ok(())
 }
 
-/// What a subgraph's loader hook gets for each request.
-pub struct LoaderScope<'a> {
-    pub database: &'a Database,
-    /// The configured DataLoader batching window.
-    pub delay: Duration,
-    pub request: &'a crate::RequestContext,
-}
-
-impl LoaderScope<'_> {
-    /// A per-request DataLoader around `loader`.
-    pub fn loader<L>(&self, loader: L) -> crate::loaders::RequestLoader<L> {
-        crate::loaders::data_loader(loader, self.delay)
-    }
-}
-
-/// A subgraph's hook that adds its per-request DataLoaders to a request.
-pub type AttachLoaders = fn(&LoaderScope<'_>, async_graphql::Request) -> async_graphql::Request;
-
 /// A subgraph's whole HTTP application: `/graphql` around `executor` with
-/// the configured limits, fresh loaders per request and `authenticator`,
-/// plus `/health` and `/ready`.
-pub fn subgraph_app<E: async_graphql::Executor>(
+/// the configured limits, a fresh `Loaders` per request and
+/// `authenticator`, plus `/health`, `/ready` and `/metrics`.
+pub fn subgraph_app<E, Loaders>(
     executor: E,
     database: Database,
     config: &SubgraphConfig,
     authenticator: crate::auth::SharedAuthenticator,
-    attach_loaders: AttachLoaders,
-) -> Router {
+) -> Router
+where
+    E: async_graphql::Executor,
+    Loaders: crate::loaders::RequestLoaders,
+{
     let loader_database = database.clone();
     let delay = config.dataloader_delay;
     let endpoint = crate::GraphqlEndpoint::new(
@@ -186,12 +159,12 @@ pub fn subgraph_app<E: async_graphql::Executor>(
         config.max_request_body_bytes,
     )
     .with_request_data(move |request_context, request| {
-        let scope = LoaderScope {
+        let scope = crate::loaders::LoaderScope {
             database: &loader_database,
             delay,
             request: request_context,
         };
-        attach_loaders(&scope, request)
+        request.data(Loaders::for_request(&scope))
     })
     .with_authenticator(authenticator)
     .with_router_secret(config.router_secret.clone());
@@ -227,7 +200,7 @@ async fn ready(State(database): State<Database>) -> impl IntoResponse {
     match tokio::time::timeout(Duration::from_secs(2), database.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready"),
         Ok(Err(error)) => {
-            tracing::warn!(%error, "readiness check failed");
+            tracing::warn!(error = %error.detail(), "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timed out"),

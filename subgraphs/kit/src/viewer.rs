@@ -8,7 +8,7 @@
 use async_graphql::Context;
 use uuid::Uuid;
 
-use crate::graphql::errors::{ErrorCode, client_error};
+use crate::graphql::errors::{CommonError, ErrorCode, client_error};
 
 /// A platform role, stored as data in the auth database.
 #[derive(
@@ -83,14 +83,10 @@ impl Viewer {
         self.has_role(Role::Admin)
     }
 
-    /// The signed-in user's id, or an `UNAUTHENTICATED` error.
-    pub fn require_user(&self) -> Result<Uuid, async_graphql::Error> {
-        self.user_id().ok_or_else(|| {
-            client_error(
-                ErrorCode::Unauthenticated,
-                "You must be signed in to do this.",
-            )
-        })
+    /// The signed-in user's id, or [`CommonError::NotSignedIn`] (which
+    /// every domain error embeds, so `?` works in resolvers and stores).
+    pub fn require_user(&self) -> Result<Uuid, CommonError> {
+        self.user_id().ok_or(CommonError::NotSignedIn)
     }
 
     /// Whether the viewer recruits for `organization`.

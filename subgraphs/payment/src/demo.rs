@@ -4,7 +4,7 @@
 use talentgraph_demo_world::DemoWorld;
 use talentgraph_kit::{Database, DatabaseError};
 
-use crate::PlanCode;
+use crate::model::PlanCode;
 
 /// Inserts payment's demo rows; returns how many rows were new.
 #[tracing::instrument(skip_all)]

@@ -7,7 +7,7 @@ use talentgraph_kit::testing::{
     assert_limits_enforced, count_statements, fresh_database, strict_test_config,
 };
 use talentgraph_kit::{Database, Role, Viewer};
-use talentgraph_payment::{MIGRATOR, app, demo, purchase_total_cents};
+use talentgraph_payment::{MIGRATOR, SUBGRAPH, demo, purchase_total_cents};
 
 const WORLD: DemoWorld = DemoWorld::SMALL;
 
@@ -44,13 +44,10 @@ async fn seeded_payment() -> (TestApp, Database) {
         .with("recruiter-of-0", viewer(0, Role::Employer))
         .with("jobseeker", viewer(WORLD.demo_jobseeker(), Role::Jobseeker))
         .with("admin", viewer(WORLD.demo_admin(), Role::Admin));
-    let app = TestApp::spawn(app(
-        database.clone(),
-        &strict_test_config(&url),
-        tokens.shared(),
-    ))
-    .await
-    .expect("the payment app starts");
+    let app =
+        TestApp::spawn(SUBGRAPH.app(database.clone(), &strict_test_config(&url), tokens.shared()))
+            .await
+            .expect("the payment app starts");
     (app, database)
 }
 

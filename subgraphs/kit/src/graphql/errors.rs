@@ -114,3 +114,63 @@ pub fn conflict_error(reason: &str, message: impl Into<String>) -> async_graphql
         extensions.set("reason", reason.as_str());
     })
 }
+
+/// A database failure as a GraphQL error: internal, with the detail kept
+/// for the HTTP layer's log line and masked before the client sees it.
+pub fn database_failure(error: crate::DatabaseError) -> async_graphql::Error {
+    internal_error(error.detail())
+}
+
+/// The failures every subgraph shares. Each domain error enum embeds it as
+/// one variant (`EmployerError::Common`, …) and adds only what is its own,
+/// so "not signed in" or "invalid input" read the same in every subgraph
+/// and the mapping to codes is written once, here.
+///
+/// Like [`crate::DatabaseError`] it has no `Display`: the only way into an
+/// `async_graphql::Error` is the `From` below, which assigns the code.
+#[derive(Debug)]
+pub enum CommonError {
+    /// A database failure: an internal error for the client.
+    Database(crate::DatabaseError),
+    /// The operation needs a signed-in user (`UNAUTHENTICATED`).
+    NotSignedIn,
+    /// An argument failed validation (`BAD_USER_INPUT` naming the field).
+    InvalidInput {
+        field: &'static str,
+        message: String,
+    },
+    /// A state the code rules out happened anyway (say, a row that a
+    /// `FOR UPDATE` lock holds vanished). Internal, never a misleading
+    /// `NOT_FOUND` or `CONFLICT`.
+    Impossible(&'static str),
+}
+
+impl CommonError {
+    /// An invalid argument, named as the client spelled it.
+    pub fn invalid_input(field: &'static str, message: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<crate::DatabaseError> for CommonError {
+    fn from(error: crate::DatabaseError) -> Self {
+        Self::Database(error)
+    }
+}
+
+impl From<CommonError> for async_graphql::Error {
+    fn from(error: CommonError) -> Self {
+        match error {
+            CommonError::Database(error) => database_failure(error),
+            CommonError::NotSignedIn => client_error(
+                ErrorCode::Unauthenticated,
+                "You must be signed in to do this.",
+            ),
+            CommonError::InvalidInput { field, message } => input_error(field, message),
+            CommonError::Impossible(what) => internal_error(what),
+        }
+    }
+}

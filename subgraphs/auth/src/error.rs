@@ -1,0 +1,77 @@
+//! The auth subgraph's errors and the codes clients see for them.
+
+use async_graphql::ErrorExtensions;
+use talentgraph_kit::{
+    CommonError, DatabaseError, ErrorCode, client_error, conflict_error, internal_error,
+};
+
+/// Everything that can go wrong in the auth subgraph. Deliberately without
+/// `Display` (see `talentgraph_kit::DatabaseError`): conversion to a GraphQL error goes through the `From` below,
+/// which gives every client-facing variant its code.
+#[derive(Debug)]
+pub enum AuthError {
+    Common(CommonError),
+    EmailTaken,
+    /// Wrong e-mail or password; the same answer for both, so the response
+    /// does not tell which addresses have accounts.
+    WrongCredentials,
+    RateLimited {
+        retry_after_seconds: i64,
+    },
+    InvalidRefreshToken,
+    RefreshTokenReused,
+    Internal(String),
+}
+
+impl AuthError {
+    /// An argument that failed validation, named as the client spelled it.
+    pub fn invalid_input(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Common(CommonError::invalid_input(field, message))
+    }
+}
+
+impl From<CommonError> for AuthError {
+    fn from(error: CommonError) -> Self {
+        Self::Common(error)
+    }
+}
+
+impl From<DatabaseError> for AuthError {
+    fn from(error: DatabaseError) -> Self {
+        Self::Common(CommonError::Database(error))
+    }
+}
+
+impl From<AuthError> for async_graphql::Error {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Common(error) => error.into(),
+            AuthError::EmailTaken => conflict_error(
+                "EMAIL_TAKEN",
+                "An account with this e-mail address exists; sign in instead.",
+            ),
+            AuthError::WrongCredentials => client_error(
+                ErrorCode::Unauthenticated,
+                "The e-mail address or the password is wrong.",
+            ),
+            AuthError::RateLimited {
+                retry_after_seconds,
+            } => client_error(
+                ErrorCode::RateLimited,
+                "Too many failed sign-in attempts; try again later.",
+            )
+            .extend_with(move |_, extensions| {
+                extensions.set("retryAfterSeconds", retry_after_seconds);
+            }),
+            AuthError::InvalidRefreshToken => client_error(
+                ErrorCode::Unauthenticated,
+                "The refresh token is not valid; sign in again.",
+            ),
+            AuthError::RefreshTokenReused => client_error(
+                ErrorCode::Unauthenticated,
+                "The refresh token was already used; the session is revoked. Sign in again.",
+            ),
+            AuthError::Internal(message) => internal_error(message),
+        }
+    }
+}

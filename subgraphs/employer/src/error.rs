@@ -1,0 +1,41 @@
+//! The employer subgraph's errors and the codes clients see for them.
+
+use talentgraph_kit::{CommonError, DatabaseError, ErrorCode, client_error};
+
+/// Everything an employer resolver or store function can fail with.
+///
+/// Not `Display` (see `talentgraph_kit::DatabaseError`): the only way into
+/// a GraphQL error is the `From` below, which gives each variant its code.
+#[derive(Debug)]
+pub enum EmployerError {
+    Common(CommonError),
+    NotRecruiter,
+    JobNotFound,
+}
+
+impl From<CommonError> for EmployerError {
+    fn from(error: CommonError) -> Self {
+        Self::Common(error)
+    }
+}
+
+impl From<DatabaseError> for EmployerError {
+    fn from(error: DatabaseError) -> Self {
+        Self::Common(CommonError::Database(error))
+    }
+}
+
+impl From<EmployerError> for async_graphql::Error {
+    fn from(error: EmployerError) -> Self {
+        match error {
+            EmployerError::Common(error) => error.into(),
+            EmployerError::NotRecruiter => client_error(
+                ErrorCode::Forbidden,
+                "Only recruiters of the organization may do this.",
+            ),
+            EmployerError::JobNotFound => {
+                client_error(ErrorCode::NotFound, "There is no job with that id.")
+            }
+        }
+    }
+}

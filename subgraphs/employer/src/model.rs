@@ -1,0 +1,244 @@
+//! The GraphQL types of the employer subgraph and their field resolvers.
+
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use talentgraph_kit::loaders::{
+    ChildRow, IdentifiedRow, NoFilter, RequestLoaders, TextFilter, load_child_page,
+};
+use talentgraph_kit::{Cursor, connection_type, text_enum};
+use uuid::Uuid;
+
+use crate::loaders::Loaders;
+
+text_enum! {
+    pub enum EmploymentType {
+        FullTime => "FULL_TIME",
+        PartTime => "PART_TIME",
+        Contract => "CONTRACT",
+        Temporary => "TEMPORARY",
+    }
+}
+
+text_enum! {
+    pub enum JobStatus {
+        Open => "OPEN",
+        Closed => "CLOSED",
+    }
+}
+
+/// A salary band; amounts are whole units of `currency` per year.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct SalaryRange {
+    pub min: Option<i32>,
+    pub max: Option<i32>,
+    pub currency: String,
+}
+
+/// A job posting.
+#[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
+#[graphql(complex)]
+pub struct Job {
+    #[graphql(skip)]
+    pub id: Uuid,
+    #[graphql(skip)]
+    pub organization_id: Uuid,
+    #[graphql(skip)]
+    pub posted_by: Uuid,
+    pub title: String,
+    pub description: String,
+    pub location: String,
+    pub remote: bool,
+    #[sqlx(try_from = "String")]
+    pub employment_type: EmploymentType,
+    #[graphql(skip)]
+    pub salary_min: Option<i32>,
+    #[graphql(skip)]
+    pub salary_max: Option<i32>,
+    #[graphql(skip)]
+    pub salary_currency: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub status: JobStatus,
+    pub posted_at: DateTime<Utc>,
+}
+
+impl IdentifiedRow for Job {
+    fn row_id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl ChildRow for Job {
+    fn parent_id(&self) -> Uuid {
+        self.organization_id
+    }
+    fn cursor(&self) -> Cursor {
+        Cursor::new(self.posted_at, self.id)
+    }
+}
+
+#[ComplexObject]
+impl Job {
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    async fn salary_range(&self) -> Option<SalaryRange> {
+        self.salary_currency.clone().map(|currency| SalaryRange {
+            min: self.salary_min,
+            max: self.salary_max,
+            currency,
+        })
+    }
+
+    /// The hiring organization (resolved by core).
+    async fn organization(&self) -> Organization {
+        Organization {
+            id: self.organization_id,
+        }
+    }
+
+    /// The recruiter who posted the job (resolved by core).
+    async fn posted_by(&self) -> User {
+        User { id: self.posted_by }
+    }
+}
+
+/// A recruiter membership, read from either side: `parent_id` is the
+/// side the page was asked for, `member_id` the other.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Membership {
+    pub parent_id: Uuid,
+    pub member_id: Uuid,
+    pub added_at: DateTime<Utc>,
+}
+
+impl ChildRow for Membership {
+    fn parent_id(&self) -> Uuid {
+        self.parent_id
+    }
+    fn cursor(&self) -> Cursor {
+        Cursor::new(self.added_at, self.member_id)
+    }
+}
+
+connection_type!(JobConnection, JobEdge, Job);
+connection_type!(UserConnection, UserEdge, User);
+connection_type!(OrganizationConnection, OrganizationEdge, Organization);
+
+/// An organization as employer sees it: its jobs and recruiters.
+pub struct Organization {
+    pub id: Uuid,
+}
+
+#[Object]
+impl Organization {
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    /// The organization's jobs, newest first.
+    #[graphql(complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)")]
+    async fn jobs(
+        &self,
+        context: &Context<'_>,
+        status: Option<JobStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<JobConnection> {
+        let filter = TextFilter(status.map(JobStatus::as_str));
+        let loader = &Loaders::of(context).jobs_of_organization;
+        let page = load_child_page(loader, self.id, first, after, filter).await?;
+        Ok(JobConnection::from_child_page(page, |job| job))
+    }
+
+    /// How many of the organization's jobs are open.
+    async fn open_jobs_count(&self, context: &Context<'_>) -> async_graphql::Result<i64> {
+        let loader = &Loaders::of(context).open_job_counts;
+        Ok(loader.load_one(self.id).await?.unwrap_or(0))
+    }
+
+    /// The users who recruit for the organization, longest-serving last.
+    #[graphql(complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)")]
+    async fn recruiters(
+        &self,
+        context: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<UserConnection> {
+        let loader = &Loaders::of(context).recruiters_of_organization;
+        let page = load_child_page(loader, self.id, first, after, NoFilter).await?;
+        Ok(UserConnection::from_child_page(page, |row| User {
+            id: row.member_id,
+        }))
+    }
+}
+
+/// A user as employer sees them: where they recruit.
+pub struct User {
+    pub id: Uuid,
+}
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    /// The organizations this user recruits for.
+    #[graphql(complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)")]
+    async fn recruiter_at(
+        &self,
+        context: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<OrganizationConnection> {
+        let loader = &Loaders::of(context).organizations_of_recruiter;
+        let page = load_child_page(loader, self.id, first, after, NoFilter).await?;
+        Ok(OrganizationConnection::from_child_page(page, |row| {
+            Organization { id: row.member_id }
+        }))
+    }
+}
+
+/// Narrows the job search.
+#[derive(Debug, Default, InputObject)]
+pub struct JobFilter {
+    pub organization_id: Option<ID>,
+    pub remote: Option<bool>,
+    pub employment_type: Option<EmploymentType>,
+    /// Defaults to OPEN.
+    pub status: Option<JobStatus>,
+    /// Case-insensitive substring of the title.
+    pub search: Option<String>,
+}
+
+#[derive(Debug, InputObject)]
+pub struct SalaryRangeInput {
+    pub min: Option<i32>,
+    pub max: Option<i32>,
+    /// ISO 4217 code such as EUR.
+    pub currency: String,
+}
+
+#[derive(Debug, InputObject)]
+pub struct PostJobInput {
+    pub organization_id: ID,
+    pub title: String,
+    pub description: String,
+    pub location: String,
+    #[graphql(default)]
+    pub remote: bool,
+    pub employment_type: EmploymentType,
+    pub salary_range: Option<SalaryRangeInput>,
+}
+
+/// Fields left out stay as they are.
+#[derive(Debug, Default, InputObject)]
+pub struct UpdateJobInput {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub location: Option<String>,
+    pub remote: Option<bool>,
+    pub employment_type: Option<EmploymentType>,
+    pub salary_range: Option<SalaryRangeInput>,
+}

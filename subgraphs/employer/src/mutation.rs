@@ -1,0 +1,125 @@
+//! The employer subgraph's mutations: parse, validate, call the store.
+
+use async_graphql::{Context, ID, Object};
+use talentgraph_kit::loaders::parse_id_argument;
+use talentgraph_kit::{CommonError, Database, Viewer};
+
+use crate::error::EmployerError;
+use crate::model::{Job, PostJobInput, SalaryRangeInput, UpdateJobInput};
+use crate::store::{self, Actor, JobChanges, NewJob, Salary};
+
+#[derive(Default)]
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Posts an open job for an organization the viewer recruits for.
+    async fn post_job(
+        &self,
+        context: &Context<'_>,
+        input: PostJobInput,
+    ) -> async_graphql::Result<Job> {
+        let organization_id = parse_id_argument("input.organizationId", &input.organization_id)?;
+        let job = NewJob {
+            organization_id,
+            title: validate_text("title", &input.title, 3, 200)?,
+            description: validate_text("description", &input.description, 1, 20_000)?,
+            location: validate_text("location", &input.location, 1, 120)?,
+            remote: input.remote,
+            employment_type: input.employment_type,
+            salary: input.salary_range.map(validate_salary).transpose()?,
+        };
+        let actor = actor(context)?;
+        Ok(store::insert_job(context.data_unchecked::<Database>(), actor, job).await?)
+    }
+
+    /// Changes a job's details; only the given fields change.
+    async fn update_job(
+        &self,
+        context: &Context<'_>,
+        id: ID,
+        input: UpdateJobInput,
+    ) -> async_graphql::Result<Job> {
+        let id = parse_id_argument("id", &id)?;
+        let changes = JobChanges {
+            title: optional_text("title", input.title.as_deref(), 3, 200)?,
+            description: optional_text("description", input.description.as_deref(), 1, 20_000)?,
+            location: optional_text("location", input.location.as_deref(), 1, 120)?,
+            remote: input.remote,
+            employment_type: input.employment_type,
+            salary: input.salary_range.map(validate_salary).transpose()?,
+        };
+        let actor = actor(context)?;
+        Ok(store::update_job(context.data_unchecked::<Database>(), actor, id, changes).await?)
+    }
+
+    /// Closes a job to new applications. Closing a closed job is a no-op.
+    async fn close_job(&self, context: &Context<'_>, id: ID) -> async_graphql::Result<Job> {
+        let id = parse_id_argument("id", &id)?;
+        let actor = actor(context)?;
+        Ok(store::close_job(context.data_unchecked::<Database>(), actor, id).await?)
+    }
+}
+
+/// The signed-in viewer as the store's acting user.
+fn actor(context: &Context<'_>) -> Result<Actor, EmployerError> {
+    let viewer = Viewer::of(context);
+    Ok(Actor {
+        user_id: viewer.require_user()?,
+        is_admin: viewer.is_admin(),
+    })
+}
+
+/// Trims `value` and checks its length in characters.
+fn validate_text(
+    field: &'static str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> Result<String, CommonError> {
+    let trimmed = value.trim();
+    let length = trimmed.chars().count();
+    if length < min || length > max {
+        return Err(CommonError::invalid_input(
+            field,
+            format!("`{field}` must be {min} to {max} characters long."),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn optional_text(
+    field: &'static str,
+    value: Option<&str>,
+    min: usize,
+    max: usize,
+) -> Result<Option<String>, CommonError> {
+    value
+        .map(|value| validate_text(field, value, min, max))
+        .transpose()
+}
+
+/// Checks a salary band: non-negative, minimum not above maximum, and a
+/// three-letter currency code.
+fn validate_salary(range: SalaryRangeInput) -> Result<Salary, CommonError> {
+    let invalid = |message: &str| CommonError::invalid_input("salaryRange", message);
+    if range.min.is_some_and(|min| min < 0) || range.max.is_some_and(|max| max < 0) {
+        return Err(invalid("Salary amounts must not be negative."));
+    }
+    if let (Some(min), Some(max)) = (range.min, range.max)
+        && min > max
+    {
+        return Err(invalid("The salary minimum must not be above the maximum."));
+    }
+    if range.currency.len() != 3 || !range.currency.bytes().all(|byte| byte.is_ascii_uppercase()) {
+        return Err(CommonError::invalid_input(
+            "salaryRange.currency",
+            "The currency must be an ISO 4217 code such as EUR.",
+        ));
+    }
+    Ok(Salary {
+        min: range.min,
+        max: range.max,
+        currency: range.currency,
+    })
+}

@@ -1,0 +1,74 @@
+//! The employer subgraph's root query fields and entity resolvers.
+
+use async_graphql::{Context, ID, Object};
+use talentgraph_kit::Database;
+use talentgraph_kit::PageArgs;
+use talentgraph_kit::loaders::{RequestLoaders, load_entity, parse_id, parse_id_argument};
+
+use crate::loaders::Loaders;
+use crate::model::{Job, JobConnection, JobFilter, JobStatus, Organization, User};
+use crate::store::{self, JobSearch};
+
+#[derive(Default)]
+pub struct Query;
+
+#[Object]
+impl Query {
+    #[graphql(entity)]
+    async fn find_job_by_id(
+        &self,
+        context: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Job>> {
+        load_entity(&Loaders::of(context).jobs_by_id, &id).await
+    }
+
+    /// Organizations are owned by core; employer only adds fields to them.
+    #[graphql(entity)]
+    async fn find_organization_by_id(&self, id: ID) -> Option<Organization> {
+        parse_id(&id).map(|id| Organization { id })
+    }
+
+    #[graphql(entity)]
+    async fn find_user_by_id(&self, id: ID) -> Option<User> {
+        parse_id(&id).map(|id| User { id })
+    }
+
+    /// One job by id; null when there is none.
+    async fn job(&self, context: &Context<'_>, id: ID) -> async_graphql::Result<Option<Job>> {
+        let id = parse_id_argument("id", &id)?;
+        Loaders::of(context).jobs_by_id.load_one(id).await
+    }
+
+    /// Job search, newest first. Only open jobs unless `filter.status` says otherwise.
+    #[graphql(complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)")]
+    async fn jobs(
+        &self,
+        context: &Context<'_>,
+        filter: Option<JobFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<JobConnection> {
+        let page = PageArgs::new(first, after.as_deref())?;
+        let filter = filter.unwrap_or_default();
+        let organization_id = filter
+            .organization_id
+            .as_ref()
+            .map(|id| parse_id_argument("filter.organizationId", id))
+            .transpose()?;
+        let search = JobSearch {
+            status: filter.status.unwrap_or(JobStatus::Open),
+            organization_id,
+            remote: filter.remote,
+            employment_type: filter.employment_type,
+            title_contains: filter.search,
+        };
+        let rows = store::search_jobs(context.data_unchecked::<Database>(), search, &page).await?;
+        Ok(JobConnection::from_rows(
+            &page,
+            rows,
+            talentgraph_kit::loaders::ChildRow::cursor,
+            |job| job,
+        ))
+    }
+}

@@ -1,0 +1,259 @@
+//! Every SQL statement of the employer subgraph.
+//!
+//! Each table's column list is written once (`job_columns!`), and every
+//! statement that returns rows of it is built from that list at compile
+//! time, so adding a column touches the list, the migration and the
+//! GraphQL type.
+
+use chrono::{DateTime, Utc};
+use talentgraph_kit::database::{Transaction, escape_like};
+use talentgraph_kit::{Database, PageArgs, child_page_sql};
+use uuid::Uuid;
+
+use crate::error::EmployerError;
+use crate::model::{EmploymentType, Job, JobStatus};
+
+/// The `jobs` columns a [`Job`] is read from.
+macro_rules! job_columns {
+    () => {
+        "id, organization_id, posted_by, title, description, location, remote, employment_type, \
+         salary_min, salary_max, salary_currency, status, posted_at"
+    };
+}
+
+pub const JOBS_BY_ID: &str = concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = ANY($1)");
+
+pub const JOB_PAGES_BY_ORGANIZATION: &str = child_page_sql!(
+    select: job_columns!(),
+    from: "jobs",
+    parent: "organization_id",
+    filter: "($5::text IS NULL OR status = $5)",
+    order: ("posted_at", "id"),
+);
+
+pub const OPEN_JOB_COUNTS_BY_ORGANIZATION: &str = "SELECT organization_id, count(*) FROM jobs \
+     WHERE organization_id = ANY($1) AND status = 'OPEN' GROUP BY organization_id";
+
+pub const RECRUITER_PAGES_BY_ORGANIZATION: &str = child_page_sql!(
+    select: "organization_id AS parent_id, user_id AS member_id, added_at",
+    from: "recruiters",
+    parent: "organization_id",
+    order: ("added_at", "user_id"),
+);
+
+pub const ORGANIZATION_PAGES_BY_RECRUITER: &str = child_page_sql!(
+    select: "user_id AS parent_id, organization_id AS member_id, added_at",
+    from: "recruiters",
+    parent: "user_id",
+    order: ("added_at", "organization_id"),
+);
+
+/// What the job search narrows by; `None` leaves a condition out.
+pub struct JobSearch {
+    pub status: JobStatus,
+    pub organization_id: Option<Uuid>,
+    pub remote: Option<bool>,
+    pub employment_type: Option<EmploymentType>,
+    /// Matched case-insensitively anywhere in the title, as plain text.
+    pub title_contains: Option<String>,
+}
+
+/// One page of the job search, newest first.
+pub async fn search_jobs(
+    database: &Database,
+    search: JobSearch,
+    page: &PageArgs,
+) -> Result<Vec<Job>, EmployerError> {
+    let (cursor_at, cursor_id): (DateTime<Utc>, Uuid) = page.sql_bounds();
+    let query = sqlx::query_as::<_, Job>(concat!(
+        "SELECT ",
+        job_columns!(),
+        " FROM jobs \
+         WHERE status = $1 \
+           AND ($2::uuid IS NULL OR organization_id = $2) \
+           AND ($3::boolean IS NULL OR remote = $3) \
+           AND ($4::text IS NULL OR employment_type = $4) \
+           AND ($5::text IS NULL OR title ILIKE '%' || $5 || '%') \
+           AND (posted_at, id) < ($6, $7) \
+         ORDER BY posted_at DESC, id DESC LIMIT $8"
+    ))
+    .bind(search.status.as_str())
+    .bind(search.organization_id)
+    .bind(search.remote)
+    .bind(search.employment_type.map(EmploymentType::as_str))
+    .bind(search.title_contains.map(|text| escape_like(&text)))
+    .bind(cursor_at)
+    .bind(cursor_id)
+    .bind(page.fetch_limit());
+    Ok(database.fetch_all(query).await?)
+}
+
+/// Who acts: the signed-in user, and whether they are an admin (admins may
+/// act for any organization).
+#[derive(Debug, Clone, Copy)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub is_admin: bool,
+}
+
+/// A salary band that passed validation.
+pub struct Salary {
+    pub min: Option<i32>,
+    pub max: Option<i32>,
+    pub currency: String,
+}
+
+/// A job to post, validated.
+pub struct NewJob {
+    pub organization_id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub location: String,
+    pub remote: bool,
+    pub employment_type: EmploymentType,
+    pub salary: Option<Salary>,
+}
+
+/// Changes to a job, validated; `None` keeps the stored value. A given
+/// `salary` replaces all three salary columns.
+pub struct JobChanges {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub location: Option<String>,
+    pub remote: Option<bool>,
+    pub employment_type: Option<EmploymentType>,
+    pub salary: Option<Salary>,
+}
+
+/// Posts an open job, if `actor` recruits for its organization.
+pub async fn insert_job(
+    database: &Database,
+    actor: Actor,
+    job: NewJob,
+) -> Result<Job, EmployerError> {
+    let mut transaction = database.begin().await?;
+    require_recruiter(&mut transaction, actor, job.organization_id).await?;
+    let salary = job.salary.as_ref();
+    let inserted = transaction
+        .fetch_one(
+            sqlx::query_as::<_, Job>(concat!(
+                "INSERT INTO jobs (id, organization_id, posted_by, title, description, location, remote, \
+                                   employment_type, salary_min, salary_max, salary_currency) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
+                job_columns!()
+            ))
+            .bind(Uuid::new_v4())
+            .bind(job.organization_id)
+            .bind(actor.user_id)
+            .bind(job.title)
+            .bind(job.description)
+            .bind(job.location)
+            .bind(job.remote)
+            .bind(job.employment_type.as_str())
+            .bind(salary.and_then(|salary| salary.min))
+            .bind(salary.and_then(|salary| salary.max))
+            .bind(salary.map(|salary| salary.currency.clone())),
+        )
+        .await?;
+    transaction.commit().await?;
+    Ok(inserted)
+}
+
+/// Changes a job, if `actor` recruits for its organization.
+pub async fn update_job(
+    database: &Database,
+    actor: Actor,
+    id: Uuid,
+    changes: JobChanges,
+) -> Result<Job, EmployerError> {
+    let mut transaction = database.begin().await?;
+    let organization_id = lock_job_organization(&mut transaction, id).await?;
+    require_recruiter(&mut transaction, actor, organization_id).await?;
+    let salary = changes.salary.as_ref();
+    let updated = transaction
+        .fetch_one(
+            sqlx::query_as::<_, Job>(concat!(
+                "UPDATE jobs SET title = COALESCE($2, title), description = COALESCE($3, description), \
+                     location = COALESCE($4, location), remote = COALESCE($5, remote), \
+                     employment_type = COALESCE($6, employment_type), \
+                     salary_min = CASE WHEN $7 THEN $8 ELSE salary_min END, \
+                     salary_max = CASE WHEN $7 THEN $9 ELSE salary_max END, \
+                     salary_currency = CASE WHEN $7 THEN $10 ELSE salary_currency END, \
+                     updated_at = now() \
+                 WHERE id = $1 RETURNING ",
+                job_columns!()
+            ))
+            .bind(id)
+            .bind(changes.title)
+            .bind(changes.description)
+            .bind(changes.location)
+            .bind(changes.remote)
+            .bind(changes.employment_type.map(EmploymentType::as_str))
+            .bind(salary.is_some())
+            .bind(salary.and_then(|salary| salary.min))
+            .bind(salary.and_then(|salary| salary.max))
+            .bind(salary.map(|salary| salary.currency.clone())),
+        )
+        .await?;
+    transaction.commit().await?;
+    Ok(updated)
+}
+
+/// Closes a job, if `actor` recruits for its organization; closing a
+/// closed job changes nothing.
+pub async fn close_job(database: &Database, actor: Actor, id: Uuid) -> Result<Job, EmployerError> {
+    let mut transaction = database.begin().await?;
+    let organization_id = lock_job_organization(&mut transaction, id).await?;
+    require_recruiter(&mut transaction, actor, organization_id).await?;
+    let closed = transaction
+        .fetch_one(
+            sqlx::query_as::<_, Job>(concat!(
+                "UPDATE jobs SET status = 'CLOSED', updated_at = now() WHERE id = $1 RETURNING ",
+                job_columns!()
+            ))
+            .bind(id),
+        )
+        .await?;
+    transaction.commit().await?;
+    Ok(closed)
+}
+
+/// Locks the job row for the rest of the transaction and returns its
+/// organization, or `JobNotFound`.
+async fn lock_job_organization(
+    transaction: &mut Transaction,
+    id: Uuid,
+) -> Result<Uuid, EmployerError> {
+    let row: Option<(Uuid,)> = transaction
+        .fetch_optional(
+            sqlx::query_as("SELECT organization_id FROM jobs WHERE id = $1 FOR UPDATE").bind(id),
+        )
+        .await?;
+    row.map(|(organization_id,)| organization_id)
+        .ok_or(EmployerError::JobNotFound)
+}
+
+/// Ensures `actor` recruits for `organization_id` (admins may act for any
+/// organization), inside the caller's transaction.
+async fn require_recruiter(
+    transaction: &mut Transaction,
+    actor: Actor,
+    organization_id: Uuid,
+) -> Result<(), EmployerError> {
+    if actor.is_admin {
+        return Ok(());
+    }
+    let membership: Option<(Uuid,)> = transaction
+        .fetch_optional(
+            sqlx::query_as(
+                "SELECT user_id FROM recruiters WHERE organization_id = $1 AND user_id = $2",
+            )
+            .bind(organization_id)
+            .bind(actor.user_id),
+        )
+        .await?;
+    match membership {
+        Some(_) => Ok(()),
+        None => Err(EmployerError::NotRecruiter),
+    }
+}

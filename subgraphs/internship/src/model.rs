@@ -1,0 +1,277 @@
+//! The GraphQL types of the internship subgraph and their field resolvers.
+
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use talentgraph_kit::loaders::{
+    ChildRow, IdentifiedRow, NoFilter, RequestLoaders, TextFilter, load_child_page,
+};
+use talentgraph_kit::viewer::OwnerGuard;
+use talentgraph_kit::{Cursor, connection_type, text_enum};
+use uuid::Uuid;
+
+use crate::loaders::Loaders;
+
+text_enum! {
+    pub enum InternshipKind {
+        Internship => "INTERNSHIP",
+        Apprenticeship => "APPRENTICESHIP",
+    }
+}
+
+text_enum! {
+    pub enum StipendPeriod {
+        Week => "WEEK",
+        Month => "MONTH",
+        Total => "TOTAL",
+    }
+}
+
+text_enum! {
+    pub enum InternshipApplicationStatus {
+        Submitted => "SUBMITTED",
+        Accepted => "ACCEPTED",
+        Rejected => "REJECTED",
+        Withdrawn => "WITHDRAWN",
+    }
+}
+
+/// What an intern is paid, in whole units of `currency` per `period`.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Stipend {
+    pub amount: i32,
+    pub currency: String,
+    pub period: StipendPeriod,
+}
+
+/// An internship or apprenticeship.
+#[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
+#[graphql(complex)]
+pub struct Internship {
+    #[graphql(skip)]
+    pub id: Uuid,
+    #[graphql(skip)]
+    pub organization_id: Uuid,
+    #[graphql(skip)]
+    pub mentor_id: Option<Uuid>,
+    pub title: String,
+    pub description: String,
+    #[sqlx(try_from = "String")]
+    pub kind: InternshipKind,
+    #[graphql(skip)]
+    pub stipend_amount: Option<i32>,
+    #[graphql(skip)]
+    pub stipend_currency: Option<String>,
+    #[graphql(skip)]
+    pub stipend_period: Option<String>,
+    pub duration_weeks: i32,
+    pub starts_on: NaiveDate,
+    pub application_deadline: Option<NaiveDate>,
+    pub location: String,
+    pub remote: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl IdentifiedRow for Internship {
+    fn row_id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl ChildRow for Internship {
+    fn parent_id(&self) -> Uuid {
+        self.organization_id
+    }
+    fn cursor(&self) -> Cursor {
+        Cursor::new(self.created_at, self.id)
+    }
+}
+
+#[ComplexObject]
+impl Internship {
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    async fn stipend(&self) -> Option<Stipend> {
+        let period = StipendPeriod::try_from(self.stipend_period.clone()?).ok()?;
+        Some(Stipend {
+            amount: self.stipend_amount?,
+            currency: self.stipend_currency.clone()?,
+            period,
+        })
+    }
+
+    async fn organization(&self) -> Organization {
+        Organization {
+            id: self.organization_id,
+        }
+    }
+
+    async fn mentor(&self) -> Option<User> {
+        self.mentor_id.map(|id| User { id })
+    }
+
+    /// The skills the internship teaches or asks for, most relevant first (at
+    /// most 20; resolved by core).
+    async fn skills(&self, context: &Context<'_>) -> async_graphql::Result<Vec<Skill>> {
+        let rows = Loaders::of(context)
+            .skills_of_internship
+            .load_one(self.id)
+            .await?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(|row| Skill {
+                id: ID(row.skill_id.to_string()),
+            })
+            .collect())
+    }
+}
+
+/// A skill reference; core owns skills, this subgraph only points at them.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(unresolvable)]
+pub struct Skill {
+    pub id: ID,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InternshipSkill {
+    pub internship_id: Uuid,
+    pub skill_id: Uuid,
+}
+
+impl ChildRow for InternshipSkill {
+    fn parent_id(&self) -> Uuid {
+        self.internship_id
+    }
+    fn cursor(&self) -> Cursor {
+        Cursor::new(DateTime::<Utc>::UNIX_EPOCH, self.skill_id)
+    }
+}
+
+/// An application to an internship.
+#[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
+#[graphql(complex)]
+pub struct InternshipApplication {
+    #[graphql(skip)]
+    pub id: Uuid,
+    #[graphql(skip)]
+    pub internship_id: Uuid,
+    #[graphql(skip)]
+    pub applicant_id: Uuid,
+    #[sqlx(try_from = "String")]
+    pub status: InternshipApplicationStatus,
+    pub motivation: Option<String>,
+    pub applied_at: DateTime<Utc>,
+}
+
+impl IdentifiedRow for InternshipApplication {
+    fn row_id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl ChildRow for InternshipApplication {
+    fn parent_id(&self) -> Uuid {
+        self.applicant_id
+    }
+    fn cursor(&self) -> Cursor {
+        Cursor::new(self.applied_at, self.id)
+    }
+}
+
+#[ComplexObject]
+impl InternshipApplication {
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    async fn internship(&self, context: &Context<'_>) -> async_graphql::Result<Option<Internship>> {
+        Loaders::of(context)
+            .internships_by_id
+            .load_one(self.internship_id)
+            .await
+    }
+
+    async fn applicant(&self) -> User {
+        User {
+            id: self.applicant_id,
+        }
+    }
+}
+
+connection_type!(InternshipConnection, InternshipEdge, Internship);
+connection_type!(
+    InternshipApplicationConnection,
+    InternshipApplicationEdge,
+    InternshipApplication
+);
+
+/// An organization as internship sees it.
+pub struct Organization {
+    pub id: Uuid,
+}
+
+#[Object]
+impl Organization {
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    /// The organization's internships and apprenticeships, newest first.
+    #[graphql(complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)")]
+    async fn internships(
+        &self,
+        context: &Context<'_>,
+        kind: Option<InternshipKind>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<InternshipConnection> {
+        let filter = TextFilter(kind.map(InternshipKind::as_str));
+        let loader = &Loaders::of(context).internships_of_organization;
+        let page = load_child_page(loader, self.id, first, after, filter).await?;
+        Ok(InternshipConnection::from_child_page(page, |row| row))
+    }
+}
+
+/// A user as internship sees them.
+pub struct User {
+    pub id: Uuid,
+}
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    /// The user's internship applications, newest first (the user and admins only).
+    #[graphql(
+        guard = "OwnerGuard::self_or_admin(self.id)",
+        complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)"
+    )]
+    async fn internship_applications(
+        &self,
+        context: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<InternshipApplicationConnection> {
+        let loader = &Loaders::of(context).applications_of_applicant;
+        let page = load_child_page(loader, self.id, first, after, NoFilter).await?;
+        Ok(InternshipApplicationConnection::from_child_page(
+            page,
+            |row| row,
+        ))
+    }
+}
+
+/// Narrows the internship search.
+#[derive(Debug, Default, InputObject)]
+pub struct InternshipFilter {
+    pub kind: Option<InternshipKind>,
+    pub organization_id: Option<ID>,
+    pub remote: Option<bool>,
+    /// Only internships that list this skill.
+    pub skill_id: Option<ID>,
+}

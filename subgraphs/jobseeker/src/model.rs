@@ -1,0 +1,262 @@
+//! The GraphQL types of the jobseeker subgraph and their field resolvers.
+
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use talentgraph_kit::loaders::{
+    ChildRow, IdentifiedRow, NoFilter, RequestLoaders, load_child_page,
+};
+use talentgraph_kit::viewer::{OwnerGuard, RecruiterGuard};
+use talentgraph_kit::{Cursor, connection_type, text_enum};
+use uuid::Uuid;
+
+use crate::loaders::Loaders;
+
+text_enum! {
+    pub enum ApplicationStatus {
+        Submitted => "SUBMITTED",
+        InReview => "IN_REVIEW",
+        Interviewing => "INTERVIEWING",
+        Offered => "OFFERED",
+        Rejected => "REJECTED",
+        Withdrawn => "WITHDRAWN",
+    }
+}
+
+/// An application of a person to a job.
+#[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
+#[graphql(complex)]
+pub struct Application {
+    #[graphql(skip)]
+    pub id: Uuid,
+    /// Which parent a page query grouped the row under (job or applicant).
+    #[graphql(skip)]
+    #[sqlx(default)]
+    pub parent_id: Uuid,
+    #[graphql(skip)]
+    pub job_id: Uuid,
+    #[graphql(skip)]
+    pub applicant_id: Uuid,
+    #[sqlx(try_from = "String")]
+    pub status: ApplicationStatus,
+    pub cover_letter: Option<String>,
+    pub applied_at: DateTime<Utc>,
+}
+
+impl IdentifiedRow for Application {
+    fn row_id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl ChildRow for Application {
+    fn parent_id(&self) -> Uuid {
+        self.parent_id
+    }
+    fn cursor(&self) -> Cursor {
+        Cursor::new(self.applied_at, self.id)
+    }
+}
+
+#[ComplexObject]
+impl Application {
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    async fn job(&self) -> Job {
+        Job::new(self.job_id)
+    }
+
+    async fn applicant(&self) -> User {
+        User {
+            id: self.applicant_id,
+        }
+    }
+}
+
+/// What a candidate tells recruiters they are looking for.
+#[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
+pub struct JobseekerProfile {
+    #[graphql(skip)]
+    pub user_id: Uuid,
+    pub open_to_work: bool,
+    pub desired_titles: Vec<String>,
+    pub desired_locations: Vec<String>,
+    pub years_of_experience: Option<i32>,
+    pub resume_url: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl IdentifiedRow for JobseekerProfile {
+    fn row_id(&self) -> Uuid {
+        self.user_id
+    }
+}
+
+/// A job a user saved for later.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SavedJob {
+    pub user_id: Uuid,
+    pub job_id: Uuid,
+    pub saved_at: DateTime<Utc>,
+}
+
+impl ChildRow for SavedJob {
+    fn parent_id(&self) -> Uuid {
+        self.user_id
+    }
+    fn cursor(&self) -> Cursor {
+        Cursor::new(self.saved_at, self.job_id)
+    }
+}
+
+connection_type!(ApplicationConnection, ApplicationEdge, Application);
+connection_type!(JobConnection, JobEdge, Job);
+
+/// A job as jobseeker sees it: how many applied, and whether the viewer did.
+pub struct Job {
+    pub id: Uuid,
+    /// The job's organization, when the router sent it along (it does for
+    /// `applications`, which requires it); owned by employer.
+    pub organization_id: Option<Uuid>,
+}
+
+impl Job {
+    pub fn new(id: Uuid) -> Self {
+        Self {
+            id,
+            organization_id: None,
+        }
+    }
+}
+
+/// An organization by reference only: jobseeker never resolves one.
+#[derive(SimpleObject)]
+#[graphql(unresolvable = "id")]
+pub struct Organization {
+    pub id: ID,
+}
+
+/// The organization part of a job representation sent by the router.
+#[derive(Debug, InputObject)]
+pub struct OrganizationReference {
+    pub id: ID,
+}
+
+#[Object]
+impl Job {
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    /// Employer's field, declared here so `applications` can require it.
+    /// The router always asks employer for it; jobseeker only knows it
+    /// when a representation carried it.
+    #[graphql(external)]
+    async fn organization(&self) -> async_graphql::Result<Organization> {
+        self.organization_id
+            .map(|id| Organization {
+                id: ID(id.to_string()),
+            })
+            .ok_or_else(|| "the job's organization is resolved by the employer subgraph".into())
+    }
+
+    /// Active (not withdrawn) applications to this job.
+    async fn application_count(&self, context: &Context<'_>) -> async_graphql::Result<i64> {
+        let loader = &Loaders::of(context).application_counts_by_job;
+        Ok(loader.load_one(self.id).await?.unwrap_or(0))
+    }
+
+    /// Whether the signed-in viewer has an active application; false when anonymous.
+    async fn viewer_has_applied(&self, context: &Context<'_>) -> async_graphql::Result<bool> {
+        let loader = &Loaders::of(context).viewer_has_applied;
+        Ok(loader.load_one(self.id).await?.unwrap_or(false))
+    }
+
+    /// The job's applications, newest first: for recruiters of the job's
+    /// organization and admins. Which organization the job belongs to is
+    /// employer's data, sent by the router in the job's representation; a
+    /// request that bypasses the router could invent it, so this field is
+    /// only served through the router.
+    #[graphql(
+        requires = "organization { id }",
+        guard = "RecruiterGuard::of_required_organization(self.organization_id)",
+        complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)"
+    )]
+    async fn applications(
+        &self,
+        context: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ApplicationConnection> {
+        let loader = &Loaders::of(context).applications_of_job;
+        let page = load_child_page(loader, self.id, first, after, NoFilter).await?;
+        Ok(ApplicationConnection::from_child_page(page, |row| row))
+    }
+}
+
+/// A user as jobseeker sees them.
+pub struct User {
+    pub id: Uuid,
+}
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    /// The user's candidate profile; null when they have none.
+    async fn jobseeker_profile(
+        &self,
+        context: &Context<'_>,
+    ) -> async_graphql::Result<Option<JobseekerProfile>> {
+        Loaders::of(context)
+            .profiles_by_user
+            .load_one(self.id)
+            .await
+    }
+
+    /// The user's own applications, newest first (the user and admins only).
+    #[graphql(
+        guard = "OwnerGuard::self_or_admin(self.id)",
+        complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)"
+    )]
+    async fn applications(
+        &self,
+        context: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ApplicationConnection> {
+        let loader = &Loaders::of(context).applications_of_applicant;
+        let page = load_child_page(loader, self.id, first, after, NoFilter).await?;
+        Ok(ApplicationConnection::from_child_page(page, |row| row))
+    }
+
+    /// Jobs the user saved, most recently saved first (the user and admins only).
+    #[graphql(
+        guard = "OwnerGuard::self_or_admin(self.id)",
+        complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)"
+    )]
+    async fn saved_jobs(
+        &self,
+        context: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<JobConnection> {
+        let loader = &Loaders::of(context).saved_jobs_of_user;
+        let page = load_child_page(loader, self.id, first, after, NoFilter).await?;
+        Ok(JobConnection::from_child_page(page, |row| {
+            Job::new(row.job_id)
+        }))
+    }
+}
+
+#[derive(Debug, InputObject)]
+pub struct UpdateJobseekerProfileInput {
+    pub open_to_work: Option<bool>,
+    pub desired_titles: Option<Vec<String>>,
+    pub desired_locations: Option<Vec<String>>,
+    pub years_of_experience: Option<i32>,
+    pub resume_url: Option<String>,
+}

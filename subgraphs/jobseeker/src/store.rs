@@ -1,0 +1,195 @@
+//! Every SQL statement of the jobseeker subgraph.
+//!
+//! Each table's column list is written once (`application_columns!`,
+//! `profile_columns!`), and every statement that returns such rows is
+//! built from it at compile time.
+
+use talentgraph_kit::{Database, child_page_sql};
+use uuid::Uuid;
+
+use crate::error::JobseekerError;
+use crate::model::{Application, ApplicationStatus, JobseekerProfile};
+
+/// The `applications` columns an [`Application`] is read from (page
+/// queries add `parent_id` in front).
+macro_rules! application_columns {
+    () => {
+        "id, job_id, applicant_id, status, cover_letter, applied_at"
+    };
+}
+
+/// The `jobseeker_profiles` columns a [`JobseekerProfile`] is read from.
+macro_rules! profile_columns {
+    () => {
+        "user_id, open_to_work, desired_titles, desired_locations, years_of_experience, resume_url, updated_at"
+    };
+}
+
+pub const APPLICATIONS_BY_ID: &str = concat!(
+    "SELECT ",
+    application_columns!(),
+    " FROM applications WHERE id = ANY($1)"
+);
+
+pub const APPLICATION_PAGES_BY_APPLICANT: &str = child_page_sql!(
+    select: concat!("applicant_id AS parent_id, ", application_columns!()),
+    from: "applications",
+    parent: "applicant_id",
+    order: ("applied_at", "id"),
+);
+
+pub const APPLICATION_PAGES_BY_JOB: &str = child_page_sql!(
+    select: concat!("job_id AS parent_id, ", application_columns!()),
+    from: "applications",
+    parent: "job_id",
+    order: ("applied_at", "id"),
+);
+
+pub const ACTIVE_APPLICATION_COUNTS_BY_JOB: &str = "SELECT job_id, count(*) FROM applications \
+     WHERE job_id = ANY($1) AND status <> 'WITHDRAWN' GROUP BY job_id";
+
+/// The jobs in `$1` the applicant `$2` has an active application for.
+pub const JOBS_WITH_ACTIVE_APPLICATION_OF: &str = "SELECT job_id FROM applications \
+     WHERE applicant_id = $2 AND job_id = ANY($1) AND status <> 'WITHDRAWN'";
+
+pub const PROFILES_BY_USER: &str = concat!(
+    "SELECT ",
+    profile_columns!(),
+    " FROM jobseeker_profiles WHERE user_id = ANY($1)"
+);
+
+pub const SAVED_JOB_PAGES_BY_USER: &str = child_page_sql!(
+    select: "user_id, job_id, saved_at",
+    from: "saved_jobs",
+    parent: "user_id",
+    order: ("saved_at", "job_id"),
+);
+
+/// Applies `applicant` to `job_id`; a second active application is
+/// `AlreadyApplied` (the unique constraint decides, so races agree).
+pub async fn insert_application(
+    database: &Database,
+    job_id: Uuid,
+    applicant: Uuid,
+    cover_letter: Option<String>,
+) -> Result<Application, JobseekerError> {
+    let query = sqlx::query_as::<_, Application>(concat!(
+        "INSERT INTO applications (id, job_id, applicant_id, cover_letter) VALUES ($1, $2, $3, $4) RETURNING ",
+        application_columns!()
+    ))
+    .bind(Uuid::new_v4())
+    .bind(job_id)
+    .bind(applicant)
+    .bind(cover_letter);
+    Ok(database.fetch_one(query).await?)
+}
+
+/// Withdraws application `id` on behalf of `viewer_id`, who must be its
+/// applicant.
+pub async fn withdraw_application(
+    database: &Database,
+    id: Uuid,
+    viewer_id: Uuid,
+) -> Result<Application, JobseekerError> {
+    let mut transaction = database.begin().await?;
+    let current: Option<(Uuid, String)> = transaction
+        .fetch_optional(
+            sqlx::query_as(
+                "SELECT applicant_id, status FROM applications WHERE id = $1 FOR UPDATE",
+            )
+            .bind(id),
+        )
+        .await?;
+    let (applicant, status) = current.ok_or(JobseekerError::ApplicationNotFound)?;
+    if applicant != viewer_id {
+        return Err(JobseekerError::NotYourApplication);
+    }
+    if status == ApplicationStatus::Withdrawn.as_str() {
+        return Err(JobseekerError::AlreadyWithdrawn);
+    }
+    // The row is locked above, so it is still there.
+    let application = transaction
+        .fetch_one(
+            sqlx::query_as::<_, Application>(concat!(
+                "UPDATE applications SET status = 'WITHDRAWN', updated_at = now() WHERE id = $1 RETURNING ",
+                application_columns!()
+            ))
+            .bind(id),
+        )
+        .await?;
+    transaction.commit().await?;
+    Ok(application)
+}
+
+/// Saves `job_id` for `user_id`; saving twice keeps one entry.
+pub async fn save_job(
+    database: &Database,
+    user_id: Uuid,
+    job_id: Uuid,
+) -> Result<(), JobseekerError> {
+    database
+        .execute(
+            sqlx::query(
+                "INSERT INTO saved_jobs (user_id, job_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(job_id),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Removes a saved job; true when it was saved.
+pub async fn unsave_job(
+    database: &Database,
+    user_id: Uuid,
+    job_id: Uuid,
+) -> Result<bool, JobseekerError> {
+    let removed = database
+        .execute(
+            sqlx::query("DELETE FROM saved_jobs WHERE user_id = $1 AND job_id = $2")
+                .bind(user_id)
+                .bind(job_id),
+        )
+        .await?;
+    Ok(removed > 0)
+}
+
+/// Changes to a candidate profile, validated; `None` keeps the stored
+/// value (or the column default for a new profile).
+pub struct ProfileChanges {
+    pub open_to_work: Option<bool>,
+    pub desired_titles: Option<Vec<String>>,
+    pub desired_locations: Option<Vec<String>>,
+    pub years_of_experience: Option<i32>,
+    pub resume_url: Option<String>,
+}
+
+/// Creates or changes `user_id`'s candidate profile.
+pub async fn upsert_profile(
+    database: &Database,
+    user_id: Uuid,
+    changes: ProfileChanges,
+) -> Result<JobseekerProfile, JobseekerError> {
+    let query = sqlx::query_as::<_, JobseekerProfile>(concat!(
+        "INSERT INTO jobseeker_profiles AS p (user_id, open_to_work, desired_titles, desired_locations, \
+                                              years_of_experience, resume_url) \
+         VALUES ($1, COALESCE($2, true), COALESCE($3, '{}'), COALESCE($4, '{}'), $5, $6) \
+         ON CONFLICT (user_id) DO UPDATE SET \
+             open_to_work = COALESCE($2, p.open_to_work), \
+             desired_titles = COALESCE($3, p.desired_titles), \
+             desired_locations = COALESCE($4, p.desired_locations), \
+             years_of_experience = COALESCE($5, p.years_of_experience), \
+             resume_url = COALESCE($6, p.resume_url), \
+             updated_at = now() \
+         RETURNING ",
+        profile_columns!()
+    ))
+    .bind(user_id)
+    .bind(changes.open_to_work)
+    .bind(changes.desired_titles)
+    .bind(changes.desired_locations)
+    .bind(changes.years_of_experience)
+    .bind(changes.resume_url);
+    Ok(database.fetch_one(query).await?)
+}

@@ -1,0 +1,129 @@
+//! What a subgraph is to everything that runs one: a descriptor.
+//!
+//! Each subgraph crate exports one `static SUBGRAPH: Subgraph<DemoWorld>`;
+//! its binary, the dev stack, the end-to-end harness and the schema export
+//! all read it, so adding a subgraph means adding its crate and one line to
+//! the list in `talentgraph-subgraphs`.
+//!
+//! The usual subgraph (an async-graphql schema over its database, tokens
+//! verified against auth's published keys) does not write its own schema
+//! or app wiring: it implements [`SubgraphSchema`] and points the
+//! descriptor at [`app`], [`deployed_app`] and [`exported_sdl`]. Auth,
+//! which signs tokens and serves the key set, supplies its own.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use async_graphql::{EmptySubscription, ObjectType, Schema};
+use axum::Router;
+use sqlx::migrate::Migrator;
+
+use crate::auth::SharedAuthenticator;
+use crate::config::SubgraphConfig;
+use crate::database::{Database, DatabaseError};
+use crate::loaders::RequestLoaders;
+
+/// The future a demo seeder returns: how many rows it inserted.
+pub type SeedFuture<'a> = Pin<Box<dyn Future<Output = Result<u64, DatabaseError>> + Send + 'a>>;
+
+/// One subgraph, as its binary, the dev stack and the tests see it.
+///
+/// `World` is the demo data set's description; the kit never looks inside
+/// it (the kit knows no domain), it only hands it to the seeder.
+pub struct Subgraph<World: 'static> {
+    /// The subgraph's name, as in `router/supergraph.yaml`.
+    pub name: &'static str,
+    /// The port it listens on when `LISTEN_ADDR` is not set (the port
+    /// table in the README).
+    pub default_port: u16,
+    /// The subgraph's embedded `migrations/<name>/`.
+    pub migrator: &'static Migrator,
+    /// The Federation v2 SDL it exports (committed as `schema.graphql`).
+    pub sdl_exporter: fn() -> String,
+    /// The HTTP application with a chosen way of authenticating requests
+    /// (tests use fixed tokens).
+    pub app_builder: fn(Database, &SubgraphConfig, SharedAuthenticator) -> Router,
+    /// The HTTP application as deployed, with its production authenticator.
+    pub deployed_app_builder: fn(Database, &SubgraphConfig) -> Router,
+    /// Loads this subgraph's part of the demo data; running it twice adds
+    /// nothing.
+    pub demo_seeder: for<'a> fn(&'a Database, &'a World) -> SeedFuture<'a>,
+}
+
+impl<World> Subgraph<World> {
+    pub fn exported_sdl(&self) -> String {
+        (self.sdl_exporter)()
+    }
+
+    pub fn app(
+        &self,
+        database: Database,
+        config: &SubgraphConfig,
+        authenticator: SharedAuthenticator,
+    ) -> Router {
+        (self.app_builder)(database, config, authenticator)
+    }
+
+    pub fn deployed_app(&self, database: Database, config: &SubgraphConfig) -> Router {
+        (self.deployed_app_builder)(database, config)
+    }
+
+    pub async fn seed_demo(
+        &self,
+        database: &Database,
+        world: &World,
+    ) -> Result<u64, DatabaseError> {
+        (self.demo_seeder)(database, world).await
+    }
+}
+
+/// The GraphQL side of a usual subgraph: its root types and its loaders.
+pub trait SubgraphSchema: 'static {
+    type Query: ObjectType + Default + 'static;
+    type Mutation: ObjectType + Default + 'static;
+    type Loaders: RequestLoaders;
+}
+
+/// The executable schema of a usual subgraph.
+pub type SchemaOf<S> =
+    Schema<<S as SubgraphSchema>::Query, <S as SubgraphSchema>::Mutation, EmptySubscription>;
+
+/// The executable schema: Federation v2, the configured limits and
+/// introspection switch, and the database as shared data.
+pub fn schema<S: SubgraphSchema>(database: Database, config: &SubgraphConfig) -> SchemaOf<S> {
+    crate::graphql::build_schema(
+        S::Query::default(),
+        S::Mutation::default(),
+        database,
+        config,
+    )
+}
+
+/// The Federation v2 SDL a usual subgraph exports.
+pub fn exported_sdl<S: SubgraphSchema>() -> String {
+    crate::graphql::export_sdl(S::Query::default(), S::Mutation::default())
+}
+
+/// The HTTP application of a usual subgraph with a chosen authenticator.
+pub fn app<S: SubgraphSchema>(
+    database: Database,
+    config: &SubgraphConfig,
+    authenticator: SharedAuthenticator,
+) -> Router {
+    crate::server::subgraph_app::<_, S::Loaders>(
+        schema::<S>(database.clone(), config),
+        database,
+        config,
+        authenticator,
+    )
+}
+
+/// The HTTP application of a usual subgraph as deployed: access tokens
+/// verified against the key set auth publishes (`AUTH_JWKS_URL`).
+pub fn deployed_app<S: SubgraphSchema>(database: Database, config: &SubgraphConfig) -> Router {
+    app::<S>(
+        database,
+        config,
+        crate::tokens::jwks_authenticator(&config.tokens),
+    )
+}

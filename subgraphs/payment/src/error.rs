@@ -1,0 +1,38 @@
+//! The payment subgraph's errors and the codes clients see for them.
+
+use talentgraph_kit::{CommonError, DatabaseError, conflict_error};
+
+/// Everything a payment resolver or store function can fail with.
+///
+/// Not `Display` (see `talentgraph_kit::DatabaseError`): the only way into
+/// a GraphQL error is the `From` below, which gives each variant its code.
+#[derive(Debug)]
+pub enum PaymentError {
+    Common(CommonError),
+    /// The idempotency key was used before for a different request.
+    IdempotencyKeyReused,
+}
+
+impl From<CommonError> for PaymentError {
+    fn from(error: CommonError) -> Self {
+        Self::Common(error)
+    }
+}
+
+impl From<DatabaseError> for PaymentError {
+    fn from(error: DatabaseError) -> Self {
+        Self::Common(CommonError::Database(error))
+    }
+}
+
+impl From<PaymentError> for async_graphql::Error {
+    fn from(error: PaymentError) -> Self {
+        match error {
+            PaymentError::Common(error) => error.into(),
+            PaymentError::IdempotencyKeyReused => conflict_error(
+                "IDEMPOTENCY_KEY_REUSED",
+                "This idempotency key was already used for a different request.",
+            ),
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The GraphQL types of the payment subgraph and their field resolvers.
+
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use talentgraph_kit::loaders::{
+    ChildRow, IdentifiedRow, NoFilter, RequestLoaders, load_child_page,
+};
+use talentgraph_kit::viewer::RecruiterGuard;
+use talentgraph_kit::{Cursor, connection_type, text_enum};
+use uuid::Uuid;
+
+use crate::loaders::Loaders;
+
+text_enum! {
+    pub enum PlanCode {
+        Free => "FREE",
+        Starter => "STARTER",
+        Growth => "GROWTH",
+        Enterprise => "ENTERPRISE",
+    }
+}
+
+text_enum! {
+    pub enum SubscriptionStatus {
+        Active => "ACTIVE",
+        PastDue => "PAST_DUE",
+        Canceled => "CANCELED",
+    }
+}
+
+text_enum! {
+    pub enum InvoiceStatus {
+        Open => "OPEN",
+        Paid => "PAID",
+        Void => "VOID",
+    }
+}
+
+text_enum! {
+    pub enum PromotionTier {
+        Featured => "FEATURED",
+        Spotlight => "SPOTLIGHT",
+    }
+}
+
+/// A subscription plan.
+#[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
+pub struct Plan {
+    #[sqlx(try_from = "String")]
+    pub code: PlanCode,
+    pub name: String,
+    pub monthly_price_cents: i32,
+    pub included_job_credits: i32,
+    pub verified_badge: bool,
+}
+
+/// An organization's billing state.
+#[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
+pub struct Billing {
+    #[graphql(skip)]
+    pub organization_id: Uuid,
+    #[sqlx(flatten)]
+    pub plan: Plan,
+    #[sqlx(try_from = "String")]
+    pub status: SubscriptionStatus,
+    pub current_period_end: DateTime<Utc>,
+    /// Job-posting credits left.
+    pub job_credits: i32,
+}
+
+impl IdentifiedRow for Billing {
+    fn row_id(&self) -> Uuid {
+        self.organization_id
+    }
+}
+
+/// An invoice; amounts are in cents of `currency`.
+#[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
+#[graphql(complex)]
+pub struct Invoice {
+    #[graphql(skip)]
+    pub id: Uuid,
+    #[graphql(skip)]
+    pub organization_id: Uuid,
+    pub number: String,
+    #[sqlx(try_from = "String")]
+    pub status: InvoiceStatus,
+    pub currency: String,
+    pub total_cents: i32,
+    pub description: String,
+    pub issued_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+impl IdentifiedRow for Invoice {
+    fn row_id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl ChildRow for Invoice {
+    fn parent_id(&self) -> Uuid {
+        self.organization_id
+    }
+    fn cursor(&self) -> Cursor {
+        Cursor::new(self.issued_at, self.id)
+    }
+}
+
+#[ComplexObject]
+impl Invoice {
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    async fn organization(&self) -> Organization {
+        Organization {
+            id: self.organization_id,
+        }
+    }
+}
+
+/// A paid promotion of a job in search results.
+#[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
+pub struct JobPromotion {
+    #[graphql(skip)]
+    pub job_id: Uuid,
+    #[sqlx(try_from = "String")]
+    pub tier: PromotionTier,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+impl IdentifiedRow for JobPromotion {
+    fn row_id(&self) -> Uuid {
+        self.job_id
+    }
+}
+
+connection_type!(InvoiceConnection, InvoiceEdge, Invoice);
+
+/// An organization as payment sees it.
+pub struct Organization {
+    pub id: Uuid,
+}
+
+#[Object]
+impl Organization {
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    /// Whether the organization pays for a plan with the verified badge;
+    /// public, for the badge on organization pages.
+    async fn billing_verified(&self, context: &Context<'_>) -> async_graphql::Result<bool> {
+        let loader = &Loaders::of(context).verified_badges;
+        Ok(loader.load_one(self.id).await?.unwrap_or(false))
+    }
+
+    /// Plan, subscription status and credits (the organization's
+    /// recruiters and admins).
+    #[graphql(guard = "RecruiterGuard::of(self.id)")]
+    async fn billing(&self, context: &Context<'_>) -> async_graphql::Result<Option<Billing>> {
+        Loaders::of(context)
+            .billing_by_organization
+            .load_one(self.id)
+            .await
+    }
+
+    /// Invoices, newest first (the organization's recruiters and admins).
+    #[graphql(
+        guard = "RecruiterGuard::of(self.id)",
+        complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)"
+    )]
+    async fn invoices(
+        &self,
+        context: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<InvoiceConnection> {
+        let loader = &Loaders::of(context).invoices_of_organization;
+        let page = load_child_page(loader, self.id, first, after, NoFilter).await?;
+        Ok(InvoiceConnection::from_child_page(page, |invoice| invoice))
+    }
+}
+
+/// A job as payment sees it.
+pub struct Job {
+    pub id: Uuid,
+}
+
+#[Object]
+impl Job {
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    /// The job's promotion while it runs; null otherwise.
+    async fn promotion(
+        &self,
+        context: &Context<'_>,
+    ) -> async_graphql::Result<Option<JobPromotion>> {
+        let promotion = Loaders::of(context)
+            .promotions_by_job
+            .load_one(self.id)
+            .await?;
+        let now = Utc::now();
+        Ok(promotion.filter(|promotion| promotion.starts_at <= now && now < promotion.ends_at))
+    }
+}
+
+#[derive(Debug, InputObject)]
+pub struct PurchaseJobCreditsInput {
+    pub organization_id: ID,
+    /// 1 to 500 credits.
+    pub credits: i32,
+}
+
+/// The result of a purchase. `replayed` is true when the idempotency key
+/// had already been used for this same request and nothing new happened.
+#[derive(Debug, SimpleObject)]
+pub struct PurchaseJobCreditsPayload {
+    pub invoice: Invoice,
+    pub job_credits: i32,
+    pub replayed: bool,
+}
