@@ -431,6 +431,28 @@ fn router_secret() -> String {
 /// The schema registry's address in the dev stack (DESIGN.md).
 const REGISTRY_LISTEN: &str = "127.0.0.1:4100";
 
+/// Migrates the registry's database and issues this run's write token.
+///
+/// One token per run: the secret is rotated under the same name, so a
+/// token printed by an earlier stack stops working and a second `up` on
+/// the same data directory starts exactly like the first.
+pub async fn prepare_registry_database(database: &Database) -> Result<String, DevstackError> {
+    database
+        .run_migrations(&schema_registry::server::MIGRATOR)
+        .await
+        .map_err(talentgraph_kit::KitError::from)?;
+    schema_registry::server::tokens::rotate_token(
+        database,
+        DEVSTACK_TOKEN_NAME,
+        &[schema_registry::server::Scope::Write],
+    )
+    .await
+    .map_err(|error| DevstackError::Registry(error.to_string()))
+}
+
+/// The name of the registry token the dev stack issues itself.
+pub const DEVSTACK_TOKEN_NAME: &str = "devstack";
+
 /// Starts the schema registry on its own database, writing the supergraph
 /// file the router hot-reloads, and publishes the six subgraphs as the code
 /// defines them. Returns the serving task and a fresh write token.
@@ -443,22 +465,7 @@ async fn start_registry(
     let (_, database) = open_database(server, &mut admin, name).await?;
     let registry_error =
         |error: schema_registry::RegistryError| DevstackError::Registry(error.to_string());
-    database
-        .run_migrations(&schema_registry::server::MIGRATOR)
-        .await
-        .map_err(talentgraph_kit::KitError::from)?;
-    // One token per run: the previous run's is revoked, so a token printed
-    // by an old stack stops working.
-    schema_registry::server::tokens::revoke_token(&database, "devstack")
-        .await
-        .map_err(registry_error)?;
-    let token = schema_registry::server::tokens::create_token(
-        &database,
-        "devstack",
-        &[schema_registry::server::Scope::Write],
-    )
-    .await
-    .map_err(registry_error)?;
+    let token = prepare_registry_database(&database).await?;
     let state = schema_registry::server::RegistryState::new(database, Some(supergraph_path()));
     let address: std::net::SocketAddr = REGISTRY_LISTEN
         .parse()

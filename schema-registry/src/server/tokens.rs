@@ -111,6 +111,37 @@ pub async fn create_token(
     Ok(token)
 }
 
+/// Issues a new secret for the token called `name`, creating it when
+/// there is none, and returns it: the previous secret (revoked or not)
+/// stops working in the same statement. For tools that own one token name
+/// and start many times, like the dev stack, where `create_token` would
+/// refuse the name the previous run left behind.
+#[tracing::instrument(skip(database))]
+pub async fn rotate_token(
+    database: &Database,
+    name: &str,
+    scopes: &[Scope],
+) -> Result<String, RegistryError> {
+    let token = new_token();
+    let scope_names: Vec<String> = scopes
+        .iter()
+        .map(|scope| scope.as_str().to_owned())
+        .collect();
+    database
+        .execute(
+            sqlx::query(
+                "INSERT INTO api_tokens (name, token_sha256, scopes) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE SET token_sha256 = EXCLUDED.token_sha256,
+                     scopes = EXCLUDED.scopes, created_at = now(), revoked_at = NULL",
+            )
+            .bind(name)
+            .bind(token_digest(&token))
+            .bind(&scope_names),
+        )
+        .await?;
+    Ok(token)
+}
+
 /// Revokes the active token called `name`; false when there is none.
 #[tracing::instrument(skip(database))]
 pub async fn revoke_token(database: &Database, name: &str) -> Result<bool, RegistryError> {

@@ -2,8 +2,8 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use talentgraph_kit::guards::OwnerGuard;
 use talentgraph_kit::loaders::{IdentifiedRow, RequestLoaders};
-use talentgraph_kit::viewer::OwnerGuard;
 use talentgraph_kit::{Role, connection_type};
 use uuid::Uuid;
 

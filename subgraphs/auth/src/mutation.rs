@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Object};
-use talentgraph_kit::viewer::RoleGuard;
+use talentgraph_kit::guards::RoleGuard;
 use talentgraph_kit::{RequestContext, Role};
 
 use crate::error::AuthError;

@@ -1,8 +1,8 @@
 //! The auth subgraph's root query fields and entity resolvers.
 
 use async_graphql::{Context, ID, Object};
+use talentgraph_kit::guards::RoleGuard;
 use talentgraph_kit::loaders::{RequestLoaders, parse_id};
-use talentgraph_kit::viewer::RoleGuard;
 use talentgraph_kit::{Cursor, Database, PageArgs, Role, Viewer};
 
 use crate::accounts;

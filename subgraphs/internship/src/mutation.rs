@@ -1,8 +1,8 @@
 //! The internship subgraph's mutations: parse, validate, call the store.
 
 use async_graphql::{Context, ID, Object};
+use talentgraph_kit::guards::RoleGuard;
 use talentgraph_kit::loaders::parse_id_argument;
-use talentgraph_kit::viewer::RoleGuard;
 use talentgraph_kit::{CommonError, Database, Role, Viewer};
 
 use crate::model::InternshipApplication;

@@ -2,10 +2,10 @@
 
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use talentgraph_kit::guards::{OwnerGuard, RecruiterGuard};
 use talentgraph_kit::loaders::{
     ChildRow, IdentifiedRow, NoFilter, RequestLoaders, load_child_page,
 };
-use talentgraph_kit::viewer::{OwnerGuard, RecruiterGuard};
 use talentgraph_kit::{Cursor, connection_type, text_enum};
 use uuid::Uuid;
 

@@ -1,4 +1,5 @@
-//! The committed federation SDL matches what the code exports.
+//! The committed federation SDL matches what the code exports, and the
+//! database agrees with it on which fields can be null.
 
 /// `subgraphs/jobseeker/schema.graphql` is fresh.
 #[test]
@@ -8,4 +9,22 @@ fn committed_schema_is_fresh() {
         env!("CARGO_PKG_NAME"),
         &talentgraph_jobseeker::SUBGRAPH.exported_sdl(),
     );
+}
+
+/// No nullable column of jobseeker's tables feeds a non-null field.
+#[tokio::test]
+async fn nullable_columns_feed_only_nullable_fields() {
+    let (database, _url) =
+        talentgraph_kit::testing::fresh_database(&talentgraph_jobseeker::MIGRATOR)
+            .await
+            .expect("a fresh jobseeker database");
+    talentgraph_kit::testing::assert_nullability_agrees(
+        &database,
+        &talentgraph_jobseeker::SUBGRAPH.exported_sdl(),
+        &[
+            ("applications", "Application"),
+            ("jobseeker_profiles", "JobseekerProfile"),
+        ],
+    )
+    .await;
 }

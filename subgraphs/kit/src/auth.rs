@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
-use crate::viewer::Viewer;
+use crate::identity::Viewer;
 
 /// Why a request's credentials were refused. Clients see the message with
 /// `extensions.code = UNAUTHENTICATED` and HTTP status 401.

@@ -22,7 +22,7 @@ use sqlx::{Execute, FromRow, PgPool, Postgres};
 /// with `?`, which would let a resolver forget the mapping to its domain
 /// error; without `Display` such a `?` does not compile, and the only ways
 /// out are a domain error's `From<DatabaseError>` or
-/// [`crate::graphql::errors::database_failure`]. Logs read the detail through
+/// [`crate::errors::database_failure`]. Logs read the detail through
 /// [`DatabaseError::detail`].
 #[derive(Debug)]
 pub struct DatabaseError {

@@ -13,16 +13,19 @@ pub mod config;
 pub mod database;
 pub mod demo;
 pub mod error;
+pub mod errors;
 pub mod graphql;
+pub mod guards;
+pub mod identity;
 pub mod loaders;
 pub mod local_postgres;
 pub mod metrics;
 pub mod pagination;
+pub mod request;
 pub mod server;
 pub mod subgraph;
 pub mod telemetry;
 pub mod tokens;
-pub mod viewer;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -30,12 +33,14 @@ pub mod testing;
 pub use config::{Environment, LimitsConfig, LogFormat, SubgraphConfig};
 pub use database::{Database, DatabaseError};
 pub use error::KitError;
-pub use graphql::errors::{
+pub use errors::{
     CommonError, ErrorCode, client_error, conflict_error, database_failure, input_error,
     internal_error,
 };
-pub use graphql::{GraphqlEndpoint, RequestContext};
+pub use graphql::GraphqlEndpoint;
+pub use guards::RoleGuard;
+pub use identity::{Role, Viewer};
 pub use pagination::{Cursor, PageArgs, PageInfo};
+pub use request::RequestContext;
 pub use server::run_subgraph_main;
 pub use subgraph::{Subgraph, SubgraphSchema};
-pub use viewer::{Role, RoleGuard, Viewer};

@@ -28,7 +28,7 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use crate::database::Database;
-use crate::graphql::errors::{CommonError, database_failure, internal_error};
+use crate::errors::{CommonError, database_failure, internal_error};
 use crate::pagination::{Cursor, PageArgs};
 
 /// What a subgraph's loader constructor gets for each request.

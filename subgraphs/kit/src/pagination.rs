@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::graphql::errors::{ErrorCode, client_error};
+use crate::errors::{ErrorCode, client_error};
 
 /// No list field ever returns more than this many items in one page,
 /// whatever the configuration says.

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::auth::{AuthenticationFailure, Authenticator, SharedAuthenticator, bearer_token};
 use crate::config::TokenConfig;
-use crate::viewer::{Role, Viewer};
+use crate::identity::{Role, Viewer};
 
 /// The only signing algorithm issued and accepted.
 pub const TOKEN_ALGORITHM: Algorithm = Algorithm::EdDSA;

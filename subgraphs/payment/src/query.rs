@@ -1,8 +1,8 @@
 //! The payment subgraph's root query fields and entity resolvers.
 
 use async_graphql::{Context, ID, Object};
+use talentgraph_kit::guards::RoleGuard;
 use talentgraph_kit::loaders::{RequestLoaders, load_entity, parse_id, parse_id_argument};
-use talentgraph_kit::viewer::RoleGuard;
 use talentgraph_kit::{Database, Role, Viewer};
 
 use crate::loaders::Loaders;

@@ -12,8 +12,8 @@ use async_graphql::parser::types::{
 use async_graphql::{Name, Positioned, ServerError, Value, Variables};
 use async_graphql_value::Value as DocumentValue;
 
-use super::errors::ErrorCode;
 use crate::config::LimitsConfig;
+use crate::errors::ErrorCode;
 
 /// Arguments that bound how many items a field returns. A value above the
 /// configured page size is rejected before execution.

@@ -1,6 +1,5 @@
 //! GraphQL over HTTP for any async-graphql schema.
 
-pub mod errors;
 pub mod http;
 pub mod limits;
 
@@ -9,46 +8,7 @@ use std::sync::Arc;
 use async_graphql::{ObjectType, SchemaBuilder, SubscriptionType};
 
 use crate::config::LimitsConfig;
-use crate::viewer::Viewer;
-
-/// What every resolver can learn about the request it runs in.
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    /// Taken from a well-formed `x-request-id` header (the router propagates
-    /// one) or generated; logged with every error and returned to clients.
-    pub request_id: String,
-    pub viewer: Viewer,
-    /// Whether the request carried the router's shared secret. Only then
-    /// are fields the router adds to entity representations (`@requires`)
-    /// trustworthy: anyone reaching a subgraph directly can invent them.
-    pub via_router: bool,
-    /// The client's address as the edge proxy recorded it (the last
-    /// `X-Forwarded-For` entry), when the request came through the router.
-    pub client_address: Option<String>,
-}
-
-impl RequestContext {
-    /// The context of the request a resolver runs in.
-    pub fn of<'a>(context: &'a async_graphql::Context<'_>) -> Option<&'a RequestContext> {
-        context.data_opt::<RequestContext>()
-    }
-}
-
-/// Refuses fields whose authorization rests on data the router put into an
-/// entity representation when the request did not come through the router.
-pub fn require_via_router(context: &async_graphql::Context<'_>) -> async_graphql::Result<()> {
-    if RequestContext::of(context).is_some_and(|request| request.via_router) {
-        Ok(())
-    } else {
-        Err(errors::client_error(
-            errors::ErrorCode::Forbidden,
-            "This field is only served through the router.",
-        ))
-    }
-}
-
-/// The header in which the router sends the shared secret.
-pub const ROUTER_SECRET_HEADER: &str = "x-talentgraph-router";
+use crate::request::RequestContext;
 
 /// Adds a subgraph's per-request data (its DataLoaders) to a request.
 pub type RequestDataHook =

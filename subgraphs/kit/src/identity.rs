@@ -1,5 +1,8 @@
 //! Who is asking: the identity that reaches every resolver.
 //!
+//! The module order of the kit is `errors` → `identity` → `request` →
+//! `auth`/`guards` → `graphql`: each uses only those before it.
+//!
 //! The HTTP layer puts a [`Viewer`] into every request's data: anonymous
 //! without a token, otherwise the identity a verified access token states
 //! (see `tokens`). Resolvers only ever look at the `Viewer`, never at
@@ -8,7 +11,7 @@
 use async_graphql::Context;
 use uuid::Uuid;
 
-use crate::graphql::errors::{CommonError, ErrorCode, client_error};
+use crate::errors::{CommonError, ErrorCode, client_error};
 
 /// A platform role, stored as data in the auth database.
 #[derive(
@@ -124,99 +127,5 @@ impl Viewer {
                 "You may only see your own data.",
             ))
         }
-    }
-}
-
-/// A field guard that admits signed-in users holding any of the roles.
-pub struct RoleGuard {
-    roles: Vec<Role>,
-}
-
-impl RoleGuard {
-    pub fn any_of(roles: &[Role]) -> Self {
-        Self {
-            roles: roles.to_vec(),
-        }
-    }
-}
-
-impl async_graphql::Guard for RoleGuard {
-    async fn check(&self, context: &Context<'_>) -> async_graphql::Result<()> {
-        let viewer = Viewer::of(context);
-        viewer.require_user()?;
-        if self.roles.iter().any(|role| viewer.has_role(*role)) {
-            Ok(())
-        } else {
-            Err(client_error(
-                ErrorCode::Forbidden,
-                "Your account does not have the role this needs.",
-            ))
-        }
-    }
-}
-
-/// A field guard for personal data: admits the user `owner` themself and
-/// admins. Declared next to the field with the owner taken from the parent
-/// object, e.g. `#[graphql(guard = "OwnerGuard::self_or_admin(self.id)")]`.
-pub struct OwnerGuard {
-    owner: Uuid,
-}
-
-impl OwnerGuard {
-    pub fn self_or_admin(owner: Uuid) -> Self {
-        Self { owner }
-    }
-}
-
-impl async_graphql::Guard for OwnerGuard {
-    async fn check(&self, context: &Context<'_>) -> async_graphql::Result<()> {
-        Viewer::of(context).require_self_or_admin(self.owner)
-    }
-}
-
-/// A field guard for an organization's private data: admits the
-/// organization's recruiters (by the token's `orgs` claim) and admins.
-pub struct RecruiterGuard {
-    organization: Option<Uuid>,
-    organization_from_router: bool,
-}
-
-impl RecruiterGuard {
-    /// For fields of the organization itself (the key the router resolved).
-    pub fn of(organization: Uuid) -> Self {
-        Self {
-            organization: Some(organization),
-            organization_from_router: false,
-        }
-    }
-
-    /// For fields whose organization arrived in the entity representation
-    /// (`@requires`): believed only when the request came through the
-    /// router, since a direct caller could invent it. Admins pass without.
-    pub fn of_required_organization(organization: Option<Uuid>) -> Self {
-        Self {
-            organization,
-            organization_from_router: true,
-        }
-    }
-}
-
-impl async_graphql::Guard for RecruiterGuard {
-    async fn check(&self, context: &Context<'_>) -> async_graphql::Result<()> {
-        let viewer = Viewer::of(context);
-        viewer.require_user()?;
-        if viewer.is_admin() {
-            return Ok(());
-        }
-        if self.organization_from_router {
-            crate::graphql::require_via_router(context)?;
-        }
-        let organization = self.organization.ok_or_else(|| {
-            client_error(
-                ErrorCode::Forbidden,
-                "The organization is unknown, so its recruiters cannot be checked.",
-            )
-        })?;
-        viewer.require_recruiter_of(organization, true)
     }
 }

@@ -1,0 +1,20 @@
+//! Test harness: real PostgreSQL, a fresh database per test, spawned apps.
+//!
+//! - [`postgres`]: where test databases come from (a throwaway cluster, or
+//!   the server in `DATABASE_URL`);
+//! - [`app`]: a subgraph served on a free port, and how tests talk to it;
+//! - [`conformance`]: the checks every subgraph runs (operation limits,
+//!   malformed HTTP input);
+//! - [`schema`]: committed SDL freshness and schema ↔ database agreement.
+
+pub mod app;
+pub mod conformance;
+pub mod postgres;
+pub mod schema;
+
+pub use app::{StaticBearerTokens, TEST_ROUTER_SECRET, TestApp, TestResponse, count_statements};
+pub use conformance::{
+    LimitProbes, assert_bad_http_input_rejected, assert_limits_enforced, strict_test_config,
+};
+pub use postgres::{PostgresServer, fresh_database};
+pub use schema::{assert_committed_schema, assert_nullability_agrees};
