@@ -1,5 +1,5 @@
 -- Run once by the postgres container on an empty data directory: one
--- database per subgraph (DESIGN.md: no table is read by two subgraphs).
+-- database per subgraph (no table is read by two subgraphs; see ARCHITECTURE.md).
 CREATE DATABASE talentgraph_core;
 CREATE DATABASE talentgraph_auth;
 CREATE DATABASE talentgraph_jobseeker;

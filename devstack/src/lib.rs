@@ -3,10 +3,11 @@
 //! `up` starts PostgreSQL (a cluster kept under `target/devstack/` unless
 //! `DATABASE_URL` names a server), creates one database per subgraph, runs
 //! each subgraph's migrations, loads the demo data, serves the six
-//! subgraphs on their DESIGN.md ports, composes the supergraph and runs the
-//! pinned Apollo Router in front of them (installing it first if needed)
-//! until Ctrl-C, when it stops all it started. This crate and `schema-registry` are the only places that know
-//! the full list of subgraphs.
+//! subgraphs on their ports (the README's port table), composes the
+//! supergraph and runs the pinned Apollo Router in front of them
+//! (installing it first if needed), starts the schema registry, and on
+//! Ctrl-C stops all it started. The subgraphs come from the one list in
+//! `talentgraph-subgraphs`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -320,24 +321,24 @@ async fn prepare_databases(
 ) -> Result<Vec<String>, DevstackError> {
     let mut admin = server.admin_connection().await?;
     let mut urls = Vec::new();
-    for definition in SUBGRAPHS {
-        let name = format!("talentgraph_{}", definition.name);
+    for subgraph in SUBGRAPHS {
+        let name = format!("talentgraph_{}", subgraph.name);
         let (url, database) = open_database(server, &mut admin, &name).await?;
         database
-            .run_migrations(definition.migrator)
+            .run_migrations(subgraph.migrator)
             .await
             .map_err(talentgraph_kit::KitError::from)?;
         let started = Instant::now();
-        let inserted = definition
+        let inserted = subgraph
             .seed_demo(&database, world)
             .await
             .map_err(|error| DevstackError::Seed {
-                subgraph: definition.name,
+                subgraph: subgraph.name,
                 error,
             })?;
         eprintln!(
             "▸ {:<10} database {name}: migrated, {inserted} new demo rows ({:.1} s)",
-            definition.name,
+            subgraph.name,
             started.elapsed().as_secs_f64()
         );
         database.close().await;
@@ -357,11 +358,11 @@ async fn up(world: DemoWorld) -> Result<(), DevstackError> {
 async fn serve_subgraphs(server: &DatabaseServer, world: &DemoWorld) -> Result<(), DevstackError> {
     let urls = prepare_databases(server, world).await?;
     let mut tasks = Vec::new();
-    for (definition, url) in SUBGRAPHS.into_iter().zip(urls) {
+    for (subgraph, url) in SUBGRAPHS.into_iter().zip(urls) {
         // Each subgraph reads the same variables a deployed one would, except
         // its address and database, which the stack assigns.
         let config =
-            SubgraphConfig::from_lookup(definition.default_port, |variable| match variable {
+            SubgraphConfig::from_lookup(subgraph.default_port, |variable| match variable {
                 "DATABASE_URL" => Some(url.clone()),
                 "LISTEN_ADDR" => None,
                 "ROUTER_SHARED_SECRET" => Some(router_secret()),
@@ -370,10 +371,10 @@ async fn serve_subgraphs(server: &DatabaseServer, world: &DemoWorld) -> Result<(
             .map_err(talentgraph_kit::KitError::from)?;
         let address = config.listen_address;
         tasks.push((
-            definition.name,
+            subgraph.name,
             address,
             tokio::spawn(
-                async move { talentgraph_kit::server::run_subgraph(definition, config).await },
+                async move { talentgraph_kit::server::run_subgraph(subgraph, config).await },
             ),
         ));
     }
@@ -428,7 +429,7 @@ fn router_secret() -> String {
         .unwrap_or_else(|| "talentgraph-development-router-secret".to_owned())
 }
 
-/// The schema registry's address in the dev stack (DESIGN.md).
+/// The schema registry's address in the dev stack (the README's port table).
 const REGISTRY_LISTEN: &str = "127.0.0.1:4100";
 
 /// Migrates the registry's database and issues this run's write token.
@@ -523,7 +524,8 @@ async fn start_registry(
     Ok((task, token))
 }
 
-/// The router's GraphQL and health addresses in the dev stack (DESIGN.md).
+/// The router's GraphQL and health addresses in the dev stack (the README's
+/// port table).
 const ROUTER_LISTEN: &str = "127.0.0.1:4000";
 const ROUTER_HEALTH_LISTEN: &str = "127.0.0.1:8088";
 
@@ -770,17 +772,5 @@ mod tests {
         assert!(parse(&["launch"]).is_err());
         assert!(parse(&["up", "--fast"]).is_err());
         assert!(parse(&["up", "seed"]).is_err());
-    }
-
-    /// Every subgraph has a distinct port and name.
-    #[test]
-    fn subgraph_ports_and_names_are_distinct() {
-        let mut ports: Vec<u16> = SUBGRAPHS
-            .iter()
-            .map(|definition| definition.default_port)
-            .collect();
-        ports.sort_unstable();
-        ports.dedup();
-        assert_eq!(ports, vec![4001, 4002, 4003, 4004, 4005, 4006]);
     }
 }

@@ -11,7 +11,7 @@ use crate::client::{RegistryAnswer, RegistryClient};
 use crate::operations::{OperationDocument, load_operations};
 use crate::{RegistryError, SupergraphConfig};
 
-/// `--registry`, else `SCHEMA_REGISTRY_URL`, else DESIGN.md's local port.
+/// `--registry`, else `SCHEMA_REGISTRY_URL`, else the registry's local port.
 pub fn default_registry_url() -> String {
     std::env::var("SCHEMA_REGISTRY_URL")
         .ok()

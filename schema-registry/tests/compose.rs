@@ -124,7 +124,7 @@ fn every_page_validates_against_the_api_schema() {
     let composed = compose_from_config(&config).expect("composes");
     let pages = schema_registry::operations::load_operations(&repository_root().join("pages"))
         .expect("reads pages/");
-    assert_eq!(pages.len(), 7, "one operation per page of DESIGN.md");
+    assert_eq!(pages.len(), 7, "one operation per page in pages/");
     let problems = schema_registry::operations::validate_operations(&composed.api_sdl, &pages)
         .expect("the API schema is valid");
     assert!(problems.is_empty(), "{problems:#?}");

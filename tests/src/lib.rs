@@ -616,7 +616,7 @@ pub fn page_budgets() -> std::collections::BTreeMap<String, PageBudget> {
         .unwrap_or_else(|error| panic!("{} is not valid: {error}", path.display()))
 }
 
-/// The pages of DESIGN.md, in its order.
+/// The pages of `pages/`, in the README's order.
 pub const PAGES: [&str; 7] = [
     "JobSearchPage",
     "JobDetailPage",

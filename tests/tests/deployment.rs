@@ -353,7 +353,7 @@ fn dockerfile_builds_every_subgraph() {
     );
 }
 
-/// The registry runs on DESIGN.md's port with a database the PostgreSQL
+/// The registry runs on the port table's port with a database the PostgreSQL
 /// container creates, and writes its supergraph into a named volume.
 #[test]
 fn compose_runs_the_schema_registry() {

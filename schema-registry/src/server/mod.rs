@@ -35,7 +35,7 @@ pub use tokens::Scope;
 /// The registry database's migrations, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations/registry");
 
-/// DESIGN.md's port for the registry.
+/// The registry's port in the README's port table.
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:4100";
 
 const DEFAULT_MAX_REQUEST_BODY_BYTES: usize = 4 * 1024 * 1024;

@@ -275,7 +275,8 @@ impl SubgraphConfig {
     }
 }
 
-/// The default auth address of DESIGN.md, used outside production only.
+/// The default auth address (the port table in the README), used outside
+/// production only.
 const DEVELOPMENT_JWKS_URL: &str = "http://127.0.0.1:4002/.well-known/jwks.json";
 
 fn read_token_config(

@@ -139,10 +139,6 @@ pub enum CommonError {
         field: &'static str,
         message: String,
     },
-    /// A state the code rules out happened anyway (say, a row that a
-    /// `FOR UPDATE` lock holds vanished). Internal, never a misleading
-    /// `NOT_FOUND` or `CONFLICT`.
-    Impossible(&'static str),
 }
 
 impl CommonError {
@@ -170,7 +166,6 @@ impl From<CommonError> for async_graphql::Error {
                 "You must be signed in to do this.",
             ),
             CommonError::InvalidInput { field, message } => input_error(field, message),
-            CommonError::Impossible(what) => internal_error(what),
         }
     }
 }
