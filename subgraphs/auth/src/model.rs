@@ -3,12 +3,13 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use talentgraph_kit::guards::OwnerGuard;
-use talentgraph_kit::loaders::{IdentifiedRow, RequestLoaders};
+use talentgraph_kit::loaders::RequestLoaders;
 use talentgraph_kit::{Role, connection_type};
 use uuid::Uuid;
 
 use crate::loaders::Loaders;
 use crate::sessions::SessionTokens;
+use talentgraph_kit::identified_row;
 
 /// An account row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -19,11 +20,7 @@ pub struct Account {
     pub created_at: DateTime<Utc>,
 }
 
-impl IdentifiedRow for Account {
-    fn row_id(&self) -> Uuid {
-        self.user_id
-    }
-}
+identified_row!(Account, user_id);
 
 impl Account {
     fn roles(&self) -> Vec<Role> {

@@ -15,8 +15,8 @@ pub mod store;
 use async_graphql::EmptyMutation;
 use sqlx::migrate::Migrator;
 use talentgraph_demo_world::DemoWorld;
+use talentgraph_kit::Database;
 use talentgraph_kit::subgraph::{SeedFuture, Subgraph, SubgraphSchema};
-use talentgraph_kit::{Database, subgraph};
 
 pub use error::CoreError;
 
@@ -33,15 +33,8 @@ impl SubgraphSchema for CoreSchema {
 }
 
 /// How the binary, the dev stack and the tests run this subgraph.
-pub static SUBGRAPH: Subgraph<DemoWorld> = Subgraph {
-    name: "core",
-    default_port: 4001,
-    migrator: &MIGRATOR,
-    sdl_exporter: subgraph::exported_sdl::<CoreSchema>,
-    app_builder: subgraph::app::<CoreSchema>,
-    deployed_app_builder: subgraph::deployed_app::<CoreSchema>,
-    demo_seeder: seed_demo,
-};
+pub static SUBGRAPH: Subgraph<DemoWorld> =
+    Subgraph::usual::<CoreSchema>("core", 4001, &MIGRATOR, seed_demo);
 
 fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a> {
     Box::pin(demo::seed(database, world))

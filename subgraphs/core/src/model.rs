@@ -2,11 +2,12 @@
 
 use async_graphql::{ComplexObject, Context, ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
-use talentgraph_kit::loaders::{ChildRow, IdentifiedRow, RequestLoaders};
-use talentgraph_kit::{Cursor, connection_type, text_enum};
+use talentgraph_kit::loaders::RequestLoaders;
+use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
 
 use crate::loaders::Loaders;
+use talentgraph_kit::{child_row, identified_row};
 
 text_enum! {
     /// Head-count bands, as on public company profiles.
@@ -33,11 +34,7 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-impl IdentifiedRow for User {
-    fn row_id(&self) -> Uuid {
-        self.id
-    }
-}
+identified_row!(User, id);
 
 #[ComplexObject]
 impl User {
@@ -71,11 +68,7 @@ pub struct Organization {
     pub created_at: DateTime<Utc>,
 }
 
-impl IdentifiedRow for Organization {
-    fn row_id(&self) -> Uuid {
-        self.id
-    }
-}
+identified_row!(Organization, id);
 
 #[ComplexObject]
 impl Organization {
@@ -94,11 +87,7 @@ pub struct Skill {
     pub slug: String,
 }
 
-impl IdentifiedRow for Skill {
-    fn row_id(&self) -> Uuid {
-        self.id
-    }
-}
+identified_row!(Skill, id);
 
 #[ComplexObject]
 impl Skill {
@@ -126,14 +115,7 @@ impl UserSkill {
     }
 }
 
-impl ChildRow for UserSkill {
-    fn parent_id(&self) -> Uuid {
-        self.user_id
-    }
-    fn cursor(&self) -> Cursor {
-        Cursor::new(DateTime::<Utc>::UNIX_EPOCH, self.id)
-    }
-}
+child_row!(UserSkill, parent: user_id, cursor: (unordered, id));
 
 connection_type!(OrganizationConnection, OrganizationEdge, Organization);
 

@@ -16,8 +16,8 @@ pub mod store;
 
 use sqlx::migrate::Migrator;
 use talentgraph_demo_world::DemoWorld;
+use talentgraph_kit::Database;
 use talentgraph_kit::subgraph::{SeedFuture, Subgraph, SubgraphSchema};
-use talentgraph_kit::{Database, subgraph};
 
 pub use error::EmployerError;
 
@@ -34,15 +34,8 @@ impl SubgraphSchema for EmployerSchema {
 }
 
 /// How the binary, the dev stack and the tests run this subgraph.
-pub static SUBGRAPH: Subgraph<DemoWorld> = Subgraph {
-    name: "employer",
-    default_port: 4004,
-    migrator: &MIGRATOR,
-    sdl_exporter: subgraph::exported_sdl::<EmployerSchema>,
-    app_builder: subgraph::app::<EmployerSchema>,
-    deployed_app_builder: subgraph::deployed_app::<EmployerSchema>,
-    demo_seeder: seed_demo,
-};
+pub static SUBGRAPH: Subgraph<DemoWorld> =
+    Subgraph::usual::<EmployerSchema>("employer", 4004, &MIGRATOR, seed_demo);
 
 fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a> {
     Box::pin(demo::seed(database, world))

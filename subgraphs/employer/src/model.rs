@@ -2,13 +2,12 @@
 
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use talentgraph_kit::loaders::{
-    ChildRow, IdentifiedRow, NoFilter, RequestLoaders, TextFilter, load_child_page,
-};
-use talentgraph_kit::{Cursor, connection_type, text_enum};
+use talentgraph_kit::loaders::{NoFilter, RequestLoaders, TextFilter, load_child_page};
+use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
 
 use crate::loaders::Loaders;
+use talentgraph_kit::{child_row, identified_row};
 
 text_enum! {
     pub enum EmploymentType {
@@ -61,20 +60,9 @@ pub struct Job {
     pub posted_at: DateTime<Utc>,
 }
 
-impl IdentifiedRow for Job {
-    fn row_id(&self) -> Uuid {
-        self.id
-    }
-}
+identified_row!(Job, id);
 
-impl ChildRow for Job {
-    fn parent_id(&self) -> Uuid {
-        self.organization_id
-    }
-    fn cursor(&self) -> Cursor {
-        Cursor::new(self.posted_at, self.id)
-    }
-}
+child_row!(Job, parent: organization_id, cursor: (posted_at, id));
 
 #[ComplexObject]
 impl Job {
@@ -112,14 +100,7 @@ pub struct Membership {
     pub added_at: DateTime<Utc>,
 }
 
-impl ChildRow for Membership {
-    fn parent_id(&self) -> Uuid {
-        self.parent_id
-    }
-    fn cursor(&self) -> Cursor {
-        Cursor::new(self.added_at, self.member_id)
-    }
-}
+child_row!(Membership, parent: parent_id, cursor: (added_at, member_id));
 
 connection_type!(JobConnection, JobEdge, Job);
 connection_type!(UserConnection, UserEdge, User);

@@ -3,7 +3,9 @@
 use async_graphql::{Context, ID, Object};
 use talentgraph_kit::Database;
 use talentgraph_kit::PageArgs;
-use talentgraph_kit::loaders::{RequestLoaders, load_entity, parse_id, parse_id_argument};
+use talentgraph_kit::loaders::{
+    ChildPage, RequestLoaders, load_entity, parse_id, parse_id_argument, parse_optional_id_argument,
+};
 
 use crate::loaders::Loaders;
 use crate::model::{Job, JobConnection, JobFilter, JobStatus, Organization, User};
@@ -51,23 +53,19 @@ impl Query {
     ) -> async_graphql::Result<JobConnection> {
         let page = PageArgs::new(first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
-        let organization_id = filter
-            .organization_id
-            .as_ref()
-            .map(|id| parse_id_argument("filter.organizationId", id))
-            .transpose()?;
         let search = JobSearch {
             status: filter.status.unwrap_or(JobStatus::Open),
-            organization_id,
+            organization_id: parse_optional_id_argument(
+                "filter.organizationId",
+                filter.organization_id.as_ref(),
+            )?,
             remote: filter.remote,
             employment_type: filter.employment_type,
             title_contains: filter.search,
         };
         let rows = store::search_jobs(context.data_unchecked::<Database>(), search, &page).await?;
-        Ok(JobConnection::from_rows(
-            &page,
-            rows,
-            talentgraph_kit::loaders::ChildRow::cursor,
+        Ok(JobConnection::from_child_page(
+            ChildPage { page, rows },
             |job| job,
         ))
     }

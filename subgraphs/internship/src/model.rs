@@ -3,13 +3,12 @@
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use talentgraph_kit::guards::OwnerGuard;
-use talentgraph_kit::loaders::{
-    ChildRow, IdentifiedRow, NoFilter, RequestLoaders, TextFilter, load_child_page,
-};
-use talentgraph_kit::{Cursor, connection_type, text_enum};
+use talentgraph_kit::loaders::{NoFilter, RequestLoaders, TextFilter, load_child_page};
+use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
 
 use crate::loaders::Loaders;
+use talentgraph_kit::{child_row, identified_row};
 
 text_enum! {
     pub enum InternshipKind {
@@ -71,20 +70,9 @@ pub struct Internship {
     pub created_at: DateTime<Utc>,
 }
 
-impl IdentifiedRow for Internship {
-    fn row_id(&self) -> Uuid {
-        self.id
-    }
-}
+identified_row!(Internship, id);
 
-impl ChildRow for Internship {
-    fn parent_id(&self) -> Uuid {
-        self.organization_id
-    }
-    fn cursor(&self) -> Cursor {
-        Cursor::new(self.created_at, self.id)
-    }
-}
+child_row!(Internship, parent: organization_id, cursor: (created_at, id));
 
 #[ComplexObject]
 impl Internship {
@@ -141,14 +129,7 @@ pub struct InternshipSkill {
     pub skill_id: Uuid,
 }
 
-impl ChildRow for InternshipSkill {
-    fn parent_id(&self) -> Uuid {
-        self.internship_id
-    }
-    fn cursor(&self) -> Cursor {
-        Cursor::new(DateTime::<Utc>::UNIX_EPOCH, self.skill_id)
-    }
-}
+child_row!(InternshipSkill, parent: internship_id, cursor: (unordered, skill_id));
 
 /// An application to an internship.
 #[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
@@ -166,20 +147,9 @@ pub struct InternshipApplication {
     pub applied_at: DateTime<Utc>,
 }
 
-impl IdentifiedRow for InternshipApplication {
-    fn row_id(&self) -> Uuid {
-        self.id
-    }
-}
+identified_row!(InternshipApplication, id);
 
-impl ChildRow for InternshipApplication {
-    fn parent_id(&self) -> Uuid {
-        self.applicant_id
-    }
-    fn cursor(&self) -> Cursor {
-        Cursor::new(self.applied_at, self.id)
-    }
-}
+child_row!(InternshipApplication, parent: applicant_id, cursor: (applied_at, id));
 
 #[ComplexObject]
 impl InternshipApplication {

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, Object};
 use talentgraph_kit::loaders::{
-    ChildRow, RequestLoaders, load_entity, parse_id, parse_id_argument,
+    ChildPage, RequestLoaders, load_entity, parse_id, parse_id_argument, parse_optional_id_argument,
 };
 use talentgraph_kit::{Database, PageArgs, Viewer};
 
@@ -71,28 +71,19 @@ impl Query {
     ) -> async_graphql::Result<InternshipConnection> {
         let page = PageArgs::new(first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
-        let organization_id = filter
-            .organization_id
-            .as_ref()
-            .map(|id| parse_id_argument("filter.organizationId", id))
-            .transpose()?;
-        let skill_id = filter
-            .skill_id
-            .as_ref()
-            .map(|id| parse_id_argument("filter.skillId", id))
-            .transpose()?;
         let search = InternshipSearch {
             kind: filter.kind,
-            organization_id,
+            organization_id: parse_optional_id_argument(
+                "filter.organizationId",
+                filter.organization_id.as_ref(),
+            )?,
             remote: filter.remote,
-            skill_id,
+            skill_id: parse_optional_id_argument("filter.skillId", filter.skill_id.as_ref())?,
         };
         let database = context.data_unchecked::<Database>();
         let rows = store::search_internships(database, search, &page).await?;
-        Ok(InternshipConnection::from_rows(
-            &page,
-            rows,
-            ChildRow::cursor,
+        Ok(InternshipConnection::from_child_page(
+            ChildPage { page, rows },
             |row| row,
         ))
     }

@@ -17,8 +17,8 @@ pub mod store;
 
 use sqlx::migrate::Migrator;
 use talentgraph_demo_world::DemoWorld;
+use talentgraph_kit::Database;
 use talentgraph_kit::subgraph::{SeedFuture, Subgraph, SubgraphSchema};
-use talentgraph_kit::{Database, subgraph};
 
 pub use error::JobseekerError;
 
@@ -35,15 +35,8 @@ impl SubgraphSchema for JobseekerSchema {
 }
 
 /// How the binary, the dev stack and the tests run this subgraph.
-pub static SUBGRAPH: Subgraph<DemoWorld> = Subgraph {
-    name: "jobseeker",
-    default_port: 4003,
-    migrator: &MIGRATOR,
-    sdl_exporter: subgraph::exported_sdl::<JobseekerSchema>,
-    app_builder: subgraph::app::<JobseekerSchema>,
-    deployed_app_builder: subgraph::deployed_app::<JobseekerSchema>,
-    demo_seeder: seed_demo,
-};
+pub static SUBGRAPH: Subgraph<DemoWorld> =
+    Subgraph::usual::<JobseekerSchema>("jobseeker", 4003, &MIGRATOR, seed_demo);
 
 fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a> {
     Box::pin(demo::seed(database, world))

@@ -3,13 +3,12 @@
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use talentgraph_kit::guards::{OwnerGuard, RecruiterGuard};
-use talentgraph_kit::loaders::{
-    ChildRow, IdentifiedRow, NoFilter, RequestLoaders, load_child_page,
-};
-use talentgraph_kit::{Cursor, connection_type, text_enum};
+use talentgraph_kit::loaders::{NoFilter, RequestLoaders, load_child_page};
+use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
 
 use crate::loaders::Loaders;
+use talentgraph_kit::{child_row, identified_row};
 
 text_enum! {
     pub enum ApplicationStatus {
@@ -42,20 +41,9 @@ pub struct Application {
     pub applied_at: DateTime<Utc>,
 }
 
-impl IdentifiedRow for Application {
-    fn row_id(&self) -> Uuid {
-        self.id
-    }
-}
+identified_row!(Application, id);
 
-impl ChildRow for Application {
-    fn parent_id(&self) -> Uuid {
-        self.parent_id
-    }
-    fn cursor(&self) -> Cursor {
-        Cursor::new(self.applied_at, self.id)
-    }
-}
+child_row!(Application, parent: parent_id, cursor: (applied_at, id));
 
 #[ComplexObject]
 impl Application {
@@ -87,11 +75,7 @@ pub struct JobseekerProfile {
     pub updated_at: DateTime<Utc>,
 }
 
-impl IdentifiedRow for JobseekerProfile {
-    fn row_id(&self) -> Uuid {
-        self.user_id
-    }
-}
+identified_row!(JobseekerProfile, user_id);
 
 /// A job a user saved for later.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -101,14 +85,7 @@ pub struct SavedJob {
     pub saved_at: DateTime<Utc>,
 }
 
-impl ChildRow for SavedJob {
-    fn parent_id(&self) -> Uuid {
-        self.user_id
-    }
-    fn cursor(&self) -> Cursor {
-        Cursor::new(self.saved_at, self.job_id)
-    }
-}
+child_row!(SavedJob, parent: user_id, cursor: (saved_at, job_id));
 
 connection_type!(ApplicationConnection, ApplicationEdge, Application);
 connection_type!(JobConnection, JobEdge, Job);

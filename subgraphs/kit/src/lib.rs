@@ -30,6 +30,14 @@ pub mod tokens;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// Crates the kit's macros name, so a subgraph need not depend on them
+/// under the same name.
+#[doc(hidden)]
+pub mod reexports {
+    pub use chrono;
+    pub use uuid;
+}
+
 pub use config::{Environment, LimitsConfig, LogFormat, SubgraphConfig};
 pub use database::{Database, DatabaseError};
 pub use error::KitError;

@@ -518,3 +518,57 @@ pub fn parse_id_argument(
         CommonError::invalid_input(argument, format!("`{argument}` is not a valid id."))
     })
 }
+
+/// Implements [`IdentifiedRow`] for a row type from the field that holds
+/// its id: `identified_row!(Job, id);`.
+#[macro_export]
+macro_rules! identified_row {
+    ($row:ty, $id:ident) => {
+        impl $crate::loaders::IdentifiedRow for $row {
+            fn row_id(&self) -> $crate::reexports::uuid::Uuid {
+                self.$id
+            }
+        }
+    };
+}
+
+/// Implements [`ChildRow`] for a row type: the field naming its parent and
+/// the two fields of its cursor, `child_row!(Job, parent: organization_id,
+/// cursor: (posted_at, id));`. A list that is bounded and ranked rather than
+/// paged (`Internship.skills`) has no timestamp: `cursor: (unordered, id)`
+/// keeps the id alone.
+#[macro_export]
+macro_rules! child_row {
+    ($row:ty, parent: $parent:ident, cursor: (unordered, $id:ident)) => {
+        impl $crate::loaders::ChildRow for $row {
+            fn parent_id(&self) -> $crate::reexports::uuid::Uuid {
+                self.$parent
+            }
+            fn cursor(&self) -> $crate::Cursor {
+                $crate::Cursor::new(
+                    $crate::reexports::chrono::DateTime::<$crate::reexports::chrono::Utc>::UNIX_EPOCH,
+                    self.$id,
+                )
+            }
+        }
+    };
+    ($row:ty, parent: $parent:ident, cursor: ($at:ident, $id:ident)) => {
+        impl $crate::loaders::ChildRow for $row {
+            fn parent_id(&self) -> $crate::reexports::uuid::Uuid {
+                self.$parent
+            }
+            fn cursor(&self) -> $crate::Cursor {
+                $crate::Cursor::new(self.$at, self.$id)
+            }
+        }
+    };
+}
+
+/// Parses an optional `ID` argument, such as a filter's
+/// `organizationId`: absent stays `None`, malformed is `BAD_USER_INPUT`.
+pub fn parse_optional_id_argument(
+    argument: &'static str,
+    id: Option<&async_graphql::ID>,
+) -> Result<Option<Uuid>, CommonError> {
+    id.map(|id| parse_id_argument(argument, id)).transpose()
+}

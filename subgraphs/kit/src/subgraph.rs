@@ -51,6 +51,25 @@ pub struct Subgraph<World: 'static> {
 }
 
 impl<World> Subgraph<World> {
+    /// The descriptor of a usual subgraph: its schema, app and SDL export
+    /// come from the kit's generic builders for `S`.
+    pub const fn usual<S: SubgraphSchema>(
+        name: &'static str,
+        default_port: u16,
+        migrator: &'static Migrator,
+        demo_seeder: for<'a> fn(&'a Database, &'a World) -> SeedFuture<'a>,
+    ) -> Self {
+        Self {
+            name,
+            default_port,
+            migrator,
+            sdl_exporter: exported_sdl::<S>,
+            app_builder: app::<S>,
+            deployed_app_builder: deployed_app::<S>,
+            demo_seeder,
+        }
+    }
+
     pub fn exported_sdl(&self) -> String {
         (self.sdl_exporter)()
     }

@@ -20,8 +20,8 @@ pub mod store;
 
 use sqlx::migrate::Migrator;
 use talentgraph_demo_world::DemoWorld;
+use talentgraph_kit::Database;
 use talentgraph_kit::subgraph::{SeedFuture, Subgraph, SubgraphSchema};
-use talentgraph_kit::{Database, subgraph};
 
 pub use error::PaymentError;
 pub use store::{CREDIT_PRICE_CENTS, MAX_CREDITS_PER_PURCHASE, purchase_total_cents};
@@ -39,15 +39,8 @@ impl SubgraphSchema for PaymentSchema {
 }
 
 /// How the binary, the dev stack and the tests run this subgraph.
-pub static SUBGRAPH: Subgraph<DemoWorld> = Subgraph {
-    name: "payment",
-    default_port: 4005,
-    migrator: &MIGRATOR,
-    sdl_exporter: subgraph::exported_sdl::<PaymentSchema>,
-    app_builder: subgraph::app::<PaymentSchema>,
-    deployed_app_builder: subgraph::deployed_app::<PaymentSchema>,
-    demo_seeder: seed_demo,
-};
+pub static SUBGRAPH: Subgraph<DemoWorld> =
+    Subgraph::usual::<PaymentSchema>("payment", 4005, &MIGRATOR, seed_demo);
 
 fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a> {
     Box::pin(demo::seed(database, world))

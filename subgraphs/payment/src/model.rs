@@ -3,13 +3,12 @@
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use talentgraph_kit::guards::RecruiterGuard;
-use talentgraph_kit::loaders::{
-    ChildRow, IdentifiedRow, NoFilter, RequestLoaders, load_child_page,
-};
-use talentgraph_kit::{Cursor, connection_type, text_enum};
+use talentgraph_kit::loaders::{NoFilter, RequestLoaders, load_child_page};
+use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
 
 use crate::loaders::Loaders;
+use talentgraph_kit::{child_row, identified_row};
 
 text_enum! {
     pub enum PlanCode {
@@ -68,11 +67,7 @@ pub struct Billing {
     pub job_credits: i32,
 }
 
-impl IdentifiedRow for Billing {
-    fn row_id(&self) -> Uuid {
-        self.organization_id
-    }
-}
+identified_row!(Billing, organization_id);
 
 /// An invoice; amounts are in cents of `currency`.
 #[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
@@ -93,20 +88,9 @@ pub struct Invoice {
     pub paid_at: Option<DateTime<Utc>>,
 }
 
-impl IdentifiedRow for Invoice {
-    fn row_id(&self) -> Uuid {
-        self.id
-    }
-}
+identified_row!(Invoice, id);
 
-impl ChildRow for Invoice {
-    fn parent_id(&self) -> Uuid {
-        self.organization_id
-    }
-    fn cursor(&self) -> Cursor {
-        Cursor::new(self.issued_at, self.id)
-    }
-}
+child_row!(Invoice, parent: organization_id, cursor: (issued_at, id));
 
 #[ComplexObject]
 impl Invoice {
@@ -132,11 +116,7 @@ pub struct JobPromotion {
     pub ends_at: DateTime<Utc>,
 }
 
-impl IdentifiedRow for JobPromotion {
-    fn row_id(&self) -> Uuid {
-        self.job_id
-    }
-}
+identified_row!(JobPromotion, job_id);
 
 connection_type!(InvoiceConnection, InvoiceEdge, Invoice);
 
