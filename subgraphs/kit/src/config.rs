@@ -25,6 +25,255 @@ pub enum ConfigError {
     },
 }
 
+/// Every environment variable a subgraph process reads, declared once.
+///
+/// The parser below reads variables only through this enum, so a variable
+/// cannot be read without being declared here, and the README's
+/// configuration table is checked against [`Variable::ALL`] by a test: the
+/// documentation cannot drift from the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variable {
+    TalentgraphEnv,
+    DatabaseUrl,
+    ListenAddr,
+    LogFormat,
+    DatabaseMaxConnections,
+    DatabaseAcquireTimeoutSeconds,
+    HttpMaxBodyBytes,
+    GraphqlIntrospection,
+    GraphqlMaxDepth,
+    GraphqlMaxComplexity,
+    GraphqlMaxRecursiveDepth,
+    GraphqlMaxDirectivesPerField,
+    GraphqlMaxAliases,
+    GraphqlMaxRootFields,
+    GraphqlMaxPageSize,
+    DataloaderDelayMs,
+    ShutdownGraceSeconds,
+    OtelExporterOtlpEndpoint,
+    AuthJwksUrl,
+    AuthIssuer,
+    AuthAudience,
+    RouterSharedSecret,
+    AuthAccessTokenTtlSeconds,
+    AuthRefreshTokenTtlDays,
+    AuthKeyRotationDays,
+    AuthKeyPublicationDelaySeconds,
+    AuthSignInMaxFailuresPerAccount,
+    AuthSignInMaxFailuresPerAddress,
+    AuthSignInWindowSeconds,
+}
+
+/// A variable's name and its documentation, as the README shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VariableDoc {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub meaning: &'static str,
+}
+
+impl Variable {
+    /// Every variable, in the README's order.
+    pub const ALL: &'static [Variable] = &[
+        Self::TalentgraphEnv,
+        Self::DatabaseUrl,
+        Self::ListenAddr,
+        Self::LogFormat,
+        Self::DatabaseMaxConnections,
+        Self::DatabaseAcquireTimeoutSeconds,
+        Self::HttpMaxBodyBytes,
+        Self::GraphqlIntrospection,
+        Self::GraphqlMaxDepth,
+        Self::GraphqlMaxComplexity,
+        Self::GraphqlMaxRecursiveDepth,
+        Self::GraphqlMaxDirectivesPerField,
+        Self::GraphqlMaxAliases,
+        Self::GraphqlMaxRootFields,
+        Self::GraphqlMaxPageSize,
+        Self::DataloaderDelayMs,
+        Self::ShutdownGraceSeconds,
+        Self::OtelExporterOtlpEndpoint,
+        Self::AuthJwksUrl,
+        Self::AuthIssuer,
+        Self::AuthAudience,
+        Self::RouterSharedSecret,
+        Self::AuthAccessTokenTtlSeconds,
+        Self::AuthRefreshTokenTtlDays,
+        Self::AuthKeyRotationDays,
+        Self::AuthKeyPublicationDelaySeconds,
+        Self::AuthSignInMaxFailuresPerAccount,
+        Self::AuthSignInMaxFailuresPerAddress,
+        Self::AuthSignInWindowSeconds,
+    ];
+
+    pub const fn doc(self) -> VariableDoc {
+        match self {
+            Self::TalentgraphEnv => VariableDoc {
+                name: "TALENTGRAPH_ENV",
+                default: "`development`",
+                meaning: "`production` switches to JSON logs, turns introspection off and requires `AUTH_JWKS_URL` and `ROUTER_SHARED_SECRET`",
+            },
+            Self::DatabaseUrl => VariableDoc {
+                name: "DATABASE_URL",
+                default: "(required)",
+                meaning: "the subgraph's own PostgreSQL database",
+            },
+            Self::ListenAddr => VariableDoc {
+                name: "LISTEN_ADDR",
+                default: "`127.0.0.1:<port>` (the port table)",
+                meaning: "address to serve on",
+            },
+            Self::LogFormat => VariableDoc {
+                name: "LOG_FORMAT",
+                default: "`pretty` (`json` in production)",
+                meaning: "log line format; `RUST_LOG` sets the filter",
+            },
+            Self::DatabaseMaxConnections => VariableDoc {
+                name: "DATABASE_MAX_CONNECTIONS",
+                default: "10",
+                meaning: "pool size",
+            },
+            Self::DatabaseAcquireTimeoutSeconds => VariableDoc {
+                name: "DATABASE_ACQUIRE_TIMEOUT_SECONDS",
+                default: "5",
+                meaning: "how long a request waits for a connection",
+            },
+            Self::HttpMaxBodyBytes => VariableDoc {
+                name: "HTTP_MAX_BODY_BYTES",
+                default: "262144",
+                meaning: "larger request bodies get 413",
+            },
+            Self::GraphqlIntrospection => VariableDoc {
+                name: "GRAPHQL_INTROSPECTION",
+                default: "`true` (`false` in production)",
+                meaning: "`__schema` / `__type`",
+            },
+            Self::GraphqlMaxDepth => VariableDoc {
+                name: "GRAPHQL_MAX_DEPTH",
+                default: "12",
+                meaning: "field nesting",
+            },
+            Self::GraphqlMaxComplexity => VariableDoc {
+                name: "GRAPHQL_MAX_COMPLEXITY",
+                default: "5000",
+                meaning: "total complexity; a list field multiplies its children by `first`",
+            },
+            Self::GraphqlMaxRecursiveDepth => VariableDoc {
+                name: "GRAPHQL_MAX_RECURSIVE_DEPTH",
+                default: "16",
+                meaning: "selection-set nesting, fragments included",
+            },
+            Self::GraphqlMaxDirectivesPerField => VariableDoc {
+                name: "GRAPHQL_MAX_DIRECTIVES_PER_FIELD",
+                default: "4",
+                meaning: "directives on one field",
+            },
+            Self::GraphqlMaxAliases => VariableDoc {
+                name: "GRAPHQL_MAX_ALIASES",
+                default: "30",
+                meaning: "aliased fields per operation, fragments expanded",
+            },
+            Self::GraphqlMaxRootFields => VariableDoc {
+                name: "GRAPHQL_MAX_ROOT_FIELDS",
+                default: "10",
+                meaning: "root fields per operation",
+            },
+            Self::GraphqlMaxPageSize => VariableDoc {
+                name: "GRAPHQL_MAX_PAGE_SIZE",
+                default: "100",
+                meaning: "largest `first` (and `ids` list); never above 100",
+            },
+            Self::DataloaderDelayMs => VariableDoc {
+                name: "DATALOADER_DELAY_MS",
+                default: "2",
+                meaning: "how long DataLoaders gather keys before querying",
+            },
+            Self::ShutdownGraceSeconds => VariableDoc {
+                name: "SHUTDOWN_GRACE_SECONDS",
+                default: "30",
+                meaning: "how long SIGTERM/Ctrl-C waits for in-flight requests",
+            },
+            Self::OtelExporterOtlpEndpoint => VariableDoc {
+                name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+                default: "(unset: no export)",
+                meaning: "OTLP/HTTP base URL for traces; see Observability",
+            },
+            Self::AuthJwksUrl => VariableDoc {
+                name: "AUTH_JWKS_URL",
+                default: "`http://127.0.0.1:4002/.well-known/jwks.json` (required in production)",
+                meaning: "where subgraphs fetch the keys that verify access tokens",
+            },
+            Self::AuthIssuer => VariableDoc {
+                name: "AUTH_ISSUER",
+                default: "`https://auth.talentgraph.dev`",
+                meaning: "the `iss` every token must carry",
+            },
+            Self::AuthAudience => VariableDoc {
+                name: "AUTH_AUDIENCE",
+                default: "`talentgraph`",
+                meaning: "the `aud` every token must carry",
+            },
+            Self::RouterSharedSecret => VariableDoc {
+                name: "ROUTER_SHARED_SECRET",
+                default: "(required in production; ≥ 16 characters)",
+                meaning: "the value the router sends as `x-talentgraph-router`; requests with it are trusted to carry router-supplied `@requires` data and client addresses",
+            },
+            Self::AuthAccessTokenTtlSeconds => VariableDoc {
+                name: "AUTH_ACCESS_TOKEN_TTL_SECONDS",
+                default: "900",
+                meaning: "access-token lifetime (auth only)",
+            },
+            Self::AuthRefreshTokenTtlDays => VariableDoc {
+                name: "AUTH_REFRESH_TOKEN_TTL_DAYS",
+                default: "30",
+                meaning: "session lifetime (auth only)",
+            },
+            Self::AuthKeyRotationDays => VariableDoc {
+                name: "AUTH_KEY_ROTATION_DAYS",
+                default: "30",
+                meaning: "age at which auth rotates its signing key (auth only)",
+            },
+            Self::AuthKeyPublicationDelaySeconds => VariableDoc {
+                name: "AUTH_KEY_PUBLICATION_DELAY_SECONDS",
+                default: "0 (600 in production)",
+                meaning: "how long a new key is published before it signs, so verifiers' cached key sets learn it first (auth only)",
+            },
+            Self::AuthSignInMaxFailuresPerAccount => VariableDoc {
+                name: "AUTH_SIGN_IN_MAX_FAILURES_PER_ACCOUNT",
+                default: "5",
+                meaning: "failed sign-ins per account per window before `RATE_LIMITED` (auth only)",
+            },
+            Self::AuthSignInMaxFailuresPerAddress => VariableDoc {
+                name: "AUTH_SIGN_IN_MAX_FAILURES_PER_ADDRESS",
+                default: "50",
+                meaning: "failed sign-ins per client address per window before `RATE_LIMITED` (auth only)",
+            },
+            Self::AuthSignInWindowSeconds => VariableDoc {
+                name: "AUTH_SIGN_IN_WINDOW_SECONDS",
+                default: "900",
+                meaning: "the rate-limit window (auth only)",
+            },
+        }
+    }
+
+    pub const fn name(self) -> &'static str {
+        self.doc().name
+    }
+
+    /// The README's configuration table, rendered from [`Variable::ALL`].
+    pub fn markdown_table() -> String {
+        let mut table = String::from("| variable | default | meaning |\n|---|---|---|\n");
+        for variable in Self::ALL {
+            let doc = variable.doc();
+            table.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                doc.name, doc.default, doc.meaning
+            ));
+        }
+        table
+    }
+}
+
 /// Which deployment profile the process runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -140,54 +389,56 @@ impl SubgraphConfig {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let reader = VariableReader { lookup: &lookup };
-        let environment = match reader.raw("TALENTGRAPH_ENV").as_deref() {
+        let environment = match reader.raw(Variable::TalentgraphEnv).as_deref() {
             None | Some("development") => Environment::Development,
             Some("production") => Environment::Production,
             Some(other) => {
                 return Err(ConfigError::Invalid {
-                    variable: "TALENTGRAPH_ENV",
+                    variable: Variable::TalentgraphEnv.name(),
                     value: other.to_owned(),
                     expected: "`development` or `production`".to_owned(),
                 });
             }
         };
         let is_production = environment == Environment::Production;
-        let log_format = match reader.raw("LOG_FORMAT").as_deref() {
+        let log_format = match reader.raw(Variable::LogFormat).as_deref() {
             None if is_production => LogFormat::Json,
             None => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
             Some(other) => {
                 return Err(ConfigError::Invalid {
-                    variable: "LOG_FORMAT",
+                    variable: Variable::LogFormat.name(),
                     value: other.to_owned(),
                     expected: "`json` or `pretty`".to_owned(),
                 });
             }
         };
-        let database_url = reader.raw("DATABASE_URL").ok_or(ConfigError::Missing {
-            variable: "DATABASE_URL",
-            hint: "a PostgreSQL URL such as postgres://user@localhost:5432/talentgraph_core",
-        })?;
+        let database_url = reader
+            .raw(Variable::DatabaseUrl)
+            .ok_or(ConfigError::Missing {
+                variable: Variable::DatabaseUrl.name(),
+                hint: "a PostgreSQL URL such as postgres://user@localhost:5432/talentgraph_core",
+            })?;
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
             return Err(ConfigError::Invalid {
-                variable: "DATABASE_URL",
+                variable: Variable::DatabaseUrl.name(),
                 value: redact_url_password(&database_url),
                 expected: "a URL starting with postgres:// or postgresql://".to_owned(),
             });
         }
         let tokens = read_token_config(&reader, is_production)?;
-        let router_secret = reader.raw("ROUTER_SHARED_SECRET");
+        let router_secret = reader.raw(Variable::RouterSharedSecret);
         match &router_secret {
             None if is_production => {
                 return Err(ConfigError::Missing {
-                    variable: "ROUTER_SHARED_SECRET",
+                    variable: Variable::RouterSharedSecret.name(),
                     hint: "the secret the router sends in x-talentgraph-router; required in production",
                 });
             }
             Some(secret) if secret.len() < 16 => {
                 return Err(ConfigError::Invalid {
-                    variable: "ROUTER_SHARED_SECRET",
+                    variable: Variable::RouterSharedSecret.name(),
                     value: "(hidden)".to_owned(),
                     expected: "at least 16 characters".to_owned(),
                 });
@@ -196,34 +447,39 @@ impl SubgraphConfig {
         }
         let defaults = LimitsConfig::default();
         let limits = LimitsConfig {
-            max_depth: reader.ranged("GRAPHQL_MAX_DEPTH", defaults.max_depth, 1, 64)?,
+            max_depth: reader.ranged(Variable::GraphqlMaxDepth, defaults.max_depth, 1, 64)?,
             max_complexity: reader.ranged(
-                "GRAPHQL_MAX_COMPLEXITY",
+                Variable::GraphqlMaxComplexity,
                 defaults.max_complexity,
                 1,
                 10_000_000,
             )?,
             max_recursive_depth: reader.ranged(
-                "GRAPHQL_MAX_RECURSIVE_DEPTH",
+                Variable::GraphqlMaxRecursiveDepth,
                 defaults.max_recursive_depth,
                 1,
                 128,
             )?,
             max_directives_per_field: reader.ranged(
-                "GRAPHQL_MAX_DIRECTIVES_PER_FIELD",
+                Variable::GraphqlMaxDirectivesPerField,
                 defaults.max_directives_per_field,
                 0,
                 64,
             )?,
-            max_aliases: reader.ranged("GRAPHQL_MAX_ALIASES", defaults.max_aliases, 0, 10_000)?,
+            max_aliases: reader.ranged(
+                Variable::GraphqlMaxAliases,
+                defaults.max_aliases,
+                0,
+                10_000,
+            )?,
             max_root_fields: reader.ranged(
-                "GRAPHQL_MAX_ROOT_FIELDS",
+                Variable::GraphqlMaxRootFields,
                 defaults.max_root_fields,
                 1,
                 1_000,
             )?,
             max_page_size: reader.ranged(
-                "GRAPHQL_MAX_PAGE_SIZE",
+                Variable::GraphqlMaxPageSize,
                 defaults.max_page_size,
                 1,
                 crate::pagination::HARD_MAX_PAGE_SIZE,
@@ -232,14 +488,19 @@ impl SubgraphConfig {
         Ok(Self {
             environment,
             listen_address: reader.parsed(
-                "LISTEN_ADDR",
+                Variable::ListenAddr,
                 SocketAddr::from(([127, 0, 0, 1], default_port)),
                 "a socket address such as 127.0.0.1:4001",
             )?,
             database_url,
-            database_max_connections: reader.ranged("DATABASE_MAX_CONNECTIONS", 10, 1, 1_000)?,
+            database_max_connections: reader.ranged(
+                Variable::DatabaseMaxConnections,
+                10,
+                1,
+                1_000,
+            )?,
             database_acquire_timeout: Duration::from_secs(reader.ranged(
-                "DATABASE_ACQUIRE_TIMEOUT_SECONDS",
+                Variable::DatabaseAcquireTimeoutSeconds,
                 5,
                 1,
                 300,
@@ -247,24 +508,24 @@ impl SubgraphConfig {
             log_format,
             limits,
             max_request_body_bytes: reader.ranged(
-                "HTTP_MAX_BODY_BYTES",
+                Variable::HttpMaxBodyBytes,
                 256 * 1024,
                 1_024,
                 64 * 1024 * 1024,
             )?,
             introspection_enabled: reader.parsed(
-                "GRAPHQL_INTROSPECTION",
+                Variable::GraphqlIntrospection,
                 !is_production,
                 "`true` or `false`",
             )?,
             shutdown_grace_period: Duration::from_secs(reader.ranged(
-                "SHUTDOWN_GRACE_SECONDS",
+                Variable::ShutdownGraceSeconds,
                 30,
                 0,
                 3_600,
             )?),
             dataloader_delay: Duration::from_millis(reader.ranged(
-                "DATALOADER_DELAY_MS",
+                Variable::DataloaderDelayMs,
                 2,
                 0,
                 100,
@@ -283,11 +544,11 @@ fn read_token_config(
     reader: &VariableReader<'_>,
     is_production: bool,
 ) -> Result<TokenConfig, ConfigError> {
-    let jwks_url = match reader.raw("AUTH_JWKS_URL") {
+    let jwks_url = match reader.raw(Variable::AuthJwksUrl) {
         Some(url) => url,
         None if is_production => {
             return Err(ConfigError::Missing {
-                variable: "AUTH_JWKS_URL",
+                variable: Variable::AuthJwksUrl.name(),
                 hint: "the auth subgraph's key set, such as http://auth:4002/.well-known/jwks.json",
             });
         }
@@ -295,7 +556,7 @@ fn read_token_config(
     };
     if !jwks_url.starts_with("http://") {
         return Err(ConfigError::Invalid {
-            variable: "AUTH_JWKS_URL",
+            variable: Variable::AuthJwksUrl.name(),
             value: jwks_url,
             expected: "an http:// URL inside the deployment (TLS is the mesh's job)".to_owned(),
         });
@@ -304,41 +565,43 @@ fn read_token_config(
     const DAY: u64 = 24 * 60 * 60;
     Ok(TokenConfig {
         issuer: reader
-            .raw("AUTH_ISSUER")
+            .raw(Variable::AuthIssuer)
             .unwrap_or_else(|| "https://auth.talentgraph.dev".to_owned()),
         audience: reader
-            .raw("AUTH_AUDIENCE")
+            .raw(Variable::AuthAudience)
             .unwrap_or_else(|| "talentgraph".to_owned()),
         jwks_url,
         access_token_lifetime: seconds(reader.ranged(
-            "AUTH_ACCESS_TOKEN_TTL_SECONDS",
+            Variable::AuthAccessTokenTtlSeconds,
             900,
             10,
             86_400,
         )?),
         refresh_token_lifetime: seconds(
-            reader.ranged("AUTH_REFRESH_TOKEN_TTL_DAYS", 30, 1, 365)? * DAY,
+            reader.ranged(Variable::AuthRefreshTokenTtlDays, 30, 1, 365)? * DAY,
         ),
-        key_rotation_interval: seconds(reader.ranged("AUTH_KEY_ROTATION_DAYS", 30, 1, 365)? * DAY),
+        key_rotation_interval: seconds(
+            reader.ranged(Variable::AuthKeyRotationDays, 30, 1, 365)? * DAY,
+        ),
         key_publication_delay: seconds(reader.ranged(
-            "AUTH_KEY_PUBLICATION_DELAY_SECONDS",
+            Variable::AuthKeyPublicationDelaySeconds,
             if is_production { 600 } else { 0 },
             0,
             DAY,
         )?),
         sign_in_failures_per_account: reader.ranged(
-            "AUTH_SIGN_IN_MAX_FAILURES_PER_ACCOUNT",
+            Variable::AuthSignInMaxFailuresPerAccount,
             5,
             1,
             1_000,
         )?,
         sign_in_failures_per_address: reader.ranged(
-            "AUTH_SIGN_IN_MAX_FAILURES_PER_ADDRESS",
+            Variable::AuthSignInMaxFailuresPerAddress,
             50,
             1,
             100_000,
         )?,
-        sign_in_window: seconds(reader.ranged("AUTH_SIGN_IN_WINDOW_SECONDS", 900, 1, DAY)?),
+        sign_in_window: seconds(reader.ranged(Variable::AuthSignInWindowSeconds, 900, 1, DAY)?),
     })
 }
 
@@ -349,22 +612,22 @@ struct VariableReader<'a> {
 impl VariableReader<'_> {
     /// The trimmed value, with an empty value treated as unset: an empty
     /// `FOO=` in a compose file or shell almost always means "use the default".
-    fn raw(&self, variable: &str) -> Option<String> {
-        (self.lookup)(variable)
+    fn raw(&self, variable: Variable) -> Option<String> {
+        (self.lookup)(variable.name())
             .map(|value| value.trim().to_owned())
             .filter(|value| !value.is_empty())
     }
 
     fn parsed<T: FromStr>(
         &self,
-        variable: &'static str,
+        variable: Variable,
         default: T,
         expected: &str,
     ) -> Result<T, ConfigError> {
         match self.raw(variable) {
             None => Ok(default),
             Some(value) => value.parse().map_err(|_| ConfigError::Invalid {
-                variable,
+                variable: variable.name(),
                 value,
                 expected: expected.to_owned(),
             }),
@@ -373,7 +636,7 @@ impl VariableReader<'_> {
 
     fn ranged<T>(
         &self,
-        variable: &'static str,
+        variable: Variable,
         default: T,
         minimum: T,
         maximum: T,
@@ -385,7 +648,7 @@ impl VariableReader<'_> {
         let value = self.parsed(variable, default, &expected)?;
         if value < minimum || value > maximum {
             return Err(ConfigError::Invalid {
-                variable,
+                variable: variable.name(),
                 value: value.to_string(),
                 expected,
             });
@@ -431,6 +694,57 @@ pub fn redact_url_password(url: &str) -> String {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    /// The README's configuration table is the one [`Variable::ALL`]
+    /// renders: every variable the code reads is documented, with its
+    /// default, and nothing documented is unread. `UPDATE_README=1`
+    /// rewrites the table.
+    #[test]
+    fn the_readme_documents_every_variable() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+        let readme = std::fs::read_to_string(&path).expect("reads the README");
+        let lines: Vec<&str> = readme.lines().collect();
+        let section = lines
+            .iter()
+            .position(|line| *line == "### Configuration")
+            .expect("the README has a Configuration section");
+        let start = section
+            + lines[section..]
+                .iter()
+                .position(|line| line.starts_with("| variable |"))
+                .expect("the section has a table");
+        let end = start
+            + lines[start..]
+                .iter()
+                .position(|line| !line.starts_with('|'))
+                .unwrap_or(lines.len() - start);
+        let documented = lines[start..end].join("\n") + "\n";
+        let expected = Variable::markdown_table();
+        if documented != expected && std::env::var("UPDATE_README").as_deref() == Ok("1") {
+            let mut updated: Vec<&str> = lines[..start].to_vec();
+            updated.extend(expected.lines());
+            updated.extend(&lines[end..]);
+            std::fs::write(&path, updated.join("\n") + "\n").expect("writes the README");
+            return;
+        }
+        assert!(
+            documented == expected,
+            "the README's configuration table is not what the code reads; \
+             run UPDATE_README=1 cargo test -p talentgraph-kit --lib config, or paste:\n{expected}"
+        );
+    }
+
+    /// No two variables share a name.
+    #[test]
+    fn variable_names_are_distinct() {
+        let mut names: Vec<&str> = Variable::ALL
+            .iter()
+            .map(|variable| variable.name())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Variable::ALL.len());
+    }
 
     fn config_from(pairs: &[(&str, &str)]) -> Result<SubgraphConfig, ConfigError> {
         let map: HashMap<String, String> = pairs

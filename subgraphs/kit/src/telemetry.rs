@@ -55,7 +55,7 @@ impl TraceExport {
         // The signal-specific variable is used as given; the general one is
         // a base URL to which the signal's path is appended (OTLP spec).
         let traces_endpoint = value("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| {
-            value("OTEL_EXPORTER_OTLP_ENDPOINT")
+            value(crate::config::Variable::OtelExporterOtlpEndpoint.name())
                 .map(|base| format!("{}/v1/traces", base.trim_end_matches('/')))
         })?;
         Some(Self {
