@@ -57,68 +57,62 @@ pub enum DevstackError {
     },
 }
 
-/// What to do.
+/// What to do, once parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     /// Bring the whole stack up and serve until Ctrl-C (the default).
-    Up {
-        world: DemoWorld,
-    },
+    Up { world: DemoWorld },
     /// Only create, migrate and seed the databases.
-    Seed {
-        world: DemoWorld,
-    },
+    Seed { world: DemoWorld },
     /// Write every subgraph's `schema.graphql` from the code.
     ExportSchemas,
-    Help,
 }
 
-const USAGE: &str = "usage: cargo run -p devstack -- [up|seed|export-schemas|help] [--small]
+/// Runs Talentgraph locally: PostgreSQL, one database per subgraph, demo
+/// data, the six subgraphs, the router and the schema registry.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "devstack",
+    after_help = "Environment: DATABASE_URL (a server to use instead of the stack's own cluster \
+                  under target/devstack/), DEVSTACK_POSTGRES_PORT (default 54329), RUST_LOG."
+)]
+struct DevstackCommandLine {
+    #[command(subcommand)]
+    command: Option<DevstackCommand>,
+    /// Use the small demo world the tests use instead of the standard one.
+    #[arg(long, global = true)]
+    small: bool,
+}
 
-  up              PostgreSQL, databases, migrations, demo data, the six subgraphs, the
-                  router (hot-reloading) and the schema registry (default)
-  seed            only create, migrate and seed the databases
-  export-schemas  regenerate subgraphs/*/schema.graphql
-  --small         use the small demo world the tests use instead of the standard one
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
+enum DevstackCommand {
+    /// PostgreSQL, databases, migrations, demo data, the six subgraphs, the
+    /// router (hot-reloading) and the schema registry (the default).
+    Up,
+    /// Only create, migrate and seed the databases.
+    Seed,
+    /// Regenerate subgraphs/*/schema.graphql from the code.
+    ExportSchemas,
+}
 
-Environment: DATABASE_URL (a server to use instead of the stack's own cluster under
-target/devstack/), DEVSTACK_POSTGRES_PORT (default 54329), RUST_LOG.";
-
-/// Parses the command line.
-pub fn parse_command(arguments: &[String]) -> Result<Command, DevstackError> {
-    let small = arguments.iter().any(|argument| argument == "--small");
-    let world = if small {
+/// Parses the command line (without the program name). `--help` and usage
+/// mistakes come back as clap's error, which knows how to print itself and
+/// which exit code it means.
+pub fn parse_command(arguments: &[String]) -> Result<Command, clap::Error> {
+    use clap::Parser;
+    let parsed = DevstackCommandLine::try_parse_from(
+        std::iter::once("devstack").chain(arguments.iter().map(String::as_str)),
+    )?;
+    let world = if parsed.small {
         DemoWorld::SMALL
     } else {
         DemoWorld::STANDARD
     };
-    let verbs: Vec<&String> = arguments
-        .iter()
-        .filter(|argument| !argument.starts_with("--"))
-        .collect();
-    if let Some(unknown) = arguments
-        .iter()
-        .find(|argument| argument.starts_with("--") && *argument != "--small")
-    {
-        return Err(DevstackError::Usage(format!(
-            "unknown option {unknown}\n\n{USAGE}"
-        )));
-    }
-    match verbs.as_slice() {
-        [] => Ok(Command::Up { world }),
-        [verb] => match verb.as_str() {
-            "up" => Ok(Command::Up { world }),
-            "seed" => Ok(Command::Seed { world }),
-            "export-schemas" => Ok(Command::ExportSchemas),
-            "help" => Ok(Command::Help),
-            other => Err(DevstackError::Usage(format!(
-                "unknown command {other}\n\n{USAGE}"
-            ))),
-        },
-        _ => Err(DevstackError::Usage(format!(
-            "one command at a time\n\n{USAGE}"
-        ))),
-    }
+    Ok(match parsed.command.unwrap_or(DevstackCommand::Up) {
+        DevstackCommand::Up => Command::Up { world },
+        DevstackCommand::Seed => Command::Seed { world },
+        DevstackCommand::ExportSchemas => Command::ExportSchemas,
+    })
 }
 
 /// Runs the command line; the body of `main`.
@@ -126,14 +120,10 @@ pub fn main_with_args(arguments: Vec<String>) -> ExitCode {
     let command = match parse_command(&arguments) {
         Ok(command) => command,
         Err(error) => {
-            eprintln!("devstack: {error}");
-            return ExitCode::from(2);
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
-    if command == Command::Help {
-        eprintln!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
     // The six subgraphs share this process, so they share one exporter: set
     // OTEL_EXPORTER_OTLP_ENDPOINT to see the dev stack's traces.
     let export =
@@ -168,7 +158,6 @@ pub fn main_with_args(arguments: Vec<String>) -> ExitCode {
                 result
             }
             Command::ExportSchemas => export_schemas(),
-            Command::Help => Ok(()),
         }
     });
     telemetry.shutdown();
@@ -772,5 +761,11 @@ mod tests {
         assert!(parse(&["launch"]).is_err());
         assert!(parse(&["up", "--fast"]).is_err());
         assert!(parse(&["up", "seed"]).is_err());
+        assert_eq!(
+            parse(&["--help"])
+                .expect_err("help is not a command")
+                .exit_code(),
+            0
+        );
     }
 }

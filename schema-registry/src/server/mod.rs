@@ -242,16 +242,6 @@ pub async fn serve(config: RegistryConfig) -> Result<(), RegistryError> {
     Ok(())
 }
 
-const SERVER_USAGE: &str = "usage: schema-registry [serve]
-       schema-registry migrate
-       schema-registry token create --name NAME --scopes read|write|read,write
-       schema-registry token revoke --name NAME
-
-Environment: DATABASE_URL (required), LISTEN_ADDR (default 127.0.0.1:4100),
-REGISTRY_SUPERGRAPH_PATH (file a hot-reloading router reads), LOG_FORMAT,
-REGISTRY_MAX_BODY_BYTES, and the standard OTEL_* variables for traces.
-`token create` prints the new token once; only its digest is stored.";
-
 /// A command of the server binary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerCommand {
@@ -261,40 +251,80 @@ pub enum ServerCommand {
     RevokeToken { name: String },
 }
 
-/// Parses the server binary's arguments (without the program name).
-pub fn parse_server_arguments(arguments: &[String]) -> Result<ServerCommand, String> {
-    let words: Vec<&str> = arguments.iter().map(String::as_str).collect();
-    match words.as_slice() {
-        [] | ["serve"] => Ok(ServerCommand::Serve),
-        ["migrate"] => Ok(ServerCommand::Migrate),
-        ["token", "create", rest @ ..] => {
-            let mut name = None;
-            let mut scopes = None;
-            let mut remaining = rest.iter();
-            while let Some(flag) = remaining.next() {
-                let value = remaining
-                    .next()
-                    .ok_or_else(|| format!("{flag} needs a value\n\n{SERVER_USAGE}"))?;
-                match *flag {
-                    "--name" => name = Some((*value).to_owned()),
-                    "--scopes" => scopes = Some(Scope::parse_list(value)?),
-                    other => return Err(format!("unknown option {other}\n\n{SERVER_USAGE}")),
-                }
-            }
-            match (name, scopes) {
-                (Some(name), Some(scopes)) if !name.trim().is_empty() => {
-                    Ok(ServerCommand::CreateToken { name, scopes })
-                }
-                _ => Err(format!(
-                    "token create needs --name and --scopes\n\n{SERVER_USAGE}"
-                )),
-            }
-        }
-        ["token", "revoke", "--name", name] => Ok(ServerCommand::RevokeToken {
-            name: (*name).to_owned(),
-        }),
-        _ => Err(SERVER_USAGE.to_owned()),
+/// The schema registry server: stores subgraph versions, checks and
+/// composes them, and serves the supergraph.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "schema-registry",
+    after_help = "Environment: DATABASE_URL (required), LISTEN_ADDR (default 127.0.0.1:4100), \
+                  REGISTRY_SUPERGRAPH_PATH (file a hot-reloading router reads), LOG_FORMAT, \
+                  REGISTRY_MAX_BODY_BYTES, and the standard OTEL_* variables for traces."
+)]
+struct ServerCommandLine {
+    #[command(subcommand)]
+    command: Option<ServerVerb>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ServerVerb {
+    /// Apply pending migrations, then serve (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenVerb),
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum TokenVerb {
+    /// Create a token and print it once; only its SHA-256 digest is stored.
+    Create {
+        /// The token's name, recorded with every approval it gives.
+        #[arg(long, value_parser = non_blank)]
+        name: String,
+        /// `read`, `write` or `read,write`.
+        #[arg(long, value_parser = parse_scopes)]
+        scopes: ScopeList,
+    },
+    /// Revoke the active token with this name.
+    Revoke {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// The scopes of a new token, as `--scopes` spells them.
+#[derive(Debug, Clone)]
+struct ScopeList(Vec<Scope>);
+
+fn parse_scopes(text: &str) -> Result<ScopeList, String> {
+    Scope::parse_list(text).map(ScopeList)
+}
+
+fn non_blank(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        Err("must not be blank".to_owned())
+    } else {
+        Ok(text.to_owned())
     }
+}
+
+/// Parses the server binary's arguments (without the program name).
+pub fn parse_server_arguments(arguments: &[String]) -> Result<ServerCommand, clap::Error> {
+    use clap::Parser;
+    let parsed = ServerCommandLine::try_parse_from(
+        std::iter::once("schema-registry").chain(arguments.iter().map(String::as_str)),
+    )?;
+    Ok(match parsed.command.unwrap_or(ServerVerb::Serve) {
+        ServerVerb::Serve => ServerCommand::Serve,
+        ServerVerb::Migrate => ServerCommand::Migrate,
+        ServerVerb::Token(TokenVerb::Create { name, scopes }) => ServerCommand::CreateToken {
+            name,
+            scopes: scopes.0,
+        },
+        ServerVerb::Token(TokenVerb::Revoke { name }) => ServerCommand::RevokeToken { name },
+    })
 }
 
 /// The whole body of the `schema-registry` binary's `main`.
@@ -302,9 +332,9 @@ pub fn parse_server_arguments(arguments: &[String]) -> Result<ServerCommand, Str
 pub fn run_main(arguments: Vec<String>) -> ExitCode {
     let command = match parse_server_arguments(&arguments) {
         Ok(command) => command,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
     let config = match RegistryConfig::from_lookup(|name| std::env::var(name).ok()) {
@@ -435,10 +465,10 @@ mod tests {
                 .map(str::to_owned)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(parse_server_arguments(&[]), Ok(ServerCommand::Serve));
+        assert_eq!(parse_server_arguments(&[]).ok(), Some(ServerCommand::Serve));
         assert_eq!(
-            parse_server_arguments(&words("token create --name ci --scopes read,write")),
-            Ok(ServerCommand::CreateToken {
+            parse_server_arguments(&words("token create --name ci --scopes read,write")).ok(),
+            Some(ServerCommand::CreateToken {
                 name: "ci".to_owned(),
                 scopes: vec![Scope::Read, Scope::Write],
             })

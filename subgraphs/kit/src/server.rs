@@ -25,17 +25,16 @@ use crate::subgraph::Subgraph;
 /// migration jobs (docker-compose's `migrate` service, Kubernetes init
 /// containers); `<binary>` alone migrates and serves.
 pub fn run_subgraph_main<World>(subgraph: &Subgraph<World>) -> ExitCode {
-    let migrate_only = match std::env::args().nth(1).as_deref() {
-        None => false,
-        Some("migrate") => true,
-        Some(other) => {
-            eprintln!(
-                "{}: unknown argument {other:?}; usage: talentgraph-{} [migrate]",
-                subgraph.name, subgraph.name
-            );
-            return ExitCode::from(2);
+    let command_line = match SubgraphCommandLine::parse_for(subgraph) {
+        Ok(command_line) => command_line,
+        Err(error) => {
+            // `--help` prints to standard output and succeeds; a usage
+            // mistake prints to standard error and exits 2.
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
+    let migrate_only = command_line.command == Some(SubgraphCommand::Migrate);
     let config = match SubgraphConfig::from_env(subgraph.default_port) {
         Ok(config) => config,
         Err(error) => {
@@ -87,6 +86,43 @@ pub fn run_subgraph_main<World>(subgraph: &Subgraph<World>) -> ExitCode {
     };
     telemetry.shutdown();
     exit
+}
+
+/// The command line of a subgraph binary.
+#[derive(Debug, clap::Parser)]
+struct SubgraphCommandLine {
+    #[command(subcommand)]
+    command: Option<SubgraphCommand>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
+enum SubgraphCommand {
+    /// Apply pending migrations, then serve (the default).
+    Serve,
+    /// Apply pending migrations and exit, for one-shot migration jobs.
+    Migrate,
+}
+
+impl SubgraphCommandLine {
+    /// Parses the process's arguments under the subgraph's own binary name,
+    /// with the configuration variables listed under `--help`.
+    fn parse_for<World>(subgraph: &Subgraph<World>) -> Result<Self, clap::Error> {
+        use clap::{CommandFactory, FromArgMatches};
+        let mut variables = String::from("Configuration (environment variables):\n");
+        for variable in crate::config::Variable::ALL {
+            let doc = variable.doc();
+            variables.push_str(&format!("  {:<40} default {}\n", doc.name, doc.default));
+        }
+        let matches = Self::command()
+            .name(format!("talentgraph-{}", subgraph.name))
+            .about(format!(
+                "The {} subgraph: GraphQL at /graphql, with /health, /ready and /metrics.",
+                subgraph.name
+            ))
+            .after_long_help(variables)
+            .try_get_matches()?;
+        Self::from_arg_matches(&matches)
+    }
 }
 
 /// Connects and applies the subgraph's migrations (sqlx takes a lock, so
