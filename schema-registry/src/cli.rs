@@ -8,50 +8,8 @@ use std::process::ExitCode;
 
 use crate::operations::load_operations;
 use crate::plan::{PlanSummary, check_budgets, load_budgets, plan_operations, side_by_side};
+use crate::report::Format;
 use crate::{RegistryError, SupergraphConfig, compose_from_config};
-
-const USAGE: &str = "usage: schema-check check --subgraph NAME --schema FILE [--config router/supergraph.yaml]
-                          [--baseline FILE | git:REV | registry:URL] [--operations DIR|FILE|MANIFEST]
-                          [--format human|json|markdown]
-       schema-check compose [--config router/supergraph.yaml] [--output FILE | --check FILE]
-       schema-check plan [--supergraph router/supergraph.graphql] [--operations pages]
-                         [--budgets FILE] [--plans DIR] [--update-plans] [--format human|json]
-
-  check     compose the proposed schema of one subgraph with the others and compare the
-            client-facing API schema with the baseline (default: the committed supergraph
-            next to the configuration). Reports composition errors, every change as
-            BREAKING, DANGEROUS or SAFE with the operations it affects, and operations
-            that no longer validate. Exits 1 on a composition error, a breaking change or
-            an invalid operation.
-  compose   compose the subgraphs named in the configuration into a supergraph;
-            writes it to --output (or standard output); with --check, compares it
-            with FILE instead and exits 1 when FILE is stale. Exits 1 on composition errors.
-  plan      plan every operation in --operations with the router's query planner and
-            report subgraphs touched, fetches and the longest chain of dependent
-            fetches. With --budgets, exits 1 when an operation exceeds its budget and
-            shows its last accepted plan (from --plans) next to the new one.
-            --update-plans rewrites the accepted plans in --plans.
-
-Registry commands (URL from --registry, else SCHEMA_REGISTRY_URL, else http://127.0.0.1:4100;
-token from SCHEMA_REGISTRY_TOKEN):
-       schema-check publish --subgraph NAME --schema FILE [--routing-url URL] [--config FILE]
-                            [--approve REASON] [--dry-run] [--format human|json|markdown]
-       schema-check fetch [--subgraph NAME [--version N]] [--output FILE] [--if-none-match ETAG]
-       schema-check history --subgraph NAME [--format human|json]
-       schema-check diff --subgraph NAME [--from N] [--to N] [--format human|json]
-       schema-check register-operations --client NAME --client-version VERSION
-                            --operations DIR|FILE|MANIFEST
-
-  publish   the registry runs the same check against its latest supergraph and its
-            registered client operations; a failing check is refused (exit 1) unless
-            --approve gives the reason, which the registry records with the token's name.
-            --dry-run only checks. The routing URL defaults to the configuration's.
-  fetch     the latest composed supergraph (or a subgraph version's SDL).
-  history   a subgraph's published versions, their changes and approvals.
-  diff      the classified changes between two published versions of a subgraph.
-  register-operations
-            registers a client version's operations: they make checks usage-aware and
-            form the safelist (GET /api/safelist).";
 
 /// A parsed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,14 +26,14 @@ pub enum Command {
     History {
         registry: String,
         subgraph: String,
-        format: crate::remote::RemoteFormat,
+        format: Format,
     },
     Diff {
         registry: String,
         subgraph: String,
         from: Option<String>,
         to: Option<String>,
-        format: crate::remote::RemoteFormat,
+        format: Format,
     },
     RegisterOperations {
         registry: String,
@@ -83,15 +41,6 @@ pub enum Command {
         client_version: String,
         operations: PathBuf,
     },
-    Help,
-}
-
-/// How `check` reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckFormat {
-    Human,
-    Json,
-    Markdown,
 }
 
 /// The options of `schema-check check`.
@@ -102,14 +51,7 @@ pub struct CheckArguments {
     pub config: PathBuf,
     pub baseline: Option<String>,
     pub operations: Option<PathBuf>,
-    pub format: CheckFormat,
-}
-
-/// How `plan` reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputFormat {
-    Human,
-    Json,
+    pub format: Format,
 }
 
 /// The options of `schema-check plan`.
@@ -120,288 +62,291 @@ pub struct PlanArguments {
     pub budgets: Option<PathBuf>,
     pub plans: Option<PathBuf>,
     pub update_plans: bool,
-    pub format: OutputFormat,
+    pub format: Format,
 }
 
-/// The value after `flag`, or a usage error naming the flag.
-fn flag_value<'a>(
-    flag: &str,
-    remaining: &mut impl Iterator<Item = &'a String>,
-) -> Result<String, String> {
-    remaining
-        .next()
-        .cloned()
-        .ok_or_else(|| format!("{flag} needs a value\n\n{USAGE}"))
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 a failed check (composition errors, a breaking \
+change, an operation that no longer validates, a plan over budget, a stale file, a refused \
+publication); 2 a usage or input error (bad arguments, unreadable files, an unreachable registry, \
+a refused token).
+
+Registry commands read the URL from --registry, else SCHEMA_REGISTRY_URL, else \
+http://127.0.0.1:4100, and the token from SCHEMA_REGISTRY_TOKEN.";
+
+/// Schema governance for the supergraph: composition, breaking-change
+/// checks against the operations clients send, query-plan budgets, and the
+/// schema registry.
+#[derive(Debug, clap::Parser)]
+#[command(name = "schema-check", after_help = EXIT_CODES)]
+struct SchemaCheckCommandLine {
+    #[command(subcommand)]
+    verb: Verb,
 }
 
-fn remote_format(text: &str) -> Result<crate::remote::RemoteFormat, String> {
-    match text {
-        "human" => Ok(crate::remote::RemoteFormat::Human),
-        "json" => Ok(crate::remote::RemoteFormat::Json),
-        "markdown" => Ok(crate::remote::RemoteFormat::Markdown),
-        other => Err(format!(
-            "--format must be human, json or markdown, not {other}\n\n{USAGE}"
-        )),
-    }
+/// Where the registry is.
+#[derive(Debug, clap::Args)]
+struct RegistryLocation {
+    /// The registry's URL (default: SCHEMA_REGISTRY_URL, else http://127.0.0.1:4100).
+    #[arg(long, value_name = "URL")]
+    registry: Option<String>,
 }
 
-/// Flags of the registry commands, gathered before each command takes
-/// the ones it understands.
-#[derive(Debug, Default)]
-struct RemoteFlags {
-    values: std::collections::BTreeMap<String, String>,
-    switches: std::collections::BTreeSet<String>,
-}
-
-impl RemoteFlags {
-    fn parse(rest: &[String], valued: &[&str], switches: &[&str]) -> Result<Self, String> {
-        let mut flags = Self::default();
-        let mut remaining = rest.iter();
-        while let Some(flag) = remaining.next() {
-            if switches.contains(&flag.as_str()) {
-                flags.switches.insert(flag.clone());
-            } else if valued.contains(&flag.as_str()) || flag == "--registry" {
-                let value = flag_value(flag, &mut remaining)?;
-                flags.values.insert(flag.clone(), value);
-            } else {
-                return Err(format!("unknown option {flag}\n\n{USAGE}"));
-            }
-        }
-        Ok(flags)
-    }
-
-    fn take(&mut self, flag: &str) -> Option<String> {
-        self.values.remove(flag)
-    }
-
-    fn require(&mut self, flag: &str, command: &str) -> Result<String, String> {
-        self.take(flag)
-            .ok_or_else(|| format!("{command} needs {flag}\n\n{USAGE}"))
-    }
-
-    fn registry(&mut self) -> String {
-        self.take("--registry")
+impl RegistryLocation {
+    fn url(self) -> String {
+        self.registry
             .unwrap_or_else(crate::remote::default_registry_url)
     }
+}
 
-    fn format(&mut self) -> Result<crate::remote::RemoteFormat, String> {
-        self.take("--format")
-            .map_or(Ok(crate::remote::RemoteFormat::Human), |text| {
-                remote_format(&text)
-            })
+#[derive(Debug, clap::Subcommand)]
+enum Verb {
+    /// Compose one subgraph's proposed schema with the others and compare the
+    /// client-facing API schema with the baseline: composition errors, every
+    /// change as BREAKING, DANGEROUS or SAFE with the operations it affects,
+    /// and operations that no longer validate. Exits 1 when any of those fail.
+    Check {
+        #[arg(long)]
+        subgraph: String,
+        /// The proposed SDL of the subgraph.
+        #[arg(long, value_name = "FILE")]
+        schema: PathBuf,
+        #[arg(long, value_name = "FILE", default_value = "router/supergraph.yaml")]
+        config: PathBuf,
+        /// FILE, git:REV or registry:URL (default: the committed supergraph
+        /// next to --config).
+        #[arg(long)]
+        baseline: Option<String>,
+        /// A directory, a .graphql file or a manifest of client operations.
+        #[arg(long, value_name = "PATH")]
+        operations: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Compose the subgraphs of the configuration into a supergraph, written
+    /// to --output (or standard output); with --check, compare it with FILE
+    /// instead and exit 1 when FILE is stale.
+    Compose {
+        #[arg(long, value_name = "FILE", default_value = "router/supergraph.yaml")]
+        config: PathBuf,
+        #[arg(long, value_name = "FILE", conflicts_with = "check")]
+        output: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
+    /// Plan every operation with the router's query planner and report the
+    /// subgraphs, fetches and longest chain of dependent fetches. With
+    /// --budgets, exit 1 when an operation exceeds its budget and show its
+    /// accepted plan (from --plans) next to the new one.
+    Plan {
+        #[arg(long, value_name = "FILE", default_value = "router/supergraph.graphql")]
+        supergraph: PathBuf,
+        #[arg(long, value_name = "PATH", default_value = "pages")]
+        operations: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        budgets: Option<PathBuf>,
+        #[arg(long, value_name = "DIR")]
+        plans: Option<PathBuf>,
+        /// Rewrite the accepted plans in --plans.
+        #[arg(long, requires = "plans")]
+        update_plans: bool,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Publish a subgraph version: the registry runs the same check against
+    /// its latest supergraph and registered client operations; a failing
+    /// check is refused (exit 1) unless --approve gives the reason.
+    Publish {
+        #[arg(long)]
+        subgraph: String,
+        #[arg(long, value_name = "FILE")]
+        schema: PathBuf,
+        /// Default: the subgraph's routing URL in --config.
+        #[arg(long, value_name = "URL")]
+        routing_url: Option<String>,
+        #[arg(long, value_name = "FILE", default_value = "router/supergraph.yaml")]
+        config: PathBuf,
+        /// Why breaking these clients is acceptable; recorded with the token's name.
+        #[arg(long = "approve", value_name = "REASON", value_parser = non_blank_reason)]
+        approval_reason: Option<String>,
+        /// Only check.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        #[command(flatten)]
+        registry: RegistryLocation,
+    },
+    /// The latest composed supergraph, or a subgraph version's SDL.
+    Fetch {
+        #[arg(long)]
+        subgraph: Option<String>,
+        #[arg(long, value_name = "N", requires = "subgraph")]
+        version: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[arg(long, value_name = "ETAG")]
+        if_none_match: Option<String>,
+        #[command(flatten)]
+        registry: RegistryLocation,
+    },
+    /// A subgraph's published versions, their changes and approvals.
+    History {
+        #[arg(long)]
+        subgraph: String,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        #[command(flatten)]
+        registry: RegistryLocation,
+    },
+    /// The classified changes between two published versions of a subgraph.
+    Diff {
+        #[arg(long)]
+        subgraph: String,
+        #[arg(long, value_name = "N")]
+        from: Option<String>,
+        #[arg(long, value_name = "N")]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        #[command(flatten)]
+        registry: RegistryLocation,
+    },
+    /// Register a client version's operations: they make checks usage-aware
+    /// and form the safelist (GET /api/safelist).
+    RegisterOperations {
+        #[arg(long)]
+        client: String,
+        #[arg(long, value_name = "VERSION")]
+        client_version: String,
+        #[arg(long, value_name = "PATH")]
+        operations: PathBuf,
+        #[command(flatten)]
+        registry: RegistryLocation,
+    },
+}
+
+fn non_blank_reason(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        Err("needs a reason: why breaking these clients is acceptable".to_owned())
+    } else {
+        Ok(text.to_owned())
     }
 }
 
-/// Parses the registry commands; `None` for any other verb.
-fn parse_remote(verb: &str, rest: &[String]) -> Option<Result<Command, String>> {
-    let parsed = match verb {
-        "publish" => RemoteFlags::parse(
-            rest,
-            &[
-                "--subgraph",
-                "--schema",
-                "--routing-url",
-                "--config",
-                "--approve",
-                "--format",
-            ],
-            &["--dry-run"],
-        )
-        .and_then(|mut flags| {
-            Ok(Command::Publish(crate::remote::PublishArguments {
-                subgraph: flags.require("--subgraph", verb)?,
-                schema: PathBuf::from(flags.require("--schema", verb)?),
-                routing_url: flags.take("--routing-url"),
-                config: PathBuf::from(
-                    flags
-                        .take("--config")
-                        .unwrap_or_else(|| "router/supergraph.yaml".to_owned()),
-                ),
-                approval_reason: match flags.take("--approve") {
-                    Some(reason) if reason.trim().is_empty() => {
-                        return Err(format!(
-                            "--approve needs a reason: why breaking these clients is acceptable\n\n{USAGE}"
-                        ));
-                    }
-                    other => other,
-                },
-                dry_run: flags.switches.contains("--dry-run"),
-                format: flags.format()?,
-                registry: flags.registry(),
-            }))
+/// Parses arguments (without the program name). `--help` and usage
+/// mistakes come back as clap's error, which prints itself and knows its
+/// exit code (0 for help, 2 for a mistake).
+pub fn parse(arguments: &[String]) -> Result<Command, clap::Error> {
+    use clap::Parser;
+    let parsed = SchemaCheckCommandLine::try_parse_from(
+        std::iter::once("schema-check").chain(arguments.iter().map(String::as_str)),
+    )?;
+    Ok(match parsed.verb {
+        Verb::Check {
+            subgraph,
+            schema,
+            config,
+            baseline,
+            operations,
+            format,
+        } => Command::Check(CheckArguments {
+            subgraph,
+            schema,
+            config,
+            baseline,
+            operations,
+            format,
         }),
-        "fetch" => RemoteFlags::parse(
-            rest,
-            &["--subgraph", "--version", "--output", "--if-none-match"],
-            &[],
-        )
-        .and_then(|mut flags| {
-            let arguments = crate::remote::FetchArguments {
-                subgraph: flags.take("--subgraph"),
-                version: flags.take("--version"),
-                output: flags.take("--output").map(PathBuf::from),
-                if_none_match: flags.take("--if-none-match"),
-                registry: flags.registry(),
-            };
-            if arguments.version.is_some() && arguments.subgraph.is_none() {
-                return Err(format!("--version needs --subgraph\n\n{USAGE}"));
-            }
-            Ok(Command::Fetch(arguments))
+        Verb::Compose {
+            config,
+            output,
+            check,
+        } => Command::Compose {
+            config,
+            output,
+            check,
+        },
+        Verb::Plan {
+            supergraph,
+            operations,
+            budgets,
+            plans,
+            update_plans,
+            format,
+        } => Command::Plan(PlanArguments {
+            supergraph,
+            operations,
+            budgets,
+            plans,
+            update_plans,
+            format,
         }),
-        "history" => RemoteFlags::parse(rest, &["--subgraph", "--format"], &[]).and_then(
-            |mut flags| {
-                Ok(Command::History {
-                    subgraph: flags.require("--subgraph", verb)?,
-                    format: flags.format()?,
-                    registry: flags.registry(),
-                })
-            },
-        ),
-        "diff" => RemoteFlags::parse(rest, &["--subgraph", "--from", "--to", "--format"], &[])
-            .and_then(|mut flags| {
-                Ok(Command::Diff {
-                    subgraph: flags.require("--subgraph", verb)?,
-                    from: flags.take("--from"),
-                    to: flags.take("--to"),
-                    format: flags.format()?,
-                    registry: flags.registry(),
-                })
-            }),
-        "register-operations" => RemoteFlags::parse(
-            rest,
-            &["--client", "--client-version", "--operations"],
-            &[],
-        )
-        .and_then(|mut flags| {
-            Ok(Command::RegisterOperations {
-                client: flags.require("--client", verb)?,
-                client_version: flags.require("--client-version", verb)?,
-                operations: PathBuf::from(flags.require("--operations", verb)?),
-                registry: flags.registry(),
-            })
+        Verb::Publish {
+            subgraph,
+            schema,
+            routing_url,
+            config,
+            approval_reason,
+            dry_run,
+            format,
+            registry,
+        } => Command::Publish(crate::remote::PublishArguments {
+            registry: registry.url(),
+            subgraph,
+            schema,
+            routing_url,
+            config,
+            approval_reason,
+            dry_run,
+            format,
         }),
-        _ => return None,
-    };
-    Some(parsed)
-}
-
-/// Parses arguments (without the program name).
-pub fn parse(arguments: &[String]) -> Result<Command, String> {
-    let Some((verb, rest)) = arguments.split_first() else {
-        return Err(USAGE.to_owned());
-    };
-    if let Some(parsed) = parse_remote(verb, rest) {
-        return parsed;
-    }
-    match verb.as_str() {
-        "help" | "--help" | "-h" => Ok(Command::Help),
-        "compose" => {
-            let mut config = PathBuf::from("router/supergraph.yaml");
-            let mut output = None;
-            let mut check = None;
-            let mut remaining = rest.iter();
-            while let Some(flag) = remaining.next() {
-                let mut value = || flag_value(flag, &mut remaining);
-                match flag.as_str() {
-                    "--config" => config = PathBuf::from(value()?),
-                    "--output" => output = Some(PathBuf::from(value()?)),
-                    "--check" => check = Some(PathBuf::from(value()?)),
-                    other => return Err(format!("unknown option {other}\n\n{USAGE}")),
-                }
-            }
-            if output.is_some() && check.is_some() {
-                return Err(format!(
-                    "--output and --check exclude each other\n\n{USAGE}"
-                ));
-            }
-            Ok(Command::Compose {
-                config,
-                output,
-                check,
-            })
-        }
-        "check" => {
-            let mut subgraph = None;
-            let mut schema = None;
-            let mut config = PathBuf::from("router/supergraph.yaml");
-            let mut baseline = None;
-            let mut operations = None;
-            let mut format = CheckFormat::Human;
-            let mut remaining = rest.iter();
-            while let Some(flag) = remaining.next() {
-                let mut value = || flag_value(flag, &mut remaining);
-                match flag.as_str() {
-                    "--subgraph" => subgraph = Some(value()?),
-                    "--schema" => schema = Some(PathBuf::from(value()?)),
-                    "--config" => config = PathBuf::from(value()?),
-                    "--baseline" => baseline = Some(value()?),
-                    "--operations" => operations = Some(PathBuf::from(value()?)),
-                    "--format" => {
-                        format = match value()?.as_str() {
-                            "human" => CheckFormat::Human,
-                            "json" => CheckFormat::Json,
-                            "markdown" => CheckFormat::Markdown,
-                            other => {
-                                return Err(format!(
-                                    "--format must be human, json or markdown, not {other}\n\n{USAGE}"
-                                ));
-                            }
-                        }
-                    }
-                    other => return Err(format!("unknown option {other}\n\n{USAGE}")),
-                }
-            }
-            let (Some(subgraph), Some(schema)) = (subgraph, schema) else {
-                return Err(format!("check needs --subgraph and --schema\n\n{USAGE}"));
-            };
-            Ok(Command::Check(CheckArguments {
-                subgraph,
-                schema,
-                config,
-                baseline,
-                operations,
-                format,
-            }))
-        }
-        "plan" => {
-            let mut arguments = PlanArguments {
-                supergraph: PathBuf::from("router/supergraph.graphql"),
-                operations: PathBuf::from("pages"),
-                budgets: None,
-                plans: None,
-                update_plans: false,
-                format: OutputFormat::Human,
-            };
-            let mut remaining = rest.iter();
-            while let Some(flag) = remaining.next() {
-                let mut value = || flag_value(flag, &mut remaining);
-                match flag.as_str() {
-                    "--supergraph" => arguments.supergraph = PathBuf::from(value()?),
-                    "--operations" => arguments.operations = PathBuf::from(value()?),
-                    "--budgets" => arguments.budgets = Some(PathBuf::from(value()?)),
-                    "--plans" => arguments.plans = Some(PathBuf::from(value()?)),
-                    "--update-plans" => arguments.update_plans = true,
-                    "--format" => {
-                        arguments.format = match value()?.as_str() {
-                            "human" => OutputFormat::Human,
-                            "json" => OutputFormat::Json,
-                            other => {
-                                return Err(format!(
-                                    "--format must be human or json, not {other}\n\n{USAGE}"
-                                ));
-                            }
-                        }
-                    }
-                    other => return Err(format!("unknown option {other}\n\n{USAGE}")),
-                }
-            }
-            if arguments.update_plans && arguments.plans.is_none() {
-                return Err(format!("--update-plans needs --plans DIR\n\n{USAGE}"));
-            }
-            Ok(Command::Plan(arguments))
-        }
-        other => Err(format!("unknown command {other}\n\n{USAGE}")),
-    }
+        Verb::Fetch {
+            subgraph,
+            version,
+            output,
+            if_none_match,
+            registry,
+        } => Command::Fetch(crate::remote::FetchArguments {
+            registry: registry.url(),
+            subgraph,
+            version,
+            output,
+            if_none_match,
+        }),
+        Verb::History {
+            subgraph,
+            format,
+            registry,
+        } => Command::History {
+            registry: registry.url(),
+            subgraph,
+            format,
+        },
+        Verb::Diff {
+            subgraph,
+            from,
+            to,
+            format,
+            registry,
+        } => Command::Diff {
+            registry: registry.url(),
+            subgraph,
+            from,
+            to,
+            format,
+        },
+        Verb::RegisterOperations {
+            client,
+            client_version,
+            operations,
+            registry,
+        } => Command::RegisterOperations {
+            registry: registry.url(),
+            client,
+            client_version,
+            operations,
+        },
+    })
 }
 
 /// Runs the command line and returns the process exit code.
@@ -409,16 +354,12 @@ pub fn parse(arguments: &[String]) -> Result<Command, String> {
 pub fn run(arguments: Vec<String>) -> ExitCode {
     let command = match parse(&arguments) {
         Ok(command) => command,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
     match command {
-        Command::Help => {
-            eprintln!("{USAGE}");
-            ExitCode::SUCCESS
-        }
         Command::Check(arguments) => exit_code(check(&arguments)),
         Command::Publish(arguments) => exit_code(crate::remote::publish(&arguments)),
         Command::Fetch(arguments) => exit_code(crate::remote::fetch(&arguments)),
@@ -549,7 +490,7 @@ fn plan(arguments: &PlanArguments) -> Result<bool, RegistryError> {
         None => Vec::new(),
     };
     match arguments.format {
-        OutputFormat::Json => {
+        Format::Json => {
             let report = serde_json::json!({
                 "operations": summaries,
                 "violations": violations
@@ -562,7 +503,7 @@ fn plan(arguments: &PlanArguments) -> Result<bool, RegistryError> {
             });
             println!("{report:#}");
         }
-        OutputFormat::Human => {
+        Format::Human => {
             println!(
                 "{:<28} {:>7} {:>6}  subgraphs",
                 "operation", "fetches", "chain"
@@ -570,6 +511,18 @@ fn plan(arguments: &PlanArguments) -> Result<bool, RegistryError> {
             for summary in &summaries {
                 println!(
                     "{:<28} {:>7} {:>6}  {}",
+                    summary.operation,
+                    summary.fetches,
+                    summary.longest_chain,
+                    summary.subgraphs.join(", ")
+                );
+            }
+        }
+        Format::Markdown => {
+            println!("| operation | fetches | chain | subgraphs |\n|---|---:|---:|---|");
+            for summary in &summaries {
+                println!(
+                    "| `{}` | {} | {} | {} |",
                     summary.operation,
                     summary.fetches,
                     summary.longest_chain,
@@ -705,9 +658,9 @@ fn check(arguments: &CheckArguments) -> Result<bool, RegistryError> {
         &operations,
     )?;
     let rendered = match arguments.format {
-        CheckFormat::Human => crate::report::human(&report, &proposed, &arguments.schema),
-        CheckFormat::Markdown => crate::report::markdown(&report),
-        CheckFormat::Json => crate::report::json(&report),
+        Format::Human => crate::report::human(&report, &proposed, &arguments.schema),
+        Format::Markdown => crate::report::markdown(&report),
+        Format::Json => crate::report::json(&report),
     };
     print!("{rendered}");
     Ok(report.passed())

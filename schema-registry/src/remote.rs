@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::client::{RegistryAnswer, RegistryClient};
 use crate::operations::{OperationDocument, load_operations};
+use crate::report::Format;
 use crate::{RegistryError, SupergraphConfig};
 
 /// `--registry`, else `SCHEMA_REGISTRY_URL`, else the registry's local port.
@@ -17,14 +18,6 @@ pub fn default_registry_url() -> String {
         .ok()
         .filter(|url| !url.trim().is_empty())
         .unwrap_or_else(|| "http://127.0.0.1:4100".to_owned())
-}
-
-/// How registry commands print.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RemoteFormat {
-    Human,
-    Json,
-    Markdown,
 }
 
 /// The options of `schema-check publish`.
@@ -37,7 +30,7 @@ pub struct PublishArguments {
     pub config: PathBuf,
     pub approval_reason: Option<String>,
     pub dry_run: bool,
-    pub format: RemoteFormat,
+    pub format: Format,
 }
 
 /// The options of `schema-check fetch`.
@@ -85,7 +78,7 @@ pub fn publish(arguments: &PublishArguments) -> Result<bool, RegistryError> {
     let client = RegistryClient::from_env(&arguments.registry)?;
     let RegistryAnswer { status, body } =
         client.block_on(client.publish(&arguments.subgraph, &body, arguments.dry_run))?;
-    if arguments.format == RemoteFormat::Json {
+    if arguments.format == Format::Json {
         println!("{body:#}");
     } else {
         let report = body
@@ -99,7 +92,7 @@ pub fn publish(arguments: &PublishArguments) -> Result<bool, RegistryError> {
             })?;
         if let Some(report) = &report {
             let rendered = match arguments.format {
-                RemoteFormat::Markdown => crate::report::markdown(report),
+                Format::Markdown => crate::report::markdown(report),
                 _ => crate::report::human(report, &sdl, &arguments.schema),
             };
             print!("{rendered}");
@@ -210,14 +203,10 @@ fn change_lines(changes: &Value) -> String {
 
 /// Prints a subgraph's published versions, newest first.
 #[allow(clippy::print_stdout)]
-pub fn history(
-    registry: &str,
-    subgraph: &str,
-    format: RemoteFormat,
-) -> Result<bool, RegistryError> {
+pub fn history(registry: &str, subgraph: &str, format: Format) -> Result<bool, RegistryError> {
     let client = RegistryClient::from_env(registry)?;
     let body = client.block_on(client.get_json(&format!("/api/subgraphs/{subgraph}/versions")))?;
-    if format == RemoteFormat::Json {
+    if format == Format::Json {
         println!("{body:#}");
         return Ok(true);
     }
@@ -253,7 +242,7 @@ pub fn diff(
     subgraph: &str,
     from: Option<&str>,
     to: Option<&str>,
-    format: RemoteFormat,
+    format: Format,
 ) -> Result<bool, RegistryError> {
     let client = RegistryClient::from_env(registry)?;
     let mut query = Vec::new();
@@ -265,7 +254,7 @@ pub fn diff(
     }
     let path = format!("/api/subgraphs/{subgraph}/diff?{}", query.join("&"));
     let body = client.block_on(client.get_json(&path))?;
-    if format == RemoteFormat::Json {
+    if format == Format::Json {
         println!("{body:#}");
         return Ok(true);
     }

@@ -8,6 +8,15 @@ use std::path::Path;
 use crate::check::{CheckReport, CheckedChange, locate};
 use crate::diff::Criticality;
 
+/// How every `schema-check` command prints (`--format`): for a terminal,
+/// for a pull-request comment, or for tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Markdown,
+}
+
 fn label(criticality: Criticality) -> &'static str {
     match criticality {
         Criticality::Breaking => "error",

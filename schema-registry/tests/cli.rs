@@ -74,3 +74,36 @@ fn usage_errors_exit_2() {
         Some(2)
     );
 }
+
+/// Every command answers `--help` on standard output with exit code 0, and
+/// a value `--format` does not know is a usage error.
+#[test]
+fn every_command_has_help() {
+    for verb in [
+        "check",
+        "compose",
+        "plan",
+        "publish",
+        "fetch",
+        "history",
+        "diff",
+        "register-operations",
+    ] {
+        let result = schema_check(&[verb, "--help"]);
+        assert_eq!(result.status.code(), Some(0), "{verb} --help");
+        assert!(
+            String::from_utf8_lossy(&result.stdout).contains("Usage: schema-check"),
+            "{verb} --help prints its usage"
+        );
+    }
+    assert_eq!(schema_check(&["--help"]).status.code(), Some(0));
+    assert_eq!(
+        schema_check(&["plan", "--format", "yaml"]).status.code(),
+        Some(2)
+    );
+    let registry = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
+        .args(["token", "create", "--help"])
+        .output()
+        .expect("runs schema-registry");
+    assert_eq!(registry.status.code(), Some(0));
+}
