@@ -32,26 +32,250 @@ impl Criticality {
     }
 }
 
+/// What changed, as a closed set: each kind has one criticality, so the
+/// rating of a change cannot disagree with its name. The README's table of
+/// criticalities is rendered from [`ChangeKind::ALL`] and checked by a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ChangeKind {
+    TypeRemoved,
+    TypeKindChanged,
+    FieldRemoved,
+    FieldTypeChanged,
+    ArgumentRemoved,
+    InputFieldRemoved,
+    ArgumentTypeChanged,
+    InputFieldTypeChanged,
+    ArgumentBecameRequired,
+    InputFieldBecameRequired,
+    RequiredArgumentAdded,
+    RequiredInputFieldAdded,
+    EnumValueRemoved,
+    UnionMemberRemoved,
+    InterfaceImplementationRemoved,
+    DirectiveRemoved,
+    ArgumentDefaultChanged,
+    InputFieldDefaultChanged,
+    EnumValueAdded,
+    UnionMemberAdded,
+    InterfaceImplementationAdded,
+    OptionalArgumentAdded,
+    DefaultedInputFieldAdded,
+    OptionalInputFieldAdded,
+    TypeAdded,
+    FieldAdded,
+    DirectiveAdded,
+    FieldTypeMadeStricter,
+    ArgumentTypeMadeLaxer,
+    InputFieldTypeMadeLaxer,
+    FieldDeprecated,
+    FieldDeprecationRemoved,
+    EnumValueDeprecated,
+    EnumValueDeprecationRemoved,
+    FieldDescriptionChanged,
+}
+
+impl ChangeKind {
+    /// Every kind, BREAKING first.
+    pub const ALL: &'static [ChangeKind] = &[
+        Self::TypeRemoved,
+        Self::TypeKindChanged,
+        Self::FieldRemoved,
+        Self::FieldTypeChanged,
+        Self::ArgumentRemoved,
+        Self::InputFieldRemoved,
+        Self::ArgumentTypeChanged,
+        Self::InputFieldTypeChanged,
+        Self::ArgumentBecameRequired,
+        Self::InputFieldBecameRequired,
+        Self::RequiredArgumentAdded,
+        Self::RequiredInputFieldAdded,
+        Self::EnumValueRemoved,
+        Self::UnionMemberRemoved,
+        Self::InterfaceImplementationRemoved,
+        Self::DirectiveRemoved,
+        Self::ArgumentDefaultChanged,
+        Self::InputFieldDefaultChanged,
+        Self::EnumValueAdded,
+        Self::UnionMemberAdded,
+        Self::InterfaceImplementationAdded,
+        Self::OptionalArgumentAdded,
+        Self::DefaultedInputFieldAdded,
+        Self::OptionalInputFieldAdded,
+        Self::TypeAdded,
+        Self::FieldAdded,
+        Self::DirectiveAdded,
+        Self::FieldTypeMadeStricter,
+        Self::ArgumentTypeMadeLaxer,
+        Self::InputFieldTypeMadeLaxer,
+        Self::FieldDeprecated,
+        Self::FieldDeprecationRemoved,
+        Self::EnumValueDeprecated,
+        Self::EnumValueDeprecationRemoved,
+        Self::FieldDescriptionChanged,
+    ];
+
+    /// The stable name, as in reports and the registry's history.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TypeRemoved => "TYPE_REMOVED",
+            Self::TypeKindChanged => "TYPE_KIND_CHANGED",
+            Self::FieldRemoved => "FIELD_REMOVED",
+            Self::FieldTypeChanged => "FIELD_TYPE_CHANGED",
+            Self::ArgumentRemoved => "ARGUMENT_REMOVED",
+            Self::InputFieldRemoved => "INPUT_FIELD_REMOVED",
+            Self::ArgumentTypeChanged => "ARGUMENT_TYPE_CHANGED",
+            Self::InputFieldTypeChanged => "INPUT_FIELD_TYPE_CHANGED",
+            Self::ArgumentBecameRequired => "ARGUMENT_BECAME_REQUIRED",
+            Self::InputFieldBecameRequired => "INPUT_FIELD_BECAME_REQUIRED",
+            Self::RequiredArgumentAdded => "REQUIRED_ARGUMENT_ADDED",
+            Self::RequiredInputFieldAdded => "REQUIRED_INPUT_FIELD_ADDED",
+            Self::EnumValueRemoved => "ENUM_VALUE_REMOVED",
+            Self::UnionMemberRemoved => "UNION_MEMBER_REMOVED",
+            Self::InterfaceImplementationRemoved => "INTERFACE_IMPLEMENTATION_REMOVED",
+            Self::DirectiveRemoved => "DIRECTIVE_REMOVED",
+            Self::ArgumentDefaultChanged => "ARGUMENT_DEFAULT_CHANGED",
+            Self::InputFieldDefaultChanged => "INPUT_FIELD_DEFAULT_CHANGED",
+            Self::EnumValueAdded => "ENUM_VALUE_ADDED",
+            Self::UnionMemberAdded => "UNION_MEMBER_ADDED",
+            Self::InterfaceImplementationAdded => "INTERFACE_IMPLEMENTATION_ADDED",
+            Self::OptionalArgumentAdded => "OPTIONAL_ARGUMENT_ADDED",
+            Self::DefaultedInputFieldAdded => "DEFAULTED_INPUT_FIELD_ADDED",
+            Self::OptionalInputFieldAdded => "OPTIONAL_INPUT_FIELD_ADDED",
+            Self::TypeAdded => "TYPE_ADDED",
+            Self::FieldAdded => "FIELD_ADDED",
+            Self::DirectiveAdded => "DIRECTIVE_ADDED",
+            Self::FieldTypeMadeStricter => "FIELD_TYPE_MADE_STRICTER",
+            Self::ArgumentTypeMadeLaxer => "ARGUMENT_TYPE_MADE_LAXER",
+            Self::InputFieldTypeMadeLaxer => "INPUT_FIELD_TYPE_MADE_LAXER",
+            Self::FieldDeprecated => "FIELD_DEPRECATED",
+            Self::FieldDeprecationRemoved => "FIELD_DEPRECATION_REMOVED",
+            Self::EnumValueDeprecated => "ENUM_VALUE_DEPRECATED",
+            Self::EnumValueDeprecationRemoved => "ENUM_VALUE_DEPRECATION_REMOVED",
+            Self::FieldDescriptionChanged => "FIELD_DESCRIPTION_CHANGED",
+        }
+    }
+
+    pub fn criticality(self) -> Criticality {
+        match self {
+            Self::TypeRemoved
+            | Self::TypeKindChanged
+            | Self::FieldRemoved
+            | Self::FieldTypeChanged
+            | Self::ArgumentRemoved
+            | Self::InputFieldRemoved
+            | Self::ArgumentTypeChanged
+            | Self::InputFieldTypeChanged
+            | Self::ArgumentBecameRequired
+            | Self::InputFieldBecameRequired
+            | Self::RequiredArgumentAdded
+            | Self::RequiredInputFieldAdded
+            | Self::EnumValueRemoved
+            | Self::UnionMemberRemoved
+            | Self::InterfaceImplementationRemoved
+            | Self::DirectiveRemoved => Criticality::Breaking,
+            Self::ArgumentDefaultChanged
+            | Self::InputFieldDefaultChanged
+            | Self::EnumValueAdded
+            | Self::UnionMemberAdded
+            | Self::InterfaceImplementationAdded
+            | Self::OptionalArgumentAdded
+            | Self::DefaultedInputFieldAdded => Criticality::Dangerous,
+            Self::OptionalInputFieldAdded
+            | Self::TypeAdded
+            | Self::FieldAdded
+            | Self::DirectiveAdded
+            | Self::FieldTypeMadeStricter
+            | Self::ArgumentTypeMadeLaxer
+            | Self::InputFieldTypeMadeLaxer
+            | Self::FieldDeprecated
+            | Self::FieldDeprecationRemoved
+            | Self::EnumValueDeprecated
+            | Self::EnumValueDeprecationRemoved
+            | Self::FieldDescriptionChanged => Criticality::Safe,
+        }
+    }
+
+    /// What the kind means, for the README's table.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::TypeRemoved => "a type was removed",
+            Self::TypeKindChanged => "a type changed kind (object to interface, …)",
+            Self::FieldRemoved => "an output field was removed",
+            Self::FieldTypeChanged => {
+                "an output field's type changed, other than to a stricter (non-null) form"
+            }
+            Self::ArgumentRemoved => "an argument was removed",
+            Self::InputFieldRemoved => "an input field was removed",
+            Self::ArgumentTypeChanged => {
+                "an argument's type changed, other than to a laxer (nullable) form"
+            }
+            Self::InputFieldTypeChanged => {
+                "an input field's type changed, other than to a laxer (nullable) form"
+            }
+            Self::ArgumentBecameRequired => "an argument lost its default and became required",
+            Self::InputFieldBecameRequired => "an input field lost its default and became required",
+            Self::RequiredArgumentAdded => "a required argument was added",
+            Self::RequiredInputFieldAdded => "a required input field was added",
+            Self::EnumValueRemoved => "an enum value was removed",
+            Self::UnionMemberRemoved => "a union member was removed",
+            Self::InterfaceImplementationRemoved => "a type stopped implementing an interface",
+            Self::DirectiveRemoved => "a directive was removed",
+            Self::ArgumentDefaultChanged => "an argument's default changed",
+            Self::InputFieldDefaultChanged => "an input field's default changed",
+            Self::EnumValueAdded => "an enum value was added (clients may not handle it)",
+            Self::UnionMemberAdded => "a union member was added",
+            Self::InterfaceImplementationAdded => "a type started implementing an interface",
+            Self::OptionalArgumentAdded => {
+                "an optional argument was added (it may change what the field does)"
+            }
+            Self::DefaultedInputFieldAdded => "a non-null input field with a default was added",
+            Self::OptionalInputFieldAdded => "a nullable optional input field was added",
+            Self::TypeAdded => "a type was added",
+            Self::FieldAdded => "an output field was added",
+            Self::DirectiveAdded => "a directive was added",
+            Self::FieldTypeMadeStricter => "an output field's type became stricter (non-null)",
+            Self::ArgumentTypeMadeLaxer => "an argument's type became laxer (nullable)",
+            Self::InputFieldTypeMadeLaxer => "an input field's type became laxer (nullable)",
+            Self::FieldDeprecated => "a field was deprecated",
+            Self::FieldDeprecationRemoved => "a field's deprecation was removed",
+            Self::EnumValueDeprecated => "an enum value was deprecated",
+            Self::EnumValueDeprecationRemoved => "an enum value's deprecation was removed",
+            Self::FieldDescriptionChanged => "a field's description changed",
+        }
+    }
+
+    /// The README's table of change kinds, rendered from [`ChangeKind::ALL`].
+    pub fn markdown_table() -> String {
+        let mut table = String::from("| change | kind | criticality |\n|---|---|---|\n");
+        for kind in Self::ALL {
+            table.push_str(&format!(
+                "| {} | `{}` | {} |\n",
+                kind.description(),
+                kind.as_str(),
+                kind.criticality().as_str()
+            ));
+        }
+        table
+    }
+}
+
 /// One change, with the schema coordinate it is about
 /// (`Type`, `Type.field`, `Type.field(argument:)`, `Enum.VALUE`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Change {
+    /// Always `kind.criticality()`; kept as a field so reports and the
+    /// registry's stored history carry it.
     pub criticality: Criticality,
-    /// A stable name for the rule, such as `FIELD_REMOVED`.
-    pub kind: String,
+    pub kind: ChangeKind,
     pub coordinate: String,
     pub message: String,
 }
 
-fn change(
-    criticality: Criticality,
-    kind: &'static str,
-    coordinate: String,
-    message: String,
-) -> Change {
+fn change(kind: ChangeKind, coordinate: String, message: String) -> Change {
     Change {
-        criticality,
-        kind: kind.to_owned(),
+        criticality: kind.criticality(),
+        kind,
         coordinate,
         message,
     }
@@ -118,11 +342,10 @@ fn diff_inputs(
         let name = old_input.name.as_str();
         match new.iter().find(|input| input.name == old_input.name) {
             None => changes.push(change(
-                Criticality::Breaking,
                 if what == "argument" {
-                    "ARGUMENT_REMOVED"
+                    ChangeKind::ArgumentRemoved
                 } else {
-                    "INPUT_FIELD_REMOVED"
+                    ChangeKind::InputFieldRemoved
                 },
                 coordinate(name),
                 format!("{what} `{name}` was removed from `{owner}`"),
@@ -131,15 +354,11 @@ fn diff_inputs(
                 if old_input.ty != new_input.ty {
                     let safe = input_change_is_safe(&old_input.ty, &new_input.ty);
                     changes.push(change(
-                        if safe {
-                            Criticality::Safe
-                        } else {
-                            Criticality::Breaking
-                        },
-                        if what == "argument" {
-                            "ARGUMENT_TYPE_CHANGED"
-                        } else {
-                            "INPUT_FIELD_TYPE_CHANGED"
+                        match (what == "argument", safe) {
+                            (true, true) => ChangeKind::ArgumentTypeMadeLaxer,
+                            (true, false) => ChangeKind::ArgumentTypeChanged,
+                            (false, true) => ChangeKind::InputFieldTypeMadeLaxer,
+                            (false, false) => ChangeKind::InputFieldTypeChanged,
                         },
                         coordinate(name),
                         format!(
@@ -149,11 +368,10 @@ fn diff_inputs(
                     ));
                 } else if !is_required(old_input) && is_required(new_input) {
                     changes.push(change(
-                        Criticality::Breaking,
                         if what == "argument" {
-                            "ARGUMENT_BECAME_REQUIRED"
+                            ChangeKind::ArgumentBecameRequired
                         } else {
-                            "INPUT_FIELD_BECAME_REQUIRED"
+                            ChangeKind::InputFieldBecameRequired
                         },
                         coordinate(name),
                         format!(
@@ -163,11 +381,10 @@ fn diff_inputs(
                 }
                 if old_input.default_value != new_input.default_value {
                     changes.push(change(
-                        Criticality::Dangerous,
                         if what == "argument" {
-                            "ARGUMENT_DEFAULT_CHANGED"
+                            ChangeKind::ArgumentDefaultChanged
                         } else {
-                            "INPUT_FIELD_DEFAULT_CHANGED"
+                            ChangeKind::InputFieldDefaultChanged
                         },
                         coordinate(name),
                         format!(
@@ -190,21 +407,15 @@ fn diff_inputs(
         // non-null input with a default changes every request that omits
         // it: DANGEROUS, as graphql-inspector rates them. Only a plain
         // optional input-object field is SAFE.
-        let criticality = if required {
-            Criticality::Breaking
-        } else if what == "argument" || new_input.ty.is_non_null() {
-            Criticality::Dangerous
-        } else {
-            Criticality::Safe
+        let kind = match (what == "argument", required) {
+            (true, true) => ChangeKind::RequiredArgumentAdded,
+            (true, false) => ChangeKind::OptionalArgumentAdded,
+            (false, true) => ChangeKind::RequiredInputFieldAdded,
+            (false, false) if new_input.ty.is_non_null() => ChangeKind::DefaultedInputFieldAdded,
+            (false, false) => ChangeKind::OptionalInputFieldAdded,
         };
         changes.push(change(
-            criticality,
-            match (what == "argument", required) {
-                (true, true) => "REQUIRED_ARGUMENT_ADDED",
-                (true, false) => "OPTIONAL_ARGUMENT_ADDED",
-                (false, true) => "REQUIRED_INPUT_FIELD_ADDED",
-                (false, false) => "OPTIONAL_INPUT_FIELD_ADDED",
-            },
+            kind,
             coordinate(name),
             format!(
                 "{} {what} `{name}` was added to `{owner}`",
@@ -224,8 +435,7 @@ pub fn diff_schemas(old: &Schema, new: &Schema) -> Vec<Change> {
         }
         let Some(new_type) = new.types.get(name) else {
             changes.push(change(
-                Criticality::Breaking,
-                "TYPE_REMOVED",
+                ChangeKind::TypeRemoved,
                 name.to_string(),
                 format!("{} `{name}` was removed", kind_name(old_type)),
             ));
@@ -233,8 +443,7 @@ pub fn diff_schemas(old: &Schema, new: &Schema) -> Vec<Change> {
         };
         if kind_name(old_type) != kind_name(new_type) {
             changes.push(change(
-                Criticality::Breaking,
-                "TYPE_KIND_CHANGED",
+                ChangeKind::TypeKindChanged,
                 name.to_string(),
                 format!(
                     "`{name}` changed from {} to {}",
@@ -249,8 +458,7 @@ pub fn diff_schemas(old: &Schema, new: &Schema) -> Vec<Change> {
     for (name, new_type) in &new.types {
         if !new_type.is_built_in() && !old.types.contains_key(name) {
             changes.push(change(
-                Criticality::Safe,
-                "TYPE_ADDED",
+                ChangeKind::TypeAdded,
                 name.to_string(),
                 format!("{} `{name}` was added", kind_name(new_type)),
             ));
@@ -259,8 +467,7 @@ pub fn diff_schemas(old: &Schema, new: &Schema) -> Vec<Change> {
     for (name, definition) in &new.directive_definitions {
         if !definition.is_built_in() && !old.directive_definitions.contains_key(name) {
             changes.push(change(
-                Criticality::Safe,
-                "DIRECTIVE_ADDED",
+                ChangeKind::DirectiveAdded,
                 format!("@{name}"),
                 format!("directive `@{name}` was added"),
             ));
@@ -269,8 +476,7 @@ pub fn diff_schemas(old: &Schema, new: &Schema) -> Vec<Change> {
     for (name, definition) in &old.directive_definitions {
         if !definition.is_built_in() && !new.directive_definitions.contains_key(name) {
             changes.push(change(
-                Criticality::Breaking,
-                "DIRECTIVE_REMOVED",
+                ChangeKind::DirectiveRemoved,
                 format!("@{name}"),
                 format!("directive `@{name}` was removed"),
             ));
@@ -280,7 +486,7 @@ pub fn diff_schemas(old: &Schema, new: &Schema) -> Vec<Change> {
         a.criticality
             .cmp(&b.criticality)
             .then_with(|| a.coordinate.cmp(&b.coordinate))
-            .then_with(|| a.kind.cmp(&b.kind))
+            .then_with(|| a.kind.as_str().cmp(b.kind.as_str()))
     });
     changes
 }
@@ -309,8 +515,7 @@ fn diff_type(name: &str, old: &ExtendedType, new: &ExtendedType, changes: &mut V
             for member in &old.members {
                 if !new.members.contains(member) {
                     changes.push(change(
-                        Criticality::Breaking,
-                        "UNION_MEMBER_REMOVED",
+                        ChangeKind::UnionMemberRemoved,
                         name.to_owned(),
                         format!("`{}` is no longer a member of union `{name}`", member.name),
                     ));
@@ -319,8 +524,7 @@ fn diff_type(name: &str, old: &ExtendedType, new: &ExtendedType, changes: &mut V
             for member in &new.members {
                 if !old.members.contains(member) {
                     changes.push(change(
-                        Criticality::Dangerous,
-                        "UNION_MEMBER_ADDED",
+                        ChangeKind::UnionMemberAdded,
                         name.to_owned(),
                         format!("`{}` joined union `{name}`: clients may receive a type they do not handle", member.name),
                     ));
@@ -331,8 +535,7 @@ fn diff_type(name: &str, old: &ExtendedType, new: &ExtendedType, changes: &mut V
             for value in old.values.keys() {
                 if !new.values.contains_key(value) {
                     changes.push(change(
-                        Criticality::Breaking,
-                        "ENUM_VALUE_REMOVED",
+                        ChangeKind::EnumValueRemoved,
                         format!("{name}.{value}"),
                         format!("value `{value}` was removed from enum `{name}`"),
                     ));
@@ -344,11 +547,10 @@ fn diff_type(name: &str, old: &ExtendedType, new: &ExtendedType, changes: &mut V
                     let is = definition.directives.get("deprecated").is_some();
                     if was != is {
                         changes.push(change(
-                            Criticality::Safe,
                             if is {
-                                "ENUM_VALUE_DEPRECATED"
+                                ChangeKind::EnumValueDeprecated
                             } else {
-                                "ENUM_VALUE_DEPRECATION_REMOVED"
+                                ChangeKind::EnumValueDeprecationRemoved
                             },
                             format!("{name}.{value}"),
                             format!(
@@ -364,8 +566,7 @@ fn diff_type(name: &str, old: &ExtendedType, new: &ExtendedType, changes: &mut V
                 }
                 if !old.values.contains_key(value) {
                     changes.push(change(
-                        Criticality::Dangerous,
-                        "ENUM_VALUE_ADDED",
+                        ChangeKind::EnumValueAdded,
                         format!("{name}.{value}"),
                         format!("value `{value}` was added to enum `{name}`: clients may receive a value they do not handle"),
                     ));
@@ -399,8 +600,7 @@ fn diff_interfaces(
     for interface in old {
         if !new.contains(interface) {
             changes.push(change(
-                Criticality::Breaking,
-                "INTERFACE_IMPLEMENTATION_REMOVED",
+                ChangeKind::InterfaceImplementationRemoved,
                 name.to_owned(),
                 format!("`{name}` no longer implements `{}`", interface.name),
             ));
@@ -409,8 +609,7 @@ fn diff_interfaces(
     for interface in new {
         if !old.contains(interface) {
             changes.push(change(
-                Criticality::Dangerous,
-                "INTERFACE_IMPLEMENTATION_ADDED",
+                ChangeKind::InterfaceImplementationAdded,
                 name.to_owned(),
                 format!(
                     "`{name}` now implements `{}`: fragments on it may match new objects",
@@ -437,8 +636,7 @@ fn diff_fields(
         let coordinate = format!("{owner}.{name}");
         let Some(new_field) = new.get(name) else {
             changes.push(change(
-                Criticality::Breaking,
-                "FIELD_REMOVED",
+                ChangeKind::FieldRemoved,
                 coordinate,
                 format!(
                     "field `{coordinate_name}` was removed",
@@ -451,11 +649,10 @@ fn diff_fields(
             let safe = output_change_is_safe(&old_field.ty, &new_field.ty);
             changes.push(change(
                 if safe {
-                    Criticality::Safe
+                    ChangeKind::FieldTypeMadeStricter
                 } else {
-                    Criticality::Breaking
+                    ChangeKind::FieldTypeChanged
                 },
-                "FIELD_TYPE_CHANGED",
                 coordinate.clone(),
                 format!(
                     "field `{coordinate}` changed type from `{}` to `{}`",
@@ -467,11 +664,10 @@ fn diff_fields(
         let new_deprecated = new_field.directives.get("deprecated").is_some();
         if old_deprecated != new_deprecated {
             changes.push(change(
-                Criticality::Safe,
                 if new_deprecated {
-                    "FIELD_DEPRECATED"
+                    ChangeKind::FieldDeprecated
                 } else {
-                    "FIELD_DEPRECATION_REMOVED"
+                    ChangeKind::FieldDeprecationRemoved
                 },
                 coordinate.clone(),
                 if new_deprecated {
@@ -483,8 +679,7 @@ fn diff_fields(
         }
         if old_field.description != new_field.description {
             changes.push(change(
-                Criticality::Safe,
-                "FIELD_DESCRIPTION_CHANGED",
+                ChangeKind::FieldDescriptionChanged,
                 coordinate.clone(),
                 format!("the description of field `{coordinate}` changed"),
             ));
@@ -503,8 +698,7 @@ fn diff_fields(
     for name in new.keys() {
         if !old.contains_key(name) {
             changes.push(change(
-                Criticality::Safe,
-                "FIELD_ADDED",
+                ChangeKind::FieldAdded,
                 format!("{owner}.{name}"),
                 format!("field `{owner}.{name}` was added"),
             ));
@@ -525,7 +719,13 @@ mod tests {
     fn kinds(old: &str, new: &str) -> Vec<(Criticality, String, String)> {
         diff_schemas(&schema(old), &schema(new))
             .into_iter()
-            .map(|change| (change.criticality, change.kind, change.coordinate))
+            .map(|change| {
+                (
+                    change.criticality,
+                    change.kind.as_str().to_owned(),
+                    change.coordinate,
+                )
+            })
             .collect()
     }
 
@@ -572,6 +772,49 @@ mod tests {
         }
     }
 
+    /// Each kind's serialized name is its `as_str`, so stored histories
+    /// and reports use one spelling.
+    #[test]
+    fn change_kinds_serialize_as_their_names() {
+        for kind in ChangeKind::ALL {
+            assert_eq!(
+                serde_json::to_value(kind).expect("serializes"),
+                serde_json::Value::String(kind.as_str().to_owned())
+            );
+        }
+    }
+
+    /// The README's table of change kinds is the one the code renders.
+    /// `UPDATE_README=1` rewrites it.
+    #[test]
+    fn the_readme_lists_every_change_kind_with_its_criticality() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+        let readme = std::fs::read_to_string(&path).expect("reads the README");
+        let lines: Vec<&str> = readme.lines().collect();
+        let start = lines
+            .iter()
+            .position(|line| line.starts_with("| change | kind | criticality |"))
+            .expect("the README has the table of change kinds");
+        let end = start
+            + lines[start..]
+                .iter()
+                .position(|line| !line.starts_with('|'))
+                .unwrap_or(lines.len() - start);
+        let documented = lines[start..end].join("\n") + "\n";
+        let expected = ChangeKind::markdown_table();
+        if documented != expected && std::env::var("UPDATE_README").as_deref() == Ok("1") {
+            let mut updated: Vec<&str> = lines[..start].to_vec();
+            updated.extend(expected.lines());
+            updated.extend(&lines[end..]);
+            std::fs::write(&path, updated.join("\n") + "\n").expect("writes the README");
+            return;
+        }
+        assert!(
+            documented == expected,
+            "the README's table of change kinds differs from diff::ChangeKind; paste:\n{expected}"
+        );
+    }
+
     #[test]
     fn stricter_outputs_and_laxer_inputs_are_safe_additions_to_enums_dangerous() {
         let changed = BASE
@@ -583,7 +826,7 @@ mod tests {
         let found = kinds(BASE, &changed);
         assert!(found.contains(&(
             Criticality::Safe,
-            "FIELD_TYPE_CHANGED".to_owned(),
+            "FIELD_TYPE_MADE_STRICTER".to_owned(),
             "Job.title".to_owned()
         )));
         assert!(found.contains(&(
@@ -593,7 +836,7 @@ mod tests {
         )));
         assert!(found.contains(&(
             Criticality::Safe,
-            "ARGUMENT_TYPE_CHANGED".to_owned(),
+            "ARGUMENT_TYPE_MADE_LAXER".to_owned(),
             "Query.job(id:)".to_owned()
         )));
         assert!(found.contains(&(

@@ -64,7 +64,7 @@ pub fn human(report: &CheckReport, proposed_sdl: &str, proposed_path: &Path) -> 
             out,
             "{}[{}] {}: {}",
             label(change.criticality),
-            change.kind,
+            change.kind.as_str(),
             change.criticality.as_str(),
             change.message
         );
