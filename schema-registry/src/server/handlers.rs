@@ -143,6 +143,49 @@ async fn authorize(
     Ok(caller)
 }
 
+/// The scope an endpoint needs, as a type: `Authorized<Read>` or
+/// `Authorized<Write>` in a handler's signature.
+pub trait RequiredScope: Send + Sync + 'static {
+    const SCOPE: Scope;
+}
+
+/// Reading the registry: supergraph, versions, checks, operations.
+pub enum Read {}
+
+/// Changing the registry: publishing, registering operations.
+pub enum Write {}
+
+impl RequiredScope for Read {
+    const SCOPE: Scope = Scope::Read;
+}
+
+impl RequiredScope for Write {
+    const SCOPE: Scope = Scope::Write;
+}
+
+/// A caller whose token allows the scope `S`. As an extractor it runs
+/// before the handler and before the body is read, so an endpoint states
+/// what it needs in its signature and cannot forget the check.
+pub struct Authorized<S: RequiredScope> {
+    pub caller: Caller,
+    scope: std::marker::PhantomData<S>,
+}
+
+impl<S: RequiredScope> axum::extract::FromRequestParts<RegistryState> for Authorized<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &RegistryState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = authorize(state, &parts.headers, S::SCOPE).await?;
+        Ok(Self {
+            caller,
+            scope: std::marker::PhantomData,
+        })
+    }
+}
+
 /// A JSON request body, with the content type checked first.
 fn json_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
@@ -352,11 +395,11 @@ fn summary(report: &CheckReport) -> String {
 #[tracing::instrument(skip(state, headers, body))]
 pub async fn publish(
     State(state): State<RegistryState>,
+    Authorized { caller, .. }: Authorized<Write>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    let caller = authorize(&state, &headers, Scope::Write).await?;
     validate_subgraph_name(&name)?;
     let request: PublishRequest = json_body(&headers, &body)?;
     let approval_reason = match &request.approval {
@@ -494,14 +537,14 @@ pub async fn publish(
 }
 
 /// `POST /api/subgraphs/{name}/checks`: the publication's check, storing nothing.
-#[tracing::instrument(skip(state, headers, body))]
+#[tracing::instrument(skip(state, headers, body, _access))]
 pub async fn check(
     State(state): State<RegistryState>,
+    _access: Authorized<Read>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    authorize(&state, &headers, Scope::Read).await?;
     validate_subgraph_name(&name)?;
     let request: PublishRequest = json_body(&headers, &body)?;
     let latest = store::list_subgraphs(&state.database).await?;
@@ -534,9 +577,9 @@ fn matches_if_none_match(headers: &HeaderMap, tag: &str) -> bool {
 #[tracing::instrument(skip_all)]
 pub async fn latest_supergraph(
     State(state): State<RegistryState>,
+    _access: Authorized<Read>,
     headers: HeaderMap,
 ) -> ApiResult {
-    authorize(&state, &headers, Scope::Read).await?;
     let Some(supergraph) = store::latest_supergraph(&state.database).await? else {
         return Err(ApiError::not_found(
             "no supergraph has been composed yet: publish a subgraph first",
@@ -565,8 +608,10 @@ pub async fn latest_supergraph(
 
 /// `GET /api/subgraphs`: every subgraph's latest version.
 #[tracing::instrument(skip_all)]
-pub async fn list_subgraphs(State(state): State<RegistryState>, headers: HeaderMap) -> ApiResult {
-    authorize(&state, &headers, Scope::Read).await?;
+pub async fn list_subgraphs(
+    State(state): State<RegistryState>,
+    _access: Authorized<Read>,
+) -> ApiResult {
     let rows = store::list_subgraphs(&state.database).await?;
     Ok(Json(json!({
         "subgraphs": rows.iter().map(|row| json!({
@@ -582,13 +627,13 @@ pub async fn list_subgraphs(State(state): State<RegistryState>, headers: HeaderM
 }
 
 /// `GET /api/subgraphs/{name}/versions`: history, newest first.
-#[tracing::instrument(skip(state, headers))]
+#[tracing::instrument(skip(state, _access))]
 pub async fn history(
     State(state): State<RegistryState>,
+    _access: Authorized<Read>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult {
-    authorize(&state, &headers, Scope::Read).await?;
     validate_subgraph_name(&name)?;
     let rows = store::subgraph_history(&state.database, &name).await?;
     if rows.is_empty() {
@@ -620,13 +665,13 @@ pub async fn history(
 }
 
 /// `GET /api/subgraphs/{name}/versions/{version}` (`latest` allowed).
-#[tracing::instrument(skip(state, headers))]
+#[tracing::instrument(skip(state, _access))]
 pub async fn subgraph_version(
     State(state): State<RegistryState>,
+    _access: Authorized<Read>,
     Path((name, version)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult {
-    authorize(&state, &headers, Scope::Read).await?;
     validate_subgraph_name(&name)?;
     let wanted = match version.as_str() {
         "latest" => None,
@@ -676,14 +721,14 @@ fn subgraph_schema(
 /// `GET /api/subgraphs/{name}/diff?from=N&to=M`: the classified changes
 /// between two versions of a subgraph's schema (`to` defaults to the
 /// latest, `from` to the version before `to`).
-#[tracing::instrument(skip(state, headers))]
+#[tracing::instrument(skip(state, _access))]
 pub async fn diff_versions(
     State(state): State<RegistryState>,
+    _access: Authorized<Read>,
     Path(name): Path<String>,
     Query(parameters): Query<DiffParameters>,
     headers: HeaderMap,
 ) -> ApiResult {
-    authorize(&state, &headers, Scope::Read).await?;
     validate_subgraph_name(&name)?;
     let to_version = parameters.to.as_deref().map(parse_version).transpose()?;
     let Some(to) = store::subgraph_version(&state.database, &name, to_version).await? else {
@@ -749,10 +794,10 @@ fn operation_type_name(operation_type: OperationType) -> &'static str {
 #[tracing::instrument(skip(state, headers, body))]
 pub async fn register_operations(
     State(state): State<RegistryState>,
+    Authorized { caller, .. }: Authorized<Write>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    let caller = authorize(&state, &headers, Scope::Write).await?;
     let request: RegisterOperationsRequest = json_body(&headers, &body)?;
     let client = request.client.trim();
     let client_version = request.client_version.trim();
@@ -883,8 +928,10 @@ fn operation_json(row: &OperationRow, with_document: bool) -> Value {
 
 /// `GET /api/operations`: every registered operation with its document.
 #[tracing::instrument(skip_all)]
-pub async fn list_operations(State(state): State<RegistryState>, headers: HeaderMap) -> ApiResult {
-    authorize(&state, &headers, Scope::Read).await?;
+pub async fn list_operations(
+    State(state): State<RegistryState>,
+    _access: Authorized<Read>,
+) -> ApiResult {
     let rows = store::all_operations(&state.database).await?;
     Ok(Json(json!({
         "operations": rows.iter().map(|row| operation_json(row, true)).collect::<Vec<_>>(),
@@ -894,13 +941,13 @@ pub async fn list_operations(State(state): State<RegistryState>, headers: Header
 
 /// `GET /api/operations/{sha256}`: the safelist lookup. 200 with who
 /// registered the document, 404 when it is not on the list.
-#[tracing::instrument(skip(state, headers))]
+#[tracing::instrument(skip(state, _access))]
 pub async fn operation_by_hash(
     State(state): State<RegistryState>,
+    _access: Authorized<Read>,
     Path(sha256): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult {
-    authorize(&state, &headers, Scope::Read).await?;
     let digest = sha256.to_ascii_lowercase();
     if digest.len() != 64
         || !digest
@@ -931,8 +978,10 @@ pub async fn operation_by_hash(
 /// query manifest (`id` is the document's SHA-256), the format routers and
 /// gateways that enforce safelists read.
 #[tracing::instrument(skip_all)]
-pub async fn safelist(State(state): State<RegistryState>, headers: HeaderMap) -> ApiResult {
-    authorize(&state, &headers, Scope::Read).await?;
+pub async fn safelist(
+    State(state): State<RegistryState>,
+    _access: Authorized<Read>,
+) -> ApiResult {
     let rows = store::all_operations(&state.database).await?;
     let mut seen = std::collections::BTreeSet::new();
     let operations: Vec<Value> = rows
