@@ -488,11 +488,13 @@ async fn start_registry(
         for input in &publications {
             let answer = client.block_on(client.publish(
                 &input.name,
-                &serde_json::json!({
-                    "sdl": input.sdl,
-                    "routing_url": input.routing_url,
-                    "approval": { "reason": "devstack: the local code is the truth" },
-                }),
+                &schema_registry::api::PublishRequest {
+                    sdl: input.sdl.clone(),
+                    routing_url: Some(input.routing_url.clone()),
+                    approval: Some(schema_registry::api::ApprovalRequest {
+                        reason: "devstack: the local code is the truth".to_owned(),
+                    }),
+                },
                 false,
             ))?;
             if answer.status >= 300 {

@@ -171,7 +171,7 @@ impl RegistryClient {
     pub async fn publish(
         &self,
         subgraph: &str,
-        body: &Value,
+        body: &crate::api::PublishRequest,
         dry_run: bool,
     ) -> Result<RegistryAnswer, RegistryError> {
         let path = if dry_run {
@@ -195,7 +195,10 @@ impl RegistryClient {
     }
 
     /// Registers client operations; an invalid document (422) is an answer.
-    pub async fn register_operations(&self, body: &Value) -> Result<RegistryAnswer, RegistryError> {
+    pub async fn register_operations(
+        &self,
+        body: &crate::api::RegisterOperationsRequest,
+    ) -> Result<RegistryAnswer, RegistryError> {
         self.send(
             self.request(reqwest::Method::POST, "/api/operations")
                 .json(body),

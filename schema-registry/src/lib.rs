@@ -8,6 +8,7 @@
 //! `client` the CLI's side of its HTTP API. The `schema-check` and
 //! `schema-registry` binaries are thin command lines over this library.
 
+pub mod api;
 pub mod check;
 pub mod cli;
 pub mod client;

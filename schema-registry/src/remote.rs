@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::client::{RegistryAnswer, RegistryClient};
 use crate::operations::{OperationDocument, load_operations};
@@ -68,13 +68,14 @@ pub fn publish(arguments: &PublishArguments) -> Result<bool, RegistryError> {
         path: arguments.schema.clone(),
         source,
     })?;
-    let mut body = json!({ "sdl": sdl });
-    if let Some(url) = routing_url(arguments)? {
-        body["routing_url"] = Value::String(url);
-    }
-    if let Some(reason) = &arguments.approval_reason {
-        body["approval"] = json!({ "reason": reason });
-    }
+    let body = crate::api::PublishRequest {
+        sdl: sdl.clone(),
+        routing_url: routing_url(arguments)?,
+        approval: arguments
+            .approval_reason
+            .clone()
+            .map(|reason| crate::api::ApprovalRequest { reason }),
+    };
     let client = RegistryClient::from_env(&arguments.registry)?;
     let RegistryAnswer { status, body } =
         client.block_on(client.publish(&arguments.subgraph, &body, arguments.dry_run))?;
@@ -281,11 +282,12 @@ pub fn register_operations(
         .map(|document| document.source)
         .collect();
     let client = RegistryClient::from_env(registry)?;
-    let RegistryAnswer { status, body } = client.block_on(client.register_operations(&json!({
-        "client": client_name,
-        "client_version": client_version,
-        "documents": documents,
-    })))?;
+    let request = crate::api::RegisterOperationsRequest {
+        client: client_name.to_owned(),
+        client_version: client_version.to_owned(),
+        documents,
+    };
+    let RegistryAnswer { status, body } = client.block_on(client.register_operations(&request))?;
     if status == 422 {
         eprintln!("refused: {}", crate::client::error_message(&body));
         for problem in body["report"]["invalid_documents"]
