@@ -1,9 +1,7 @@
 //! The auth subgraph's errors and the codes clients see for them.
 
 use async_graphql::ErrorExtensions;
-use talentgraph_kit::{
-    CommonError, DatabaseError, ErrorCode, client_error, conflict_error, internal_error,
-};
+use talentgraph_kit::{CommonError, ErrorCode, client_error, conflict_error, internal_error};
 
 /// Everything that can go wrong in the auth subgraph. Deliberately without
 /// `Display` (see `talentgraph_kit::DatabaseError`): conversion to a GraphQL error goes through the `From` below,
@@ -30,17 +28,7 @@ impl AuthError {
     }
 }
 
-impl From<CommonError> for AuthError {
-    fn from(error: CommonError) -> Self {
-        Self::Common(error)
-    }
-}
-
-impl From<DatabaseError> for AuthError {
-    fn from(error: DatabaseError) -> Self {
-        Self::Common(CommonError::Database(error))
-    }
-}
+talentgraph_kit::embeds_common_error!(AuthError);
 
 impl From<AuthError> for async_graphql::Error {
     fn from(error: AuthError) -> Self {

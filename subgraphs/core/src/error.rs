@@ -1,6 +1,6 @@
 //! The core subgraph's errors and the codes clients see for them.
 
-use talentgraph_kit::{CommonError, DatabaseError};
+use talentgraph_kit::CommonError;
 
 /// Everything a core resolver or store function can fail with. Core only
 /// reads, so it has nothing of its own beyond the shared failures yet.
@@ -12,17 +12,7 @@ pub enum CoreError {
     Common(CommonError),
 }
 
-impl From<CommonError> for CoreError {
-    fn from(error: CommonError) -> Self {
-        Self::Common(error)
-    }
-}
-
-impl From<DatabaseError> for CoreError {
-    fn from(error: DatabaseError) -> Self {
-        Self::Common(CommonError::Database(error))
-    }
-}
+talentgraph_kit::embeds_common_error!(CoreError);
 
 impl From<CoreError> for async_graphql::Error {
     fn from(error: CoreError) -> Self {

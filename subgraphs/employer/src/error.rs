@@ -1,6 +1,6 @@
 //! The employer subgraph's errors and the codes clients see for them.
 
-use talentgraph_kit::{CommonError, DatabaseError, ErrorCode, client_error};
+use talentgraph_kit::{CommonError, ErrorCode, client_error};
 
 /// Everything an employer resolver or store function can fail with.
 ///
@@ -13,17 +13,7 @@ pub enum EmployerError {
     JobNotFound,
 }
 
-impl From<CommonError> for EmployerError {
-    fn from(error: CommonError) -> Self {
-        Self::Common(error)
-    }
-}
-
-impl From<DatabaseError> for EmployerError {
-    fn from(error: DatabaseError) -> Self {
-        Self::Common(CommonError::Database(error))
-    }
-}
+talentgraph_kit::embeds_common_error!(EmployerError);
 
 impl From<EmployerError> for async_graphql::Error {
     fn from(error: EmployerError) -> Self {

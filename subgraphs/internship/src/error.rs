@@ -14,11 +14,7 @@ pub enum InternshipError {
     DeadlinePassed,
 }
 
-impl From<CommonError> for InternshipError {
-    fn from(error: CommonError) -> Self {
-        Self::Common(error)
-    }
-}
+talentgraph_kit::embeds_common_error!(InternshipError, database_errors_mapped_by_hand);
 
 impl From<DatabaseError> for InternshipError {
     fn from(error: DatabaseError) -> Self {

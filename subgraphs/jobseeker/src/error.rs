@@ -15,11 +15,7 @@ pub enum JobseekerError {
     AlreadyWithdrawn,
 }
 
-impl From<CommonError> for JobseekerError {
-    fn from(error: CommonError) -> Self {
-        Self::Common(error)
-    }
-}
+talentgraph_kit::embeds_common_error!(JobseekerError, database_errors_mapped_by_hand);
 
 impl From<DatabaseError> for JobseekerError {
     fn from(error: DatabaseError) -> Self {

@@ -169,3 +169,30 @@ impl From<CommonError> for async_graphql::Error {
         }
     }
 }
+
+/// Implements the conversions every domain error enum with a
+/// `Common(CommonError)` variant needs: `From<CommonError>` and, unless the
+/// subgraph maps database errors itself (a unique violation that means
+/// "already applied"), `From<DatabaseError>`.
+///
+/// `embeds_common_error!(EmployerError);` or
+/// `embeds_common_error!(JobseekerError, database_errors_mapped_by_hand);`
+#[macro_export]
+macro_rules! embeds_common_error {
+    ($error:ty, database_errors_mapped_by_hand) => {
+        impl From<$crate::CommonError> for $error {
+            fn from(error: $crate::CommonError) -> Self {
+                Self::Common(error)
+            }
+        }
+    };
+    ($error:ty) => {
+        $crate::embeds_common_error!($error, database_errors_mapped_by_hand);
+
+        impl From<$crate::DatabaseError> for $error {
+            fn from(error: $crate::DatabaseError) -> Self {
+                Self::Common($crate::CommonError::Database(error))
+            }
+        }
+    };
+}

@@ -1,6 +1,6 @@
 //! The payment subgraph's errors and the codes clients see for them.
 
-use talentgraph_kit::{CommonError, DatabaseError, conflict_error};
+use talentgraph_kit::{CommonError, conflict_error};
 
 /// Everything a payment resolver or store function can fail with.
 ///
@@ -13,17 +13,7 @@ pub enum PaymentError {
     IdempotencyKeyReused,
 }
 
-impl From<CommonError> for PaymentError {
-    fn from(error: CommonError) -> Self {
-        Self::Common(error)
-    }
-}
-
-impl From<DatabaseError> for PaymentError {
-    fn from(error: DatabaseError) -> Self {
-        Self::Common(CommonError::Database(error))
-    }
-}
+talentgraph_kit::embeds_common_error!(PaymentError);
 
 impl From<PaymentError> for async_graphql::Error {
     fn from(error: PaymentError) -> Self {
