@@ -16,25 +16,18 @@ use async_graphql::EmptyMutation;
 use sqlx::migrate::Migrator;
 use talentgraph_demo_world::DemoWorld;
 use talentgraph_kit::Database;
-use talentgraph_kit::subgraph::{SeedFuture, Subgraph, SubgraphSchema};
+use talentgraph_kit::subgraph::{SeedFuture, Subgraph};
 
 pub use error::CoreError;
 
 /// The subgraph's migrations, embedded at compile time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/core");
 
-/// The core subgraph's GraphQL side.
-pub struct CoreSchema;
-
-impl SubgraphSchema for CoreSchema {
-    type Query = query::Query;
-    type Mutation = EmptyMutation;
-    type Loaders = loaders::Loaders;
-}
-
 /// How the binary, the dev stack and the tests run this subgraph.
 pub static SUBGRAPH: Subgraph<DemoWorld> =
-    Subgraph::usual::<CoreSchema>("core", 4001, &MIGRATOR, seed_demo);
+    Subgraph::usual::<query::Query, EmptyMutation, loaders::Loaders>(
+        "core", 4001, &MIGRATOR, seed_demo,
+    );
 
 fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a> {
     Box::pin(demo::seed(database, world))

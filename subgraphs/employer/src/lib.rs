@@ -17,25 +17,18 @@ pub mod store;
 use sqlx::migrate::Migrator;
 use talentgraph_demo_world::DemoWorld;
 use talentgraph_kit::Database;
-use talentgraph_kit::subgraph::{SeedFuture, Subgraph, SubgraphSchema};
+use talentgraph_kit::subgraph::{SeedFuture, Subgraph};
 
 pub use error::EmployerError;
 
 /// The subgraph's migrations, embedded at compile time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/employer");
 
-/// The employer subgraph's GraphQL side.
-pub struct EmployerSchema;
-
-impl SubgraphSchema for EmployerSchema {
-    type Query = query::Query;
-    type Mutation = mutation::Mutation;
-    type Loaders = loaders::Loaders;
-}
-
 /// How the binary, the dev stack and the tests run this subgraph.
 pub static SUBGRAPH: Subgraph<DemoWorld> =
-    Subgraph::usual::<EmployerSchema>("employer", 4004, &MIGRATOR, seed_demo);
+    Subgraph::usual::<query::Query, mutation::Mutation, loaders::Loaders>(
+        "employer", 4004, &MIGRATOR, seed_demo,
+    );
 
 fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a> {
     Box::pin(demo::seed(database, world))

@@ -1,9 +1,10 @@
 //! The internship subgraph's mutations: parse, validate, call the store.
 
 use async_graphql::{Context, ID, Object};
+use talentgraph_kit::errors::optional_free_text;
 use talentgraph_kit::guards::RoleGuard;
 use talentgraph_kit::loaders::parse_id_argument;
-use talentgraph_kit::{CommonError, Database, Role, Viewer};
+use talentgraph_kit::{Database, Role, Viewer};
 
 use crate::model::InternshipApplication;
 use crate::store;
@@ -23,19 +24,12 @@ impl Mutation {
     ) -> async_graphql::Result<InternshipApplication> {
         let internship_id = parse_id_argument("internshipId", &internship_id)?;
         let applicant = Viewer::of(context).require_user()?;
-        let motivation = motivation
-            .map(|text| text.trim().to_owned())
-            .filter(|text| !text.is_empty());
-        if motivation
-            .as_ref()
-            .is_some_and(|text| text.chars().count() > 5_000)
-        {
-            return Err(CommonError::invalid_input(
-                "motivation",
-                "The motivation must be at most 5,000 characters.",
-            )
-            .into());
-        }
+        let motivation = optional_free_text(
+            "motivation",
+            motivation,
+            5_000,
+            "The motivation must be at most 5,000 characters.",
+        )?;
         let database = context.data_unchecked::<Database>();
         Ok(store::insert_application(database, internship_id, applicant, motivation).await?)
     }

@@ -18,25 +18,19 @@ pub mod store;
 use sqlx::migrate::Migrator;
 use talentgraph_demo_world::DemoWorld;
 use talentgraph_kit::Database;
-use talentgraph_kit::subgraph::{SeedFuture, Subgraph, SubgraphSchema};
+use talentgraph_kit::subgraph::{SeedFuture, Subgraph};
 
 pub use error::JobseekerError;
 
 /// The subgraph's migrations, embedded at compile time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/jobseeker");
 
-/// The jobseeker subgraph's GraphQL side.
-pub struct JobseekerSchema;
-
-impl SubgraphSchema for JobseekerSchema {
-    type Query = query::Query;
-    type Mutation = mutation::Mutation;
-    type Loaders = loaders::Loaders;
-}
-
 /// How the binary, the dev stack and the tests run this subgraph.
-pub static SUBGRAPH: Subgraph<DemoWorld> =
-    Subgraph::usual::<JobseekerSchema>("jobseeker", 4003, &MIGRATOR, seed_demo);
+pub static SUBGRAPH: Subgraph<DemoWorld> = Subgraph::usual::<
+    query::Query,
+    mutation::Mutation,
+    loaders::Loaders,
+>("jobseeker", 4003, &MIGRATOR, seed_demo);
 
 fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a> {
     Box::pin(demo::seed(database, world))

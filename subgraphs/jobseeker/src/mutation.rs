@@ -1,6 +1,7 @@
 //! The jobseeker subgraph's mutations: parse, validate, call the store.
 
 use async_graphql::{Context, ID, Object};
+use talentgraph_kit::errors::optional_free_text;
 use talentgraph_kit::guards::RoleGuard;
 use talentgraph_kit::loaders::parse_id_argument;
 use talentgraph_kit::{CommonError, Database, Role, Viewer};
@@ -24,19 +25,12 @@ impl Mutation {
     ) -> async_graphql::Result<Application> {
         let job_id = parse_id_argument("jobId", &job_id)?;
         let applicant = Viewer::of(context).require_user()?;
-        let cover_letter = cover_letter
-            .map(|text| text.trim().to_owned())
-            .filter(|text| !text.is_empty());
-        if cover_letter
-            .as_ref()
-            .is_some_and(|text| text.chars().count() > 10_000)
-        {
-            return Err(CommonError::invalid_input(
-                "coverLetter",
-                "The cover letter must be at most 10,000 characters.",
-            )
-            .into());
-        }
+        let cover_letter = optional_free_text(
+            "coverLetter",
+            cover_letter,
+            10_000,
+            "The cover letter must be at most 10,000 characters.",
+        )?;
         let database = context.data_unchecked::<Database>();
         Ok(store::insert_application(database, job_id, applicant, cover_letter).await?)
     }

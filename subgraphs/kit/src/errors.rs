@@ -196,3 +196,24 @@ macro_rules! embeds_common_error {
         }
     };
 }
+
+/// Checks an optional free text such as a cover letter: trimmed, an empty
+/// text is no text, and more than `max_characters` characters is
+/// `BAD_USER_INPUT` on `field` with `too_long_message`.
+pub fn optional_free_text(
+    field: &'static str,
+    value: Option<String>,
+    max_characters: usize,
+    too_long_message: &str,
+) -> Result<Option<String>, CommonError> {
+    let text = value
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty());
+    if text
+        .as_ref()
+        .is_some_and(|text| text.chars().count() > max_characters)
+    {
+        return Err(CommonError::invalid_input(field, too_long_message));
+    }
+    Ok(text)
+}

@@ -7,11 +7,12 @@
 //!
 //! The usual subgraph (an async-graphql schema over its database, tokens
 //! verified against auth's published keys) does not write its own schema
-//! or app wiring: it implements [`SubgraphSchema`] and points the
-//! descriptor at [`app`], [`deployed_app`] and [`exported_sdl`]. Auth,
-//! which signs tokens and serves the key set, supplies its own.
+//! or app wiring: [`Subgraph::usual`] takes its root types and loaders and
+//! points the descriptor at [`app`], [`deployed_app`] and [`exported_sdl`].
+//! Auth, which signs tokens and serves the key set, supplies its own.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use async_graphql::{EmptySubscription, ObjectType, Schema};
@@ -52,20 +53,25 @@ pub struct Subgraph<World: 'static> {
 
 impl<World> Subgraph<World> {
     /// The descriptor of a usual subgraph: its schema, app and SDL export
-    /// come from the kit's generic builders for `S`.
-    pub const fn usual<S: SubgraphSchema>(
+    /// come from the kit's generic builders for its root types and loaders.
+    pub const fn usual<Query, Mutation, Loaders>(
         name: &'static str,
         default_port: u16,
         migrator: &'static Migrator,
         demo_seeder: for<'a> fn(&'a Database, &'a World) -> SeedFuture<'a>,
-    ) -> Self {
+    ) -> Self
+    where
+        Query: ObjectType + Default + 'static,
+        Mutation: ObjectType + Default + 'static,
+        Loaders: RequestLoaders,
+    {
         Self {
             name,
             default_port,
             migrator,
-            sdl_exporter: exported_sdl::<S>,
-            app_builder: app::<S>,
-            deployed_app_builder: deployed_app::<S>,
+            sdl_exporter: exported_sdl::<UsualSchema<Query, Mutation, Loaders>>,
+            app_builder: app::<UsualSchema<Query, Mutation, Loaders>>,
+            deployed_app_builder: deployed_app::<UsualSchema<Query, Mutation, Loaders>>,
             demo_seeder,
         }
     }
@@ -101,6 +107,24 @@ pub trait SubgraphSchema: 'static {
     type Query: ObjectType + Default + 'static;
     type Mutation: ObjectType + Default + 'static;
     type Loaders: RequestLoaders;
+}
+
+/// The parts a usual subgraph is made of, as one type.
+type Parts<Query, Mutation, Loaders> = fn() -> (Query, Mutation, Loaders);
+
+/// The [`SubgraphSchema`] of a usual subgraph, named by its parts. Never
+/// built: it only carries the three types to the generic builders.
+pub struct UsualSchema<Query, Mutation, Loaders>(PhantomData<Parts<Query, Mutation, Loaders>>);
+
+impl<Query, Mutation, Loaders> SubgraphSchema for UsualSchema<Query, Mutation, Loaders>
+where
+    Query: ObjectType + Default + 'static,
+    Mutation: ObjectType + Default + 'static,
+    Loaders: RequestLoaders,
+{
+    type Query = Query;
+    type Mutation = Mutation;
+    type Loaders = Loaders;
 }
 
 /// The executable schema of a usual subgraph.

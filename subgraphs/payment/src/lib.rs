@@ -21,7 +21,7 @@ pub mod store;
 use sqlx::migrate::Migrator;
 use talentgraph_demo_world::DemoWorld;
 use talentgraph_kit::Database;
-use talentgraph_kit::subgraph::{SeedFuture, Subgraph, SubgraphSchema};
+use talentgraph_kit::subgraph::{SeedFuture, Subgraph};
 
 pub use error::PaymentError;
 pub use store::{CREDIT_PRICE_CENTS, MAX_CREDITS_PER_PURCHASE, purchase_total_cents};
@@ -29,18 +29,11 @@ pub use store::{CREDIT_PRICE_CENTS, MAX_CREDITS_PER_PURCHASE, purchase_total_cen
 /// The subgraph's migrations, embedded at compile time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/payment");
 
-/// The payment subgraph's GraphQL side.
-pub struct PaymentSchema;
-
-impl SubgraphSchema for PaymentSchema {
-    type Query = query::Query;
-    type Mutation = mutation::Mutation;
-    type Loaders = loaders::Loaders;
-}
-
 /// How the binary, the dev stack and the tests run this subgraph.
 pub static SUBGRAPH: Subgraph<DemoWorld> =
-    Subgraph::usual::<PaymentSchema>("payment", 4005, &MIGRATOR, seed_demo);
+    Subgraph::usual::<query::Query, mutation::Mutation, loaders::Loaders>(
+        "payment", 4005, &MIGRATOR, seed_demo,
+    );
 
 fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a> {
     Box::pin(demo::seed(database, world))
