@@ -785,33 +785,12 @@ mod tests {
     }
 
     /// The README's table of change kinds is the one the code renders.
-    /// `UPDATE_README=1` rewrites it.
     #[test]
     fn the_readme_lists_every_change_kind_with_its_criticality() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
-        let readme = std::fs::read_to_string(&path).expect("reads the README");
-        let lines: Vec<&str> = readme.lines().collect();
-        let start = lines
-            .iter()
-            .position(|line| line.starts_with("| change | kind | criticality |"))
-            .expect("the README has the table of change kinds");
-        let end = start
-            + lines[start..]
-                .iter()
-                .position(|line| !line.starts_with('|'))
-                .unwrap_or(lines.len() - start);
-        let documented = lines[start..end].join("\n") + "\n";
-        let expected = ChangeKind::markdown_table();
-        if documented != expected && std::env::var("UPDATE_README").as_deref() == Ok("1") {
-            let mut updated: Vec<&str> = lines[..start].to_vec();
-            updated.extend(expected.lines());
-            updated.extend(&lines[end..]);
-            std::fs::write(&path, updated.join("\n") + "\n").expect("writes the README");
-            return;
-        }
-        assert!(
-            documented == expected,
-            "the README's table of change kinds differs from diff::ChangeKind; paste:\n{expected}"
+        talentgraph_kit::testing::assert_readme_table(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+            "| change | kind | criticality |",
+            &ChangeKind::markdown_table(),
         );
     }
 

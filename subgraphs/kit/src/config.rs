@@ -697,40 +697,13 @@ mod tests {
 
     /// The README's configuration table is the one [`Variable::ALL`]
     /// renders: every variable the code reads is documented, with its
-    /// default, and nothing documented is unread. `UPDATE_README=1`
-    /// rewrites the table.
+    /// default, and nothing documented is unread.
     #[test]
     fn the_readme_documents_every_variable() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
-        let readme = std::fs::read_to_string(&path).expect("reads the README");
-        let lines: Vec<&str> = readme.lines().collect();
-        let section = lines
-            .iter()
-            .position(|line| *line == "### Configuration")
-            .expect("the README has a Configuration section");
-        let start = section
-            + lines[section..]
-                .iter()
-                .position(|line| line.starts_with("| variable |"))
-                .expect("the section has a table");
-        let end = start
-            + lines[start..]
-                .iter()
-                .position(|line| !line.starts_with('|'))
-                .unwrap_or(lines.len() - start);
-        let documented = lines[start..end].join("\n") + "\n";
-        let expected = Variable::markdown_table();
-        if documented != expected && std::env::var("UPDATE_README").as_deref() == Ok("1") {
-            let mut updated: Vec<&str> = lines[..start].to_vec();
-            updated.extend(expected.lines());
-            updated.extend(&lines[end..]);
-            std::fs::write(&path, updated.join("\n") + "\n").expect("writes the README");
-            return;
-        }
-        assert!(
-            documented == expected,
-            "the README's configuration table is not what the code reads; \
-             run UPDATE_README=1 cargo test -p talentgraph-kit --lib config, or paste:\n{expected}"
+        crate::testing::assert_readme_table(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+            "| variable | default | meaning |",
+            &Variable::markdown_table(),
         );
     }
 

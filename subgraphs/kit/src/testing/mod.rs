@@ -5,7 +5,8 @@
 //! - [`app`]: a subgraph served on a free port, and how tests talk to it;
 //! - [`conformance`]: the checks every subgraph runs (operation limits,
 //!   malformed HTTP input);
-//! - [`schema`]: committed SDL freshness and schema ↔ database agreement.
+//! - [`schema`]: committed SDL freshness, schema ↔ database agreement, and
+//!   README tables rendered from the code.
 
 pub mod app;
 pub mod conformance;
@@ -17,4 +18,4 @@ pub use conformance::{
     LimitProbes, assert_bad_http_input_rejected, assert_limits_enforced, strict_test_config,
 };
 pub use postgres::{PostgresServer, fresh_database};
-pub use schema::{assert_committed_schema, assert_nullability_agrees};
+pub use schema::{assert_committed_schema, assert_nullability_agrees, assert_readme_table};
