@@ -167,6 +167,39 @@ pub async fn assert_nullability_agrees(database: &Database, sdl: &str, pairs: &[
     );
 }
 
+/// Fails when the README's Markdown table that starts with the line
+/// `header` is not `expected` (a table the code renders from its own
+/// declarations), printing the table to paste. With `UPDATE_README=1` it
+/// rewrites the table instead.
+pub fn assert_readme_table(readme: &Path, header: &str, expected: &str) {
+    let text = std::fs::read_to_string(readme).expect("reads the README");
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|line| line.starts_with(header))
+        .unwrap_or_else(|| panic!("the README has no table starting with {header:?}"));
+    let end = start
+        + lines[start..]
+            .iter()
+            .position(|line| !line.starts_with('|'))
+            .unwrap_or(lines.len() - start);
+    let documented = lines[start..end].join("\n") + "\n";
+    if documented == expected {
+        return;
+    }
+    if std::env::var("UPDATE_README").as_deref() == Ok("1") {
+        let mut updated: Vec<&str> = lines[..start].to_vec();
+        updated.extend(expected.lines());
+        updated.extend(&lines[end..]);
+        std::fs::write(readme, updated.join("\n") + "\n").expect("writes the README");
+        return;
+    }
+    panic!(
+        "the README's table {header:?} is not what the code declares; \
+         rerun with UPDATE_README=1 or paste:\n{expected}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::{field_name_of_column, nullability_mismatches};
@@ -209,37 +242,4 @@ mod tests {
             "currentPeriodEnd"
         );
     }
-}
-
-/// Fails when the README's Markdown table that starts with the line
-/// `header` is not `expected` (a table the code renders from its own
-/// declarations), printing the table to paste. With `UPDATE_README=1` it
-/// rewrites the table instead.
-pub fn assert_readme_table(readme: &Path, header: &str, expected: &str) {
-    let text = std::fs::read_to_string(readme).expect("reads the README");
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines
-        .iter()
-        .position(|line| line.starts_with(header))
-        .unwrap_or_else(|| panic!("the README has no table starting with {header:?}"));
-    let end = start
-        + lines[start..]
-            .iter()
-            .position(|line| !line.starts_with('|'))
-            .unwrap_or(lines.len() - start);
-    let documented = lines[start..end].join("\n") + "\n";
-    if documented == expected {
-        return;
-    }
-    if std::env::var("UPDATE_README").as_deref() == Ok("1") {
-        let mut updated: Vec<&str> = lines[..start].to_vec();
-        updated.extend(expected.lines());
-        updated.extend(&lines[end..]);
-        std::fs::write(readme, updated.join("\n") + "\n").expect("writes the README");
-        return;
-    }
-    panic!(
-        "the README's table {header:?} is not what the code declares; \
-         rerun with UPDATE_README=1 or paste:\n{expected}"
-    );
 }
