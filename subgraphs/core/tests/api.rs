@@ -6,7 +6,7 @@ use talentgraph_demo_world::DemoWorld;
 use talentgraph_kit::Database;
 use talentgraph_kit::testing::{
     LimitProbes, TestApp, assert_bad_http_input_rejected, assert_limits_enforced, count_statements,
-    fresh_database, strict_test_config,
+    fragment_fan_out, fresh_database, strict_test_config,
 };
 
 const WORLD: DemoWorld = DemoWorld::SMALL;
@@ -352,4 +352,40 @@ async fn demo_seed_is_idempotent() {
         .await
         .expect("counts users");
     assert_eq!(users as u64, WORLD.users);
+}
+
+/// Eight concurrent fragment bombs (7 fragments each spreading the next 40
+/// times: about 10^11 selections expanded) are all refused at the selection
+/// budget without a statement, and `/health` answers while they arrive.
+#[tokio::test]
+async fn concurrent_fragment_bombs_leave_the_service_answering() {
+    let (app, database) = seeded_core().await;
+    let bomb = fragment_fan_out(7, 40);
+    let started = std::time::Instant::now();
+    let (bombs, statements) = count_statements(&database, async {
+        let requests = (0..8).map(|_| app.graphql(&bomb, json!({})));
+        let (answers, health) = tokio::join!(
+            futures::future::join_all(requests),
+            app.status_of("/health")
+        );
+        (answers, health)
+    })
+    .await;
+    let (answers, health) = bombs;
+    assert_eq!(health, 200, "/health answers during the bombs");
+    for answer in &answers {
+        assert_eq!(answer.status.as_u16(), 400, "{:#}", answer.body);
+        assert_eq!(
+            answer.first_error_code(),
+            Some("SELECTION_LIMIT_EXCEEDED"),
+            "{:#}",
+            answer.body
+        );
+    }
+    assert_eq!(statements, 0, "refused operations run no SQL");
+    eprintln!(
+        "8 concurrent fragment bombs ({} bytes each) refused in {:?}",
+        bomb.len(),
+        started.elapsed()
+    );
 }

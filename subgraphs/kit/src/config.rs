@@ -48,6 +48,8 @@ pub enum Variable {
     GraphqlMaxAliases,
     GraphqlMaxRootFields,
     GraphqlMaxPageSize,
+    GraphqlMaxSelections,
+    GraphqlMaxRepresentations,
     DataloaderDelayMs,
     ShutdownGraceSeconds,
     OtelExporterOtlpEndpoint,
@@ -90,6 +92,8 @@ impl Variable {
         Self::GraphqlMaxAliases,
         Self::GraphqlMaxRootFields,
         Self::GraphqlMaxPageSize,
+        Self::GraphqlMaxSelections,
+        Self::GraphqlMaxRepresentations,
         Self::DataloaderDelayMs,
         Self::ShutdownGraceSeconds,
         Self::OtelExporterOtlpEndpoint,
@@ -182,6 +186,16 @@ impl Variable {
                 name: "GRAPHQL_MAX_PAGE_SIZE",
                 default: "100",
                 meaning: "largest `first` (and `ids` list); never above 100",
+            },
+            Self::GraphqlMaxSelections => VariableDoc {
+                name: "GRAPHQL_MAX_SELECTIONS",
+                default: "2000",
+                meaning: "selections an operation may expand to, fragments expanded where spread",
+            },
+            Self::GraphqlMaxRepresentations => VariableDoc {
+                name: "GRAPHQL_MAX_REPRESENTATIONS",
+                default: "1000",
+                meaning: "representations in one `_entities` request",
             },
             Self::DataloaderDelayMs => VariableDoc {
                 name: "DATALOADER_DELAY_MS",
@@ -307,6 +321,12 @@ pub struct LimitsConfig {
     pub max_root_fields: usize,
     /// Largest `first` accepted by any list field.
     pub max_page_size: u32,
+    /// Most selections the operation may expand to, fragments expanded
+    /// where they are spread: bounds the walk of a "fragment bomb" before
+    /// anything else (async-graphql's own validators included) expands it.
+    pub max_selections: usize,
+    /// Most representations one `_entities` request may carry.
+    pub max_representations: usize,
 }
 
 impl Default for LimitsConfig {
@@ -319,6 +339,8 @@ impl Default for LimitsConfig {
             max_aliases: 30,
             max_root_fields: 10,
             max_page_size: crate::pagination::HARD_MAX_PAGE_SIZE,
+            max_selections: 2_000,
+            max_representations: 1_000,
         }
     }
 }
@@ -483,6 +505,18 @@ impl SubgraphConfig {
                 defaults.max_page_size,
                 1,
                 crate::pagination::HARD_MAX_PAGE_SIZE,
+            )?,
+            max_selections: reader.ranged(
+                Variable::GraphqlMaxSelections,
+                defaults.max_selections,
+                10,
+                1_000_000,
+            )?,
+            max_representations: reader.ranged(
+                Variable::GraphqlMaxRepresentations,
+                defaults.max_representations,
+                1,
+                100_000,
             )?,
         };
         Ok(Self {

@@ -27,6 +27,11 @@ pub enum ErrorCode {
     AliasLimitExceeded,
     RootFieldLimitExceeded,
     PageSizeExceeded,
+    /// The operation expands to more selections than allowed (fragments
+    /// spread many times multiply what the server would walk).
+    SelectionLimitExceeded,
+    /// An `_entities` request carries more representations than allowed.
+    RepresentationLimitExceeded,
     InvalidCursor,
     Unauthenticated,
     Forbidden,
@@ -57,6 +62,8 @@ impl ErrorCode {
             Self::AliasLimitExceeded => "ALIAS_LIMIT_EXCEEDED",
             Self::RootFieldLimitExceeded => "ROOT_FIELD_LIMIT_EXCEEDED",
             Self::PageSizeExceeded => "PAGE_SIZE_EXCEEDED",
+            Self::SelectionLimitExceeded => "SELECTION_LIMIT_EXCEEDED",
+            Self::RepresentationLimitExceeded => "REPRESENTATION_LIMIT_EXCEEDED",
             Self::InvalidCursor => "INVALID_CURSOR",
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Forbidden => "FORBIDDEN",

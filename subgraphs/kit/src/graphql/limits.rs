@@ -2,9 +2,20 @@
 //!
 //! async-graphql enforces depth, complexity, recursion depth and directives
 //! per field itself (configured in [`super::configure_schema`]); these checks
-//! add what it lacks — aliases, root fields, page size, required variables —
-//! and choose the operation. All of them run before any resolver, so a
-//! rejected operation never touches the database.
+//! add what it lacks — aliases, root fields, page size, required variables,
+//! a budget on expanded selections, the number of `_entities`
+//! representations — and choose the operation. All of them run before any
+//! resolver, so a rejected operation never touches the database.
+//!
+//! The selection budget is what keeps a "fragment bomb" cheap: a document
+//! of a few fragments, each spreading the next dozens of times, expands to
+//! billions of selections. The walk below counts every selection it
+//! visits, fragments expanded where spread, and stops at the budget, so its
+//! work is bounded by the budget whatever the document; async-graphql's own
+//! validators, which expand fragments the same way, only ever see documents
+//! that passed.
+
+use std::collections::HashMap;
 
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
@@ -79,11 +90,27 @@ pub fn check_operation(
     limits: &LimitsConfig,
 ) -> Result<(), ServerError> {
     check_required_variables(operation, variables)?;
+    // A variable the request leaves out takes its declared default, so a
+    // limit cannot be dodged by moving the value into the default.
+    let defaults = operation
+        .node
+        .variable_definitions
+        .iter()
+        .filter_map(|definition| {
+            let definition = &definition.node;
+            definition
+                .default_value
+                .as_ref()
+                .map(|value| (definition.name.node.clone(), value.node.clone()))
+        })
+        .collect();
     let mut walk = OperationWalk {
         document,
         variables,
+        defaults,
         limits,
         aliases: 0,
+        selections: 0,
     };
     walk.visit(&operation.node.selection_set, 0)?;
     let root_fields = count_root_fields(document, &operation.node.selection_set, 0);
@@ -155,8 +182,12 @@ fn count_root_fields(
 struct OperationWalk<'a> {
     document: &'a ExecutableDocument,
     variables: &'a Variables,
+    /// The operation's declared variable defaults.
+    defaults: HashMap<Name, Value>,
     limits: &'a LimitsConfig,
     aliases: usize,
+    /// Selections visited so far, fragments expanded where spread.
+    selections: usize,
 }
 
 impl OperationWalk<'_> {
@@ -181,6 +212,17 @@ impl OperationWalk<'_> {
             ));
         }
         for selection in &selection_set.node.items {
+            self.selections += 1;
+            if self.selections > self.limits.max_selections {
+                return Err(request_error_at(
+                    ErrorCode::SelectionLimitExceeded,
+                    format!(
+                        "The operation expands to more than {} selections (fragments count each time they are spread).",
+                        self.limits.max_selections
+                    ),
+                    selection.pos,
+                ));
+            }
             match &selection.node {
                 Selection::Field(field) => {
                     let field = &field.node;
@@ -211,6 +253,7 @@ impl OperationWalk<'_> {
                     }
                     for (name, value) in &field.arguments {
                         self.check_page_size(&field.name.node, name, value)?;
+                        self.check_representations(&field.name.node, name, value)?;
                     }
                     if !field.selection_set.node.items.is_empty() {
                         self.visit(&field.selection_set, depth + 1)?;
@@ -231,6 +274,55 @@ impl OperationWalk<'_> {
         Ok(())
     }
 
+    /// The value an argument has in this request: a literal, a provided
+    /// variable, or a left-out variable's declared default.
+    fn resolve(&self, value: &DocumentValue) -> Option<Value> {
+        match value {
+            DocumentValue::Variable(variable) => self
+                .variables
+                .get(variable)
+                .cloned()
+                .or_else(|| self.defaults.get(variable).cloned()),
+            other => other.clone().into_const(),
+        }
+    }
+
+    /// How many items a list argument holds, even when some of them are
+    /// variables (a literal list's length is known without them).
+    fn list_length(&self, value: &DocumentValue) -> Option<usize> {
+        match value {
+            DocumentValue::List(items) => Some(items.len()),
+            other => match self.resolve(other) {
+                Some(Value::List(items)) => Some(items.len()),
+                _ => None,
+            },
+        }
+    }
+
+    /// `_entities(representations:)` carries at most the configured number
+    /// of representations, identical ones included: each is resolved.
+    fn check_representations(
+        &self,
+        field_name: &Name,
+        argument: &Positioned<Name>,
+        value: &Positioned<DocumentValue>,
+    ) -> Result<(), ServerError> {
+        if field_name.as_str() != "_entities" || argument.node.as_str() != "representations" {
+            return Ok(());
+        }
+        match self.list_length(&value.node) {
+            Some(count) if count > self.limits.max_representations => Err(request_error_at(
+                ErrorCode::RepresentationLimitExceeded,
+                format!(
+                    "`_entities` got {count} representations; at most {} are allowed.",
+                    self.limits.max_representations
+                ),
+                argument.pos,
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn check_page_size(
         &self,
         field_name: &Name,
@@ -240,14 +332,13 @@ impl OperationWalk<'_> {
         if !PAGE_SIZE_ARGUMENTS.contains(&argument.node.as_str()) {
             return Ok(());
         }
-        let resolved = match &value.node {
-            DocumentValue::Variable(variable) => self.variables.get(variable).cloned(),
-            other => other.clone().into_const(),
-        };
-        let size = match resolved {
-            Some(Value::Number(number)) => number.as_i64(),
-            Some(Value::List(items)) => i64::try_from(items.len()).ok(),
-            _ => None,
+        let size = match &value.node {
+            DocumentValue::List(items) => i64::try_from(items.len()).ok(),
+            other => match self.resolve(other) {
+                Some(Value::Number(number)) => number.as_i64(),
+                Some(Value::List(items)) => i64::try_from(items.len()).ok(),
+                _ => None,
+            },
         };
         let maximum = i64::from(self.limits.max_page_size);
         match size {
@@ -286,5 +377,151 @@ pub fn code_for_validation_message(message: &str) -> ErrorCode {
         ErrorCode::BadUserInput
     } else {
         ErrorCode::GraphqlValidationFailed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(document: &str, variables: serde_json::Value) -> Result<(), ServerError> {
+        let parsed = async_graphql::parser::parse_query(document).expect("a valid document");
+        let operation = select_operation(&parsed, None)?;
+        check_operation(
+            &parsed,
+            operation,
+            &Variables::from_json(variables),
+            &LimitsConfig::default(),
+        )
+    }
+
+    fn code(result: Result<(), ServerError>) -> Option<String> {
+        result.err().and_then(|error| {
+            match error
+                .extensions
+                .and_then(|extensions| extensions.get("code").cloned())
+            {
+                Some(Value::String(code)) => Some(code),
+                _ => None,
+            }
+        })
+    }
+
+    /// `{ ...F0 }` with each of `fragments` fragments spreading the next
+    /// `spreads` times, the last one ending in `leaf`.
+    fn fan_out(fragments: usize, spreads: usize, leaf: &str) -> String {
+        let mut document = String::from("query FanOut { ...F0 }");
+        for index in 0..fragments {
+            let body = if index + 1 == fragments {
+                leaf.to_owned()
+            } else {
+                vec![format!("...F{}", index + 1); spreads].join(" ")
+            };
+            document.push_str(&format!(" fragment F{index} on Query {{ {body} }}"));
+        }
+        document
+    }
+
+    /// Wide (7 × 40, about 10^11 selections), deep (nested fields inside
+    /// each fragment) and mixed (inline fragments between spreads) fan-out
+    /// shapes stop at the selection budget; the walk's work is bounded by
+    /// the budget, not by the expansion.
+    #[test]
+    fn fragment_fan_out_stops_at_the_selection_budget() {
+        let wide = fan_out(7, 40, "__typename");
+        let deep = fan_out(5, 12, "organizations { edges { node { id name slug } } }");
+        let mut mixed = String::from("query Mixed { ...F0 }");
+        for index in 0..6 {
+            mixed.push_str(&format!(
+                " fragment F{index} on Query {{ {} }}",
+                vec![format!("... on Query {{ ...F{} }}", index + 1); 15].join(" ")
+            ));
+        }
+        mixed.push_str(" fragment F6 on Query { __typename }");
+        for (shape, document) in [("wide", wide), ("deep", deep), ("mixed", mixed)] {
+            let started = std::time::Instant::now();
+            assert_eq!(
+                code(check(&document, serde_json::json!({}))).as_deref(),
+                Some("SELECTION_LIMIT_EXCEEDED"),
+                "{shape}"
+            );
+            eprintln!("{shape} fan-out refused in {:?}", started.elapsed());
+        }
+        // A document within the budget passes: 3 fragments × 10 spreads.
+        assert!(check(&fan_out(3, 10, "__typename"), serde_json::json!({})).is_ok());
+    }
+
+    /// `_entities` carries at most the configured number of
+    /// representations, as a literal or a variable, identical ones counted.
+    #[test]
+    fn representations_are_capped() {
+        let document =
+            "query Entities($r: [_Any!]!) { _entities(representations: $r) { __typename } }";
+        let representations = |count: usize, distinct: bool| {
+            (0..count)
+                .map(|index| {
+                    serde_json::json!({
+                        "__typename": "Organization",
+                        "id": if distinct { index.to_string() } else { "1".to_owned() },
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            check(
+                document,
+                serde_json::json!({ "r": representations(1_000, true) })
+            )
+            .is_ok()
+        );
+        for distinct in [true, false] {
+            assert_eq!(
+                code(check(
+                    document,
+                    serde_json::json!({ "r": representations(1_001, distinct) })
+                ))
+                .as_deref(),
+                Some("REPRESENTATION_LIMIT_EXCEEDED")
+            );
+            assert_eq!(
+                code(check(
+                    document,
+                    serde_json::json!({ "r": representations(3_000, distinct) })
+                ))
+                .as_deref(),
+                Some("REPRESENTATION_LIMIT_EXCEEDED")
+            );
+        }
+        let literal = format!(
+            "{{ _entities(representations: [{}]) {{ __typename }} }}",
+            vec!["{ __typename: \"Organization\", id: \"1\" }"; 1_001].join(", ")
+        );
+        assert_eq!(
+            code(check(&literal, serde_json::json!({}))).as_deref(),
+            Some("REPRESENTATION_LIMIT_EXCEEDED")
+        );
+    }
+
+    /// A variable left out of the request takes its declared default, and
+    /// the default is checked like a sent value.
+    #[test]
+    fn variable_defaults_are_checked() {
+        let first = "query Page($f: Int = 101) { organizations(first: $f) { edges { cursor } } }";
+        assert_eq!(
+            code(check(first, serde_json::json!({}))).as_deref(),
+            Some("PAGE_SIZE_EXCEEDED")
+        );
+        assert!(check(first, serde_json::json!({ "f": 10 })).is_ok());
+        let ids = format!(
+            "query Users($ids: [ID!]! = [{}]) {{ users(ids: $ids) {{ id }} }}",
+            (0..5_000)
+                .map(|index| format!("\"{index}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        assert_eq!(
+            code(check(&ids, serde_json::json!({}))).as_deref(),
+            Some("PAGE_SIZE_EXCEEDED")
+        );
     }
 }

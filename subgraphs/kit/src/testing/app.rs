@@ -84,6 +84,17 @@ impl TestApp {
     }
 
     /// GETs `/graphql` with the given query-string parameters.
+    /// The status of a GET to `path`, such as `/health`.
+    pub async fn status_of(&self, path: &str) -> u16 {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("the test app answers")
+            .status()
+            .as_u16()
+    }
+
     pub async fn get(&self, parameters: &[(&str, &str)]) -> TestResponse {
         let response = self
             .client

@@ -25,6 +25,8 @@ pub fn strict_test_config(database_url: &str) -> crate::SubgraphConfig {
         max_aliases: 5,
         max_root_fields: 3,
         max_page_size: 100,
+        max_selections: 200,
+        max_representations: 1_000,
     };
     config
 }
@@ -52,6 +54,22 @@ fn assert_code(response: &TestResponse, status: u16, code: &str, what: &str) {
     );
 }
 
+/// A "fragment bomb": `{ ...F0 }` where each of `fragments` fragments
+/// spreads the next `spreads` times, so the document expands to
+/// `spreads ^ (fragments - 1)` selections from a few hundred bytes.
+pub fn fragment_fan_out(fragments: usize, spreads: usize) -> String {
+    let mut document = String::from("query FanOut { ...F0 }");
+    for index in 0..fragments {
+        let body = if index + 1 == fragments {
+            "__typename".to_owned()
+        } else {
+            vec![format!("...F{}", index + 1); spreads].join(" ")
+        };
+        document.push_str(&format!(" fragment F{index} on Query {{ {body} }}"));
+    }
+    document
+}
+
 /// Every operation limit rejects with its stable code, a 400 under
 /// `application/graphql-response+json`, and not a single SQL statement.
 pub async fn assert_limits_enforced(app: &TestApp, database: &Database, probes: &LimitProbes<'_>) {
@@ -66,6 +84,15 @@ pub async fn assert_limits_enforced(app: &TestApp, database: &Database, probes: 
         " }".repeat(12)
     );
     let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } }";
+    // The page size hidden in a variable's default, sent with no variables.
+    let page_by_default = format!(
+        "query PageByDefault($first: Int = 101) {}",
+        probes.page_too_large.replace("first: 101", "first: $first")
+    );
+    let representations = format!(
+        "{{ _entities(representations: [{}]) {{ __typename }} }}",
+        vec!["{ __typename: \"Nothing\", id: \"1\" }"; 1_001].join(", ")
+    );
     let cases: Vec<(&str, String, &str)> = vec![
         ("aliases", aliases.to_owned(), "ALIAS_LIMIT_EXCEEDED"),
         (
@@ -89,6 +116,21 @@ pub async fn assert_limits_enforced(app: &TestApp, database: &Database, probes: 
             "page size",
             probes.page_too_large.to_owned(),
             "PAGE_SIZE_EXCEEDED",
+        ),
+        (
+            "page size in a variable's default",
+            page_by_default,
+            "PAGE_SIZE_EXCEEDED",
+        ),
+        (
+            "fragment fan-out",
+            fragment_fan_out(7, 10),
+            "SELECTION_LIMIT_EXCEEDED",
+        ),
+        (
+            "representations",
+            representations,
+            "REPRESENTATION_LIMIT_EXCEEDED",
         ),
     ];
     for (what, query, code) in cases {
