@@ -119,10 +119,7 @@ pub fn parse_command(arguments: &[String]) -> Result<Command, clap::Error> {
 pub fn main_with_args(arguments: Vec<String>) -> ExitCode {
     let command = match parse_command(&arguments) {
         Ok(command) => command,
-        Err(error) => {
-            let _ = error.print();
-            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
-        }
+        Err(error) => return talentgraph_kit::server::command_line_exit(&error),
     };
     // The six subgraphs share this process, so they share one exporter: set
     // OTEL_EXPORTER_OTLP_ENDPOINT to see the dev stack's traces.

@@ -354,10 +354,7 @@ pub fn parse(arguments: &[String]) -> Result<Command, clap::Error> {
 pub fn run(arguments: Vec<String>) -> ExitCode {
     let command = match parse(&arguments) {
         Ok(command) => command,
-        Err(error) => {
-            let _ = error.print();
-            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
-        }
+        Err(error) => return talentgraph_kit::server::command_line_exit(&error),
     };
     match command {
         Command::Check(arguments) => exit_code(check(&arguments)),

@@ -332,10 +332,7 @@ pub fn parse_server_arguments(arguments: &[String]) -> Result<ServerCommand, cla
 pub fn run_main(arguments: Vec<String>) -> ExitCode {
     let command = match parse_server_arguments(&arguments) {
         Ok(command) => command,
-        Err(error) => {
-            let _ = error.print();
-            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
-        }
+        Err(error) => return talentgraph_kit::server::command_line_exit(&error),
     };
     let config = match RegistryConfig::from_lookup(|name| std::env::var(name).ok()) {
         Ok(config) => config,

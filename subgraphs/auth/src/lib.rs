@@ -68,7 +68,7 @@ fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a>
 pub type AuthSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The executable schema around `sessions`.
-pub fn schema(database: Database, config: &SubgraphConfig, sessions: Arc<Sessions>) -> AuthSchema {
+fn schema(database: Database, config: &SubgraphConfig, sessions: Arc<Sessions>) -> AuthSchema {
     talentgraph_kit::graphql::configure_schema(
         Schema::build(Query, Mutation, EmptySubscription),
         &config.limits,
@@ -80,13 +80,13 @@ pub fn schema(database: Database, config: &SubgraphConfig, sessions: Arc<Session
 }
 
 /// The federation SDL this subgraph exports (committed as `schema.graphql`).
-pub fn exported_sdl() -> String {
+fn exported_sdl() -> String {
     talentgraph_kit::graphql::export_sdl(Query, Mutation)
 }
 
 /// The HTTP application as deployed: tokens verified against this
 /// subgraph's own keys, read from its database rather than over HTTP.
-pub fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
+fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
     let keys = Arc::new(KeyRing::new(database.clone(), config.tokens.clone()));
     let verifier = Arc::new(TokenVerifier::new(
         keys.clone(),
@@ -97,7 +97,7 @@ pub fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
 }
 
 /// The HTTP application with a chosen way of authenticating requests.
-pub fn app(
+fn app(
     database: Database,
     config: &SubgraphConfig,
     authenticator: talentgraph_kit::auth::SharedAuthenticator,

@@ -27,12 +27,7 @@ use crate::subgraph::Subgraph;
 pub fn run_subgraph_main<World>(subgraph: &Subgraph<World>) -> ExitCode {
     let command_line = match SubgraphCommandLine::parse_for(subgraph) {
         Ok(command_line) => command_line,
-        Err(error) => {
-            // `--help` prints to standard output and succeeds; a usage
-            // mistake prints to standard error and exits 2.
-            let _ = error.print();
-            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
-        }
+        Err(error) => return command_line_exit(&error),
     };
     let migrate_only = command_line.command == Some(SubgraphCommand::Migrate);
     let config = match SubgraphConfig::from_env(subgraph.default_port) {
@@ -86,6 +81,15 @@ pub fn run_subgraph_main<World>(subgraph: &Subgraph<World>) -> ExitCode {
     };
     telemetry.shutdown();
     exit
+}
+
+/// Prints what clap's error says and returns its exit code: `--help` goes
+/// to standard output and succeeds, a usage mistake goes to standard error
+/// and exits 2. Every binary of the project ends a refused command line
+/// this way.
+pub fn command_line_exit(error: &clap::Error) -> ExitCode {
+    let _ = error.print();
+    ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2))
 }
 
 /// The command line of a subgraph binary.

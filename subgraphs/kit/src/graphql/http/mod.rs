@@ -141,51 +141,48 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     TransportError::Internal.into_response(&context)
 }
 
-/// `POST /graphql`: credentials, negotiation, the JSON body, then execution.
+/// `POST /graphql`: the JSON body.
 async fn post_graphql<E: Executor>(
     State(endpoint): State<GraphqlEndpoint<E>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let mut context = request::request_context(&headers, endpoint.router_secret.as_deref());
-    let prepared = async {
-        context.viewer =
-            request::authenticate(endpoint.authenticator.as_ref(), &headers, &context).await?;
-        let media_type =
-            ResponseMediaType::negotiate(&headers).ok_or(TransportError::NotAcceptable)?;
-        let raw =
-            request::read_post_request(&headers, body, endpoint.max_request_body_bytes).await?;
-        Ok::<_, TransportError>((media_type, raw))
-    }
-    .await;
-    match prepared {
-        Ok((media_type, raw)) => {
-            execution::execute(&endpoint, context, raw, Transport::Post, media_type).await
-        }
-        Err(error) => error.into_response(&context),
-    }
+    let limit = endpoint.max_request_body_bytes;
+    let read = request::read_post_request(&headers, body, limit);
+    respond(&endpoint, &headers, Transport::Post, read).await
 }
 
-/// `GET /graphql`: credentials, negotiation, the query string, then
-/// execution (queries only).
+/// `GET /graphql`: the query string (queries only).
 async fn get_graphql<E: Executor>(
     State(endpoint): State<GraphqlEndpoint<E>>,
     headers: HeaderMap,
     RawQuery(query_string): RawQuery,
 ) -> Response {
-    let mut context = request::request_context(&headers, endpoint.router_secret.as_deref());
+    let read = async { request::read_get_request(query_string.as_deref().unwrap_or_default()) };
+    respond(&endpoint, &headers, Transport::Get, read).await
+}
+
+/// The path every request takes: credentials, then `Accept` negotiation,
+/// then reading the request (`read` runs only after both passed), then
+/// execution; anything refused on the way answers as its transport error.
+async fn respond<E: Executor>(
+    endpoint: &GraphqlEndpoint<E>,
+    headers: &HeaderMap,
+    transport: Transport,
+    read: impl Future<Output = Result<request::RawGraphqlRequest, TransportError>>,
+) -> Response {
+    let mut context = request::request_context(headers, endpoint.router_secret.as_deref());
     let prepared = async {
         context.viewer =
-            request::authenticate(endpoint.authenticator.as_ref(), &headers, &context).await?;
+            request::authenticate(endpoint.authenticator.as_ref(), headers, &context).await?;
         let media_type =
-            ResponseMediaType::negotiate(&headers).ok_or(TransportError::NotAcceptable)?;
-        let raw = request::read_get_request(query_string.as_deref().unwrap_or_default())?;
-        Ok::<_, TransportError>((media_type, raw))
+            ResponseMediaType::negotiate(headers).ok_or(TransportError::NotAcceptable)?;
+        Ok::<_, TransportError>((media_type, read.await?))
     }
     .await;
     match prepared {
         Ok((media_type, raw)) => {
-            execution::execute(&endpoint, context, raw, Transport::Get, media_type).await
+            execution::execute(endpoint, context, raw, transport, media_type).await
         }
         Err(error) => error.into_response(&context),
     }
