@@ -28,6 +28,12 @@ pub const DEFAULT_POSTGRES_PORT: u16 = 54329;
 pub enum DevstackError {
     #[error("{0}")]
     Usage(String),
+    /// The environment says production, where demo accounts (whose
+    /// passwords are in the README) must never exist.
+    #[error(
+        "TALENTGRAPH_ENV is production: devstack seeds demo accounts with published passwords and refuses to run there"
+    )]
+    ProductionEnvironment,
     #[error("PostgreSQL: {0}")]
     Postgres(String),
     #[error("database {database}: {source}")]
@@ -146,6 +152,9 @@ pub fn main_with_args(arguments: Vec<String>) -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
+        if matches!(command, Command::Up { .. } | Command::Seed { .. }) {
+            refuse_production(|name| std::env::var(name).ok())?;
+        }
         match command {
             Command::Up { world } => up(world).await,
             Command::Seed { world } => {
@@ -297,6 +306,15 @@ async fn open_database(
             source,
         })?;
     Ok((url, database))
+}
+
+/// Refuses to seed when `TALENTGRAPH_ENV` says production: the demo world's
+/// accounts share a password printed in the README.
+pub fn refuse_production(lookup: impl Fn(&str) -> Option<String>) -> Result<(), DevstackError> {
+    match lookup("TALENTGRAPH_ENV").as_deref().map(str::trim) {
+        Some("production") => Err(DevstackError::ProductionEnvironment),
+        _ => Ok(()),
+    }
 }
 
 /// Creates (if needed), migrates and seeds one database per subgraph;
@@ -453,7 +471,15 @@ async fn start_registry(
     let registry_error =
         |error: schema_registry::RegistryError| DevstackError::Registry(error.to_string());
     let token = prepare_registry_database(&database).await?;
-    let state = schema_registry::server::RegistryState::new(database, Some(supergraph_path()));
+    // Development runs any document, so the registry does not write the
+    // trusted-documents module here (it would rewrite the committed one).
+    let state = schema_registry::server::RegistryState::new(
+        database,
+        schema_registry::server::RouterFiles {
+            supergraph: Some(supergraph_path()),
+            trusted_documents: None,
+        },
+    );
     let address: std::net::SocketAddr = REGISTRY_LISTEN
         .parse()
         .map_err(|_| DevstackError::Registry(format!("{REGISTRY_LISTEN} is not an address")))?;
@@ -610,6 +636,7 @@ fn start_router(
         .arg(&supergraph_path)
         .arg("--config")
         .arg(workspace_root().join("router/router.dev.yaml"))
+        .env("ROUTER_RHAI_SCRIPTS", workspace_root().join("router/rhai"))
         .env("ROUTER_LISTEN", ROUTER_LISTEN)
         .env("ROUTER_HEALTH_LISTEN", ROUTER_HEALTH_LISTEN)
         .env("ROUTER_SHARED_SECRET", router_secret())
@@ -758,6 +785,12 @@ mod tests {
             Command::ExportSchemas
         );
         assert!(parse(&["launch"]).is_err());
+        assert!(matches!(
+            refuse_production(|_| Some("production".to_owned())),
+            Err(DevstackError::ProductionEnvironment)
+        ));
+        assert!(refuse_production(|_| Some("development".to_owned())).is_ok());
+        assert!(refuse_production(|_| None).is_ok());
         assert!(parse(&["up", "--fast"]).is_err());
         assert!(parse(&["up", "seed"]).is_err());
         assert_eq!(

@@ -41,6 +41,11 @@ pub enum Command {
         client_version: String,
         operations: PathBuf,
     },
+    TrustedDocuments {
+        operations: Vec<PathBuf>,
+        output: Option<PathBuf>,
+        check: Option<PathBuf>,
+    },
 }
 
 /// The options of `schema-check check`.
@@ -211,6 +216,18 @@ enum Verb {
         #[command(flatten)]
         registry: RegistryLocation,
     },
+    /// Write the router's trusted-documents Rhai module for the operations
+    /// in each PATH (the registry writes the same module from what clients
+    /// registered); with --check, exit 1 when FILE is not that module.
+    TrustedDocuments {
+        /// Repeatable; default: pages and operations.
+        #[arg(long, value_name = "PATH", default_values = ["pages", "operations"])]
+        operations: Vec<PathBuf>,
+        #[arg(long, value_name = "FILE", conflicts_with = "check")]
+        output: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
     /// Register a client version's operations: they make checks usage-aware
     /// and form the safelist (GET /api/safelist).
     RegisterOperations {
@@ -346,6 +363,15 @@ pub fn parse(arguments: &[String]) -> Result<Command, clap::Error> {
             client_version,
             operations,
         },
+        Verb::TrustedDocuments {
+            operations,
+            output,
+            check,
+        } => Command::TrustedDocuments {
+            operations,
+            output,
+            check,
+        },
     })
 }
 
@@ -390,6 +416,15 @@ pub fn run(arguments: Vec<String>) -> ExitCode {
             &operations,
         )),
         Command::Plan(arguments) => exit_code(plan(&arguments)),
+        Command::TrustedDocuments {
+            operations,
+            output,
+            check,
+        } => exit_code(trusted_documents(
+            &operations,
+            output.as_deref(),
+            check.as_deref(),
+        )),
         Command::Compose {
             config,
             output: _,
@@ -454,6 +489,56 @@ fn composition_failure(error: RegistryError) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `schema-check trusted-documents`: writes the module (to `output` or
+/// standard output) or, with `check`, compares it with a committed file.
+#[allow(clippy::print_stdout)]
+fn trusted_documents(
+    operations: &[PathBuf],
+    output: Option<&Path>,
+    check: Option<&Path>,
+) -> Result<bool, RegistryError> {
+    let mut documents = Vec::new();
+    for path in operations {
+        documents.extend(crate::operations::load_operations(path)?);
+    }
+    let regenerate = operations
+        .iter()
+        .map(|path| format!("--operations {}", path.display()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let module = crate::trusted_documents::rhai_module(
+        &crate::trusted_documents::from_operation_documents(&documents)?,
+    );
+    if let Some(committed) = check {
+        let current = std::fs::read_to_string(committed).map_err(|source| RegistryError::Read {
+            path: committed.to_path_buf(),
+            source,
+        })?;
+        if current == module {
+            eprintln!("{} is up to date", committed.display());
+            return Ok(true);
+        }
+        eprintln!(
+            "{} is stale: it does not list exactly these documents. Regenerate it with\n  schema-check trusted-documents {regenerate} --output {}",
+            committed.display(),
+            committed.display()
+        );
+        return Ok(false);
+    }
+    match output {
+        Some(path) => {
+            crate::trusted_documents::replace_file(path, &module)?;
+            eprintln!(
+                "wrote {} trusted document(s) to {}",
+                documents.len(),
+                path.display()
+            );
+        }
+        None => print!("{module}"),
+    }
+    Ok(true)
 }
 
 /// Whether `committed` is exactly what the configuration composes to.

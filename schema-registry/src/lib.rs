@@ -20,12 +20,23 @@ pub mod plan;
 pub mod remote;
 pub mod report;
 pub mod server;
+pub mod trusted_documents;
 
 pub use compose::{
     ComposedSupergraph, CompositionDiagnostic, SubgraphInput, compose_from_config,
     compose_subgraphs,
 };
 pub use config::{SubgraphSource, SupergraphConfig};
+
+/// The lowercase hexadecimal SHA-256 of `text`: how the registry names SDL
+/// versions, supergraphs and client documents.
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
 
 /// The one error enum of this crate.
 #[derive(Debug, thiserror::Error)]

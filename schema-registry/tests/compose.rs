@@ -128,6 +128,57 @@ fn every_page_validates_against_the_api_schema() {
     let problems = schema_registry::operations::validate_operations(&composed.api_sdl, &pages)
         .expect("the API schema is valid");
     assert!(problems.is_empty(), "{problems:#?}");
+
+    let actions =
+        schema_registry::operations::load_operations(&repository_root().join("operations"))
+            .expect("reads operations/");
+    assert!(
+        actions.len() >= 6,
+        "the web client's actions are in operations/"
+    );
+    let problems = schema_registry::operations::validate_operations(&composed.api_sdl, &actions)
+        .expect("the API schema is valid");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// `router/rhai/trusted_documents.rhai` lists exactly the documents of
+/// `pages/` and `operations/`, each under its operation name; a stale file
+/// fails with the command that regenerates it.
+#[test]
+fn committed_trusted_documents_are_fresh() {
+    let mut documents = Vec::new();
+    for directory in ["pages", "operations"] {
+        documents.extend(
+            schema_registry::operations::load_operations(&repository_root().join(directory))
+                .expect("reads the operations"),
+        );
+    }
+    let trusted = schema_registry::trusted_documents::from_operation_documents(&documents)
+        .expect("the documents parse");
+    assert_eq!(trusted.len(), documents.len(), "one operation per file");
+    let module = schema_registry::trusted_documents::rhai_module(&trusted);
+    for document in &documents {
+        let digest = schema_registry::trusted_documents::document_sha256(&document.source);
+        let name = document
+            .path
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .expect("a file name");
+        assert!(
+            module.contains(&format!("\"{digest}\" => \"{name}\"")),
+            "{} is listed under its operation name",
+            document.path.display()
+        );
+    }
+    let committed = std::fs::read_to_string(
+        repository_root().join(schema_registry::trusted_documents::COMMITTED_MODULE_PATH),
+    )
+    .unwrap_or_default();
+    assert!(
+        committed == module,
+        "router/rhai/trusted_documents.rhai is stale. Regenerate it with:\n  \
+         cargo run -p schema-registry --bin schema-check -- trusted-documents --operations pages --operations operations --output router/rhai/trusted_documents.rhai"
+    );
 }
 
 /// An operation naming a field the schema lacks is reported with its file.

@@ -161,8 +161,14 @@ pub struct StackOptions {
     /// `None`.
     pub router_otlp_endpoint: Option<String>,
     /// Starts the router with `--hot-reload`, so it reloads the supergraph
-    /// file (see [`Stack::supergraph_path`]) when it changes.
+    /// file (see [`Stack::supergraph_path`]) and its Rhai scripts when they
+    /// change.
     pub hot_reload: bool,
+    /// A private copy of `router/rhai` for the router (see
+    /// [`Stack::rhai_scripts_directory`]), so a test can rewrite the trusted
+    /// documents without touching the committed ones. Without it the router
+    /// runs the committed scripts.
+    pub private_rhai_scripts: bool,
 }
 
 impl Default for StackOptions {
@@ -173,6 +179,7 @@ impl Default for StackOptions {
             dataloader_delay: Duration::from_millis(25),
             router_otlp_endpoint: None,
             hot_reload: false,
+            private_rhai_scripts: false,
         }
     }
 }
@@ -189,6 +196,7 @@ pub struct Stack {
     router: Child,
     router_log: PathBuf,
     supergraph_path: PathBuf,
+    rhai_scripts_directory: PathBuf,
     subgraph_inputs: Vec<SubgraphInput>,
     _directory: tempfile::TempDir,
 }
@@ -288,6 +296,19 @@ impl Stack {
         let directory = tempfile::tempdir().expect("a temporary directory");
         let supergraph_path = directory.path().join("supergraph.graphql");
         std::fs::write(&supergraph_path, &supergraph.sdl).expect("writes the supergraph");
+        let committed_scripts = repository_root().join("router").join("rhai");
+        let rhai_scripts_directory = if options.private_rhai_scripts {
+            let copy = directory.path().join("rhai");
+            std::fs::create_dir(&copy).expect("creates the script directory");
+            for entry in std::fs::read_dir(&committed_scripts).expect("reads router/rhai") {
+                let path = entry.expect("a directory entry").path();
+                std::fs::copy(&path, copy.join(path.file_name().expect("a file name")))
+                    .expect("copies a script");
+            }
+            copy
+        } else {
+            committed_scripts
+        };
         let listen = free_address();
         let health = free_address();
         let router_metrics = free_address();
@@ -326,6 +347,7 @@ impl Stack {
             .arg(&supergraph_path)
             .arg("--config")
             .arg(repository_root().join("router").join(options.router_config))
+            .env("ROUTER_RHAI_SCRIPTS", &rhai_scripts_directory)
             .env("ROUTER_LISTEN", listen.to_string())
             .env("ROUTER_HEALTH_LISTEN", health.to_string())
             .env("ROUTER_METRICS_LISTEN", router_metrics.to_string())
@@ -352,6 +374,7 @@ impl Stack {
             router: child,
             router_log,
             supergraph_path,
+            rhai_scripts_directory,
             subgraph_inputs: inputs,
             _directory: directory,
         };
@@ -406,7 +429,7 @@ impl Stack {
         let (response, _) = self
             .request(
                 None,
-                "mutation SignIn($input: SignInInput!) { signIn(input: $input) { accessToken refreshToken } }",
+                &operation_document("SignIn"),
                 Some("SignIn"),
                 serde_json::json!({ "input": { "email": email, "password": password } }),
             )
@@ -420,7 +443,7 @@ impl Stack {
         let (response, _) = self
             .request(
                 None,
-                "mutation SignUp($input: SignUpInput!) { signUp(input: $input) { accessToken refreshToken } }",
+                &operation_document("SignUp"),
                 Some("SignUp"),
                 serde_json::json!({ "input": { "email": email, "password": "e2e test passphrase", "role": role } }),
             )
@@ -463,6 +486,12 @@ impl Stack {
     /// What the router has logged so far.
     pub fn router_log(&self) -> String {
         std::fs::read_to_string(&self.router_log).unwrap_or_default()
+    }
+
+    /// The directory of the router's Rhai scripts; with
+    /// [`StackOptions::private_rhai_scripts`] a copy this test may rewrite.
+    pub fn rhai_scripts_directory(&self) -> &Path {
+        &self.rhai_scripts_directory
     }
 
     /// The supergraph file the router was started with.
@@ -527,11 +556,22 @@ impl Stack {
         variables: serde_json::Value,
         headers: &[(&str, &str)],
     ) -> (RouterResponse, Cost) {
-        let before = self.snapshot();
         let mut body = serde_json::json!({ "query": query, "variables": variables });
         if let Some(name) = operation_name {
             body["operationName"] = serde_json::Value::String(name.to_owned());
         }
+        self.send_body(token, &body, headers).await
+    }
+
+    /// Posts any JSON body to the router (an id-only persisted query, say)
+    /// and counts the fetches and statements it caused.
+    pub async fn send_body(
+        &self,
+        token: Option<&str>,
+        body: &serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> (RouterResponse, Cost) {
+        let before = self.snapshot();
         let mut request = self
             .client
             .post(&self.router_url)
@@ -591,8 +631,17 @@ impl Drop for Stack {
 
 /// The text of `pages/<name>.graphql`.
 pub fn page_document(name: &str) -> String {
+    read_document("pages", name)
+}
+
+/// The text of `operations/<name>.graphql`: the web client's actions.
+pub fn operation_document(name: &str) -> String {
+    read_document("operations", name)
+}
+
+fn read_document(directory: &str, name: &str) -> String {
     let path = repository_root()
-        .join("pages")
+        .join(directory)
         .join(format!("{name}.graphql"));
     std::fs::read_to_string(&path)
         .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))

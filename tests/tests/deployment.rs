@@ -62,20 +62,93 @@ fn text(value: &Value) -> String {
     }
 }
 
-/// Resolves compose's `${VAR:-default}` interpolation with an empty host
-/// environment, as `docker compose up` without an .env file would.
-fn interpolate(value: &str) -> String {
+/// What an operator's `.env` next to `docker-compose.yml` holds: the one
+/// variable compose requires (`${ROUTER_SHARED_SECRET:?...}`).
+const OPERATOR_ENVIRONMENT: &[(&str, &str)] = &[(
+    "ROUTER_SHARED_SECRET",
+    "3f1c9a7be20d48f6a95c0e7d2b81f4a6c3e9d0b7a25f8e1c6d4b9a0f7e3c2d15",
+)];
+
+/// Resolves compose's interpolation with [`OPERATOR_ENVIRONMENT`] as the
+/// host environment: `${VAR}`, `${VAR:-default}` and `${VAR:?message}`
+/// (which compose refuses to start without). `None` when a required
+/// variable is missing from `environment`.
+fn interpolate_with(value: &str, environment: &[(&str, &str)]) -> Option<String> {
     let mut out = String::new();
     let mut rest = value;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let end = rest[start..].find('}').expect("closed interpolation") + start;
         let inner = &rest[start + 2..end];
-        out.push_str(inner.split_once(":-").map_or("", |(_, default)| default));
+        let (name, fallback) = match inner.split_once(":-") {
+            Some((name, default)) => (name, Some(default)),
+            None => match inner.split_once(":?") {
+                Some((name, _message)) => (name, None),
+                None => (inner, Some("")),
+            },
+        };
+        let set = environment
+            .iter()
+            .find(|(variable, _)| *variable == name)
+            .map(|(_, value)| *value);
+        out.push_str(set.or(fallback)?);
         rest = &rest[end + 1..];
     }
     out.push_str(rest);
-    out.replace("$$", "$")
+    Some(out.replace("$$", "$"))
+}
+
+fn interpolate(value: &str) -> String {
+    interpolate_with(value, OPERATOR_ENVIRONMENT)
+        .unwrap_or_else(|| panic!("compose requires a variable the operator did not set: {value}"))
+}
+
+/// Compose has no default router secret: without one in the operator's
+/// environment it refuses to start, rather than running production-mode
+/// subgraphs with a secret anyone can read here.
+#[test]
+fn compose_requires_a_router_secret_of_the_operators() {
+    let text = std::fs::read_to_string(repository_root().join("docker-compose.yml"))
+        .expect("reads docker-compose.yml");
+    let secret_line = text
+        .lines()
+        .find(|line| line.contains("&router-secret"))
+        .expect("the router secret anchor");
+    assert!(
+        interpolate_with(secret_line, &[]).is_none(),
+        "{secret_line}"
+    );
+    assert!(interpolate_with(secret_line, OPERATOR_ENVIRONMENT).is_some());
+}
+
+/// Only the router's GraphQL port is published on every interface; the
+/// subgraphs, PostgreSQL, the collector and the registry are reachable on
+/// the compose network (or the host's loopback) only, so nobody outside can
+/// send a subgraph a forged entity representation.
+#[test]
+fn compose_publishes_only_the_router() {
+    let compose = read_yaml("docker-compose.yml");
+    let mut published = Vec::new();
+    for (name, service) in compose["services"].as_mapping().expect("services") {
+        for port in service["ports"].as_sequence().into_iter().flatten() {
+            let port = text(port);
+            if !port.starts_with("127.0.0.1:") {
+                published.push(format!("{}: {port}", text(name)));
+            }
+        }
+    }
+    assert_eq!(published, vec!["router: 4000:4000".to_owned()]);
+    for (name, port) in subgraph_ports() {
+        let service = &compose["services"][name.as_str()];
+        assert!(service["ports"].is_null(), "{name} publishes no port");
+        let exposed: Vec<String> = service["expose"]
+            .as_sequence()
+            .expect("the subgraph exposes its port to the network")
+            .iter()
+            .map(text)
+            .collect();
+        assert_eq!(exposed, vec![port.to_string()], "{name}");
+    }
 }
 
 fn compose_environment(service: &Value) -> BTreeMap<String, String> {
@@ -134,16 +207,6 @@ fn compose_runs_every_subgraph_as_the_code_expects() {
         );
         assert_eq!(export.service_name, format!("talentgraph-{name}"));
 
-        let ports: Vec<String> = service["ports"]
-            .as_sequence()
-            .expect("ports")
-            .iter()
-            .map(text)
-            .collect();
-        assert!(
-            ports.contains(&format!("{port}:{port}")),
-            "{name} publishes {port}"
-        );
         let check: Vec<String> = service["healthcheck"]["test"]
             .as_sequence()
             .expect("a health check")
@@ -198,7 +261,11 @@ fn compose_router_collector_and_migrations_agree_with_the_code() {
         .iter()
         .map(text)
         .collect();
-    for file in ["router/router.yaml", "router/supergraph.graphql"] {
+    for file in [
+        "router/router.yaml",
+        "router/supergraph.graphql",
+        "router/rhai",
+    ] {
         assert!(
             volumes
                 .iter()
@@ -210,7 +277,8 @@ fn compose_router_collector_and_migrations_agree_with_the_code() {
     let environment = compose_environment(router);
     let core_secret = compose_environment(&services["core"])["ROUTER_SHARED_SECRET"].clone();
     assert_eq!(environment["ROUTER_SHARED_SECRET"], core_secret);
-    assert!(core_secret.len() >= 16);
+    assert_eq!(core_secret, OPERATOR_ENVIRONMENT[0].1);
+    assert_eq!(environment["ROUTER_RHAI_SCRIPTS"], "/config/rhai");
     assert_eq!(environment["ROUTER_OTLP_ENABLED"], "true");
     assert_eq!(
         environment["ROUTER_OTLP_ENDPOINT"],
@@ -247,13 +315,13 @@ fn compose_router_collector_and_migrations_agree_with_the_code() {
         }
     }
     let collector = &services["otel-collector"];
-    let collector_ports: Vec<String> = collector["ports"]
+    let collector_ports: Vec<String> = collector["expose"]
         .as_sequence()
-        .expect("ports")
+        .expect("exposed ports")
         .iter()
         .map(text)
         .collect();
-    assert!(collector_ports.contains(&"4318:4318".to_owned()));
+    assert!(collector_ports.contains(&"4318".to_owned()));
     assert!(services["jaeger"].is_mapping());
     assert_eq!(
         services["migrate"]["depends_on"]["postgres"]["condition"],
@@ -396,7 +464,7 @@ fn compose_runs_the_schema_registry() {
         registry["depends_on"]["postgres"]["condition"],
         "service_healthy"
     );
-    assert_eq!(text(&registry["ports"][0]), "4100:4100");
+    assert_eq!(text(&registry["ports"][0]), "127.0.0.1:4100:4100");
 }
 
 fn kind<'a>(documents: &'a [Value], kind: &str, name: &str) -> &'a Value {
@@ -482,7 +550,7 @@ fn kubernetes_manifests_agree_with_the_code() {
             let value = if entry["valueFrom"]["secretKeyRef"].is_mapping() {
                 match text(&entry["name"]).as_str() {
                     "DATABASE_URL" => format!("postgres://user:secret@db:5432/talentgraph_{name}"),
-                    _ => "a-secret-of-sufficient-length".to_owned(),
+                    _ => OPERATOR_ENVIRONMENT[0].1.to_owned(),
                 }
             } else {
                 text(&entry["value"])
@@ -537,6 +605,10 @@ fn kubernetes_manifests_agree_with_the_code() {
     let minimum = autoscaler["spec"]["minReplicas"].as_u64().unwrap_or(0);
     assert!(minimum >= 2 && autoscaler["spec"]["maxReplicas"].as_u64().unwrap_or(0) > minimum);
     assert!(resources.contains(&"router.yaml".to_owned()));
+    assert_eq!(
+        text(&router_environment["ROUTER_RHAI_SCRIPTS"]["value"]),
+        "/rhai"
+    );
     for generator in kustomization["configMapGenerator"]
         .as_sequence()
         .expect("generators")
@@ -550,6 +622,79 @@ fn kubernetes_manifests_agree_with_the_code() {
                 repository_root().join("deploy/k8s").join(path).exists(),
                 "{path} exists"
             );
+        }
+    }
+}
+
+/// Kubernetes: ingress in the namespace is denied by default; the router
+/// takes traffic from anywhere on its GraphQL port only; each subgraph only
+/// from the router (and monitoring) on its own port, plus auth's key set
+/// from the other subgraphs. No other policy opens a subgraph.
+#[test]
+fn kubernetes_network_policies_let_only_the_router_reach_subgraphs() {
+    let kustomization = read_yaml("deploy/k8s/kustomization.yaml");
+    assert!(
+        kustomization["resources"]
+            .as_sequence()
+            .expect("resources")
+            .contains(&Value::String("network-policy.yaml".to_owned()))
+    );
+    let policies = read_yaml_documents("deploy/k8s/network-policy.yaml");
+    let deny = kind(&policies, "NetworkPolicy", "default-deny-ingress");
+    assert!(
+        deny["spec"]["podSelector"]
+            .as_mapping()
+            .is_some_and(|selector| selector.is_empty())
+    );
+    assert!(deny["spec"]["ingress"].is_null(), "denies every ingress");
+    let router = kind(&policies, "NetworkPolicy", "router-ingress");
+    let open_rule = router["spec"]["ingress"]
+        .as_sequence()
+        .expect("router rules")
+        .iter()
+        .find(|rule| rule["from"].is_null())
+        .expect("a rule open to everyone");
+    assert_eq!(open_rule["ports"].as_sequence().map(Vec::len), Some(1));
+    assert_eq!(open_rule["ports"][0]["port"].as_u64(), Some(4000));
+    for (name, port) in subgraph_ports() {
+        let policy = kind(&policies, "NetworkPolicy", &format!("{name}-ingress"));
+        assert_eq!(
+            policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"],
+            name.as_str()
+        );
+        for rule in policy["spec"]["ingress"].as_sequence().expect("rules") {
+            assert!(
+                rule["from"].is_sequence(),
+                "{name}: every rule names its sources"
+            );
+            let ports: Vec<u64> = rule["ports"]
+                .as_sequence()
+                .expect("ports")
+                .iter()
+                .filter_map(|entry| entry["port"].as_u64())
+                .collect();
+            assert_eq!(ports, vec![u64::from(port)], "{name}");
+            for source in rule["from"].as_sequence().expect("sources") {
+                let pod = &source["podSelector"]["matchLabels"];
+                let namespace =
+                    &source["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"];
+                let allowed = pod["app.kubernetes.io/name"] == "router"
+                    || *namespace == "monitoring"
+                    || (name == "auth" && pod["app.kubernetes.io/part-of"] == "talentgraph");
+                assert!(allowed, "{name} admits {source:?}");
+            }
+        }
+    }
+    // No policy but the router's opens anything to every source.
+    for policy in &policies {
+        for rule in policy["spec"]["ingress"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
+            if rule["from"].is_null() {
+                assert_eq!(policy["metadata"]["name"], "router-ingress");
+            }
         }
     }
 }

@@ -42,7 +42,10 @@ async fn an_approved_publication_reaches_the_hot_reloading_router() {
     .expect("a write token");
     let state = schema_registry::server::RegistryState::new(
         database,
-        Some(stack.supergraph_path().to_path_buf()),
+        schema_registry::server::RouterFiles {
+            supergraph: Some(stack.supergraph_path().to_path_buf()),
+            trusted_documents: None,
+        },
     );
     let registry = TestApp::spawn(schema_registry::server::app(state, 4 * 1024 * 1024))
         .await

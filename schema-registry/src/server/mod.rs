@@ -50,6 +50,11 @@ pub struct RegistryConfig {
     /// `REGISTRY_SUPERGRAPH_PATH`: where the latest supergraph is written
     /// for a hot-reloading router; nothing is written when unset.
     pub supergraph_path: Option<PathBuf>,
+    /// `REGISTRY_TRUSTED_DOCUMENTS_PATH`: where the registered operations are
+    /// written as the router's Rhai module of trusted documents (normally
+    /// `trusted_documents.rhai` in the router's script directory); nothing is
+    /// written when unset.
+    pub trusted_documents_path: Option<PathBuf>,
     /// `LOG_FORMAT`: `pretty` (default) or `json`.
     pub log_format: LogFormat,
     /// `REGISTRY_MAX_BODY_BYTES`: largest request body, default 4 MiB.
@@ -82,20 +87,25 @@ impl RegistryConfig {
                 "LISTEN_ADDR {listen_text:?} is not a socket address such as 0.0.0.0:4100"
             ))
         })?;
-        let supergraph_path = value("REGISTRY_SUPERGRAPH_PATH").map(PathBuf::from);
-        if let Some(path) = &supergraph_path {
+        let output_path = |variable: &str| -> Result<Option<PathBuf>, RegistryError> {
+            let Some(path) = value(variable).map(PathBuf::from) else {
+                return Ok(None);
+            };
             let directory = path
                 .parent()
                 .filter(|parent| !parent.as_os_str().is_empty())
                 .unwrap_or_else(|| std::path::Path::new("."));
             if !directory.is_dir() {
                 return Err(RegistryError::ServerConfig(format!(
-                    "REGISTRY_SUPERGRAPH_PATH {}: directory {} does not exist",
+                    "{variable} {}: directory {} does not exist",
                     path.display(),
                     directory.display()
                 )));
             }
-        }
+            Ok(Some(path))
+        };
+        let supergraph_path = output_path("REGISTRY_SUPERGRAPH_PATH")?;
+        let trusted_documents_path = output_path("REGISTRY_TRUSTED_DOCUMENTS_PATH")?;
         let log_format = match value("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -121,24 +131,35 @@ impl RegistryConfig {
             listen_addr,
             database_url,
             supergraph_path,
+            trusted_documents_path,
             log_format,
             max_request_body_bytes,
         })
     }
 }
 
+/// The files the registry keeps in line with its database for a router
+/// that reloads them (`--hot-reload`). Either may be absent.
+#[derive(Clone, Debug, Default)]
+pub struct RouterFiles {
+    /// The latest composed supergraph.
+    pub supergraph: Option<PathBuf>,
+    /// The Rhai module of trusted documents.
+    pub trusted_documents: Option<PathBuf>,
+}
+
 /// What every handler shares.
 #[derive(Clone, Debug)]
 pub struct RegistryState {
     pub database: Database,
-    supergraph_path: Option<Arc<PathBuf>>,
+    router_files: Arc<RouterFiles>,
 }
 
 impl RegistryState {
-    pub fn new(database: Database, supergraph_path: Option<PathBuf>) -> Self {
+    pub fn new(database: Database, router_files: RouterFiles) -> Self {
         Self {
             database,
-            supergraph_path: supergraph_path.map(Arc::new),
+            router_files: Arc::new(router_files),
         }
     }
 
@@ -147,39 +168,54 @@ impl RegistryState {
     /// every few seconds) never reads a half-written supergraph.
     #[tracing::instrument(skip_all)]
     pub async fn write_supergraph_file(&self, sdl: &str) -> Result<(), RegistryError> {
-        let Some(path) = &self.supergraph_path else {
+        let Some(path) = self.router_files.supergraph.clone() else {
             return Ok(());
         };
-        let path = path.as_ref().clone();
-        let mut temporary = path.clone().into_os_string();
-        temporary.push(format!(".{}.tmp", std::process::id()));
-        let temporary = PathBuf::from(temporary);
-        tokio::fs::write(&temporary, sdl)
-            .await
-            .map_err(|source| RegistryError::Write {
-                path: temporary.clone(),
-                source,
-            })?;
-        tokio::fs::rename(&temporary, &path)
-            .await
-            .map_err(|source| RegistryError::Write {
-                path: path.clone(),
-                source,
-            })?;
+        replace_file_off_the_runtime(path.clone(), sdl.to_owned()).await?;
         tracing::info!(path = %path.display(), "wrote the latest supergraph");
         Ok(())
     }
 
-    /// Brings the supergraph file in line with the database, at start-up.
-    pub async fn sync_supergraph_file(&self) -> Result<(), RegistryError> {
-        if self.supergraph_path.is_none() {
+    /// Rewrites the router's trusted-documents module from every registered
+    /// operation. Called after each registration that committed and at
+    /// start-up, so the file always lists exactly what the database holds.
+    #[tracing::instrument(skip_all)]
+    pub async fn write_trusted_documents_file(&self) -> Result<(), RegistryError> {
+        let Some(path) = self.router_files.trusted_documents.clone() else {
             return Ok(());
-        }
-        if let Some(latest) = store::latest_supergraph(&self.database).await? {
-            self.write_supergraph_file(&latest.sdl).await?;
-        }
+        };
+        let rows = store::all_operations(&self.database).await?;
+        let documents = crate::trusted_documents::group_by_digest(
+            rows.into_iter()
+                .map(|row| (row.document_sha256, row.operation_name)),
+        );
+        let count = documents.len();
+        let module = crate::trusted_documents::rhai_module(&documents);
+        replace_file_off_the_runtime(path.clone(), module).await?;
+        tracing::info!(path = %path.display(), documents = count, "wrote the trusted documents");
         Ok(())
     }
+
+    /// Brings the router's files in line with the database, at start-up.
+    pub async fn sync_router_files(&self) -> Result<(), RegistryError> {
+        if self.router_files.supergraph.is_some()
+            && let Some(latest) = store::latest_supergraph(&self.database).await?
+        {
+            self.write_supergraph_file(&latest.sdl).await?;
+        }
+        self.write_trusted_documents_file().await
+    }
+}
+
+/// [`crate::trusted_documents::replace_file`] on a blocking thread, so a
+/// slow disk does not stall the request threads.
+async fn replace_file_off_the_runtime(
+    path: PathBuf,
+    contents: String,
+) -> Result<(), RegistryError> {
+    tokio::task::spawn_blocking(move || crate::trusted_documents::replace_file(&path, &contents))
+        .await
+        .map_err(|error| RegistryError::ServerConfig(format!("the file writer failed: {error}")))?
 }
 
 /// The HTTP routes. `max_request_body_bytes` bounds every request body.
@@ -228,8 +264,14 @@ pub async fn serve(config: RegistryConfig) -> Result<(), RegistryError> {
         .await
         .map_err(RegistryError::DatabaseConnect)?;
     database.run_migrations(&MIGRATOR).await?;
-    let state = RegistryState::new(database, config.supergraph_path.clone());
-    state.sync_supergraph_file().await?;
+    let state = RegistryState::new(
+        database,
+        RouterFiles {
+            supergraph: config.supergraph_path.clone(),
+            trusted_documents: config.trusted_documents_path.clone(),
+        },
+    );
+    state.sync_router_files().await?;
     let listener = talentgraph_kit::server::bind(config.listen_addr).await?;
     tracing::info!(address = %config.listen_addr, "schema registry listening");
     talentgraph_kit::server::serve(

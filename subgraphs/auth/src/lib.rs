@@ -112,7 +112,10 @@ fn assemble(
     keys: Arc<KeyRing>,
     authenticator: talentgraph_kit::auth::SharedAuthenticator,
 ) -> axum::Router {
-    let sessions = Arc::new(Sessions::new(database.clone(), keys.clone()));
+    // A request waits at most a quarter second for a hashing slot; beyond
+    // that the CPUs are saturated and waiting longer only piles up memory.
+    let passwords = crate::passwords::PasswordWork::per_cpu(std::time::Duration::from_millis(250));
+    let sessions = Arc::new(Sessions::new(database.clone(), keys.clone(), passwords));
     let graphql = talentgraph_kit::server::subgraph_app::<_, Loaders>(
         schema(database.clone(), config, sessions),
         database,

@@ -1,12 +1,20 @@
-//! Password hashing with argon2id.
+//! Password hashing with argon2id, bounded.
 //!
 //! Hashing runs on the blocking pool: at the OWASP-recommended cost
 //! (19 MiB, two passes) it takes tens of milliseconds of CPU, which must not
-//! stall the async workers serving other requests.
+//! stall the async workers serving other requests. Each hash also holds
+//! 19 MiB, and sign-up and sign-in are open to anyone, so [`PasswordWork`]
+//! lets only as many hashes run at once as there are CPUs; a request that
+//! cannot start one within a short wait is answered `RATE_LIMITED` at once
+//! instead of queueing until every other request of the process starves.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::RngCore;
+use tokio::sync::Semaphore;
 
 use crate::error::AuthError;
 
@@ -82,6 +90,68 @@ pub async fn verify_password(password: String, stored_hash: Option<String>) -> b
     .unwrap_or(false)
 }
 
+/// How many password hashes may run at once, and how long a request waits
+/// for its turn before it is turned away.
+#[derive(Debug, Clone)]
+pub struct PasswordWork {
+    permits: Arc<Semaphore>,
+    concurrent_hashes: usize,
+    longest_wait: Duration,
+}
+
+impl PasswordWork {
+    /// One hash per CPU; a request waits at most `longest_wait` for a slot.
+    pub fn per_cpu(longest_wait: Duration) -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Self::new(cpus, longest_wait)
+    }
+
+    pub fn new(concurrent_hashes: usize, longest_wait: Duration) -> Self {
+        let concurrent_hashes = concurrent_hashes.max(1);
+        Self {
+            permits: Arc::new(Semaphore::new(concurrent_hashes)),
+            concurrent_hashes,
+            longest_wait,
+        }
+    }
+
+    /// The most hashes that run at once (so at most this many times 19 MiB).
+    pub fn concurrent_hashes(&self) -> usize {
+        self.concurrent_hashes
+    }
+
+    async fn slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, AuthError> {
+        match tokio::time::timeout(self.longest_wait, self.permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_closed)) => Err(AuthError::Internal(
+                "the password hashing semaphore is closed".to_owned(),
+            )),
+            Err(_elapsed) => {
+                tracing::warn!("password hashing is saturated; a request was turned away");
+                Err(AuthError::RateLimited {
+                    retry_after_seconds: 1,
+                })
+            }
+        }
+    }
+
+    /// [`hash_password`] in a hashing slot.
+    pub async fn hash(&self, password: String) -> Result<String, AuthError> {
+        let _slot = self.slot().await?;
+        hash_password(password).await
+    }
+
+    /// [`verify_password`] in a hashing slot.
+    pub async fn verify(
+        &self,
+        password: String,
+        stored_hash: Option<String>,
+    ) -> Result<bool, AuthError> {
+        let _slot = self.slot().await?;
+        Ok(verify_password(password, stored_hash).await)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +174,23 @@ mod tests {
         assert!(verify_password("correct horse battery".to_owned(), Some(first.clone())).await);
         assert!(!verify_password("correct horse battery!".to_owned(), Some(first)).await);
         assert!(!verify_password("anything".to_owned(), None).await);
+    }
+
+    /// With every slot taken, a request is turned away with RATE_LIMITED
+    /// after the wait instead of queueing; once a slot frees, work resumes.
+    #[tokio::test]
+    async fn saturated_hashing_turns_requests_away() {
+        let work = PasswordWork::new(1, Duration::from_millis(20));
+        let held = work.slot().await.expect("the only slot");
+        let refused = work.hash("correct horse battery".to_owned()).await;
+        assert!(matches!(
+            refused,
+            Err(AuthError::RateLimited {
+                retry_after_seconds: 1
+            })
+        ));
+        drop(held);
+        assert!(work.hash("correct horse battery".to_owned()).await.is_ok());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::error::AuthError;
 use crate::keys::KeyRing;
-use crate::passwords::{hash_password, validate_new_password, verify_password};
+use crate::passwords::{PasswordWork, validate_new_password};
 
 /// What a successful sign-in, sign-up or refresh hands the client.
 #[derive(Debug, Clone)]
@@ -92,11 +92,16 @@ pub fn normalize_email(email: &str) -> Result<String, AuthError> {
 pub struct Sessions {
     database: Database,
     keys: Arc<KeyRing>,
+    passwords: PasswordWork,
 }
 
 impl Sessions {
-    pub fn new(database: Database, keys: Arc<KeyRing>) -> Self {
-        Self { database, keys }
+    pub fn new(database: Database, keys: Arc<KeyRing>, passwords: PasswordWork) -> Self {
+        Self {
+            database,
+            keys,
+            passwords,
+        }
     }
 
     pub fn keys(&self) -> &Arc<KeyRing> {
@@ -119,7 +124,9 @@ impl Sessions {
                 "Admin accounts cannot be created by signing up.",
             ));
         }
-        let password_hash = hash_password(password).await?;
+        // Hashed before any connection is taken, so a burst of sign-ups
+        // holds hashing slots, not the pool that every other request needs.
+        let password_hash = self.passwords.hash(password).await?;
         let user_id = Uuid::new_v4();
         let mut transaction = self.database.begin().await?;
         let inserted = transaction
@@ -144,10 +151,17 @@ impl Sessions {
 
     /// Checks credentials under the rate limits and opens a session.
     ///
-    /// Failures are counted per e-mail address and per client address in
-    /// the database, so limits hold across restarts and replicas. Attempts
-    /// for one address are serialised by an advisory lock, so parallel
-    /// guesses cannot all slip under the limit.
+    /// Failures are counted per (e-mail address, client address) pair and
+    /// per client address in the database, so limits hold across restarts
+    /// and replicas, and someone guessing from one address cannot lock the
+    /// owner out from another. Each attempt is recorded before its password
+    /// is checked and counted together with the attempts already recorded,
+    /// so parallel guesses cannot all slip under the limit; the record is
+    /// removed when the attempt is refused by the limit or succeeds.
+    ///
+    /// No connection or transaction is held while the password is hashed:
+    /// the hash takes a hashing slot ([`PasswordWork`]), and only the short
+    /// statements around it take a pooled connection.
     #[tracing::instrument(skip_all)]
     pub async fn sign_in(
         &self,
@@ -156,32 +170,48 @@ impl Sessions {
         client_address: Option<&str>,
     ) -> Result<SessionTokens, AuthError> {
         let email = email.trim().to_lowercase();
+        if email.len() > 254 {
+            // Longer than any address we accept: no account can match, and
+            // it is not worth a row or a hash.
+            return Err(AuthError::WrongCredentials);
+        }
         let settings = self.keys.settings();
         let window = seconds(settings.sign_in_window);
-        let mut transaction = self.database.begin().await?;
-        transaction
-            .execute(
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))").bind(&email),
-            )
-            .await?;
-        // Seconds until the oldest failure that counts leaves the window,
-        // for whichever limit is reached; NULL when neither is.
-        let retry_after: Option<f64> = transaction
+        let attempt_id: i64 = self
+            .database
             .fetch_scalar(
                 sqlx::query_scalar(
-                    "WITH by_account AS ( \
+                    "WITH pruned AS (DELETE FROM sign_in_failures \
+                         WHERE failed_at < now() - make_interval(secs => $3)) \
+                     INSERT INTO sign_in_failures (email, client_address) VALUES ($1, $2) \
+                     RETURNING id",
+                )
+                .bind(&email)
+                .bind(client_address)
+                .bind(window),
+            )
+            .await?;
+        // Seconds until enough recorded attempts leave the window for this
+        // one to be within both limits; NULL when it already is. Attempts
+        // recorded so far include this one, hence `>` the limit.
+        let retry_after: Option<f64> = self
+            .database
+            .fetch_scalar(
+                sqlx::query_scalar(
+                    "WITH by_pair AS ( \
                          SELECT failed_at FROM sign_in_failures \
-                         WHERE lower(email) = $1 AND failed_at > now() - make_interval(secs => $3) \
-                         ORDER BY failed_at DESC LIMIT $4), \
+                         WHERE lower(email) = $1 AND client_address IS NOT DISTINCT FROM $2 \
+                           AND failed_at > now() - make_interval(secs => $3) \
+                         ORDER BY failed_at DESC LIMIT $4 + 1), \
                      by_address AS ( \
                          SELECT failed_at FROM sign_in_failures \
                          WHERE $2::text IS NOT NULL AND client_address = $2 \
                            AND failed_at > now() - make_interval(secs => $3) \
-                         ORDER BY failed_at DESC LIMIT $5) \
+                         ORDER BY failed_at DESC LIMIT $5 + 1) \
                      SELECT EXTRACT(EPOCH FROM GREATEST( \
-                         CASE WHEN (SELECT count(*) FROM by_account) >= $4 \
-                              THEN (SELECT min(failed_at) FROM by_account) END, \
-                         CASE WHEN (SELECT count(*) FROM by_address) >= $5 \
+                         CASE WHEN (SELECT count(*) FROM by_pair) > $4 \
+                              THEN (SELECT min(failed_at) FROM by_pair) END, \
+                         CASE WHEN (SELECT count(*) FROM by_address) > $5 \
                               THEN (SELECT min(failed_at) FROM by_address) END) \
                        + make_interval(secs => $3) - now())::float8",
                 )
@@ -193,12 +223,14 @@ impl Sessions {
             )
             .await?;
         if let Some(retry_after) = retry_after {
+            self.forget_attempt(attempt_id).await?;
             tracing::warn!(client_address, "sign-in refused by the rate limit");
             return Err(AuthError::RateLimited {
                 retry_after_seconds: (retry_after.ceil() as i64).max(1),
             });
         }
-        let credentials = transaction
+        let credentials = self
+            .database
             .fetch_optional(
                 sqlx::query_as::<_, Credentials>(
                     "SELECT user_id, password_hash FROM accounts WHERE lower(email) = $1",
@@ -210,33 +242,43 @@ impl Sessions {
             Some(credentials) => (Some(credentials.user_id), credentials.password_hash),
             None => (None, None),
         };
-        let password_matches = verify_password(password, stored_hash).await;
+        let password_matches = match self.passwords.verify(password, stored_hash).await {
+            Ok(matches) => matches,
+            Err(error) => {
+                // Turned away before checking: not a failure of the owner's.
+                self.forget_attempt(attempt_id).await?;
+                return Err(error);
+            }
+        };
         let Some(user_id) = user_id.filter(|_| password_matches) else {
-            transaction
-                .execute(
-                    sqlx::query(
-                        "WITH pruned AS (DELETE FROM sign_in_failures \
-                             WHERE failed_at < now() - make_interval(secs => $3)) \
-                         INSERT INTO sign_in_failures (email, client_address) VALUES ($1, $2)",
-                    )
-                    .bind(&email)
-                    .bind(client_address)
-                    .bind(window),
-                )
-                .await?;
-            transaction.commit().await?;
+            // The recorded attempt stays: it is this failure.
             return Err(AuthError::WrongCredentials);
         };
-        // A successful sign-in proves the owner is back: their account's
-        // failure count starts over (the address's does not).
+        // A successful sign-in from this address proves the owner is here:
+        // the pair's failures start over (the address's others do not).
+        let mut transaction = self.database.begin().await?;
         transaction
             .execute(
-                sqlx::query("DELETE FROM sign_in_failures WHERE lower(email) = $1").bind(&email),
+                sqlx::query(
+                    "DELETE FROM sign_in_failures \
+                     WHERE id = $3 OR (lower(email) = $1 AND client_address IS NOT DISTINCT FROM $2)",
+                )
+                .bind(&email)
+                .bind(client_address)
+                .bind(attempt_id),
             )
             .await?;
         let tokens = self.open_session(&mut transaction, user_id).await?;
         transaction.commit().await?;
         Ok(tokens)
+    }
+
+    /// Removes an attempt's record: it was not a wrong password.
+    async fn forget_attempt(&self, attempt_id: i64) -> Result<(), AuthError> {
+        self.database
+            .execute(sqlx::query("DELETE FROM sign_in_failures WHERE id = $1").bind(attempt_id))
+            .await?;
+        Ok(())
     }
 
     /// Exchanges a refresh token for new tokens. The presented token is

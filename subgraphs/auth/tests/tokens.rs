@@ -344,6 +344,133 @@ async fn sign_in_failures_are_limited_per_client_address() {
     assert_eq!(code, None);
 }
 
+/// Someone guessing an account's password from one address exhausts the
+/// limit for that address only: the owner, from another address, still
+/// signs in; and attempts refused by the limit do not count as failures.
+#[tokio::test]
+async fn guessing_from_one_address_does_not_lock_the_owner_out() {
+    let Auth { app, database, .. } = auth_with(|config| {
+        config.tokens.sign_in_failures_per_account = 3;
+        config.tokens.sign_in_failures_per_address = 100;
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let email = WORLD.email(WORLD.demo_jobseeker());
+    let attempt = |address: &'static str, password: &'static str| {
+        let request = client
+            .post(app.url("/graphql"))
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", address)
+            .header("x-talentgraph-router", TEST_ROUTER_SECRET)
+            .body(
+                json!({ "query": SIGN_IN, "variables": credentials(&email, password) }).to_string(),
+            );
+        async move {
+            let body: Value = request
+                .send()
+                .await
+                .expect("answers")
+                .json()
+                .await
+                .expect("JSON");
+            body["errors"][0]["extensions"]["code"]
+                .as_str()
+                .map(str::to_owned)
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            attempt("203.0.113.9", "wrong password").await.as_deref(),
+            Some("UNAUTHENTICATED")
+        );
+    }
+    for _ in 0..5 {
+        assert_eq!(
+            attempt("203.0.113.9", DEMO_PASSWORD).await.as_deref(),
+            Some("RATE_LIMITED")
+        );
+    }
+    let recorded: i64 = database
+        .fetch_scalar(sqlx::query_scalar("SELECT count(*) FROM sign_in_failures"))
+        .await
+        .expect("counts");
+    assert_eq!(recorded, 3, "refused attempts are not recorded as failures");
+    assert_eq!(
+        attempt("198.51.100.4", DEMO_PASSWORD).await,
+        None,
+        "the owner signs in"
+    );
+}
+
+/// A burst of sign-ups and sign-ins cannot take auth down: hashing is
+/// bounded, so excess attempts are answered RATE_LIMITED quickly, while
+/// `me` and the key set (which need a pooled connection but no hash) keep
+/// answering throughout. Counts, not times, are asserted; the probes'
+/// latency is printed for tests/README.md.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_password_work_leaves_other_requests_answered() {
+    let Auth { app, .. } = auth().await;
+    let (access, _) = sign_in(&app, WORLD.demo_jobseeker()).await;
+    let app = Arc::new(app);
+    let mut burst = Vec::new();
+    for index in 0..50 {
+        let app = app.clone();
+        burst.push(tokio::spawn(async move {
+            let email = format!("burst-{index}@example.com");
+            let variables = json!({ "input": { "email": email, "password": "burst passphrase", "role": "JOBSEEKER" } });
+            app.graphql(SIGN_UP, variables).await
+        }));
+    }
+    for _ in 0..20 {
+        let app = app.clone();
+        burst.push(tokio::spawn(async move {
+            app.graphql(
+                SIGN_IN,
+                credentials(&WORLD.email(WORLD.demo_recruiter()), "wrong password"),
+            )
+            .await
+        }));
+    }
+    let mut probe_latencies = Vec::new();
+    let mut probe_failures = Vec::new();
+    while !burst.iter().all(tokio::task::JoinHandle::is_finished) {
+        let started = std::time::Instant::now();
+        let me = app.graphql_as(&access, ME, json!({})).await;
+        let keys = app
+            .client
+            .get(app.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .expect("the key set answers");
+        probe_latencies.push(started.elapsed());
+        if me.body["data"]["me"]["id"].is_null() || !keys.status().is_success() {
+            probe_failures.push(me.body.to_string());
+        }
+    }
+    let mut codes = std::collections::BTreeMap::new();
+    for task in burst {
+        let response = task.await.expect("the request task");
+        assert!(!response.status.is_server_error(), "{:#}", response.body);
+        let code = response.first_error_code().unwrap_or("OK").to_owned();
+        *codes.entry(code).or_insert(0) += 1;
+    }
+    assert!(probe_failures.is_empty(), "{probe_failures:?}");
+    assert!(!probe_latencies.is_empty());
+    for code in codes.keys() {
+        assert!(
+            ["OK", "RATE_LIMITED", "UNAUTHENTICATED"].contains(&code.as_str()),
+            "unexpected outcome {code}: {codes:?}"
+        );
+    }
+    probe_latencies.sort();
+    let p99 = probe_latencies[(probe_latencies.len() * 99 / 100).min(probe_latencies.len() - 1)];
+    println!(
+        "burst outcomes {codes:?}; {} probe rounds (me + JWKS), p99 {:.1} ms",
+        probe_latencies.len(),
+        p99.as_secs_f64() * 1_000.0
+    );
+}
+
 /// A refresh token works once: it returns a new pair, and presenting the
 /// used one again revokes the session, so the newer token stops working
 /// too.

@@ -50,6 +50,7 @@ pub enum Variable {
     GraphqlMaxPageSize,
     GraphqlMaxSelections,
     GraphqlMaxRepresentations,
+    GraphqlMaxResponseBytes,
     DataloaderDelayMs,
     ShutdownGraceSeconds,
     OtelExporterOtlpEndpoint,
@@ -94,6 +95,7 @@ impl Variable {
         Self::GraphqlMaxPageSize,
         Self::GraphqlMaxSelections,
         Self::GraphqlMaxRepresentations,
+        Self::GraphqlMaxResponseBytes,
         Self::DataloaderDelayMs,
         Self::ShutdownGraceSeconds,
         Self::OtelExporterOtlpEndpoint,
@@ -197,6 +199,11 @@ impl Variable {
                 default: "1000",
                 meaning: "representations in one `_entities` request",
             },
+            Self::GraphqlMaxResponseBytes => VariableDoc {
+                name: "GRAPHQL_MAX_RESPONSE_BYTES",
+                default: "4194304",
+                meaning: "largest response body one request may produce (4 MiB); larger answers are replaced by `RESPONSE_TOO_LARGE`",
+            },
             Self::DataloaderDelayMs => VariableDoc {
                 name: "DATALOADER_DELAY_MS",
                 default: "2",
@@ -229,7 +236,7 @@ impl Variable {
             },
             Self::RouterSharedSecret => VariableDoc {
                 name: "ROUTER_SHARED_SECRET",
-                default: "(required in production; ≥ 16 characters)",
+                default: "(required in production: ≥ 32 random characters, none written in this repository; ≥ 16 characters in development)",
                 meaning: "the value the router sends as `x-talentgraph-router`; requests with it are trusted to carry router-supplied `@requires` data and client addresses",
             },
             Self::AuthAccessTokenTtlSeconds => VariableDoc {
@@ -255,7 +262,7 @@ impl Variable {
             Self::AuthSignInMaxFailuresPerAccount => VariableDoc {
                 name: "AUTH_SIGN_IN_MAX_FAILURES_PER_ACCOUNT",
                 default: "5",
-                meaning: "failed sign-ins per account per window before `RATE_LIMITED` (auth only)",
+                meaning: "failed sign-ins per account from one client address per window before `RATE_LIMITED` (auth only)",
             },
             Self::AuthSignInMaxFailuresPerAddress => VariableDoc {
                 name: "AUTH_SIGN_IN_MAX_FAILURES_PER_ADDRESS",
@@ -327,6 +334,10 @@ pub struct LimitsConfig {
     pub max_selections: usize,
     /// Most representations one `_entities` request may carry.
     pub max_representations: usize,
+    /// Largest response body, in bytes. The router stitches many subgraph
+    /// responses into one, so bounding each bounds what one client
+    /// operation can make the router hold (with the router's fetch limit).
+    pub max_response_bytes: usize,
 }
 
 impl Default for LimitsConfig {
@@ -341,6 +352,7 @@ impl Default for LimitsConfig {
             max_page_size: crate::pagination::HARD_MAX_PAGE_SIZE,
             max_selections: 2_000,
             max_representations: 1_000,
+            max_response_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -458,14 +470,8 @@ impl SubgraphConfig {
                     hint: "the secret the router sends in x-talentgraph-router; required in production",
                 });
             }
-            Some(secret) if secret.len() < 16 => {
-                return Err(ConfigError::Invalid {
-                    variable: Variable::RouterSharedSecret.name(),
-                    value: "(hidden)".to_owned(),
-                    expected: "at least 16 characters".to_owned(),
-                });
-            }
-            _ => {}
+            Some(secret) => check_router_secret(secret, is_production)?,
+            None => {}
         }
         let defaults = LimitsConfig::default();
         let limits = LimitsConfig {
@@ -517,6 +523,12 @@ impl SubgraphConfig {
                 defaults.max_representations,
                 1,
                 100_000,
+            )?,
+            max_response_bytes: reader.ranged(
+                Variable::GraphqlMaxResponseBytes,
+                defaults.max_response_bytes,
+                64 * 1024,
+                1024 * 1024 * 1024,
             )?,
         };
         Ok(Self {
@@ -571,6 +583,50 @@ impl SubgraphConfig {
 }
 
 /// The default auth address (the port table in the README), used outside
+/// Router secrets written in this repository (the development profile's
+/// default, docker-compose's old default, the example Secret, the tests').
+/// Anyone can read them, so production refuses them; a test keeps this list
+/// in step with the files.
+pub const PUBLISHED_ROUTER_SECRETS: &[&str] = &[
+    "talentgraph-development-router-secret",
+    "compose-router-secret-change-me",
+    "replace-with-at-least-16-random-characters",
+    "replace-with-the-output-of-openssl-rand-hex-32",
+    "e2e-router-secret-0123456789",
+    "test-router-secret-0123456789",
+];
+
+/// The router secret is what lets a request's entity representations be
+/// trusted, so production wants one nobody else knows: not one written in
+/// this repository, at least 32 characters, and not a short pattern
+/// repeated (at least 12 distinct characters; `openssl rand -hex 32` gives
+/// 64 characters of 16). Development only needs 16 characters.
+fn check_router_secret(secret: &str, is_production: bool) -> Result<(), ConfigError> {
+    let invalid = |expected: &str| ConfigError::Invalid {
+        variable: Variable::RouterSharedSecret.name(),
+        value: "(hidden)".to_owned(),
+        expected: expected.to_owned(),
+    };
+    if secret.len() < 16 {
+        return Err(invalid("at least 16 characters"));
+    }
+    if !is_production {
+        return Ok(());
+    }
+    if PUBLISHED_ROUTER_SECRETS.contains(&secret) {
+        return Err(invalid(
+            "a secret of your own: this one is written in the repository; generate one with `openssl rand -hex 32`",
+        ));
+    }
+    let distinct: std::collections::BTreeSet<char> = secret.chars().collect();
+    if secret.len() < 32 || distinct.len() < 12 {
+        return Err(invalid(
+            "at least 32 random characters in production (at least 12 distinct); generate one with `openssl rand -hex 32`",
+        ));
+    }
+    Ok(())
+}
+
 /// production only.
 const DEVELOPMENT_JWKS_URL: &str = "http://127.0.0.1:4002/.well-known/jwks.json";
 
@@ -826,7 +882,10 @@ mod tests {
             ("DATABASE_URL", "postgres://localhost/core"),
             ("TALENTGRAPH_ENV", "production"),
             ("AUTH_JWKS_URL", "http://auth:4002/.well-known/jwks.json"),
-            ("ROUTER_SHARED_SECRET", "a-long-enough-router-secret"),
+            (
+                "ROUTER_SHARED_SECRET",
+                "5d0c7e9a1b3f4a2e8c6d0b9f7a1e3c5d2b4f6a8c0e9d7b5a",
+            ),
         ])
         .expect("valid configuration");
         assert_eq!(config.log_format, LogFormat::Json);
@@ -835,6 +894,87 @@ mod tests {
             config.tokens.key_publication_delay,
             Duration::from_secs(600)
         );
+    }
+
+    /// Production refuses the router secrets written in this repository
+    /// and short or repetitive ones; development takes any 16 characters.
+    #[test]
+    fn production_refuses_published_and_weak_router_secrets() {
+        let production = |secret: &str| {
+            config_from(&[
+                ("TALENTGRAPH_ENV", "production"),
+                ("DATABASE_URL", "postgres://localhost/core"),
+                ("AUTH_JWKS_URL", "http://auth:4002/.well-known/jwks.json"),
+                ("ROUTER_SHARED_SECRET", secret),
+            ])
+        };
+        for published in PUBLISHED_ROUTER_SECRETS {
+            let error = production(published).expect_err("a published secret");
+            assert!(
+                error.to_string().contains("written in the repository"),
+                "{error}"
+            );
+            assert!(
+                !error.to_string().contains(published),
+                "the secret is not echoed"
+            );
+        }
+        assert!(
+            production(&"ab".repeat(20)).is_err(),
+            "too few distinct characters"
+        );
+        assert!(production("0123456789abcdefghij").is_err(), "too short");
+        assert!(
+            production("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08").is_ok()
+        );
+        let development = config_from(&[
+            ("DATABASE_URL", "postgres://localhost/core"),
+            (
+                "ROUTER_SHARED_SECRET",
+                "talentgraph-development-router-secret",
+            ),
+        ]);
+        assert!(development.is_ok());
+    }
+
+    /// Every router secret written in the repository's deployment and
+    /// router files is in PUBLISHED_ROUTER_SECRETS.
+    #[test]
+    fn published_router_secrets_cover_the_repository_files() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut found = Vec::new();
+        for file in [
+            "docker-compose.yml",
+            "deploy/k8s/secrets.example.yaml",
+            "router/router.dev.yaml",
+            "tests/src/lib.rs",
+            "subgraphs/kit/src/testing/app.rs",
+        ] {
+            let text = std::fs::read_to_string(root.join(file)).expect("reads the file");
+            for line in text.lines() {
+                // `ROUTER_SHARED_SECRET: value`, `${ROUTER_SHARED_SECRET:-value}`
+                // and `SECRET: &str = "value"`.
+                let value = if let Some((_, rest)) = line.split_once("ROUTER_SHARED_SECRET:-") {
+                    rest.split('}').next()
+                } else if let Some((_, rest)) = line.split_once("ROUTER_SHARED_SECRET: ") {
+                    Some(rest.trim())
+                } else if line.contains("ROUTER_SECRET: &str = ") {
+                    line.split('"').nth(1)
+                } else {
+                    None
+                };
+                if let Some(value) = value.filter(|value| !value.starts_with('*')) {
+                    found.push(value.trim_matches('"').to_owned());
+                }
+            }
+        }
+        assert!(found.len() >= 3, "the scan finds the secrets: {found:?}");
+        for secret in &found {
+            assert!(
+                PUBLISHED_ROUTER_SECRETS.contains(&secret.as_str()),
+                "{secret:?} is written in the repository but production would accept it"
+            );
+        }
     }
 
     /// Production refuses to start without the key set's address or the

@@ -32,6 +32,8 @@ pub enum ErrorCode {
     SelectionLimitExceeded,
     /// An `_entities` request carries more representations than allowed.
     RepresentationLimitExceeded,
+    /// The answer would be larger than a subgraph may send in one response.
+    ResponseTooLarge,
     InvalidCursor,
     Unauthenticated,
     Forbidden,
@@ -64,6 +66,7 @@ impl ErrorCode {
             Self::PageSizeExceeded => "PAGE_SIZE_EXCEEDED",
             Self::SelectionLimitExceeded => "SELECTION_LIMIT_EXCEEDED",
             Self::RepresentationLimitExceeded => "REPRESENTATION_LIMIT_EXCEEDED",
+            Self::ResponseTooLarge => "RESPONSE_TOO_LARGE",
             Self::InvalidCursor => "INVALID_CURSOR",
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Forbidden => "FORBIDDEN",

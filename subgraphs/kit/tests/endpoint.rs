@@ -22,6 +22,11 @@ impl Query {
         ))
     }
 
+    /// `kilobytes` KiB of text: a field whose answer size the caller picks.
+    async fn padding(&self, kilobytes: usize) -> String {
+        "x".repeat(kilobytes.min(1024) * 1024)
+    }
+
     async fn boom(&self, #[graphql(default = true)] really: bool) -> i32 {
         assert!(!really, "a bug in a resolver");
         0
@@ -29,14 +34,44 @@ impl Query {
 }
 
 async fn spawn() -> TestApp {
+    spawn_with(LimitsConfig::default()).await
+}
+
+async fn spawn_with(limits: LimitsConfig) -> TestApp {
     let schema = Schema::build(Query, EmptyMutation, EmptySubscription).finish();
-    TestApp::spawn(routes(GraphqlEndpoint::new(
-        schema,
-        LimitsConfig::default(),
-        64 * 1024,
-    )))
-    .await
-    .expect("the test endpoint starts")
+    TestApp::spawn(routes(GraphqlEndpoint::new(schema, limits, 64 * 1024)))
+        .await
+        .expect("the test endpoint starts")
+}
+
+/// A response over GRAPHQL_MAX_RESPONSE_BYTES is replaced by a small one
+/// with RESPONSE_TOO_LARGE and no data; one just under the limit passes.
+#[tokio::test]
+async fn responses_over_the_byte_limit_are_refused() {
+    let app = spawn_with(LimitsConfig {
+        max_response_bytes: 100 * 1024,
+        ..LimitsConfig::default()
+    })
+    .await;
+    let response = app
+        .graphql("{ padding(kilobytes: 99) }", serde_json::json!({}))
+        .await;
+    assert_eq!(response.status, 200);
+    assert!(response.body["data"]["padding"].is_string());
+
+    let response = app
+        .graphql(
+            "{ a: padding(kilobytes: 60) b: padding(kilobytes: 60) }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.first_error_code(), Some("RESPONSE_TOO_LARGE"));
+    assert!(response.body["data"].is_null(), "{}", response.body);
+    assert!(
+        response.body.to_string().len() < 1024,
+        "the refusal is small"
+    );
 }
 
 /// A code-less resolver error is masked: generic message, INTERNAL_SERVER_ERROR,

@@ -11,6 +11,7 @@
 
 use std::path::{Path as FilePath, PathBuf};
 
+use crate::sha256_hex;
 use apollo_compiler::ExecutableDocument;
 use apollo_compiler::executable::OperationType;
 use axum::Json;
@@ -19,7 +20,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 
 use super::RegistryState;
 use super::store::{self, NewOperation, NewSubgraphVersion, OperationRow};
@@ -244,13 +244,6 @@ fn parse_version(text: &str) -> Result<i32, ApiError> {
         .ok()
         .filter(|version| *version > 0)
         .ok_or_else(|| ApiError::bad_request(format!("{text:?} is not a version number")))
-}
-
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
 }
 
 fn entity_tag(sdl_sha256: &str) -> String {

@@ -116,6 +116,14 @@ pub async fn register_operations(
         registered.push(json!({ "name": name, "type": operation_type, "document_sha256": digest }));
     }
     transaction.commit().await?;
+    if new > 0 {
+        // The registration stands even if the file cannot be written; the
+        // next registration or restart writes it. The router keeps the last
+        // list it read, so nothing is admitted that was not registered.
+        if let Err(error) = state.write_trusted_documents_file().await {
+            tracing::error!(error = %error, "could not write the trusted documents for the router");
+        }
+    }
     Ok((
         if new > 0 {
             StatusCode::CREATED

@@ -27,6 +27,7 @@ pub fn strict_test_config(database_url: &str) -> crate::SubgraphConfig {
         max_page_size: 100,
         max_selections: 200,
         max_representations: 1_000,
+        max_response_bytes: 256 * 1024,
     };
     config
 }

@@ -124,7 +124,49 @@ pub async fn execute<E: Executor>(
             return TransportError::Internal.into_response(&context);
         }
     };
+    if body.len() > endpoint.limits.max_response_bytes {
+        return response_too_large(
+            &context,
+            media_type,
+            body.len(),
+            endpoint.limits.max_response_bytes,
+        );
+    }
     json_response(&context, StatusCode::OK, media_type.as_str(), body)
+}
+
+/// The answer that replaces a response over the byte limit: no data and one
+/// error, so the router (or client) gets a small, explicit refusal instead
+/// of megabytes it would have to hold and stitch.
+fn response_too_large(
+    context: &RequestContext,
+    media_type: ResponseMediaType,
+    actual_bytes: usize,
+    limit_bytes: usize,
+) -> Response {
+    tracing::warn!(
+        request_id = %context.request_id,
+        actual_bytes,
+        limit_bytes,
+        "refused to send a response over the size limit"
+    );
+    let code = ErrorCode::ResponseTooLarge;
+    crate::metrics::observe_error(code.as_str());
+    let body = serde_json::json!({
+        "data": null,
+        "errors": [{
+            "message": format!(
+                "The response would be {actual_bytes} bytes; the limit is {limit_bytes}. Ask for fewer items or fields."
+            ),
+            "extensions": { "code": code.as_str() }
+        }]
+    });
+    json_response(
+        context,
+        StatusCode::OK,
+        media_type.as_str(),
+        body.to_string().into_bytes(),
+    )
 }
 
 fn operation_name_of(document: &async_graphql::parser::types::ExecutableDocument) -> Option<&str> {
