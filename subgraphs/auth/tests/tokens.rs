@@ -712,6 +712,7 @@ async fn jwks_cache_survives_auth_outages_and_learns_new_keys() {
             refresh_after: Duration::from_millis(1),
             minimum_interval: Duration::from_millis(10),
             fetch_timeout: Duration::from_secs(2),
+            longest_backoff: Duration::from_secs(1),
         },
     ));
     let verifier = TokenVerifier::new(keys.clone(), &config.tokens.issuer, &config.tokens.audience);
@@ -742,4 +743,91 @@ async fn jwks_cache_survives_auth_outages_and_learns_new_keys() {
         "an unknown key cannot be had while auth is down"
     );
     drop(database);
+}
+
+/// While auth hangs (accepts the connection, never answers), requests whose
+/// tokens name a cached key are verified from the cache without waiting:
+/// the stale cache is refreshed by one background fetch, not by each
+/// request. Counts are asserted (every token verifies, at most one fetch
+/// in flight); the latency is printed for tests/README.md.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hanging_auth_never_delays_requests_with_known_keys() {
+    let Auth { app, config, .. } = auth().await;
+    let (token, _) = sign_in(&app, WORLD.demo_jobseeker()).await;
+    let published: Value = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .expect("the key set")
+        .json()
+        .await
+        .expect("JSON");
+    // A key set server that answers until told to hang.
+    let hanging = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let server = {
+        let hanging = hanging.clone();
+        axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get(move || {
+                let hanging = hanging.clone();
+                let published = published.clone();
+                async move {
+                    if hanging.load(std::sync::atomic::Ordering::SeqCst) {
+                        std::future::pending::<()>().await;
+                    }
+                    axum::Json(published)
+                }
+            }),
+        )
+    };
+    let server = TestApp::spawn(server).await.expect("the key set server");
+    let keys = Arc::new(JwksKeySet::new(
+        server.url("/jwks.json"),
+        JwksPolicy {
+            refresh_after: Duration::from_millis(1),
+            minimum_interval: Duration::from_millis(10),
+            fetch_timeout: Duration::from_secs(30),
+            longest_backoff: Duration::from_secs(1),
+        },
+    ));
+    let verifier = Arc::new(TokenVerifier::new(
+        keys.clone(),
+        &config.tokens.issuer,
+        &config.tokens.audience,
+    ));
+    verifier
+        .verify(&token)
+        .await
+        .expect("verifies with auth up");
+    assert_eq!(keys.fetches_started(), 1);
+
+    hanging.store(true, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let verifier = verifier.clone();
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let verified = verifier.verify(&token).await.is_ok();
+            (verified, started.elapsed())
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        let (verified, elapsed) = task.await.expect("the task");
+        assert!(verified, "a known key verifies while auth hangs");
+        latencies.push(elapsed);
+    }
+    assert_eq!(
+        keys.fetches_started(),
+        2,
+        "one background refresh, however many requests found the cache stale"
+    );
+    latencies.sort();
+    println!(
+        "50 verifications while auth hangs: p99 {:.2} ms",
+        latencies[latencies.len() * 99 / 100].as_secs_f64() * 1_000.0
+    );
 }

@@ -111,6 +111,29 @@ impl Database {
         Ok(Self::from_pool(pool))
     }
 
+    /// Like [`Database::connect`], with PostgreSQL's `statement_timeout`
+    /// set on every connection: a statement that runs longer is cancelled
+    /// by the server, so one slow query cannot hold a pooled connection
+    /// (and the request waiting on it) indefinitely.
+    pub async fn connect_serving(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+        statement_timeout: Duration,
+    ) -> Result<Self, sqlx::Error> {
+        let options: sqlx::postgres::PgConnectOptions = url.parse()?;
+        let options = options.options([(
+            "statement_timeout",
+            format!("{}ms", statement_timeout.as_millis()),
+        )]);
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(acquire_timeout)
+            .connect_with(options)
+            .await?;
+        Ok(Self::from_pool(pool))
+    }
+
     /// Wraps an existing pool, starting a fresh statement counter.
     pub fn from_pool(pool: PgPool) -> Self {
         Self {

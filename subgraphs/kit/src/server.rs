@@ -1,6 +1,6 @@
 //! Serving a subgraph: start-up, health endpoints and graceful shutdown.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -149,10 +149,11 @@ pub async fn run_subgraph<World>(
     subgraph: &Subgraph<World>,
     config: SubgraphConfig,
 ) -> Result<(), KitError> {
-    let database = Database::connect(
+    let database = Database::connect_serving(
         &config.database_url,
         config.database_max_connections,
         config.database_acquire_timeout,
+        config.database_statement_timeout,
     )
     .await
     .map_err(KitError::DatabaseConnect)?;
@@ -207,7 +208,8 @@ where
         request.data(Loaders::for_request(&scope))
     })
     .with_authenticator(authenticator)
-    .with_router_secret(config.router_secret.clone());
+    .with_router_secret(config.router_secret.clone())
+    .with_service_sdl(config.introspection_enabled);
     with_health_routes(crate::graphql::http::routes(endpoint), database)
 }
 
@@ -255,30 +257,100 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace_period: Duration,
 ) -> Result<(), KitError> {
-    let (begin_shutdown, shutdown_begun) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = shutdown_begun.await;
-        })
-        .into_future();
-    tokio::pin!(server);
-    tokio::select! {
-        result = &mut server => return result.map_err(KitError::Serve),
-        () = shutdown => {
-            tracing::info!("shutdown requested; finishing in-flight requests");
-            let _ = begin_shutdown.send(());
+    serve_with_timeouts(
+        listener,
+        app,
+        shutdown,
+        grace_period,
+        ConnectionTimeouts::default(),
+    )
+    .await
+}
+
+/// How long a client may take to send a request's parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionTimeouts {
+    /// From the connection's start (or the previous response) to the end of
+    /// the request's headers.
+    pub header_read: Duration,
+    /// To receive the whole body once the headers are in.
+    pub body_read: Duration,
+}
+
+impl Default for ConnectionTimeouts {
+    fn default() -> Self {
+        Self {
+            header_read: Duration::from_secs(10),
+            body_read: Duration::from_secs(10),
         }
     }
-    match tokio::time::timeout(grace_period, server).await {
-        Ok(result) => result.map_err(KitError::Serve),
-        Err(_) => {
-            tracing::warn!(
-                ?grace_period,
-                "in-flight requests did not finish in time; stopping anyway"
-            );
-            Ok(())
+}
+
+/// [`serve`] with explicit connection timeouts (tests use short ones).
+pub async fn serve_with_timeouts(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace_period: Duration,
+    timeouts: ConnectionTimeouts,
+) -> Result<(), KitError> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+
+    // A client that opens a connection and then sends its headers or body
+    // a byte at a time holds a task and a socket for as long as it likes;
+    // these bound both.
+    let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        timeouts.body_read,
+    ));
+    let mut connections = Builder::new(TokioExecutor::new());
+    connections
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.header_read);
+    let in_flight = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _peer)) => stream,
+                    Err(error) => {
+                        // Out of file descriptors, say: back off briefly
+                        // instead of spinning on the error.
+                        tracing::warn!(%error, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let service = TowerToHyperService::new(app.clone());
+                let connection = connections
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .into_owned();
+                let connection = in_flight.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%error, "a connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
         }
     }
+    drop(listener);
+    tracing::info!("shutdown requested; finishing in-flight requests");
+    if tokio::time::timeout(grace_period, in_flight.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            ?grace_period,
+            "in-flight requests did not finish in time; stopping anyway"
+        );
+    }
+    Ok(())
 }
 
 /// Completes on SIGTERM (how orchestrators stop a process) or Ctrl-C.

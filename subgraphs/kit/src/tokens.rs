@@ -178,13 +178,18 @@ pub fn decoding_key(jwk: &Jwk) -> Option<(String, DecodingKey)> {
 /// How a [`JwksKeySet`] refreshes.
 #[derive(Debug, Clone, Copy)]
 pub struct JwksPolicy {
-    /// Keys are refetched in the background of a request once this old, so
-    /// keys published ahead of use are learnt before they sign.
+    /// Keys are refetched in the background once this old, so keys
+    /// published ahead of use are learnt before they sign. A request never
+    /// waits for this refresh: it is served from the cache.
     pub refresh_after: Duration,
     /// Fewest time between two fetches; a flood of tokens with invented key
     /// ids costs the auth subgraph at most one fetch per interval.
     pub minimum_interval: Duration,
     pub fetch_timeout: Duration,
+    /// After a failed fetch the next one waits `minimum_interval` doubled
+    /// per consecutive failure, up to this; meanwhile a token with an
+    /// unknown key id is refused at once instead of waiting on auth.
+    pub longest_backoff: Duration,
 }
 
 impl Default for JwksPolicy {
@@ -193,6 +198,7 @@ impl Default for JwksPolicy {
             refresh_after: Duration::from_secs(300),
             minimum_interval: Duration::from_secs(1),
             fetch_timeout: Duration::from_secs(3),
+            longest_backoff: Duration::from_secs(60),
         }
     }
 }
@@ -203,36 +209,90 @@ struct CachedKeys {
     fetched_at: Option<Instant>,
 }
 
-/// The auth subgraph's key set, fetched over HTTP and cached.
-///
-/// Keys are refetched when the cache is older than the policy allows or a
-/// token names an unknown key id. A failed fetch keeps every cached key, so
-/// tokens signed by known keys keep verifying while auth is unreachable.
-pub struct JwksKeySet {
+/// When the last fetch started and how many in a row have failed.
+#[derive(Default)]
+struct FetchHistory {
+    last_started: Option<Instant>,
+    consecutive_failures: u32,
+}
+
+struct JwksState {
     url: String,
     client: reqwest::Client,
     policy: JwksPolicy,
     cache: RwLock<CachedKeys>,
-    /// Serialises fetches and remembers when the last one started.
-    last_fetch: Mutex<Option<Instant>>,
+    /// Serialises fetches.
+    history: Mutex<FetchHistory>,
+    /// Whether a background refresh is running, so at most one is.
+    refreshing_in_background: std::sync::atomic::AtomicBool,
+    /// Fetches started, for tests and metrics.
+    fetches_started: std::sync::atomic::AtomicU64,
+}
+
+/// The auth subgraph's key set, fetched over HTTP and cached.
+///
+/// A token signed by a cached key is verified from the cache at once; when
+/// the cache is older than the policy allows, one background task
+/// refetches it, so an auth outage never adds a fetch's timeout to a
+/// request. A token naming an unknown key id makes the request fetch (it
+/// cannot be verified otherwise), unless fetches are failing, in which case
+/// it is refused at once. A failed fetch keeps every cached key.
+pub struct JwksKeySet {
+    state: Arc<JwksState>,
 }
 
 impl JwksKeySet {
     pub fn new(url: impl Into<String>, policy: JwksPolicy) -> Self {
         Self {
-            url: url.into(),
-            client: reqwest::Client::builder()
-                .timeout(policy.fetch_timeout)
-                .build()
-                .unwrap_or_default(),
-            policy,
-            cache: RwLock::default(),
-            last_fetch: Mutex::new(None),
+            state: Arc::new(JwksState {
+                url: url.into(),
+                client: reqwest::Client::builder()
+                    .timeout(policy.fetch_timeout)
+                    .build()
+                    .unwrap_or_default(),
+                policy,
+                cache: RwLock::default(),
+                history: Mutex::new(FetchHistory::default()),
+                refreshing_in_background: std::sync::atomic::AtomicBool::new(false),
+                fetches_started: std::sync::atomic::AtomicU64::new(0),
+            }),
         }
     }
 
+    /// How many fetches of the key set have started.
+    pub fn fetches_started(&self) -> u64 {
+        self.state
+            .fetches_started
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Starts a refresh in a task of its own unless one is running.
+    fn refresh_in_background(&self) {
+        use std::sync::atomic::Ordering;
+        if self
+            .state
+            .refreshing_in_background
+            .swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            if let Err(error) = state.refresh(Instant::now()).await {
+                tracing::warn!(%error, "background key set refresh failed; serving cached keys");
+            }
+            state
+                .refreshing_in_background
+                .store(false, Ordering::Release);
+        });
+    }
+}
+
+impl JwksState {
     #[tracing::instrument(name = "fetch_jwks", skip(self), fields(url = %self.url))]
     async fn fetch(&self) -> Result<HashMap<String, Arc<DecodingKey>>, KeysUnavailable> {
+        self.fetches_started
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let response = self
             .client
             .get(&self.url)
@@ -252,28 +312,61 @@ impl JwksKeySet {
             .collect())
     }
 
-    /// Refetches unless another task fetched while this one waited; waits
-    /// out the minimum interval rather than refusing a token that a fresh
-    /// key set would accept.
+    /// The wait after `failures` consecutive failed fetches.
+    fn backoff(&self, failures: u32) -> Duration {
+        let doubled = self
+            .policy
+            .minimum_interval
+            .saturating_mul(2_u32.saturating_pow(failures.min(16)));
+        doubled.min(self.policy.longest_backoff)
+    }
+
+    /// Refetches unless another task fetched while this one waited. After a
+    /// success it waits out the minimum interval rather than refusing a
+    /// token that a fresh key set would accept; while fetches are failing
+    /// it answers at once with the last failure's verdict.
     async fn refresh(&self, started_waiting: Instant) -> Result<(), KeysUnavailable> {
-        let mut last_fetch = self.last_fetch.lock().await;
-        if let Some(previous) = *last_fetch {
+        let mut history = self.history.lock().await;
+        if let Some(previous) = history.last_started {
             if previous >= started_waiting {
-                return Ok(());
+                return if history.consecutive_failures == 0 {
+                    Ok(())
+                } else {
+                    Err(KeysUnavailable(
+                        "the key set could not be fetched".to_owned(),
+                    ))
+                };
             }
-            let next_allowed = previous + self.policy.minimum_interval;
-            if let Some(wait) = next_allowed.checked_duration_since(Instant::now()) {
+            if history.consecutive_failures > 0 {
+                let next_allowed = previous + self.backoff(history.consecutive_failures);
+                if Instant::now() < next_allowed {
+                    return Err(KeysUnavailable(format!(
+                        "the key set could not be fetched {} time(s) in a row; retrying later",
+                        history.consecutive_failures
+                    )));
+                }
+            } else if let Some(wait) =
+                (previous + self.policy.minimum_interval).checked_duration_since(Instant::now())
+            {
                 tokio::time::sleep(wait).await;
             }
         }
-        *last_fetch = Some(Instant::now());
-        let keys = self.fetch().await?;
-        let mut cache = self.cache.write().await;
-        // Keys missing from the new set are dropped: auth stops publishing
-        // a key only after every token it signed has expired.
-        cache.keys = keys;
-        cache.fetched_at = Some(Instant::now());
-        Ok(())
+        history.last_started = Some(Instant::now());
+        match self.fetch().await {
+            Ok(keys) => {
+                history.consecutive_failures = 0;
+                let mut cache = self.cache.write().await;
+                // Keys missing from the new set are dropped: auth stops
+                // publishing a key only after every token it signed expired.
+                cache.keys = keys;
+                cache.fetched_at = Some(Instant::now());
+                Ok(())
+            }
+            Err(error) => {
+                history.consecutive_failures = history.consecutive_failures.saturating_add(1);
+                Err(error)
+            }
+        }
     }
 
     async fn cached(&self, key_id: &str) -> (Option<Arc<DecodingKey>>, bool) {
@@ -292,23 +385,15 @@ impl VerificationKeys for JwksKeySet {
     ) -> BoxFuture<'a, Result<Option<Arc<DecodingKey>>, KeysUnavailable>> {
         Box::pin(async move {
             let asked_at = Instant::now();
-            let (cached, fresh) = self.cached(key_id).await;
-            if let Some(key) = &cached
-                && fresh
-            {
-                return Ok(Some(key.clone()));
+            let (cached, fresh) = self.state.cached(key_id).await;
+            if let Some(key) = cached {
+                if !fresh {
+                    self.refresh_in_background();
+                }
+                return Ok(Some(key));
             }
-            match self.refresh(asked_at).await {
-                Ok(()) => Ok(self.cached(key_id).await.0),
-                // Auth is unreachable: a key we already know still verifies.
-                Err(error) => match cached {
-                    Some(key) => {
-                        tracing::warn!(%error, "key set refresh failed; using cached keys");
-                        Ok(Some(key))
-                    }
-                    None => Err(error),
-                },
-            }
+            self.state.refresh(asked_at).await?;
+            Ok(self.state.cached(key_id).await.0)
         })
     }
 }

@@ -27,6 +27,10 @@ impl Query {
         "x".repeat(kilobytes.min(1024) * 1024)
     }
 
+    async fn echo(&self, text: String) -> String {
+        text
+    }
+
     async fn boom(&self, #[graphql(default = true)] really: bool) -> i32 {
         assert!(!really, "a bug in a resolver");
         0
@@ -114,4 +118,81 @@ async fn request_ids_are_echoed() {
         .await
         .expect("answers");
     assert_eq!(response.headers()["x-request-id"], "trace-me-123");
+}
+
+/// A NUL character anywhere in the arguments (a variable, a nested key, an
+/// escaped literal) is refused as BAD_USER_INPUT before anything runs; it
+/// would otherwise reach PostgreSQL, which cannot store it, as a 500.
+#[tokio::test]
+async fn nul_characters_are_bad_user_input() {
+    let app = spawn().await;
+    for (query, variables) in [
+        (
+            "query($t: String!) { echo(text: $t) }",
+            serde_json::json!({ "t": "a\u{0}b" }),
+        ),
+        ("{ echo(text: \"a\\u0000b\") }", serde_json::json!({})),
+        (
+            "query($t: String!) { echo(text: $t) }",
+            serde_json::json!({ "t": "ok", "x": { "k\u{0}": 1 } }),
+        ),
+    ] {
+        let response = app.graphql(query, variables).await;
+        assert_eq!(
+            response.first_error_code(),
+            Some("BAD_USER_INPUT"),
+            "{query}: {:#}",
+            response.body
+        );
+        assert!(!response.status.is_server_error());
+    }
+    let response = app
+        .graphql(
+            "query($t: String!) { echo(text: $t) }",
+            serde_json::json!({ "t": "fine" }),
+        )
+        .await;
+    assert_eq!(response.body["data"]["echo"], "fine");
+}
+
+/// With introspection off (production), `_service { sdl }` answers like a
+/// field that does not exist, and validation errors suggest nothing.
+#[tokio::test]
+async fn production_hides_the_service_sdl_and_suggestions() {
+    let schema = talentgraph_kit::graphql::configure_schema(
+        Schema::build(Query, EmptyMutation, EmptySubscription),
+        &LimitsConfig::default(),
+        false,
+    )
+    .finish();
+    let app = TestApp::spawn(routes(
+        GraphqlEndpoint::new(schema, LimitsConfig::default(), 64 * 1024).with_service_sdl(false),
+    ))
+    .await
+    .expect("starts");
+    for query in [
+        "{ _service { sdl } }",
+        "{ ...F } fragment F on Query { _service { sdl } }",
+    ] {
+        let response = app.graphql(query, serde_json::json!({})).await;
+        assert_eq!(
+            response.first_error_code(),
+            Some("GRAPHQL_VALIDATION_FAILED"),
+            "{:#}",
+            response.body
+        );
+        assert!(
+            !response.body.to_string().contains("type Query"),
+            "{:#}",
+            response.body
+        );
+    }
+    let response = app.graphql("{ okk }", serde_json::json!({})).await;
+    assert!(
+        !response.body.to_string().contains("Did you mean"),
+        "{:#}",
+        response.body
+    );
+    let response = app.graphql("{ ok }", serde_json::json!({})).await;
+    assert_eq!(response.body["data"]["ok"], "fine");
 }

@@ -40,3 +40,33 @@ async fn harness_creates_isolated_databases_and_counts_statements() {
     assert_eq!(first.statements_executed(), 1);
     assert_eq!(second.statements_executed(), 1);
 }
+
+/// The serving pool's statement timeout is PostgreSQL's: a statement that
+/// runs longer is cancelled by the server (SQLSTATE 57014) and the pool's
+/// connection is usable again at once.
+#[tokio::test]
+async fn serving_pool_statements_are_cancelled_after_the_timeout() {
+    let server = PostgresServer::shared().expect("a PostgreSQL server for tests");
+    let url = server
+        .create_database("tg_timeout")
+        .await
+        .expect("a database");
+    let database =
+        Database::connect_serving(&url, 1, Duration::from_secs(5), Duration::from_millis(200))
+            .await
+            .expect("connects");
+    let error = database
+        .execute(sqlx::query("SELECT pg_sleep(5)"))
+        .await
+        .expect_err("cancelled by the server");
+    let detail = error.detail().to_string();
+    assert!(
+        detail.contains("statement timeout") || detail.contains("57014"),
+        "{detail}"
+    );
+    let one: i32 = database
+        .fetch_scalar(sqlx::query_scalar("SELECT 1"))
+        .await
+        .expect("the connection is usable again");
+    assert_eq!(one, 1);
+}

@@ -36,10 +36,14 @@ impl Mutation {
             .into());
         }
         let idempotency_key = idempotency_key.trim();
-        if !(8..=200).contains(&idempotency_key.len()) {
+        // Visible ASCII only: keys are compared byte for byte, and a key
+        // that looks the same in another encoding must not be another key.
+        if !(8..=200).contains(&idempotency_key.len())
+            || !idempotency_key.bytes().all(|byte| byte.is_ascii_graphic())
+        {
             return Err(CommonError::invalid_input(
                 "idempotencyKey",
-                "`idempotencyKey` must be 8 to 200 characters; a UUID is ideal.",
+                "`idempotencyKey` must be 8 to 200 visible ASCII characters; a UUID is ideal.",
             )
             .into());
         }

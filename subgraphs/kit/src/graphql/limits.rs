@@ -155,28 +155,58 @@ fn count_root_fields(
     selection_set: &Positioned<SelectionSet>,
     depth: usize,
 ) -> usize {
+    let mut names = Vec::new();
+    root_field_names(document, selection_set, depth, &mut names);
+    names
+        .iter()
+        .filter(|name| name.as_str() != "__typename")
+        .count()
+}
+
+/// The names of the fields an operation selects at its root, fragments
+/// followed.
+fn root_field_names<'a>(
+    document: &'a ExecutableDocument,
+    selection_set: &'a Positioned<SelectionSet>,
+    depth: usize,
+    names: &mut Vec<&'a async_graphql::Name>,
+) {
     // Depth guards against fragment cycles; validation reports those later.
     if depth > 8 {
-        return 0;
+        return;
     }
-    selection_set
-        .node
-        .items
-        .iter()
-        .map(|selection| match &selection.node {
-            Selection::Field(field) if field.node.name.node == "__typename" => 0,
-            Selection::Field(_) => 1,
+    for selection in &selection_set.node.items {
+        match &selection.node {
+            Selection::Field(field) => names.push(&field.node.name.node),
             Selection::InlineFragment(fragment) => {
-                count_root_fields(document, &fragment.node.selection_set, depth + 1)
+                root_field_names(document, &fragment.node.selection_set, depth + 1, names);
             }
-            Selection::FragmentSpread(spread) => document
-                .fragments
-                .get(&spread.node.fragment_name.node)
-                .map_or(0, |fragment| {
-                    count_root_fields(document, &fragment.node.selection_set, depth + 1)
-                }),
-        })
-        .sum()
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                    root_field_names(document, &fragment.node.selection_set, depth + 1, names);
+                }
+            }
+        }
+    }
+}
+
+/// Refuses an operation that selects Federation's `_service` (the
+/// subgraph's SDL): production hides its schema as it hides introspection,
+/// and the router never asks for it at run time. The answer is the one a
+/// field that does not exist gets.
+pub fn refuse_service_sdl(
+    document: &ExecutableDocument,
+    operation: &Positioned<OperationDefinition>,
+) -> Result<(), ServerError> {
+    let mut names = Vec::new();
+    root_field_names(document, &operation.node.selection_set, 0, &mut names);
+    if names.iter().any(|name| name.as_str() == "_service") {
+        return Err(request_error(
+            ErrorCode::GraphqlValidationFailed,
+            "Unknown field \"_service\" on type \"Query\".",
+        ));
+    }
+    Ok(())
 }
 
 struct OperationWalk<'a> {

@@ -24,6 +24,8 @@ pub struct GraphqlEndpoint<E> {
     pub(crate) request_data: RequestDataHook,
     pub(crate) authenticator: crate::auth::SharedAuthenticator,
     pub(crate) router_secret: Option<String>,
+    /// Whether Federation's `_service { sdl }` answers (off in production).
+    pub(crate) service_sdl_exposed: bool,
 }
 
 impl<E: async_graphql::Executor> GraphqlEndpoint<E> {
@@ -35,7 +37,15 @@ impl<E: async_graphql::Executor> GraphqlEndpoint<E> {
             request_data: Arc::new(|_, request| request),
             authenticator: Arc::new(crate::auth::NoTokenVerification),
             router_secret: None,
+            service_sdl_exposed: true,
         }
+    }
+
+    /// Whether `_service { sdl }` answers; production turns it off with
+    /// introspection.
+    pub fn with_service_sdl(mut self, exposed: bool) -> Self {
+        self.service_sdl_exposed = exposed;
+        self
     }
 
     /// Sets the secret that marks requests as coming through the router.
@@ -85,7 +95,8 @@ where
     if introspection_enabled {
         builder
     } else {
-        builder.disable_introspection()
+        // "Did you mean …?" hints would name the fields introspection hides.
+        builder.disable_introspection().disable_suggestions()
     }
 }
 

@@ -14,7 +14,9 @@ use super::request::{RawGraphqlRequest, ResponseMediaType, Transport};
 use super::response::{TransportError, json_response, request_error_response, set_code};
 use crate::errors::{ErrorCode, MASKED_INTERNAL_MESSAGE};
 use crate::graphql::GraphqlEndpoint;
-use crate::graphql::limits::{check_operation, code_for_validation_message, select_operation};
+use crate::graphql::limits::{
+    check_operation, code_for_validation_message, refuse_service_sdl, select_operation,
+};
 use crate::request::RequestContext;
 
 /// Parses, checks and runs one GraphQL request and writes its response.
@@ -28,6 +30,7 @@ pub async fn execute<E: Executor>(
     let Some(query) = raw.query.filter(|query| !query.trim().is_empty()) else {
         return TransportError::malformed("The request has no `query`.").into_response(&context);
     };
+    let variables_hold_nul = variables_contain_nul(raw.variables.as_ref());
     let variables = match raw.variables {
         None | Some(serde_json::Value::Null) => Variables::default(),
         Some(value @ serde_json::Value::Object(_)) => Variables::from_json(value),
@@ -45,6 +48,15 @@ pub async fn execute<E: Executor>(
             .into_response(&context);
     }
 
+    // PostgreSQL text cannot hold U+0000, so a NUL in any argument would
+    // otherwise surface as a database error (a 500) wherever it is stored
+    // or compared. Refused here once, for every field.
+    if query.contains('\0') || query.contains("\\u0000") || variables_hold_nul {
+        let mut error =
+            ServerError::new("Strings may not contain the NUL character (U+0000).", None);
+        set_code(&mut error, ErrorCode::BadUserInput);
+        return request_error_response(&context, media_type, vec![error]);
+    }
     let document = match async_graphql::parser::parse_query(&query) {
         Ok(document) => document,
         Err(error) => {
@@ -60,6 +72,11 @@ pub async fn execute<E: Executor>(
     let operation_type = operation.node.ty;
     if transport == Transport::Get && operation_type != OperationType::Query {
         return TransportError::MethodNotAllowed { operation_type }.into_response(&context);
+    }
+    if !endpoint.service_sdl_exposed
+        && let Err(error) = refuse_service_sdl(&document, operation)
+    {
+        return request_error_response(&context, media_type, vec![error]);
     }
     if let Err(error) = check_operation(&document, operation, &variables, &endpoint.limits) {
         return request_error_response(&context, media_type, vec![error]);
@@ -167,6 +184,21 @@ fn response_too_large(
         media_type.as_str(),
         body.to_string().into_bytes(),
     )
+}
+
+/// Whether any string (or object key) in the variables holds U+0000.
+fn variables_contain_nul(variables: Option<&serde_json::Value>) -> bool {
+    fn walk(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::String(text) => text.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(walk),
+            serde_json::Value::Object(fields) => fields
+                .iter()
+                .any(|(key, value)| key.contains('\0') || walk(value)),
+            _ => false,
+        }
+    }
+    variables.is_some_and(walk)
 }
 
 fn operation_name_of(document: &async_graphql::parser::types::ExecutableDocument) -> Option<&str> {
