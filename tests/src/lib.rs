@@ -169,6 +169,8 @@ pub struct StackOptions {
     /// documents without touching the committed ones. Without it the router
     /// runs the committed scripts.
     pub private_rhai_scripts: bool,
+    /// The subgraphs' operation limits (production's by default).
+    pub subgraph_limits: talentgraph_kit::LimitsConfig,
 }
 
 impl Default for StackOptions {
@@ -180,6 +182,7 @@ impl Default for StackOptions {
             router_otlp_endpoint: None,
             hot_reload: false,
             private_rhai_scripts: false,
+            subgraph_limits: talentgraph_kit::LimitsConfig::default(),
         }
     }
 }
@@ -263,7 +266,7 @@ impl Stack {
             let mut config = strict_test_config(&url);
             // The router's plans nest deeper and cost more than a single
             // subgraph's unit tests; production limits apply here.
-            config.limits = talentgraph_kit::LimitsConfig::default();
+            config.limits = options.subgraph_limits.clone();
             config.dataloader_delay = options.dataloader_delay;
             config.router_secret = Some(ROUTER_SECRET.to_owned());
             config.tokens.jwks_url.clone_from(&jwks_url);
@@ -486,6 +489,11 @@ impl Stack {
     /// What the router has logged so far.
     pub fn router_log(&self) -> String {
         std::fs::read_to_string(&self.router_log).unwrap_or_default()
+    }
+
+    /// The router's process id (to read its memory and CPU from /proc).
+    pub fn router_pid(&self) -> u32 {
+        self.router.id()
     }
 
     /// The directory of the router's Rhai scripts; with

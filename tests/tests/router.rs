@@ -64,12 +64,13 @@ async fn production_profile_starts_without_introspection() {
         response.body
     );
 
+    // Only trusted documents run in production: a page with a forged
+    // cursor reaches the subgraph, whose error code comes through.
     let (response, _) = stack
-        .request(
+        .page(
+            "JobSearchPage",
             None,
-            "{ jobs(first: 5, after: \"forged\") { edges { cursor } } }",
-            None,
-            json!({}),
+            json!({ "first": 5, "after": "forged" }),
         )
         .await;
     assert!(

@@ -1,0 +1,193 @@
+//! Measures the cross-subgraph amplification query (issue 11, item 4)
+//! through the real router, before and after the bounds, and rewrites the
+//! table in `tests/README.md`: response bytes, time, subgraph fetches and
+//! the router's resident memory. Latency and memory are reported, never
+//! asserted. Run: `cargo run --release -p talentgraph-e2e --bin measure-attacks`.
+//!
+//! "Before" is this code with the bounds lifted to what the code at
+//! `3fe3d4f` had: no router script (development.rhai emptied), no
+//! representation cap (100,000) and no response byte limit (1 GiB).
+//! "After" is the shipped development profile (the fetch bound), and
+//! "production profile" adds the trusted-documents check.
+
+use std::time::Instant;
+
+use talentgraph_e2e::{DemoAccount, Stack, StackOptions, repository_root};
+use talentgraph_kit::LimitsConfig;
+
+const TABLE_START: &str = "<!-- measured-attacks:start -->";
+const TABLE_END: &str = "<!-- measured-attacks:end -->";
+
+/// How many organization -> job -> organization -> internship cycles the
+/// measured documents nest; each multiplies the answer about twentyfold on
+/// the small world.
+const CYCLES: [usize; 3] = [1, 2, 3];
+
+/// The same shape as the trusted-documents test: organizations -> jobs ->
+/// organization -> internships -> organization -> jobs ..., each level
+/// asking for up to 100 items.
+fn alternating_document(cycles: usize, page_size: usize) -> String {
+    let mut inner = String::from("name");
+    for _ in 0..cycles {
+        inner = format!(
+            "name jobs(first: {page_size}) {{ edges {{ node {{ title organization {{ name internships(first: {page_size}) {{ edges {{ node {{ title organization {{ {inner} }} }} }} }} }} }} }} }}"
+        );
+    }
+    format!("{{ organizations(first: {page_size}) {{ edges {{ node {{ {inner} }} }} }} }}")
+}
+
+/// Resident memory of a process in MiB, from /proc.
+fn resident_mebibytes(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kibibytes| kibibytes / 1024.0)
+}
+
+struct Measurement {
+    configuration: &'static str,
+    cycles: usize,
+    status: u16,
+    bytes: usize,
+    milliseconds: f64,
+    fetches: u64,
+    rss_before: f64,
+    rss_after: f64,
+    outcome: String,
+}
+
+async fn measure(
+    stack: &Stack,
+    configuration: &'static str,
+    cycles: usize,
+    page_size: usize,
+) -> Measurement {
+    let document = alternating_document(cycles, page_size);
+    let token = stack.token(DemoAccount::Jobseeker);
+    let rss_before = resident_mebibytes(stack.router_pid());
+    let started = Instant::now();
+    let (response, cost) = stack
+        .request(Some(token), &document, None, serde_json::json!({}))
+        .await;
+    let milliseconds = started.elapsed().as_secs_f64() * 1_000.0;
+    let rss_after = resident_mebibytes(stack.router_pid());
+    let codes: std::collections::BTreeSet<String> = response.body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|error| error["extensions"]["code"].as_str().map(str::to_owned))
+        .collect();
+    let outcome = if codes.is_empty() {
+        "full answer".to_owned()
+    } else {
+        codes.into_iter().collect::<Vec<_>>().join(", ")
+    };
+    Measurement {
+        configuration,
+        cycles,
+        status: response.status,
+        bytes: response.body.to_string().len(),
+        milliseconds,
+        fetches: cost.total_fetches(),
+        rss_before,
+        rss_after,
+        outcome,
+    }
+}
+
+#[allow(clippy::print_stdout)]
+#[tokio::main]
+async fn main() {
+    let mut rows = Vec::new();
+
+    // The router starts with the shipped scripts; an empty main script is
+    // written into its private copy and picked up by --hot-reload.
+    let unbounded = Stack::start(StackOptions {
+        private_rhai_scripts: true,
+        hot_reload: true,
+        subgraph_limits: LimitsConfig {
+            max_representations: 100_000,
+            max_response_bytes: 1024 * 1024 * 1024,
+            ..LimitsConfig::default()
+        },
+        ..StackOptions::default()
+    })
+    .await;
+    std::fs::write(
+        unbounded.rhai_scripts_directory().join("development.rhai"),
+        "// emptied by measure-attacks: no router-side bound\n",
+    )
+    .expect("rewrites the script");
+    // Wait until the router serves a document the bound would refuse.
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let probe = measure(&unbounded, "probe", 4, 1).await;
+        if probe.outcome != "QUERY_PLAN_TOO_LARGE" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the router did not reload its script");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    for cycles in CYCLES {
+        rows.push(measure(&unbounded, "before (no bounds)", cycles, 100).await);
+    }
+    drop(unbounded);
+
+    let bounded = Stack::start(StackOptions::default()).await;
+    for cycles in CYCLES {
+        rows.push(measure(&bounded, "after (shipped)", cycles, 100).await);
+    }
+    drop(bounded);
+
+    let production = Stack::start(StackOptions {
+        router_config: "router.yaml",
+        ..StackOptions::default()
+    })
+    .await;
+    for cycles in CYCLES {
+        rows.push(measure(&production, "production profile", cycles, 100).await);
+    }
+    drop(production);
+
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            format!(
+                "| {} | {} | {} | {} | {:.1} MB | {:.0} ms | {} | {:.0} → {:.0} MiB | {} |",
+                row.configuration,
+                row.cycles,
+                1 + 4 * row.cycles,
+                row.status,
+                row.bytes as f64 / 1_000_000.0,
+                row.milliseconds,
+                row.fetches,
+                row.rss_before,
+                row.rss_after,
+                row.outcome,
+            )
+        })
+        .collect();
+    let table = format!(
+        "{TABLE_START}\n| configuration | cycles (`first: 100`) | planned fetches | status | response | time | subgraph fetches made | router RSS | outcome |\n|---|---|---|---|---|---|---|---|---|\n{}\n\n\
+         Measured with `cargo run --release -p talentgraph-e2e --bin measure-attacks` (small demo world, {} logical CPUs). \
+         One request per row, after the stack's start-up; RSS is the router's resident memory just before and just after it.\n{TABLE_END}",
+        lines.join("\n"),
+        std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(1),
+    );
+    println!("{table}");
+    let readme_path = repository_root().join("tests/README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap_or_default();
+    let updated = match (readme.find(TABLE_START), readme.find(TABLE_END)) {
+        (Some(start), Some(end)) => format!(
+            "{}{table}{}",
+            &readme[..start],
+            &readme[end + TABLE_END.len()..]
+        ),
+        _ => format!("{readme}\n## Measured attacks\n\n{table}\n"),
+    };
+    std::fs::write(&readme_path, updated).expect("rewrites tests/README.md");
+}
