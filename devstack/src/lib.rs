@@ -449,7 +449,10 @@ pub async fn prepare_registry_database(database: &Database) -> Result<String, De
     schema_registry::server::tokens::rotate_token(
         database,
         DEVSTACK_TOKEN_NAME,
-        &[schema_registry::server::Scope::Write],
+        &[
+            schema_registry::server::Scope::Write,
+            schema_registry::server::Scope::Approve,
+        ],
     )
     .await
     .map_err(|error| DevstackError::Registry(error.to_string()))

@@ -54,7 +54,7 @@ impl RegistryClient {
         };
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(unreachable(
-                "the registry URL must start with http://".to_owned(),
+                "the registry URL must start with http:// or https://".to_owned(),
             ));
         }
         let http = reqwest::Client::builder()

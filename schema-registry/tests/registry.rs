@@ -35,6 +35,8 @@ fn free_port() -> u16 {
 struct Registry {
     url: String,
     write_token: String,
+    /// A lead's token: write and approve.
+    approve_token: String,
     read_token: String,
     database_url: String,
     supergraph_file: PathBuf,
@@ -95,6 +97,8 @@ impl Registry {
         let directory = tempfile::tempdir().expect("a temporary directory");
         let supergraph_file = directory.path().join("supergraph.graphql");
         let write_token = create_token(&database_url, &supergraph_file, "ci", "write").await;
+        let approve_token =
+            create_token(&database_url, &supergraph_file, "lead", "write,approve").await;
         let read_token = create_token(&database_url, &supergraph_file, "dashboard", "read").await;
         let port = free_port();
         let process = server_command(&database_url, port, &supergraph_file)
@@ -104,6 +108,7 @@ impl Registry {
         let registry = Self {
             url: format!("http://127.0.0.1:{port}"),
             write_token,
+            approve_token,
             read_token,
             database_url,
             supergraph_file,
@@ -158,10 +163,20 @@ impl Registry {
                 .expect("the configuration");
         for subgraph in &config.subgraphs {
             let schema = subgraph.schema_file.to_string_lossy().into_owned();
+            // Each subgraph after the first is new to the graph, which a
+            // lead approves.
             let (code, stdout, stderr) = self
                 .cli(
-                    Some(&self.write_token),
-                    &["publish", "--subgraph", &subgraph.name, "--schema", &schema],
+                    Some(&self.approve_token),
+                    &[
+                        "publish",
+                        "--subgraph",
+                        &subgraph.name,
+                        "--schema",
+                        &schema,
+                        "--approve",
+                        "initial population of the graph",
+                    ],
                 )
                 .await;
             assert_eq!(code, 0, "publish {}: {stdout}{stderr}", subgraph.name);
@@ -457,28 +472,28 @@ async fn breaking_changes_need_an_approval_that_is_recorded() {
         .await;
     assert_eq!(code, 2, "a read token cannot publish");
     assert!(stderr.contains("INSUFFICIENT_SCOPE"), "{stderr}");
-    let (code, stdout, stderr) = registry
-        .cli(
-            Some(&registry.write_token),
-            &[
-                &publish[..],
-                &["--approve", "web 1.1 reads headline; 1.0 is retired"],
-            ]
-            .concat(),
-        )
-        .await;
+    let approval = [
+        &publish[..],
+        &["--approve", "web 1.1 reads headline; 1.0 is retired"],
+    ]
+    .concat();
+    let (code, _, stderr) = registry.cli(Some(&registry.write_token), &approval).await;
+    assert_eq!(code, 2, "a publisher cannot approve their own break");
+    assert!(stderr.contains("INSUFFICIENT_SCOPE"), "{stderr}");
+    let (code, stdout, stderr) = registry.cli(Some(&registry.approve_token), &approval).await;
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("published employer version 2"), "{stdout}");
     assert!(
-        stdout.contains("approved by ci: web 1.1 reads headline; 1.0 is retired"),
+        stdout.contains("approved by lead: web 1.1 reads headline; 1.0 is retired"),
         "{stdout}"
     );
 
     let history = registry.get_json("/api/subgraphs/employer/versions").await;
     let newest = &history["versions"][0];
     assert_eq!(newest["version"], 2);
-    assert_eq!(newest["published_by"], "ci");
-    assert_eq!(newest["approval"]["approved_by"], "ci");
+    // The lead who approved is the one who published the approved version.
+    assert_eq!(newest["published_by"], "lead");
+    assert_eq!(newest["approval"]["approved_by"], "lead");
     assert_eq!(
         newest["approval"]["reason"],
         "web 1.1 reads headline; 1.0 is retired"
@@ -491,7 +506,10 @@ async fn breaking_changes_need_an_approval_that_is_recorded() {
             .any(|change| change["kind"] == "FIELD_REMOVED" && change["coordinate"] == "Job.title"),
         "{newest}"
     );
-    assert_eq!(history["versions"][1]["approval"], Value::Null);
+    assert_eq!(
+        history["versions"][1]["approval"]["reason"], "initial population of the graph",
+        "version 1 was a new subgraph, approved as such"
+    );
     let (code, stdout, _) = registry
         .cli(
             Some(&registry.read_token),
@@ -500,7 +518,7 @@ async fn breaking_changes_need_an_approval_that_is_recorded() {
         .await;
     assert_eq!(code, 0);
     assert!(
-        stdout.contains("approved by ci: web 1.1 reads headline"),
+        stdout.contains("approved by lead: web 1.1 reads headline"),
         "{stdout}"
     );
 
@@ -760,7 +778,7 @@ async fn concurrent_publications_get_distinct_versions() {
     let answers = futures::future::join_all(
         proposals
             .into_iter()
-            .map(|proposal| registry.publish_raw("core", proposal, &registry.write_token)),
+            .map(|proposal| registry.publish_raw("core", proposal, &registry.approve_token)),
     )
     .await;
     let mut versions: Vec<i64> = answers
@@ -799,4 +817,108 @@ async fn concurrent_publications_get_distinct_versions() {
         1,
         "only the last version's field"
     );
+}
+
+/// What changes whom the router trusts needs an approval from a token with
+/// the approve scope, like a breaking change: a new subgraph, a new routing
+/// URL, a field taken over with `@override`. A publisher's write token gets
+/// 409 APPROVAL_REQUIRED naming the change, and 403 when it tries to
+/// approve it itself.
+#[tokio::test]
+async fn changes_of_trust_need_an_approver() {
+    let registry = Registry::start().await;
+    registry.publish_all().await;
+    let core = committed("subgraphs/core/schema.graphql");
+
+    let moved = json!({ "sdl": core, "routing_url": "http://attacker.example/graphql" });
+    let (status, body) = registry
+        .publish_raw("core", moved.clone(), &registry.write_token)
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "APPROVAL_REQUIRED");
+    let trust = body["report"]["trust_changes"].to_string();
+    assert!(trust.contains("routing URL of core changes"), "{trust}");
+
+    let mut self_approved = moved.clone();
+    self_approved["approval"] = json!({ "reason": "trust me" });
+    let (status, body) = registry
+        .publish_raw("core", self_approved.clone(), &registry.write_token)
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "INSUFFICIENT_SCOPE");
+
+    let employer = committed("subgraphs/employer/schema.graphql");
+    let taking_over = employer.replacen(
+        "type Organization @key(fields: \"id\") {",
+        "type Organization @key(fields: \"id\") {\n\tname: String! @override(from: \"core\")",
+        1,
+    );
+    assert_ne!(taking_over, employer, "employer declares Organization");
+    let (status, body) = registry
+        .publish_raw(
+            "employer",
+            json!({ "sdl": taking_over }),
+            &registry.write_token,
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let trust = body["report"]["trust_changes"].to_string();
+    assert!(trust.contains("takes a field over"), "{trust}");
+
+    let newcomer = json!({
+        "sdl": "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.3\", import: [\"@key\"])\ntype Query { newcomerPing: Int }",
+        "routing_url": "http://newcomer.internal/graphql",
+    });
+    let (status, body) = registry
+        .publish_raw("newcomer", newcomer.clone(), &registry.write_token)
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["report"]["trust_changes"]
+            .to_string()
+            .contains("new subgraph")
+    );
+
+    // A lead approves the new subgraph; it is recorded with the change.
+    let mut approved = newcomer;
+    approved["approval"] = json!({ "reason": "the newcomer team's service, reviewed" });
+    let (status, body) = registry
+        .publish_raw("newcomer", approved, &registry.approve_token)
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["approval"]["approved_by"], "lead");
+}
+
+/// Dry-run checks are composition work any read token can ask for: at
+/// most a few run at once and the rest are answered 429 at once, never a
+/// 5xx or a queue.
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_checks_are_bounded() {
+    let registry = Registry::start().await;
+    registry.publish_all().await;
+    let core = committed("subgraphs/core/schema.graphql");
+    let checks = (0..12).map(|_| {
+        let request = registry
+            .http
+            .post(format!("{}/api/subgraphs/core/checks", registry.url))
+            .bearer_auth(&registry.read_token)
+            .json(&json!({ "sdl": core }));
+        async move {
+            let response = request.send().await.expect("the registry answers");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (status, body)
+        }
+    });
+    let answers = futures::future::join_all(checks).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+    statuses.sort_unstable();
+    for (status, body) in &answers {
+        assert!(
+            *status == 200 || (*status == 429 && body["error"]["code"] == "TOO_MANY_CHECKS"),
+            "{status}: {body}"
+        );
+    }
+    assert!(statuses.contains(&200), "{statuses:?}");
+    println!("12 concurrent dry-run checks: {statuses:?}");
 }

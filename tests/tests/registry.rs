@@ -36,7 +36,10 @@ async fn an_approved_publication_reaches_the_hot_reloading_router() {
     let token = schema_registry::server::tokens::create_token(
         &database,
         "ci",
-        &[schema_registry::server::Scope::Write],
+        &[
+            schema_registry::server::Scope::Write,
+            schema_registry::server::Scope::Approve,
+        ],
     )
     .await
     .expect("a write token");
@@ -75,9 +78,14 @@ async fn an_approved_publication_reaches_the_hot_reloading_router() {
     let mut inputs = stack.subgraph_inputs().to_vec();
     inputs.sort_by(|a, b| a.name.cmp(&b.name));
     for input in &inputs {
+        // Every subgraph after the first is new to the graph: approved.
         let (status, body) = publish(
             input.name.clone(),
-            json!({ "sdl": input.sdl, "routing_url": input.routing_url }),
+            json!({
+                "sdl": input.sdl,
+                "routing_url": input.routing_url,
+                "approval": { "reason": "initial population of the graph" },
+            }),
         )
         .await;
         assert_eq!(status, 201, "{body}");

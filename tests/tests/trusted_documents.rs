@@ -156,7 +156,10 @@ async fn a_registered_operation_is_trusted_without_a_restart() {
     let token = schema_registry::server::tokens::create_token(
         &database,
         "web-ci",
-        &[schema_registry::server::Scope::Write],
+        &[
+            schema_registry::server::Scope::Write,
+            schema_registry::server::Scope::Approve,
+        ],
     )
     .await
     .expect("a write token");
@@ -180,7 +183,11 @@ async fn a_registered_operation_is_trusted_without_a_restart() {
         let response = http
             .post(registry.url(&format!("/api/subgraphs/{}/versions", input.name)))
             .bearer_auth(&token)
-            .json(&json!({ "sdl": input.sdl, "routing_url": input.routing_url }))
+            .json(&json!({
+                "sdl": input.sdl,
+                "routing_url": input.routing_url,
+                "approval": { "reason": "initial population of the graph" },
+            }))
             .send()
             .await
             .expect("the registry answers");

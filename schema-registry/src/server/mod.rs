@@ -7,8 +7,8 @@
 //! approved what. The latest composed supergraph is served with an entity
 //! tag and, when `REGISTRY_SUPERGRAPH_PATH` is set, written to that file,
 //! which a router started with `--hot-reload --supergraph <file>` polls.
-//! Every route but the probes needs a bearer token with the read or write
-//! scope (see [`tokens`]).
+//! Every route but the probes needs a bearer token (see [`tokens`]): read,
+//! write, or write and approve for a publication that needs an approval.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -148,11 +148,18 @@ pub struct RouterFiles {
     pub trusted_documents: Option<PathBuf>,
 }
 
+/// How many dry-run checks (`POST /api/subgraphs/{name}/checks`) may
+/// compose at once. Composition is CPU work and any read token may ask for
+/// it; beyond this the registry answers 429 instead of queueing, so readers
+/// cannot starve publications or the machine.
+pub const MAX_CONCURRENT_DRY_RUN_CHECKS: usize = 2;
+
 /// What every handler shares.
 #[derive(Clone, Debug)]
 pub struct RegistryState {
     pub database: Database,
     router_files: Arc<RouterFiles>,
+    pub(crate) dry_run_checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl RegistryState {
@@ -160,6 +167,7 @@ impl RegistryState {
         Self {
             database,
             router_files: Arc::new(router_files),
+            dry_run_checks: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_DRY_RUN_CHECKS)),
         }
     }
 
@@ -325,7 +333,8 @@ enum TokenVerb {
         /// The token's name, recorded with every approval it gives.
         #[arg(long, value_parser = non_blank)]
         name: String,
-        /// `read`, `write` or `read,write`.
+        /// A comma-separated list of `read`, `write` and `approve` (any
+        /// token reads; approving someone's change needs `approve`).
         #[arg(long, value_parser = parse_scopes)]
         scopes: ScopeList,
     },

@@ -20,6 +20,11 @@ pub enum Scope {
     Read,
     /// Publish subgraph schemas and register client operations.
     Write,
+    /// Accept what a check refused or what changes the graph's trust (a new
+    /// subgraph, a new routing URL, a field taken over with `@override`).
+    /// Kept apart from `write` so that a publisher cannot approve their own
+    /// change: the approval is someone else's token.
+    Approve,
 }
 
 impl Scope {
@@ -27,6 +32,7 @@ impl Scope {
         match self {
             Self::Read => "read",
             Self::Write => "write",
+            Self::Approve => "approve",
         }
     }
 
@@ -37,9 +43,10 @@ impl Scope {
             let scope = match word {
                 "read" => Self::Read,
                 "write" => Self::Write,
+                "approve" => Self::Approve,
                 other => {
                     return Err(format!(
-                        "unknown scope {other:?}: scopes are `read` and `write`"
+                        "unknown scope {other:?}: scopes are `read`, `write` and `approve`"
                     ));
                 }
             };
@@ -60,9 +67,13 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Whether the token allows `needed`; a write token also reads.
+    /// Whether the token allows `needed`: any token reads; writing and
+    /// approving each need their own scope.
     pub fn allows(&self, needed: Scope) -> bool {
-        self.scopes.iter().any(|scope| *scope >= needed)
+        match needed {
+            Scope::Read => !self.scopes.is_empty(),
+            Scope::Write | Scope::Approve => self.scopes.contains(&needed),
+        }
     }
 }
 
@@ -199,6 +210,13 @@ mod tests {
             scopes: vec![Scope::Read],
         };
         assert!(reader.allows(Scope::Read) && !reader.allows(Scope::Write));
+        assert!(!writer.allows(Scope::Approve), "a publisher cannot approve");
+        let approver = Caller {
+            token_name: "lead".to_owned(),
+            scopes: vec![Scope::Approve],
+        };
+        assert!(approver.allows(Scope::Read) && approver.allows(Scope::Approve));
+        assert!(!approver.allows(Scope::Write));
         let (first, second) = (new_token(), new_token());
         assert_ne!(first, second);
         assert!(first.starts_with(TOKEN_PREFIX) && first.len() == TOKEN_PREFIX.len() + 43);

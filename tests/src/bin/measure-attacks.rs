@@ -42,7 +42,13 @@ fn resident_mebibytes(pid: u32) -> f64 {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
         .map_or(0.0, |kibibytes| kibibytes / 1024.0)
 }
 
@@ -127,7 +133,10 @@ async fn main() {
         if probe.outcome != "QUERY_PLAN_TOO_LARGE" {
             break;
         }
-        assert!(Instant::now() < deadline, "the router did not reload its script");
+        assert!(
+            Instant::now() < deadline,
+            "the router did not reload its script"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     for cycles in CYCLES {

@@ -87,6 +87,54 @@ async fn run_check(
     .map_err(ApiError::from)
 }
 
+/// What a publication changes about whom the router trusts, apart from the
+/// schema check: each needs an approval like a breaking change, because a
+/// write token alone must not be able to point the router somewhere new or
+/// take fields over from another team's subgraph.
+fn trust_changes(
+    name: &str,
+    request: &PublishRequest,
+    routing_url: &str,
+    current: Option<&store::SubgraphVersionRow>,
+    other_subgraphs: usize,
+) -> Vec<String> {
+    let mut changes = Vec::new();
+    match current {
+        None if other_subgraphs > 0 => changes.push(format!(
+            "{name} is a new subgraph: the router would send it requests (with users' tokens) at {routing_url}"
+        )),
+        None => {}
+        Some(current) => {
+            if current.routing_url != routing_url {
+                changes.push(format!(
+                    "the routing URL of {name} changes from {} to {routing_url}",
+                    current.routing_url
+                ));
+            }
+        }
+    }
+    let previous_overrides: std::collections::BTreeSet<String> = current
+        .map(|current| override_declarations(&current.sdl))
+        .unwrap_or_default();
+    for declaration in override_declarations(&request.sdl) {
+        if !previous_overrides.contains(&declaration) {
+            changes.push(format!(
+                "{name} takes a field over from another subgraph: {declaration}"
+            ));
+        }
+    }
+    changes
+}
+
+/// Every field declaration that carries `@override`, whitespace-normalised,
+/// so an unchanged one is recognised from one version to the next.
+fn override_declarations(sdl: &str) -> std::collections::BTreeSet<String> {
+    sdl.lines()
+        .filter(|line| line.contains("@override("))
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
 fn summary(report: &CheckReport) -> String {
     let breaking = report
         .changes
@@ -122,6 +170,7 @@ pub async fn publish(
     let mut transaction = state.database.begin().await?;
     store::lock_publications(&mut transaction).await?;
     let latest = store::latest_subgraph_versions(&mut transaction).await?;
+    let other_subgraphs = latest.iter().filter(|row| row.subgraph != name).count();
     let Proposal {
         inputs,
         routing_url,
@@ -166,19 +215,48 @@ pub async fn publish(
             RegistryError::ServerConfig("composition gave no supergraph".to_owned()).into(),
         );
     };
-    let passed = report.passed();
+    let trust = trust_changes(
+        &name,
+        &request,
+        &routing_url,
+        current.as_ref(),
+        other_subgraphs,
+    );
+    let passed = report.passed() && trust.is_empty();
     if !passed && approval_reason.is_none() {
+        let mut report_json = report_json.clone();
+        report_json["trust_changes"] = json!(trust);
+        let mut reasons = Vec::new();
+        if !report.passed() {
+            reasons.push(format!("the check failed with {}", summary(&report)));
+        }
+        if !trust.is_empty() {
+            reasons.push(format!(
+                "it changes what the router trusts ({})",
+                trust.join("; ")
+            ));
+        }
         return Err(ApiError {
             report: Some(report_json),
             ..ApiError::new(
                 StatusCode::CONFLICT,
                 "APPROVAL_REQUIRED",
                 format!(
-                    "the check failed with {}; publish again with an approval and its reason to accept it",
-                    summary(&report)
+                    "{}; a token with the approve scope must publish it again with an approval and its reason",
+                    reasons.join(", and ")
                 ),
             )
         });
+    }
+    if !passed && !caller.allows(Scope::Approve) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "INSUFFICIENT_SCOPE",
+            format!(
+                "approving needs a token with the approve scope; {} can publish but not approve, so someone else must",
+                caller.token_name
+            ),
+        ));
     }
     let supergraph_sha256 = sha256_hex(&composed.sdl);
     let supergraph_id = match &baseline {
@@ -210,12 +288,14 @@ pub async fn publish(
     .await?;
     let approval = match (&approval_reason, passed) {
         (Some(reason), false) => {
+            let mut approved = report_json.clone();
+            approved["trust_changes"] = json!(trust);
             store::insert_approval(
                 &mut transaction,
                 subgraph_version_id,
                 &caller.token_name,
                 reason,
-                &report_json.to_string(),
+                &approved.to_string(),
             )
             .await?;
             json!({ "approved_by": caller.token_name, "reason": reason })
@@ -255,6 +335,16 @@ pub async fn check(
 ) -> ApiResult {
     validate_subgraph_name(&name)?;
     let request: PublishRequest = json_body(&headers, &body)?;
+    let Ok(_slot) = state.dry_run_checks.clone().try_acquire_owned() else {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TOO_MANY_CHECKS",
+            format!(
+                "{} checks are running; try again in a moment",
+                crate::server::MAX_CONCURRENT_DRY_RUN_CHECKS
+            ),
+        ));
+    };
     let latest = store::list_subgraphs(&state.database).await?;
     let Proposal { inputs, .. } = proposal(&name, &request, latest)?;
     let baseline = store::latest_supergraph(&state.database).await?;

@@ -288,6 +288,9 @@ impl OperationWalk<'_> {
                     if !field.selection_set.node.items.is_empty() {
                         self.visit(&field.selection_set, depth + 1)?;
                     }
+                    if field.name.node.as_str() == "_entities" {
+                        self.check_entities_cost(field, selection.pos)?;
+                    }
                 }
                 Selection::InlineFragment(fragment) => {
                     self.visit(&fragment.node.selection_set, depth + 1)?;
@@ -351,6 +354,81 @@ impl OperationWalk<'_> {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// async-graphql charges `_entities` once, however many representations
+    /// it carries, so a few thousand representations each with a nested
+    /// page pass its complexity check. Here each representation pays for
+    /// its whole selection, lists multiplied by their page size, against
+    /// the same complexity limit.
+    fn check_entities_cost(
+        &self,
+        field: &async_graphql::parser::types::Field,
+        position: async_graphql::Pos,
+    ) -> Result<(), ServerError> {
+        let representations = field
+            .arguments
+            .iter()
+            .find(|(name, _)| name.node.as_str() == "representations")
+            .and_then(|(_, value)| self.list_length(&value.node))
+            .unwrap_or(1) as u64;
+        let per_representation = self.selection_cost(&field.selection_set, 0);
+        let cost = representations.saturating_mul(per_representation);
+        let limit = self.limits.max_complexity as u64;
+        if cost > limit {
+            return Err(request_error_at(
+                ErrorCode::ComplexityLimitExceeded,
+                format!(
+                    "`_entities` with {representations} representations costs {cost} (each representation's selection, lists counted at their page size); at most {limit} is allowed."
+                ),
+                position,
+            ));
+        }
+        Ok(())
+    }
+
+    /// What a selection set costs: one per field, a field with a page-size
+    /// argument paying its sub-selection once per item. The walk already
+    /// bounded the expanded size, so this recursion is bounded too.
+    fn selection_cost(&self, selection_set: &Positioned<SelectionSet>, depth: usize) -> u64 {
+        if depth > self.limits.max_recursive_depth {
+            return 0;
+        }
+        selection_set
+            .node
+            .items
+            .iter()
+            .map(|selection| match &selection.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    if field.name.node.as_str() == "__typename" {
+                        return 0;
+                    }
+                    let items = field
+                        .arguments
+                        .iter()
+                        .find(|(name, _)| PAGE_SIZE_ARGUMENTS.contains(&name.node.as_str()))
+                        .and_then(|(_, value)| match self.resolve(&value.node) {
+                            Some(Value::Number(number)) => number.as_u64(),
+                            Some(Value::List(items)) => Some(items.len() as u64),
+                            _ => None,
+                        })
+                        .unwrap_or(1);
+                    let children = self.selection_cost(&field.selection_set, depth + 1);
+                    1_u64.saturating_add(items.saturating_mul(children))
+                }
+                Selection::InlineFragment(fragment) => {
+                    self.selection_cost(&fragment.node.selection_set, depth + 1)
+                }
+                Selection::FragmentSpread(spread) => self
+                    .document
+                    .fragments
+                    .get(&spread.node.fragment_name.node)
+                    .map_or(0, |fragment| {
+                        self.selection_cost(&fragment.node.selection_set, depth + 1)
+                    }),
+            })
+            .fold(0_u64, u64::saturating_add)
     }
 
     fn check_page_size(
@@ -529,6 +607,53 @@ mod tests {
         assert_eq!(
             code(check(&literal, serde_json::json!({}))).as_deref(),
             Some("REPRESENTATION_LIMIT_EXCEEDED")
+        );
+    }
+
+    /// Each representation pays for its selection, nested pages at their
+    /// size: 1,000 representations of a flat selection pass, but 100 with
+    /// a `first: 100` page each (about 30,000) exceed the complexity limit,
+    /// as do 1,000 identical ones.
+    #[test]
+    fn representations_pay_for_their_selection() {
+        let representations = |count: usize, distinct: bool| {
+            (0..count)
+                .map(|index| {
+                    serde_json::json!({
+                        "__typename": "Organization",
+                        "id": if distinct { index.to_string() } else { "1".to_owned() },
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        let flat = "query E($r: [_Any!]!) { _entities(representations: $r) { ... on Organization { id name } } }";
+        assert!(
+            check(
+                flat,
+                serde_json::json!({ "r": representations(1_000, true) })
+            )
+            .is_ok()
+        );
+        let nested = "query E($r: [_Any!]!) { _entities(representations: $r) { ... on Organization { jobs(first: 100) { edges { node { id title } } } } } }";
+        assert!(check(nested, serde_json::json!({ "r": representations(1, true) })).is_ok());
+        for distinct in [true, false] {
+            assert_eq!(
+                code(check(
+                    nested,
+                    serde_json::json!({ "r": representations(100, distinct) })
+                ))
+                .as_deref(),
+                Some("COMPLEXITY_LIMIT_EXCEEDED")
+            );
+        }
+        assert_eq!(
+            code(check(
+                flat,
+                serde_json::json!({ "r": representations(1_000, false) })
+            ))
+            .as_deref(),
+            None,
+            "identical flat representations are as cheap as distinct ones"
         );
     }
 
