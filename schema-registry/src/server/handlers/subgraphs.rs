@@ -103,15 +103,11 @@ fn trust_changes(
         None if other_subgraphs > 0 => changes.push(format!(
             "{name} is a new subgraph: the router would send it requests (with users' tokens) at {routing_url}"
         )),
-        None => {}
-        Some(current) => {
-            if current.routing_url != routing_url {
-                changes.push(format!(
-                    "the routing URL of {name} changes from {} to {routing_url}",
-                    current.routing_url
-                ));
-            }
-        }
+        Some(current) if current.routing_url != routing_url => changes.push(format!(
+            "the routing URL of {name} changes from {} to {routing_url}",
+            current.routing_url
+        )),
+        None | Some(_) => {}
     }
     let previous_overrides: std::collections::BTreeSet<String> = current
         .map(|current| override_declarations(&current.sdl))
