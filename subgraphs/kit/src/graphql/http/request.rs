@@ -30,8 +30,8 @@ impl ResponseMediaType {
     }
 
     /// Picks the media type per the spec: `application/graphql-response+json`
-    /// when the client accepts it (or anything), `application/json` for
-    /// legacy clients and when no `Accept` is sent; `None` means 406.
+    /// when the client names it, `application/json` for legacy clients, a
+    /// wildcard, or no `Accept` at all; `None` means 406.
     pub fn negotiate(headers: &HeaderMap) -> Option<Self> {
         let Some(accept) = headers.get(ACCEPT).and_then(|value| value.to_str().ok()) else {
             return Some(Self::Json);
@@ -55,10 +55,11 @@ impl ResponseMediaType {
                 continue;
             }
             match media.as_str() {
-                GRAPHQL_RESPONSE_JSON | "*/*" | "application/*" => {
-                    return Some(Self::GraphqlResponseJson);
-                }
-                APPLICATION_JSON => accepts_json = true,
+                GRAPHQL_RESPONSE_JSON => return Some(Self::GraphqlResponseJson),
+                // A wildcard is what fetch() and curl send when the caller
+                // named nothing; the spec says such clients get the legacy
+                // type, whose status codes they understand.
+                APPLICATION_JSON | "*/*" | "application/*" => accepts_json = true,
                 _ => {}
             }
         }
@@ -268,6 +269,16 @@ mod tests {
         assert_eq!(
             ResponseMediaType::negotiate(&headers_with_accept("application/json")),
             Some(ResponseMediaType::Json)
+        );
+        assert_eq!(
+            ResponseMediaType::negotiate(&headers_with_accept("*/*")),
+            Some(ResponseMediaType::Json)
+        );
+        assert_eq!(
+            ResponseMediaType::negotiate(&headers_with_accept(
+                "*/*, application/graphql-response+json"
+            )),
+            Some(ResponseMediaType::GraphqlResponseJson)
         );
         assert_eq!(
             ResponseMediaType::negotiate(&headers_with_accept("text/html")),
