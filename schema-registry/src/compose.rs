@@ -65,6 +65,25 @@ pub struct SubgraphInput {
     pub sdl: String,
 }
 
+/// A subgraph SDL as a valid schema with the federation definitions
+/// expanded (`_entities`, `_service`, `_Any`, the directives): what the
+/// subgraph itself serves. Used to diff two versions and by the fuzzer to
+/// generate documents a subgraph accepts.
+pub fn subgraph_schema(
+    name: &str,
+    routing_url: &str,
+    sdl: &str,
+) -> Result<apollo_compiler::validation::Valid<apollo_compiler::Schema>, String> {
+    let subgraph = apollo_federation::subgraph::typestate::Subgraph::parse(name, routing_url, sdl)
+        .map_err(|error| error.to_string())?
+        .expand_links()
+        .map_err(|error| error.to_string())?
+        .assume_upgraded()
+        .validate()
+        .map_err(|error| error.to_string())?;
+    Ok(subgraph.validated_schema().schema().clone())
+}
+
 /// Composes subgraphs into a supergraph.
 pub fn compose_subgraphs(subgraphs: &[SubgraphInput]) -> Result<ComposedSupergraph, RegistryError> {
     let mut parsed = Vec::with_capacity(subgraphs.len());

@@ -135,7 +135,14 @@ impl Job {
             .map(|id| Organization {
                 id: ID(id.to_string()),
             })
-            .ok_or_else(|| "the job's organization is resolved by the employer subgraph".into())
+            // Asked directly, not through the router: the client's mistake,
+            // answered with a code rather than as an internal error.
+            .ok_or_else(|| {
+                talentgraph_kit::client_error(
+                    talentgraph_kit::ErrorCode::BadRequest,
+                    "Job.organization is resolved by the employer subgraph; query it through the router.",
+                )
+            })
     }
 
     /// Active (not withdrawn) applications to this job.

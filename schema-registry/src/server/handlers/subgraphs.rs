@@ -444,23 +444,6 @@ pub async fn subgraph_version(
     .into_response())
 }
 
-/// A published subgraph SDL as a valid schema (federation definitions
-/// expanded), for diffing two versions.
-fn subgraph_schema(
-    name: &str,
-    routing_url: &str,
-    sdl: &str,
-) -> Result<apollo_compiler::validation::Valid<apollo_compiler::Schema>, String> {
-    let subgraph = apollo_federation::subgraph::typestate::Subgraph::parse(name, routing_url, sdl)
-        .map_err(|error| error.to_string())?
-        .expand_links()
-        .map_err(|error| error.to_string())?
-        .assume_upgraded()
-        .validate()
-        .map_err(|error| error.to_string())?;
-    Ok(subgraph.validated_schema().schema().clone())
-}
-
 /// `GET /api/subgraphs/{name}/diff?from=N&to=M`: the classified changes
 /// between two versions of a subgraph's schema (`to` defaults to the
 /// latest, `from` to the version before `to`).
@@ -498,8 +481,8 @@ pub async fn diff_versions(
     };
     let (from_number, to_number) = (from.version, to.version);
     let changes = tokio::task::spawn_blocking(move || {
-        let old = subgraph_schema(&from.subgraph, &from.routing_url, &from.sdl)?;
-        let new = subgraph_schema(&to.subgraph, &to.routing_url, &to.sdl)?;
+        let old = crate::compose::subgraph_schema(&from.subgraph, &from.routing_url, &from.sdl)?;
+        let new = crate::compose::subgraph_schema(&to.subgraph, &to.routing_url, &to.sdl)?;
         Ok::<_, String>(crate::diff::diff_schemas(&old, &new))
     })
     .await
