@@ -527,6 +527,11 @@ impl Stack {
             .unwrap_or_else(|| panic!("no subgraph {name}"))
     }
 
+    /// SQL statements run so far by every subgraph's database together.
+    pub fn total_statements(&self) -> u64 {
+        self.snapshot().total_statements()
+    }
+
     fn snapshot(&self) -> Cost {
         Cost {
             fetches: self
