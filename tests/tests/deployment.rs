@@ -181,6 +181,11 @@ fn compose_runs_every_subgraph_as_the_code_expects() {
                 .unwrap_or_else(|error| panic!("{name} would not start: {error}"));
         assert_eq!(config.environment, Environment::Production, "{name}");
         assert_eq!(
+            config.metrics_listen_address.map(|address| address.port()),
+            Some(9464),
+            "{name} serves /metrics apart from /graphql"
+        );
+        assert_eq!(
             config.listen_address.port(),
             port,
             "{name} listens where the router routes"
@@ -562,6 +567,16 @@ fn kubernetes_manifests_agree_with_the_code() {
                 .unwrap_or_else(|error| panic!("{name} would not start: {error}"));
         assert_eq!(config.environment, Environment::Production);
         assert_eq!(config.listen_address.port(), port);
+        assert_eq!(
+            config
+                .metrics_listen_address
+                .map(|address| address.to_string()),
+            Some("0.0.0.0:9464".to_owned())
+        );
+        assert_eq!(
+            deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"],
+            "9464"
+        );
         assert!(config.router_secret.is_some());
         let service = kind(&documents, "Service", &name);
         assert_eq!(
@@ -673,13 +688,20 @@ fn kubernetes_network_policies_let_only_the_router_reach_subgraphs() {
                 .iter()
                 .filter_map(|entry| entry["port"].as_u64())
                 .collect();
-            assert_eq!(ports, vec![u64::from(port)], "{name}");
             for source in rule["from"].as_sequence().expect("sources") {
                 let pod = &source["podSelector"]["matchLabels"];
                 let namespace =
                     &source["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"];
+                if *namespace == "monitoring" {
+                    assert_eq!(
+                        ports,
+                        vec![9464],
+                        "{name}: monitoring reaches only /metrics"
+                    );
+                    continue;
+                }
+                assert_eq!(ports, vec![u64::from(port)], "{name}");
                 let allowed = pod["app.kubernetes.io/name"] == "router"
-                    || *namespace == "monitoring"
                     || (name == "auth" && pod["app.kubernetes.io/part-of"] == "talentgraph");
                 assert!(allowed, "{name} admits {source:?}");
             }

@@ -389,3 +389,34 @@ async fn concurrent_fragment_bombs_leave_the_service_answering() {
         started.elapsed()
     );
 }
+
+/// With METRICS_LISTEN_ADDR set (production's default), the GraphQL port
+/// does not serve `/metrics`; without it (development) it does.
+#[tokio::test]
+async fn metrics_leave_the_graphql_port_when_they_have_their_own() {
+    let (database, url) = fresh_database(&MIGRATOR).await.expect("a database");
+    let mut config = strict_test_config(&url);
+    config.metrics_listen_address = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    let separate = TestApp::spawn(SUBGRAPH.deployed_app(database.clone(), &config))
+        .await
+        .expect("starts");
+    let response = separate
+        .client
+        .get(separate.url("/metrics"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status().as_u16(), 404);
+
+    config.metrics_listen_address = None;
+    let together = TestApp::spawn(SUBGRAPH.deployed_app(database, &config))
+        .await
+        .expect("starts");
+    let response = together
+        .client
+        .get(together.url("/metrics"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status().as_u16(), 200);
+}

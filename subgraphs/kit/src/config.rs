@@ -36,6 +36,7 @@ pub enum Variable {
     TalentgraphEnv,
     DatabaseUrl,
     ListenAddr,
+    MetricsListenAddr,
     LogFormat,
     DatabaseMaxConnections,
     DatabaseAcquireTimeoutSeconds,
@@ -82,6 +83,7 @@ impl Variable {
         Self::TalentgraphEnv,
         Self::DatabaseUrl,
         Self::ListenAddr,
+        Self::MetricsListenAddr,
         Self::LogFormat,
         Self::DatabaseMaxConnections,
         Self::DatabaseAcquireTimeoutSeconds,
@@ -130,6 +132,11 @@ impl Variable {
                 name: "LISTEN_ADDR",
                 default: "`127.0.0.1:<port>` (the port table)",
                 meaning: "address to serve on",
+            },
+            Self::MetricsListenAddr => VariableDoc {
+                name: "METRICS_LISTEN_ADDR",
+                default: "(unset: `/metrics` on `LISTEN_ADDR`; `127.0.0.1:9464` in production)",
+                meaning: "a listener of its own for `/metrics`, so the GraphQL port exposes no internals",
             },
             Self::LogFormat => VariableDoc {
                 name: "LOG_FORMAT",
@@ -397,6 +404,9 @@ pub struct TokenConfig {
 pub struct SubgraphConfig {
     pub environment: Environment,
     pub listen_address: SocketAddr,
+    /// Where `/metrics` is served apart from `/graphql`; `None` serves it
+    /// on `listen_address` (development only).
+    pub metrics_listen_address: Option<SocketAddr>,
     pub database_url: String,
     pub database_max_connections: u32,
     pub database_acquire_timeout: Duration,
@@ -547,6 +557,15 @@ impl SubgraphConfig {
                 SocketAddr::from(([127, 0, 0, 1], default_port)),
                 "a socket address such as 127.0.0.1:4001",
             )?,
+            metrics_listen_address: match reader.raw(Variable::MetricsListenAddr) {
+                Some(_) => Some(reader.parsed(
+                    Variable::MetricsListenAddr,
+                    SocketAddr::from(([127, 0, 0, 1], 9464)),
+                    "a socket address such as 0.0.0.0:9464",
+                )?),
+                None if is_production => Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+                None => None,
+            },
             database_url,
             database_max_connections: reader.ranged(
                 Variable::DatabaseMaxConnections,

@@ -167,6 +167,19 @@ pub async fn run_subgraph<World>(
         database = %crate::config::redact_url_password(&config.database_url),
         "subgraph listening; GraphQL at /graphql"
     );
+    let metrics_server = match config.metrics_listen_address {
+        Some(metrics_address) => {
+            let metrics_listener = bind(metrics_address).await?;
+            tracing::info!(address = %metrics_address, "metrics at /metrics");
+            Some(tokio::spawn(serve(
+                metrics_listener,
+                metrics_routes(database.clone()),
+                shutdown_signal(),
+                Duration::from_secs(1),
+            )))
+        }
+        None => None,
+    };
     serve(
         listener,
         app,
@@ -174,6 +187,9 @@ pub async fn run_subgraph<World>(
         config.shutdown_grace_period,
     )
     .await?;
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
     database.close().await;
     tracing::info!(subgraph = subgraph.name, "subgraph stopped");
     Ok(())
@@ -210,16 +226,28 @@ where
     .with_authenticator(authenticator)
     .with_router_secret(config.router_secret.clone())
     .with_service_sdl(config.introspection_enabled);
-    with_health_routes(crate::graphql::http::routes(endpoint), database)
+    let app = with_health_routes(crate::graphql::http::routes(endpoint), database.clone());
+    if config.metrics_listen_address.is_some() {
+        app
+    } else {
+        app.merge(metrics_routes(database))
+    }
+}
+
+/// `GET /metrics` alone: served on the GraphQL port in development, on a
+/// listener of its own (`METRICS_LISTEN_ADDR`) otherwise.
+pub fn metrics_routes(database: Database) -> Router {
+    Router::new()
+        .route("/metrics", get(prometheus_metrics))
+        .with_state(database)
 }
 
 /// Adds `/health` (the process is up), `/ready` (it can reach its
-/// database) and `/metrics` (Prometheus) to a subgraph's routes.
+/// database) to a subgraph's routes.
 pub fn with_health_routes(router: Router, database: Database) -> Router {
     let health = Router::new()
         .route("/health", get(|| async { (StatusCode::OK, "ok") }))
         .route("/ready", get(ready))
-        .route("/metrics", get(prometheus_metrics))
         .with_state(database);
     router.merge(health)
 }
