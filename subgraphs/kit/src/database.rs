@@ -142,6 +142,26 @@ impl Database {
         }
     }
 
+    /// The same pool with a statement counter of its own, for background
+    /// work (the outbox relay, event consumers) whose statements must not be
+    /// counted against the requests that tests and metrics measure.
+    pub fn with_separate_counter(&self) -> Self {
+        Self::from_pool(self.pool.clone())
+    }
+
+    /// Runs a script of several statements (a migration's text) as one
+    /// simple query; for tests and tools, not for requests.
+    pub async fn execute_script(&self, script: &'static str) -> Result<(), DatabaseError> {
+        self.count_statement();
+        sqlx::raw_sql(script).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The pool, for what needs a connection of its own (`LISTEN`).
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Applies the migrations embedded in `migrator` that have not run yet.
     #[tracing::instrument(skip_all)]
     pub async fn run_migrations(

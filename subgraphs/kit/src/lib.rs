@@ -14,6 +14,7 @@ pub mod database;
 pub mod demo;
 pub mod error;
 pub mod errors;
+pub mod events;
 pub mod graphql;
 pub mod guards;
 pub mod identity;

@@ -29,6 +29,11 @@ pub struct Metrics {
     errors: IntCounterVec,
     batch_sizes: HistogramVec,
     pool_connections: IntGaugeVec,
+    events_published: IntCounterVec,
+    outbox_unpublished: IntGaugeVec,
+    outbox_oldest_unpublished_seconds: prometheus::GaugeVec,
+    events_consumed: IntCounterVec,
+    consumer_pending: IntGaugeVec,
     known_operation_names: Mutex<HashSet<String>>,
 }
 
@@ -77,6 +82,46 @@ fn build() -> Result<Metrics, prometheus::Error> {
         ),
         &["database", "state"],
     )?;
+    let events_published = IntCounterVec::new(
+        Opts::new(
+            "events_published_total",
+            "Outbox events the relay published to JetStream, by producer.",
+        ),
+        &["producer"],
+    )?;
+    let outbox_unpublished = IntGaugeVec::new(
+        Opts::new(
+            "outbox_unpublished",
+            "Outbox rows not yet published, as of the relay's last round.",
+        ),
+        &["producer"],
+    )?;
+    let outbox_oldest_unpublished_seconds = prometheus::GaugeVec::new(
+        Opts::new(
+            "outbox_oldest_unpublished_seconds",
+            "Age of the oldest unpublished outbox row (0 when none), as of the relay's last round.",
+        ),
+        &["producer"],
+    )?;
+    let events_consumed = IntCounterVec::new(
+        Opts::new(
+            "events_consumed_total",
+            "Events a consumer took off JetStream, by outcome (handled, duplicate, failed, dead_lettered).",
+        ),
+        &["consumer", "outcome"],
+    )?;
+    let consumer_pending = IntGaugeVec::new(
+        Opts::new(
+            "event_consumer_pending",
+            "Messages waiting for a consumer (its lag), as JetStream reported with the last delivery.",
+        ),
+        &["consumer"],
+    )?;
+    registry.register(Box::new(events_published.clone()))?;
+    registry.register(Box::new(outbox_unpublished.clone()))?;
+    registry.register(Box::new(outbox_oldest_unpublished_seconds.clone()))?;
+    registry.register(Box::new(events_consumed.clone()))?;
+    registry.register(Box::new(consumer_pending.clone()))?;
     registry.register(Box::new(http_requests.clone()))?;
     registry.register(Box::new(operations.clone()))?;
     registry.register(Box::new(operation_duration.clone()))?;
@@ -91,6 +136,11 @@ fn build() -> Result<Metrics, prometheus::Error> {
         errors,
         batch_sizes,
         pool_connections,
+        events_published,
+        outbox_unpublished,
+        outbox_oldest_unpublished_seconds,
+        events_consumed,
+        consumer_pending,
         known_operation_names: Mutex::new(HashSet::new()),
     })
 }
@@ -160,6 +210,30 @@ impl Metrics {
         self.batch_sizes
             .with_label_values(&[entity])
             .observe(size as f64);
+    }
+
+    pub fn record_events_published(&self, producer: &str, count: u64) {
+        self.events_published
+            .with_label_values(&[producer])
+            .inc_by(count);
+    }
+
+    pub fn record_outbox_backlog(&self, producer: &str, unpublished: i64, oldest_seconds: f64) {
+        self.outbox_unpublished
+            .with_label_values(&[producer])
+            .set(unpublished);
+        self.outbox_oldest_unpublished_seconds
+            .with_label_values(&[producer])
+            .set(oldest_seconds);
+    }
+
+    pub fn record_event_consumed(&self, consumer: &str, outcome: &str, pending: u64) {
+        self.events_consumed
+            .with_label_values(&[consumer, outcome])
+            .inc();
+        self.consumer_pending
+            .with_label_values(&[consumer])
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
     }
 
     /// The text exposition, with the pool gauges of `database` refreshed.

@@ -36,6 +36,53 @@ fn alternating_document(cycles: usize, page_size: usize) -> String {
     format!("{{ organizations(first: {page_size}) {{ edges {{ node {{ {inner} }} }} }} }}")
 }
 
+/// The fragment bomb of issue 11: `query { ...F0 }` where each of
+/// `fragments` fragments spreads the next `spreads` times.
+fn fragment_bomb(fragments: usize, spreads: usize) -> String {
+    let mut document = String::from("query { ...F0 }\n");
+    for index in 0..fragments {
+        let body = if index + 1 == fragments {
+            "__typename".to_owned()
+        } else {
+            vec![format!("...F{}", index + 1); spreads].join(" ")
+        };
+        document.push_str(&format!("fragment F{index} on Query {{ {body} }}\n"));
+    }
+    document
+}
+
+/// Sends the bomb straight to the core subgraph; returns the status, the
+/// code and how long the answer took, with a 120 s ceiling.
+async fn bomb_core(stack: &Stack) -> (String, f64) {
+    let document = fragment_bomb(7, 10);
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .expect("a client");
+    let started = Instant::now();
+    let answer = client
+        .post(stack.subgraph("core").url("/graphql"))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "query": document }).to_string())
+        .send()
+        .await;
+    let milliseconds = started.elapsed().as_secs_f64() * 1_000.0;
+    let outcome = match answer {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            let code = body["errors"][0]["extensions"]["code"]
+                .as_str()
+                .unwrap_or("answered")
+                .to_owned();
+            format!("{status} {code}")
+        }
+        Err(error) if error.is_timeout() => "no answer within 120 s".to_owned(),
+        Err(error) => format!("failed: {error}"),
+    };
+    (outcome, milliseconds)
+}
+
 /// Resident memory of a process in MiB, from /proc.
 fn resident_mebibytes(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -116,6 +163,9 @@ async fn main() {
         subgraph_limits: LimitsConfig {
             max_representations: 100_000,
             max_response_bytes: 1024 * 1024 * 1024,
+            // No selection budget: the walk expands fragments as the code
+            // at 3fe3d4f did.
+            max_selections: usize::MAX,
             ..LimitsConfig::default()
         },
         ..StackOptions::default()
@@ -142,12 +192,14 @@ async fn main() {
     for cycles in CYCLES {
         rows.push(measure(&unbounded, "before (no bounds)", cycles, 100).await);
     }
+    let bomb_before = bomb_core(&unbounded).await;
     drop(unbounded);
 
     let bounded = Stack::start(StackOptions::default()).await;
     for cycles in CYCLES {
         rows.push(measure(&bounded, "after (shipped)", cycles, 100).await);
     }
+    let bomb_after = bomb_core(&bounded).await;
     drop(bounded);
 
     let production = Stack::start(StackOptions {
@@ -181,8 +233,14 @@ async fn main() {
     let table = format!(
         "{TABLE_START}\n| configuration | cycles (`first: 100`) | planned fetches | status | response | time | subgraph fetches made | router RSS | outcome |\n|---|---|---|---|---|---|---|---|---|\n{}\n\n\
          Measured with `cargo run --release -p talentgraph-e2e --bin measure-attacks` (small demo world, {} logical CPUs). \
-         One request per row, after the stack's start-up; RSS is the router's resident memory just before and just after it.\n{TABLE_END}",
+         One request per row, after the stack's start-up; RSS is the router's resident memory just before and just after it.\n\n\
+         The fragment bomb (7 fragments, each spreading the next 10 times, 10^6 expansions) sent straight to core: \
+         before (no selection budget) {} in {:.0} ms; after {} in {:.0} ms.\n{TABLE_END}",
         lines.join("\n"),
+        bomb_before.0,
+        bomb_before.1,
+        bomb_after.0,
+        bomb_after.1,
         std::thread::available_parallelism()
             .map(usize::from)
             .unwrap_or(1),

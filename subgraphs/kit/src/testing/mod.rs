@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod conformance;
+pub mod nats;
 pub mod postgres;
 pub mod schema;
 
@@ -18,5 +19,6 @@ pub use conformance::{
     LimitProbes, assert_bad_http_input_rejected, assert_limits_enforced, fragment_fan_out,
     strict_test_config,
 };
+pub use nats::NatsServer;
 pub use postgres::{PostgresServer, fresh_database};
 pub use schema::{assert_committed_schema, assert_nullability_agrees, assert_readme_table};

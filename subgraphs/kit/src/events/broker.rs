@@ -1,0 +1,206 @@
+//! The connection to NATS JetStream and the streams Talentgraph declares.
+//!
+//! Streams are declared in code at start-up, idempotently: one per
+//! producing subgraph (`TALENTGRAPH_<PRODUCER>`, subjects
+//! `talentgraph.<producer>.>`), and one for dead letters. A duplicate window
+//! of two minutes lets JetStream drop a message whose id it has already
+//! stored, which is what makes a relay's re-publish after a crash harmless.
+
+use std::time::Duration;
+
+use async_nats::jetstream;
+use async_nats::jetstream::stream::{Config as StreamConfig, StorageType};
+
+/// The stream that holds messages consumers gave up on.
+pub const DEAD_LETTER_STREAM: &str = "TALENTGRAPH_DEAD_LETTERS";
+
+/// How long JetStream remembers message ids to drop duplicates.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+/// Headers a dead letter carries besides the original message.
+pub const DEAD_LETTER_ERROR_HEADER: &str = "Talentgraph-Error";
+pub const DEAD_LETTER_SUBJECT_HEADER: &str = "Talentgraph-Original-Subject";
+pub const DEAD_LETTER_CONSUMER_HEADER: &str = "Talentgraph-Consumer";
+
+/// The stream of a producing subgraph.
+pub fn stream_name(producer: &str) -> String {
+    format!("TALENTGRAPH_{}", producer.to_uppercase())
+}
+
+/// Where a consumer's dead letters are published.
+pub fn dead_letter_subject(consumer: &str) -> String {
+    format!("talentgraph.dead_letter.{consumer}")
+}
+
+/// Anything the broker refused or could not be asked.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("cannot connect to NATS at {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error("JetStream: {0}")]
+    JetStream(String),
+}
+
+impl BrokerError {
+    pub(crate) fn jetstream(error: impl std::fmt::Display) -> Self {
+        Self::JetStream(error.to_string())
+    }
+}
+
+/// A NATS connection with its JetStream context. Cloning shares both.
+#[derive(Clone, Debug)]
+pub struct Broker {
+    client: async_nats::Client,
+    jetstream: jetstream::Context,
+}
+
+impl Broker {
+    /// Connects to `url`, naming the connection after the process. The
+    /// client reconnects by itself after a broker restart; operations fail
+    /// while it is away, and the relay and consumers back off.
+    pub async fn connect(url: &str, connection_name: &str) -> Result<Self, BrokerError> {
+        let client = async_nats::ConnectOptions::new()
+            .name(connection_name)
+            .retry_on_initial_connect()
+            .connect(url)
+            .await
+            .map_err(|error| BrokerError::Connect {
+                url: url.to_owned(),
+                message: error.to_string(),
+            })?;
+        let jetstream = jetstream::new(client.clone());
+        Ok(Self { client, jetstream })
+    }
+
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.jetstream
+    }
+
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    /// Declares a producing subgraph's stream (file storage, the duplicate
+    /// window); a no-op when it exists.
+    pub async fn ensure_producer_stream(&self, producer: &str) -> Result<(), BrokerError> {
+        self.jetstream
+            .get_or_create_stream(StreamConfig {
+                name: stream_name(producer),
+                subjects: vec![format!("talentgraph.{producer}.>")],
+                duplicate_window: DUPLICATE_WINDOW,
+                storage: StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(BrokerError::jetstream)?;
+        Ok(())
+    }
+
+    /// Declares the dead-letter stream; a no-op when it exists.
+    pub async fn ensure_dead_letter_stream(&self) -> Result<(), BrokerError> {
+        self.jetstream
+            .get_or_create_stream(StreamConfig {
+                name: DEAD_LETTER_STREAM.to_owned(),
+                subjects: vec!["talentgraph.dead_letter.>".to_owned()],
+                storage: StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(BrokerError::jetstream)?;
+        Ok(())
+    }
+}
+
+/// A message in the dead-letter stream.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    /// Its sequence in the dead-letter stream: what `replay` takes.
+    pub sequence: u64,
+    pub consumer: String,
+    pub original_subject: String,
+    pub error: String,
+    pub payload: axum::body::Bytes,
+}
+
+impl Broker {
+    /// Every dead letter, oldest first.
+    pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, BrokerError> {
+        self.ensure_dead_letter_stream().await?;
+        let mut stream = self
+            .jetstream
+            .get_stream(DEAD_LETTER_STREAM)
+            .await
+            .map_err(BrokerError::jetstream)?;
+        let state = stream
+            .info()
+            .await
+            .map_err(BrokerError::jetstream)?
+            .state
+            .clone();
+        let mut letters = Vec::new();
+        if state.messages == 0 {
+            return Ok(letters);
+        }
+        for sequence in state.first_sequence..=state.last_sequence {
+            let Ok(message) = stream.get_raw_message(sequence).await else {
+                // Deleted after a replay.
+                continue;
+            };
+            let header = |name: &str| {
+                message
+                    .headers
+                    .get(name)
+                    .map(|value| value.as_str().to_owned())
+                    .unwrap_or_default()
+            };
+            letters.push(DeadLetter {
+                sequence,
+                consumer: header(DEAD_LETTER_CONSUMER_HEADER),
+                original_subject: header(DEAD_LETTER_SUBJECT_HEADER),
+                error: header(DEAD_LETTER_ERROR_HEADER),
+                payload: message.payload.clone(),
+            });
+        }
+        Ok(letters)
+    }
+
+    /// Publishes a dead letter's original message again on its original
+    /// subject and removes it from the dead-letter stream. The message id
+    /// is new (the original id may still be inside the duplicate window);
+    /// the consumer's inbox still keys on the event id, so a replay of an
+    /// event that did get applied stays a no-op.
+    pub async fn replay_dead_letter(&self, sequence: u64) -> Result<(), BrokerError> {
+        let stream = self
+            .jetstream
+            .get_stream(DEAD_LETTER_STREAM)
+            .await
+            .map_err(BrokerError::jetstream)?;
+        let message = stream
+            .get_raw_message(sequence)
+            .await
+            .map_err(BrokerError::jetstream)?;
+        let subject = message
+            .headers
+            .get(DEAD_LETTER_SUBJECT_HEADER)
+            .map(|value| value.as_str().to_owned())
+            .ok_or_else(|| {
+                BrokerError::JetStream(format!("dead letter {sequence} has no original subject"))
+            })?;
+        self.jetstream
+            .send_publish(
+                subject,
+                jetstream::context::Publish::build()
+                    .payload(message.payload.clone())
+                    .message_id(format!("replay-{}-{sequence}", uuid::Uuid::new_v4())),
+            )
+            .await
+            .map_err(BrokerError::jetstream)?
+            .await
+            .map_err(BrokerError::jetstream)?;
+        stream
+            .delete_message(sequence)
+            .await
+            .map_err(BrokerError::jetstream)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,295 @@
+//! Consumers: each event applied once, in its own transaction.
+//!
+//! A durable JetStream pull consumer delivers; for each message the
+//! consumer opens a transaction, records the event id in the `inbox` table
+//! (the primary key makes a second delivery a no-op), runs the handler's
+//! writes, commits, and only then acknowledges. A crash between commit and
+//! acknowledgement means a redelivery that the inbox swallows. A handler
+//! that fails rolls everything back and the message is redelivered with a
+//! growing delay; after `max_deliveries` it is published to the
+//! dead-letter stream with the error, and acknowledged.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use async_nats::jetstream::AckKind;
+use async_nats::jetstream::consumer::{AckPolicy, pull};
+use futures::StreamExt;
+use futures::future::BoxFuture;
+
+use super::Envelope;
+use super::broker::{
+    Broker, BrokerError, DEAD_LETTER_CONSUMER_HEADER, DEAD_LETTER_ERROR_HEADER,
+    DEAD_LETTER_SUBJECT_HEADER, dead_letter_subject, stream_name,
+};
+use crate::database::{Database, DatabaseError, Transaction};
+
+/// Why a handler could not apply an event. Either way the transaction is
+/// rolled back; the message is retried until it goes to the dead letters.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("database: {}", .0.detail())]
+    Database(DatabaseError),
+    /// The event cannot be applied as it is (a payload this consumer does
+    /// not understand, a reference to something that does not exist).
+    #[error("{0}")]
+    Rejected(String),
+}
+
+impl From<DatabaseError> for HandlerError {
+    fn from(error: DatabaseError) -> Self {
+        Self::Database(error)
+    }
+}
+
+/// What a consumer does with an event, inside the consumer's transaction.
+pub trait EventHandler: Send + Sync + 'static {
+    fn handle<'a>(
+        &'a self,
+        transaction: &'a mut Transaction,
+        envelope: &'a Envelope,
+    ) -> BoxFuture<'a, Result<(), HandlerError>>;
+}
+
+/// Which events a consumer takes and how patiently.
+#[derive(Debug, Clone)]
+pub struct ConsumerSettings {
+    /// The durable consumer's name, unique per consuming subgraph and
+    /// purpose (`core-profiles`); also the inbox's key and the dead-letter
+    /// subject's last token.
+    pub name: &'static str,
+    /// The producing subgraph whose stream is read.
+    pub producer: &'static str,
+    /// The subjects taken, such as `talentgraph.auth.account.created.v1`;
+    /// JetStream filters the rest out.
+    pub subjects: Vec<String>,
+    /// Deliveries before a message goes to the dead letters.
+    pub max_deliveries: i64,
+    /// How long JetStream waits for an acknowledgement before redelivering.
+    pub ack_wait: Duration,
+    /// The delay before the first redelivery after a failure; doubles with
+    /// every further delivery.
+    pub first_retry_delay: Duration,
+}
+
+impl ConsumerSettings {
+    pub fn new(name: &'static str, producer: &'static str, subjects: Vec<String>) -> Self {
+        Self {
+            name,
+            producer,
+            subjects,
+            max_deliveries: 5,
+            ack_wait: Duration::from_secs(30),
+            first_retry_delay: Duration::from_millis(200),
+        }
+    }
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Handled,
+    /// Its event id was in the inbox: applied before.
+    Duplicate,
+    /// The handler failed; JetStream redelivers it later.
+    Failed,
+    DeadLettered,
+}
+
+impl Outcome {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Handled => "handled",
+            Self::Duplicate => "duplicate",
+            Self::Failed => "failed",
+            Self::DeadLettered => "dead_lettered",
+        }
+    }
+}
+
+/// A running consumer's parts.
+pub struct EventConsumer<H> {
+    database: Database,
+    broker: Broker,
+    settings: ConsumerSettings,
+    handler: H,
+}
+
+impl<H: EventHandler> EventConsumer<H> {
+    /// The consumer's statements count on a counter of their own, like the
+    /// relay's.
+    pub fn new(
+        database: &Database,
+        broker: Broker,
+        settings: ConsumerSettings,
+        handler: H,
+    ) -> Self {
+        Self {
+            database: database.with_separate_counter(),
+            broker,
+            settings,
+            handler,
+        }
+    }
+
+    async fn durable_consumer(
+        &self,
+    ) -> Result<jetstream::consumer::Consumer<pull::Config>, BrokerError> {
+        self.broker
+            .ensure_producer_stream(self.settings.producer)
+            .await?;
+        self.broker.ensure_dead_letter_stream().await?;
+        let stream = self
+            .broker
+            .jetstream()
+            .get_stream(stream_name(self.settings.producer))
+            .await
+            .map_err(BrokerError::jetstream)?;
+        stream
+            .get_or_create_consumer(
+                self.settings.name,
+                pull::Config {
+                    durable_name: Some(self.settings.name.to_owned()),
+                    filter_subjects: self.settings.subjects.clone(),
+                    ack_policy: AckPolicy::Explicit,
+                    ack_wait: self.settings.ack_wait,
+                    // Counted here, not by JetStream, so the message can be
+                    // dead-lettered with its error at the last delivery.
+                    max_deliver: -1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(BrokerError::jetstream)
+    }
+
+    /// Applies one delivered message and acknowledges it as the outcome
+    /// says.
+    pub async fn process(&self, message: &jetstream::Message) -> Result<Outcome, BrokerError> {
+        let (delivered, pending) = message
+            .info()
+            .map(|info| (info.delivered, info.pending))
+            .unwrap_or((1, 0));
+        let outcome = match Envelope::from_bytes(&message.payload) {
+            // Not an envelope: no retry can help.
+            Err(error) => {
+                self.dead_letter(message, &error.to_string()).await?;
+                Outcome::DeadLettered
+            }
+            Ok(envelope) => match self.apply(&envelope).await {
+                Ok(true) => {
+                    message.ack().await.map_err(BrokerError::jetstream)?;
+                    Outcome::Handled
+                }
+                Ok(false) => {
+                    message.ack().await.map_err(BrokerError::jetstream)?;
+                    Outcome::Duplicate
+                }
+                Err(error) if delivered >= self.settings.max_deliveries => {
+                    tracing::error!(consumer = self.settings.name, event_id = %envelope.id, %error, delivered, "giving up on an event; dead-lettered");
+                    self.dead_letter(message, &error.to_string()).await?;
+                    Outcome::DeadLettered
+                }
+                Err(error) => {
+                    let exponent = u32::try_from(delivered.clamp(1, 16) - 1).unwrap_or(0);
+                    let delay = self.settings.first_retry_delay * 2_u32.pow(exponent);
+                    tracing::warn!(consumer = self.settings.name, event_id = %envelope.id, %error, delivered, ?delay, "event handler failed; will retry");
+                    message
+                        .ack_with(AckKind::Nak(Some(delay)))
+                        .await
+                        .map_err(BrokerError::jetstream)?;
+                    Outcome::Failed
+                }
+            },
+        };
+        if let Some(metrics) = crate::metrics::metrics() {
+            metrics.record_event_consumed(self.settings.name, outcome.label(), pending);
+        }
+        Ok(outcome)
+    }
+
+    /// The inbox row and the handler's writes in one transaction; false
+    /// when the event was applied before. This is what [`Self::process`]
+    /// does before it acknowledges.
+    pub async fn apply(&self, envelope: &Envelope) -> Result<bool, HandlerError> {
+        let mut transaction = self.database.begin().await?;
+        let first_time = transaction
+            .execute(
+                sqlx::query(
+                    "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(self.settings.name)
+                .bind(envelope.id),
+            )
+            .await?
+            == 1;
+        if !first_time {
+            return Ok(false);
+        }
+        self.handler.handle(&mut transaction, envelope).await?;
+        transaction.commit().await?;
+        Ok(true)
+    }
+
+    async fn dead_letter(
+        &self,
+        message: &jetstream::Message,
+        error: &str,
+    ) -> Result<(), BrokerError> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(
+            DEAD_LETTER_ERROR_HEADER,
+            error.replace(['\r', '\n'], " ").as_str(),
+        );
+        headers.insert(DEAD_LETTER_SUBJECT_HEADER, message.subject.as_str());
+        headers.insert(DEAD_LETTER_CONSUMER_HEADER, self.settings.name);
+        self.broker
+            .jetstream()
+            .publish_with_headers(
+                dead_letter_subject(self.settings.name),
+                headers,
+                message.payload.clone(),
+            )
+            .await
+            .map_err(BrokerError::jetstream)?
+            .await
+            .map_err(BrokerError::jetstream)?;
+        message
+            .ack_with(AckKind::Term)
+            .await
+            .map_err(BrokerError::jetstream)
+    }
+
+    /// Runs until `shutdown` completes, reconnecting with a backoff while
+    /// the broker is away.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
+        tokio::pin!(shutdown);
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let session = async {
+                let consumer = self.durable_consumer().await?;
+                let mut messages = consumer.messages().await.map_err(BrokerError::jetstream)?;
+                while let Some(message) = messages.next().await {
+                    let message = message.map_err(BrokerError::jetstream)?;
+                    self.process(&message).await?;
+                    backoff = Duration::from_millis(100);
+                }
+                Ok::<(), BrokerError>(())
+            };
+            tokio::select! {
+                result = session => {
+                    if let Err(error) = result {
+                        tracing::warn!(consumer = self.settings.name, %error, ?backoff, "event consumer interrupted; resuming");
+                    }
+                }
+                () = &mut shutdown => return,
+            }
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = &mut shutdown => return,
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+}
