@@ -23,6 +23,10 @@ use talentgraph_subgraphs::SUBGRAPHS;
 /// never collides with a system server).
 pub const DEFAULT_POSTGRES_PORT: u16 = 54329;
 
+/// The port of the dev stack's own NATS server (not 4222, so it never
+/// collides with a system server).
+pub const DEFAULT_NATS_PORT: u16 = 54222;
+
 /// The one error enum of this crate.
 #[derive(Debug, thiserror::Error)]
 pub enum DevstackError {
@@ -72,6 +76,10 @@ pub enum Command {
     Seed { world: DemoWorld },
     /// Write every subgraph's `schema.graphql` from the code.
     ExportSchemas,
+    /// List the dead letters of a running stack's broker.
+    DeadLetters,
+    /// Publish a dead letter again on its original subject.
+    Replay { sequence: u64 },
 }
 
 /// Runs Talentgraph locally: PostgreSQL, one database per subgraph, demo
@@ -80,7 +88,8 @@ pub enum Command {
 #[command(
     name = "devstack",
     after_help = "Environment: DATABASE_URL (a server to use instead of the stack's own cluster \
-                  under target/devstack/), DEVSTACK_POSTGRES_PORT (default 54329), RUST_LOG."
+                  under target/devstack/), DEVSTACK_POSTGRES_PORT (default 54329), NATS_URL (a NATS \
+                  server to use instead of the stack's own), DEVSTACK_NATS_PORT (default 54222), RUST_LOG."
 )]
 struct DevstackCommandLine {
     #[command(subcommand)]
@@ -99,6 +108,20 @@ enum DevstackCommand {
     Seed,
     /// Regenerate subgraphs/*/schema.graphql from the code.
     ExportSchemas,
+    /// The event bus of a running stack: dead letters and their replay.
+    Events {
+        #[command(subcommand)]
+        action: EventsAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
+enum EventsAction {
+    /// List the messages consumers gave up on, with their errors.
+    Dlq,
+    /// Publish dead letter SEQUENCE (from `dlq`) again on its original
+    /// subject, after the consumer was fixed.
+    Replay { sequence: u64 },
 }
 
 /// Parses the command line (without the program name). `--help` and usage
@@ -118,6 +141,12 @@ pub fn parse_command(arguments: &[String]) -> Result<Command, clap::Error> {
         DevstackCommand::Up => Command::Up { world },
         DevstackCommand::Seed => Command::Seed { world },
         DevstackCommand::ExportSchemas => Command::ExportSchemas,
+        DevstackCommand::Events {
+            action: EventsAction::Dlq,
+        } => Command::DeadLetters,
+        DevstackCommand::Events {
+            action: EventsAction::Replay { sequence },
+        } => Command::Replay { sequence },
     })
 }
 
@@ -164,6 +193,8 @@ pub fn main_with_args(arguments: Vec<String>) -> ExitCode {
                 result
             }
             Command::ExportSchemas => export_schemas(),
+            Command::DeadLetters => list_dead_letters().await,
+            Command::Replay { sequence } => replay_dead_letter(sequence).await,
         }
     });
     telemetry.shutdown();
@@ -354,12 +385,153 @@ async fn prepare_databases(
 /// Brings everything up and serves until Ctrl-C.
 async fn up(world: DemoWorld) -> Result<(), DevstackError> {
     let server = DatabaseServer::start()?;
-    let result = serve_subgraphs(&server, &world).await;
+    let nats = match NatsProcess::start() {
+        Ok(nats) => nats,
+        Err(error) => {
+            server.stop_if_started();
+            return Err(error);
+        }
+    };
+    let result = serve_subgraphs(&server, &nats.url, &world).await;
+    drop(nats);
     server.stop_if_started();
     result
 }
 
-async fn serve_subgraphs(server: &DatabaseServer, world: &DemoWorld) -> Result<(), DevstackError> {
+/// The NATS server the stack's events go through: `NATS_URL` when set,
+/// otherwise a `nats-server -js` of the stack's own with its store under
+/// `target/devstack/nats`, stopped with the stack.
+struct NatsProcess {
+    url: String,
+    child: Option<std::process::Child>,
+}
+
+impl NatsProcess {
+    fn start() -> Result<Self, DevstackError> {
+        if let Ok(url) = std::env::var("NATS_URL")
+            && !url.trim().is_empty()
+        {
+            eprintln!("▸ using the NATS server in NATS_URL");
+            return Ok(Self { url, child: None });
+        }
+        let port = match std::env::var("DEVSTACK_NATS_PORT") {
+            Ok(port) => port.parse().map_err(|_| {
+                DevstackError::Usage(format!("DEVSTACK_NATS_PORT={port:?} is not a port number"))
+            })?,
+            Err(_) => DEFAULT_NATS_PORT,
+        };
+        let store = workspace_root()
+            .join("target")
+            .join("devstack")
+            .join("nats");
+        std::fs::create_dir_all(&store).map_err(|source| DevstackError::Write {
+            path: store.clone(),
+            source,
+        })?;
+        eprintln!(
+            "▸ starting NATS (JetStream) in {} on port {port}",
+            store.display()
+        );
+        let binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+            .into_iter()
+            .find(|path| Path::new(path).exists())
+            .unwrap_or("nats-server");
+        let child = std::process::Command::new(binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(&store)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|error| {
+                DevstackError::Usage(format!(
+                    "cannot start nats-server ({error}); install it (Debian: apt-get install nats-server) or set NATS_URL"
+                ))
+            })?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                return Err(DevstackError::Usage(format!(
+                    "nats-server did not start on port {port} within 10 s (is the port taken? set DEVSTACK_NATS_PORT)"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Self {
+            url: format!("nats://127.0.0.1:{port}"),
+            child: Some(child),
+        })
+    }
+}
+
+impl Drop for NatsProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            eprintln!("▸ stopping NATS");
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The broker a running dev stack uses.
+async fn running_broker() -> Result<talentgraph_kit::events::Broker, DevstackError> {
+    let url = std::env::var("NATS_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .unwrap_or_else(|| {
+            let port = std::env::var("DEVSTACK_NATS_PORT")
+                .ok()
+                .and_then(|port| port.parse().ok())
+                .unwrap_or(DEFAULT_NATS_PORT);
+            format!("nats://127.0.0.1:{port}")
+        });
+    let address = url.trim_start_matches("nats://").to_owned();
+    if std::net::TcpStream::connect(&address).is_err() {
+        return Err(DevstackError::Usage(format!(
+            "no NATS server at {url}: start the stack with `devstack up` first"
+        )));
+    }
+    talentgraph_kit::events::Broker::connect(&url, "devstack-events")
+        .await
+        .map_err(|error| DevstackError::Usage(error.to_string()))
+}
+
+#[allow(clippy::print_stdout)]
+async fn list_dead_letters() -> Result<(), DevstackError> {
+    let letters = running_broker()
+        .await?
+        .dead_letters()
+        .await
+        .map_err(|error| DevstackError::Usage(error.to_string()))?;
+    if letters.is_empty() {
+        println!("no dead letters");
+    }
+    for letter in letters {
+        println!(
+            "{}\t{}\t{}\t{}",
+            letter.sequence, letter.consumer, letter.original_subject, letter.error
+        );
+    }
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+async fn replay_dead_letter(sequence: u64) -> Result<(), DevstackError> {
+    running_broker()
+        .await?
+        .replay_dead_letter(sequence)
+        .await
+        .map_err(|error| DevstackError::Usage(error.to_string()))?;
+    println!("replayed dead letter {sequence}");
+    Ok(())
+}
+
+async fn serve_subgraphs(
+    server: &DatabaseServer,
+    nats_url: &str,
+    world: &DemoWorld,
+) -> Result<(), DevstackError> {
     let urls = prepare_databases(server, world).await?;
     let mut tasks = Vec::new();
     for (subgraph, url) in SUBGRAPHS.into_iter().zip(urls) {
@@ -370,6 +542,7 @@ async fn serve_subgraphs(server: &DatabaseServer, world: &DemoWorld) -> Result<(
                 "DATABASE_URL" => Some(url.clone()),
                 "LISTEN_ADDR" => None,
                 "ROUTER_SHARED_SECRET" => Some(router_secret()),
+                "NATS_URL" => Some(nats_url.to_owned()),
                 other => std::env::var(other).ok(),
             })
             .map_err(talentgraph_kit::KitError::from)?;
@@ -788,6 +961,15 @@ mod tests {
             Command::ExportSchemas
         );
         assert!(parse(&["launch"]).is_err());
+        assert_eq!(
+            parse(&["events", "dlq"]).expect("valid"),
+            Command::DeadLetters
+        );
+        assert_eq!(
+            parse(&["events", "replay", "7"]).expect("valid"),
+            Command::Replay { sequence: 7 }
+        );
+        assert!(parse(&["events", "replay", "seven"]).is_err());
         assert!(matches!(
             refuse_production(|_| Some("production".to_owned())),
             Err(DevstackError::ProductionEnvironment)

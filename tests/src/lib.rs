@@ -202,6 +202,10 @@ pub struct Stack {
     supergraph_path: PathBuf,
     rhai_scripts_directory: PathBuf,
     subgraph_inputs: Vec<SubgraphInput>,
+    /// Stops the relays and consumers when the stack is dropped.
+    _stop_events: tokio::sync::watch::Sender<bool>,
+    /// The stack's broker; see [`Stack::nats`].
+    nats: talentgraph_kit::testing::NatsServer,
     _directory: tempfile::TempDir,
 }
 
@@ -255,6 +259,13 @@ impl Stack {
         let mut subgraphs = Vec::new();
         let mut inputs = Vec::new();
         let mut jwks_url = String::new();
+        // A broker of the stack's own; every subgraph's relay and consumers
+        // run against it, as in production.
+        let nats = talentgraph_kit::testing::NatsServer::start();
+        let broker = talentgraph_kit::events::Broker::connect(&nats.url(), "talentgraph-e2e")
+            .await
+            .expect("connects to the stack's NATS server");
+        let (stop_events, event_stop_signal) = talentgraph_kit::events::StopSignal::new();
         for subgraph in subgraphs_in_start_order() {
             let name = subgraph.name;
             let (database, url) = fresh_database(subgraph.migrator)
@@ -279,6 +290,7 @@ impl Stack {
                 delay.clone(),
             );
             let app = TestApp::spawn(app).await.expect("the subgraph starts");
+            subgraph.spawn_event_tasks(&database, &broker, event_stop_signal.clone());
             if name == "auth" {
                 jwks_url = app.url("/.well-known/jwks.json");
             }
@@ -380,6 +392,8 @@ impl Stack {
             supergraph_path,
             rhai_scripts_directory,
             subgraph_inputs: inputs,
+            _stop_events: stop_events,
+            nats,
             _directory: directory,
         };
         stack.wait_until_healthy().await;
@@ -490,6 +504,11 @@ impl Stack {
     /// What the router has logged so far.
     pub fn router_log(&self) -> String {
         std::fs::read_to_string(&self.router_log).unwrap_or_default()
+    }
+
+    /// The stack's NATS server, to stop and resume in fault tests.
+    pub fn nats(&mut self) -> &mut talentgraph_kit::testing::NatsServer {
+        &mut self.nats
     }
 
     /// The router's process id (to read its memory and CPU from /proc).

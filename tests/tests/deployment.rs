@@ -720,3 +720,99 @@ fn kubernetes_network_policies_let_only_the_router_reach_subgraphs() {
         }
     }
 }
+
+/// The event bus in both deployments: compose runs NATS with JetStream on a
+/// volume, unpublished, and every subgraph reaches it and waits for it;
+/// Kubernetes runs a three-node JetStream cluster whose routes name each
+/// pod, and the subgraphs' shared settings point at its Service with three
+/// stream replicas.
+#[test]
+fn both_deployments_run_the_event_bus() {
+    let compose = read_yaml("docker-compose.yml");
+    let nats = &compose["services"]["nats"];
+    let command: Vec<String> = nats["command"]
+        .as_sequence()
+        .expect("a command")
+        .iter()
+        .map(text)
+        .collect();
+    assert!(
+        command.contains(&"-js".to_owned()),
+        "JetStream on: {command:?}"
+    );
+    let store = command
+        .iter()
+        .position(|argument| argument == "-sd")
+        .map(|index| command[index + 1].clone())
+        .expect("a store directory");
+    let volumes: Vec<String> = nats["volumes"]
+        .as_sequence()
+        .expect("volumes")
+        .iter()
+        .map(text)
+        .collect();
+    assert!(
+        volumes
+            .iter()
+            .any(|volume| volume.ends_with(&format!(":{store}"))
+                && compose["volumes"]
+                    .get(volume.split(':').next().unwrap_or_default())
+                    .is_some()),
+        "the store is on a named volume: {volumes:?}"
+    );
+    assert!(nats["ports"].is_null(), "NATS is not published");
+    assert!(nats["healthcheck"]["test"].is_sequence());
+    for (name, _) in subgraph_ports() {
+        let service = &compose["services"][name.as_str()];
+        assert_eq!(
+            compose_environment(service)["NATS_URL"],
+            "nats://nats:4222",
+            "{name}"
+        );
+        assert_eq!(
+            service["depends_on"]["nats"]["condition"], "service_healthy",
+            "{name}"
+        );
+    }
+
+    let documents = read_yaml_documents("deploy/k8s/nats.yaml");
+    let statefulset = kind(&documents, "StatefulSet", "nats");
+    assert_eq!(statefulset["spec"]["replicas"].as_u64(), Some(3));
+    assert_eq!(statefulset["spec"]["serviceName"], "nats-cluster");
+    assert!(
+        statefulset["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
+            .is_string(),
+        "file storage on a persistent volume"
+    );
+    let config = text(&kind(&documents, "ConfigMap", "nats-config")["data"]["nats.conf"]);
+    assert!(config.contains("jetstream") && config.contains("store_dir: /data"));
+    for pod in 0..3 {
+        assert!(
+            config.contains(&format!(
+                "nats://nats-{pod}.nats-cluster.talentgraph.svc.cluster.local:6222"
+            )),
+            "route to nats-{pod}"
+        );
+    }
+    assert_eq!(
+        kind(&documents, "Service", "nats-cluster")["spec"]["clusterIP"],
+        "None"
+    );
+    assert_eq!(
+        kind(&documents, "Service", "nats")["spec"]["ports"][0]["port"].as_u64(),
+        Some(4222)
+    );
+    let shared = read_yaml("deploy/k8s/config.yaml");
+    assert_eq!(
+        shared["data"]["NATS_URL"],
+        "nats://nats.talentgraph.svc.cluster.local:4222"
+    );
+    assert_eq!(shared["data"]["NATS_STREAM_REPLICAS"], "3");
+    let kustomization = read_yaml("deploy/k8s/kustomization.yaml");
+    assert!(
+        kustomization["resources"]
+            .as_sequence()
+            .expect("resources")
+            .contains(&Value::String("nats.yaml".to_owned()))
+    );
+}

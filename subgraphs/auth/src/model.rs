@@ -104,6 +104,9 @@ pub struct SignUpInput {
     /// 10 to 128 characters.
     pub password: String,
     pub role: SignUpRole,
+    /// What to be called on the profile, 1 to 120 characters; the e-mail
+    /// address's local part when left out.
+    pub display_name: Option<String>,
 }
 
 #[derive(InputObject)]

@@ -32,7 +32,7 @@ impl Mutation {
         };
         let tokens = context
             .data_unchecked::<Arc<Sessions>>()
-            .sign_up(&input.email, input.password, role)
+            .sign_up(&input.email, input.password, role, input.display_name)
             .await?;
         Ok(tokens.into())
     }

@@ -115,9 +115,26 @@ impl Sessions {
         email: &str,
         password: String,
         role: Role,
+        display_name: Option<String>,
     ) -> Result<SessionTokens, AuthError> {
         let email = normalize_email(email)?;
         validate_new_password(&password)?;
+        let display_name = match display_name.map(|name| name.trim().to_owned()) {
+            Some(name) if name.is_empty() || name.chars().count() > 120 => {
+                return Err(AuthError::invalid_input(
+                    "displayName",
+                    "The display name must be 1 to 120 characters.",
+                ));
+            }
+            Some(name) => name,
+            None => email
+                .split('@')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(120)
+                .collect(),
+        };
         if role == Role::Admin {
             return Err(AuthError::invalid_input(
                 "role",
@@ -144,6 +161,17 @@ impl Sessions {
         if inserted == 0 {
             return Err(AuthError::EmailTaken);
         }
+        // In the same transaction: core learns of the account exactly when
+        // it exists.
+        talentgraph_kit::events::record_event(
+            &mut transaction,
+            &talentgraph_events::AccountCreated {
+                user_id,
+                display_name,
+                role: role.as_str().to_owned(),
+            },
+        )
+        .await?;
         let tokens = self.open_session(&mut transaction, user_id).await?;
         transaction.commit().await?;
         Ok(tokens)

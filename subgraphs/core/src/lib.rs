@@ -3,8 +3,10 @@
 //!
 //! `model` holds the GraphQL types, `query` the root resolvers, `store`
 //! every SQL statement, `loaders` the per-request batching; this file only
-//! wires them into the kit's descriptor. Core has no mutations yet.
+//! wires them into the kit's descriptor; `consumers` applies the events
+//! core consumes (a new account's profile). Core has no mutations yet.
 
+pub mod consumers;
 pub mod demo;
 pub mod error;
 pub mod loaders;
@@ -27,7 +29,8 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/core");
 pub static SUBGRAPH: Subgraph<DemoWorld> =
     Subgraph::usual::<query::Query, EmptyMutation, loaders::Loaders>(
         "core", 4001, &MIGRATOR, seed_demo,
-    );
+    )
+    .with_event_tasks(consumers::event_tasks);
 
 fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a> {
     Box::pin(demo::seed(database, world))

@@ -101,3 +101,111 @@ pub async fn search_organizations(
     .bind(page.fetch_limit());
     Ok(database.fetch_all(query).await?)
 }
+
+/// A handle for a new profile: the display name folded to `[a-z0-9-]`,
+/// then the user id's first hex digits, so two people of one name get two
+/// handles and the handle never changes once the event is replayed. It
+/// matches `users_handle_format`.
+pub fn handle_for(display_name: &str, user_id: uuid::Uuid, id_digits: usize) -> String {
+    let mut slug = String::new();
+    for character in display_name.to_lowercase().chars() {
+        if character.is_ascii_alphanumeric() {
+            slug.push(character);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+        if slug.len() >= 24 {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let slug = if slug.is_empty() { "member" } else { slug };
+    let digits: String = user_id
+        .simple()
+        .to_string()
+        .chars()
+        .take(id_digits)
+        .collect();
+    format!("{slug}-{digits}")
+}
+
+/// Creates the profile of a newly signed-up account, in the consumer's
+/// transaction. A profile that exists already (a replayed event, a demo
+/// account) is left as it is. Returns whether a row was inserted.
+pub async fn insert_profile_for_account(
+    transaction: &mut talentgraph_kit::database::Transaction,
+    user_id: uuid::Uuid,
+    display_name: &str,
+) -> Result<bool, talentgraph_kit::DatabaseError> {
+    // Eight hex digits make a clash of two people of one name unlikely; the
+    // full id makes it impossible.
+    for id_digits in [8, 32] {
+        let inserted = transaction
+            .execute(
+                sqlx::query(
+                    "INSERT INTO users (id, handle, display_name) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(user_id)
+                .bind(handle_for(display_name, user_id, id_digits))
+                .bind(display_name),
+            )
+            .await?;
+        if inserted == 1 {
+            return Ok(true);
+        }
+        let exists: bool = transaction
+            .fetch_scalar(
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)")
+                    .bind(user_id),
+            )
+            .await?;
+        if exists {
+            return Ok(false);
+        }
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::handle_for;
+
+    /// Handles fit the table's format whatever the display name.
+    #[test]
+    fn handles_fit_the_format() {
+        let id = uuid::Uuid::new_v4();
+        for name in [
+            "Ada Lovelace",
+            "  ",
+            "漢字",
+            "A--b__c",
+            &"x".repeat(200),
+            "Zoë O'Brien-Smith",
+        ] {
+            for digits in [8, 32] {
+                let handle = handle_for(name, id, digits);
+                assert!(handle.len() <= 39 + 1 && handle.len() >= 2, "{handle}");
+                let mut characters = handle.chars();
+                let first = characters.next().expect("not empty");
+                assert!(
+                    first.is_ascii_lowercase() || first.is_ascii_digit(),
+                    "{handle}"
+                );
+                assert!(
+                    handle
+                        .chars()
+                        .all(|character| character.is_ascii_lowercase()
+                            || character.is_ascii_digit()
+                            || character == '-'),
+                    "{handle}"
+                );
+                assert!(
+                    handle.len() <= 39,
+                    "{handle} fits `^[a-z0-9][a-z0-9-]{{1,38}}$`"
+                );
+            }
+        }
+        assert!(handle_for("Ada Lovelace", id, 8).starts_with("ada-lovelace-"));
+    }
+}

@@ -56,6 +56,8 @@ pub enum Variable {
     DataloaderDelayMs,
     ShutdownGraceSeconds,
     OtelExporterOtlpEndpoint,
+    NatsUrl,
+    NatsStreamReplicas,
     AuthJwksUrl,
     AuthIssuer,
     AuthAudience,
@@ -103,6 +105,8 @@ impl Variable {
         Self::DataloaderDelayMs,
         Self::ShutdownGraceSeconds,
         Self::OtelExporterOtlpEndpoint,
+        Self::NatsUrl,
+        Self::NatsStreamReplicas,
         Self::AuthJwksUrl,
         Self::AuthIssuer,
         Self::AuthAudience,
@@ -232,6 +236,16 @@ impl Variable {
                 name: "OTEL_EXPORTER_OTLP_ENDPOINT",
                 default: "(unset: no export)",
                 meaning: "OTLP/HTTP base URL for traces; see Observability",
+            },
+            Self::NatsUrl => VariableDoc {
+                name: "NATS_URL",
+                default: "(unset: no events relayed or consumed; required in production)",
+                meaning: "the NATS JetStream server events go through, such as `nats://nats:4222`",
+            },
+            Self::NatsStreamReplicas => VariableDoc {
+                name: "NATS_STREAM_REPLICAS",
+                default: "1",
+                meaning: "copies JetStream keeps of each stream this subgraph declares (3 on a three-node cluster)",
             },
             Self::AuthJwksUrl => VariableDoc {
                 name: "AUTH_JWKS_URL",
@@ -410,6 +424,10 @@ pub struct SubgraphConfig {
     pub database_url: String,
     pub database_max_connections: u32,
     pub database_acquire_timeout: Duration,
+    /// `NATS_URL`: the broker for the outbox relay and event consumers.
+    pub nats_url: Option<String>,
+    /// `NATS_STREAM_REPLICAS`: replicas of the streams declared.
+    pub nats_stream_replicas: usize,
     /// The serving pool's `statement_timeout`.
     pub database_statement_timeout: Duration,
     pub log_format: LogFormat,
@@ -579,6 +597,24 @@ impl SubgraphConfig {
                 1,
                 300,
             )?),
+            nats_url: match reader.raw(Variable::NatsUrl) {
+                Some(url) if url.starts_with("nats://") || url.starts_with("tls://") => Some(url),
+                Some(url) => {
+                    return Err(ConfigError::Invalid {
+                        variable: Variable::NatsUrl.name(),
+                        value: url,
+                        expected: "a URL such as nats://127.0.0.1:4222".to_owned(),
+                    });
+                }
+                None if is_production => {
+                    return Err(ConfigError::Missing {
+                        variable: Variable::NatsUrl.name(),
+                        hint: "the NATS JetStream server events go through; required in production",
+                    });
+                }
+                None => None,
+            },
+            nats_stream_replicas: reader.ranged(Variable::NatsStreamReplicas, 1, 1, 5)?,
             database_statement_timeout: Duration::from_secs(reader.ranged(
                 Variable::DatabaseStatementTimeoutSeconds,
                 10,
@@ -920,6 +956,7 @@ mod tests {
                 "ROUTER_SHARED_SECRET",
                 "5d0c7e9a1b3f4a2e8c6d0b9f7a1e3c5d2b4f6a8c0e9d7b5a",
             ),
+            ("NATS_URL", "nats://nats:4222"),
         ])
         .expect("valid configuration");
         assert_eq!(config.log_format, LogFormat::Json);
@@ -940,6 +977,7 @@ mod tests {
                 ("DATABASE_URL", "postgres://localhost/core"),
                 ("AUTH_JWKS_URL", "http://auth:4002/.well-known/jwks.json"),
                 ("ROUTER_SHARED_SECRET", secret),
+                ("NATS_URL", "nats://nats:4222"),
             ])
         };
         for published in PUBLISHED_ROUTER_SECRETS {

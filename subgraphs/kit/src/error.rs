@@ -24,6 +24,8 @@ pub enum KitError {
     Serve(#[source] std::io::Error),
     #[error("could not set up logging: {0}")]
     Logging(String),
+    #[error("events: {0}")]
+    Events(String),
     #[cfg(feature = "testing")]
     #[error("test harness: {0}")]
     TestHarness(String),

@@ -167,6 +167,23 @@ pub async fn run_subgraph<World>(
         database = %crate::config::redact_url_password(&config.database_url),
         "subgraph listening; GraphQL at /graphql"
     );
+    // Events: the relay and consumers run beside the server and stop with it.
+    let (stop_events, event_stop_signal) = crate::events::StopSignal::new();
+    let event_tasks = match &config.nats_url {
+        Some(url) => {
+            let broker = crate::events::Broker::connect(url, subgraph.name)
+                .await
+                .map_err(|error| KitError::Events(error.to_string()))?
+                .with_stream_replicas(config.nats_stream_replicas);
+            subgraph.spawn_event_tasks(&database, &broker, event_stop_signal)
+        }
+        None => {
+            tracing::warn!(
+                "NATS_URL is not set: events are recorded but neither relayed nor consumed"
+            );
+            Vec::new()
+        }
+    };
     let metrics_server = match config.metrics_listen_address {
         Some(metrics_address) => {
             let metrics_listener = bind(metrics_address).await?;
@@ -189,6 +206,10 @@ pub async fn run_subgraph<World>(
     .await?;
     if let Some(metrics_server) = metrics_server {
         metrics_server.abort();
+    }
+    let _ = stop_events.send(true);
+    for task in event_tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
     database.close().await;
     tracing::info!(subgraph = subgraph.name, "subgraph stopped");

@@ -49,6 +49,9 @@ pub struct Subgraph<World: 'static> {
     /// Loads this subgraph's part of the demo data; running it twice adds
     /// nothing.
     pub demo_seeder: for<'a> fn(&'a Database, &'a World) -> SeedFuture<'a>,
+    /// The event work it runs beside its server: the outbox relay when it
+    /// produces events, a task per consumer.
+    pub event_tasks: crate::events::EventTasks,
 }
 
 impl<World> Subgraph<World> {
@@ -73,7 +76,27 @@ impl<World> Subgraph<World> {
             app_builder: app::<UsualSchema<Query, Mutation, Loaders>>,
             deployed_app_builder: deployed_app::<UsualSchema<Query, Mutation, Loaders>>,
             demo_seeder,
+            event_tasks: crate::events::no_event_tasks,
         }
+    }
+
+    /// The same descriptor with event tasks.
+    pub const fn with_event_tasks(mut self, event_tasks: crate::events::EventTasks) -> Self {
+        self.event_tasks = event_tasks;
+        self
+    }
+
+    /// Spawns the subgraph's event tasks; they run until `stop` fires.
+    pub fn spawn_event_tasks(
+        &self,
+        database: &Database,
+        broker: &crate::events::Broker,
+        stop: crate::events::StopSignal,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        (self.event_tasks)(database, broker, stop)
+            .into_iter()
+            .map(tokio::spawn)
+            .collect()
     }
 
     pub fn exported_sdl(&self) -> String {

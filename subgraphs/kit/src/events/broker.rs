@@ -52,6 +52,8 @@ impl BrokerError {
 pub struct Broker {
     client: async_nats::Client,
     jetstream: jetstream::Context,
+    /// Copies JetStream keeps of each stream declared here.
+    stream_replicas: usize,
 }
 
 impl Broker {
@@ -69,7 +71,18 @@ impl Broker {
                 message: error.to_string(),
             })?;
         let jetstream = jetstream::new(client.clone());
-        Ok(Self { client, jetstream })
+        Ok(Self {
+            client,
+            jetstream,
+            stream_replicas: 1,
+        })
+    }
+
+    /// Streams declared from now on keep `replicas` copies (a clustered
+    /// server needs 3 to survive losing a node).
+    pub fn with_stream_replicas(mut self, replicas: usize) -> Self {
+        self.stream_replicas = replicas.max(1);
+        self
     }
 
     pub fn jetstream(&self) -> &jetstream::Context {
@@ -89,6 +102,7 @@ impl Broker {
                 subjects: vec![format!("talentgraph.{producer}.>")],
                 duplicate_window: DUPLICATE_WINDOW,
                 storage: StorageType::File,
+                num_replicas: self.stream_replicas,
                 ..Default::default()
             })
             .await
@@ -103,6 +117,7 @@ impl Broker {
                 name: DEAD_LETTER_STREAM.to_owned(),
                 subjects: vec!["talentgraph.dead_letter.>".to_owned()],
                 storage: StorageType::File,
+                num_replicas: self.stream_replicas,
                 ..Default::default()
             })
             .await

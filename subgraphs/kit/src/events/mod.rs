@@ -32,6 +32,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use broker::{Broker, BrokerError, DeadLetter};
+/// What an [`EventHandler`] returns.
+pub use futures::future::BoxFuture;
 
 /// The `outbox` and `inbox` tables, as every producing or consuming
 /// subgraph's migration creates them.
@@ -39,8 +41,43 @@ pub const EVENT_TABLES_SQL: &str = include_str!("../../sql/event_tables.sql");
 pub use consumer::{ConsumerSettings, EventConsumer, EventHandler, HandlerError};
 pub use outbox::{OutboxRelay, RelaySettings, record_event};
 
+/// Tells a subgraph's event tasks to stop: they finish when the sending
+/// side says so or is dropped.
+#[derive(Debug, Clone)]
+pub struct StopSignal(tokio::sync::watch::Receiver<bool>);
+
+impl StopSignal {
+    /// A signal and the sender that fires it (by sending or being dropped).
+    pub fn new() -> (tokio::sync::watch::Sender<bool>, Self) {
+        let (sender, receiver) = tokio::sync::watch::channel(false);
+        (sender, Self(receiver))
+    }
+
+    /// Completes when the stop is signalled.
+    pub async fn stopped(mut self) {
+        while !*self.0.borrow_and_update() {
+            if self.0.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// A subgraph's event work, to be spawned beside its HTTP server.
+pub type EventTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
+
+/// Builds a subgraph's event tasks (its relay, its consumers) for a
+/// database and a broker.
+pub type EventTasks = fn(&crate::Database, &Broker, StopSignal) -> Vec<EventTask>;
+
+/// For subgraphs that neither produce nor consume events.
+pub fn no_event_tasks(_: &crate::Database, _: &Broker, _: StopSignal) -> Vec<EventTask> {
+    Vec::new()
+}
+
 /// What every event is wrapped in on the wire and in the outbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Envelope {
     /// Unique per event: the JetStream message id and the inbox key.
     pub id: Uuid,

@@ -1,0 +1,111 @@
+//! The event catalogue: every event one subgraph tells the others about, as
+//! a typed payload with its subject, shared by producer and consumers so
+//! neither can drift from the other.
+//!
+//! An incompatible change to a payload is a new type with a new `VERSION`
+//! (and so a new subject); a producer publishes both versions until every
+//! consumer reads the new one. Adding an optional field is compatible:
+//! consumers ignore fields they do not know.
+//!
+//! `events/CATALOGUE.md` and `events/schemas/*.json` are generated from
+//! [`CATALOGUE`] and checked fresh by this crate's tests.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use talentgraph_kit::events::Event;
+use uuid::Uuid;
+
+/// An account was created by signing up. Core creates the user's public
+/// profile from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountCreated {
+    pub user_id: Uuid,
+    /// What the person asked to be called; 1 to 120 characters.
+    pub display_name: String,
+    /// `JOBSEEKER` or `EMPLOYER` (admins are never created by sign-up).
+    pub role: String,
+}
+
+impl Event for AccountCreated {
+    const PRODUCER: &'static str = "auth";
+    const TYPE: &'static str = "account.created";
+    const VERSION: u32 = 1;
+}
+
+/// One catalogue entry: an event, who consumes it and for what.
+#[derive(Debug, Clone)]
+pub struct CatalogueEntry {
+    pub subject: String,
+    pub producer: &'static str,
+    pub event_type: &'static str,
+    pub version: u32,
+    /// Who produces it, on what occasion.
+    pub when: &'static str,
+    /// `consumer name (subgraph): effect`.
+    pub consumers: &'static [&'static str],
+    pub schema: serde_json::Value,
+}
+
+fn entry<E: Event>(when: &'static str, consumers: &'static [&'static str]) -> CatalogueEntry {
+    let schema = serde_json::to_value(schemars::schema_for!(E)).unwrap_or_default();
+    CatalogueEntry {
+        subject: E::subject(),
+        producer: E::PRODUCER,
+        event_type: E::TYPE,
+        version: E::VERSION,
+        when,
+        consumers,
+        schema,
+    }
+}
+
+/// Every event, in the order of the catalogue.
+pub fn catalogue() -> Vec<CatalogueEntry> {
+    vec![entry::<AccountCreated>(
+        "`signUp` committed a new account",
+        &[
+            "core-profiles (core): creates the user's profile (display name, a handle derived from it)",
+        ],
+    )]
+}
+
+/// The text of `events/CATALOGUE.md`.
+pub fn catalogue_markdown() -> String {
+    let mut text = String::from(
+        "# Event catalogue\n\n\
+         Generated from `events/src/lib.rs` by `cargo run -p talentgraph-events --bin write-catalogue`;\n\
+         a test fails when this file or `events/schemas/` is stale.\n\n\
+         Every event travels in the envelope `{id, type, version, occurredAt, producer, data}`\n\
+         (`id` is the JetStream message id and the consumers' inbox key) on the subject\n\
+         `talentgraph.<producer>.<type>.v<version>`, in the producer's stream `TALENTGRAPH_<PRODUCER>`.\n\n\
+         | subject | produced when | consumers | payload schema |\n|---|---|---|---|\n",
+    );
+    for entry in catalogue() {
+        text.push_str(&format!(
+            "| `{}` | {} | {} | [`schemas/{}.json`](schemas/{}.json) |\n",
+            entry.subject,
+            entry.when,
+            entry.consumers.join("; "),
+            entry.subject,
+            entry.subject
+        ));
+    }
+    text
+}
+
+/// `events/schemas/<subject>.json`, as (file name, pretty JSON).
+pub fn schema_files() -> Vec<(String, String)> {
+    catalogue()
+        .into_iter()
+        .map(|entry| {
+            (
+                format!("{}.json", entry.subject),
+                format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&entry.schema).unwrap_or_default()
+                ),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,54 @@
+//! The events core consumes: each handler runs in the consumer's
+//! transaction, after the inbox has recorded the event.
+
+use talentgraph_events::AccountCreated;
+use talentgraph_kit::Database;
+use talentgraph_kit::database::Transaction;
+use talentgraph_kit::events::{
+    BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventConsumer, EventHandler, EventTask,
+    HandlerError, StopSignal,
+};
+
+/// `account.created` → the user's profile.
+pub struct ProfileFromAccount;
+
+impl EventHandler for ProfileFromAccount {
+    fn handle<'a>(
+        &'a self,
+        transaction: &'a mut Transaction,
+        envelope: &'a Envelope,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            let account: AccountCreated = envelope
+                .decode()
+                .map_err(|error| HandlerError::Rejected(error.to_string()))?;
+            let display_name = account.display_name.trim();
+            if display_name.is_empty() || display_name.chars().count() > 120 {
+                return Err(HandlerError::Rejected(format!(
+                    "account {} has a display name core cannot store",
+                    account.user_id
+                )));
+            }
+            crate::store::insert_profile_for_account(transaction, account.user_id, display_name)
+                .await?;
+            Ok(())
+        })
+    }
+}
+
+/// Core's consumers, for the kit to run beside the server.
+pub fn event_tasks(database: &Database, broker: &Broker, stop: StopSignal) -> Vec<EventTask> {
+    vec![Box::pin(
+        EventConsumer::new(
+            database,
+            broker.clone(),
+            ConsumerSettings::new(
+                "core-profiles",
+                AccountCreated::PRODUCER,
+                vec![AccountCreated::subject()],
+            ),
+            ProfileFromAccount,
+        )
+        .run(stop.stopped()),
+    )]
+}

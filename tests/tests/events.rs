@@ -1,0 +1,101 @@
+//! The event flows through the whole stack: real subgraph processes' relays
+//! and consumers, a real NATS JetStream server, the real router.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use talentgraph_e2e::{Stack, StackOptions, operation_document};
+
+/// Signs up through the router; returns the access token.
+async fn sign_up(stack: &Stack, email: &str, display_name: &str) -> String {
+    let (response, _) = stack
+        .request(
+            None,
+            &operation_document("SignUp"),
+            Some("SignUp"),
+            json!({ "input": {
+                "email": email,
+                "password": "event flow passphrase",
+                "role": "JOBSEEKER",
+                "displayName": display_name,
+            } }),
+        )
+        .await;
+    Stack::session_from(&response.body, "signUp")
+        .unwrap_or_else(|| panic!("sign-up failed: {:#}", response.body))
+        .access_token
+}
+
+/// Polls `me { displayName handle }` until core has the profile.
+async fn profile_of(stack: &Stack, token: &str, within: Duration) -> Option<(String, String)> {
+    let deadline = Instant::now() + within;
+    loop {
+        let (response, _) = stack
+            .request(
+                Some(token),
+                "{ me { displayName handle } }",
+                None,
+                json!({}),
+            )
+            .await;
+        let me = &response.body["data"]["me"];
+        if let (Some(name), Some(handle)) = (me["displayName"].as_str(), me["handle"].as_str()) {
+            return Some((name.to_owned(), handle.to_owned()));
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `signUp` → auth's outbox → `account.created.v1` → core's consumer: the
+/// new user's profile answers `me { displayName }` through the router
+/// within a second.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_account_gets_its_profile_in_core() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let token = sign_up(&stack, "grace@example.com", "Grace Hopper").await;
+    let started = Instant::now();
+    let (name, handle) = profile_of(&stack, &token, Duration::from_secs(1))
+        .await
+        .expect("core has the profile within a second");
+    println!(
+        "profile in {:.0} ms",
+        started.elapsed().as_secs_f64() * 1_000.0
+    );
+    assert_eq!(name, "Grace Hopper");
+    assert!(handle.starts_with("grace-hopper-"), "{handle}");
+}
+
+/// The broker is down while people sign up: every sign-up succeeds, and
+/// every profile appears once the broker is back.
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_ups_during_a_broker_outage_lose_nothing() {
+    let mut stack = Stack::start(StackOptions::default()).await;
+    stack.nats().stop();
+    let mut tokens = Vec::new();
+    for index in 0..5 {
+        tokens.push(
+            sign_up(
+                &stack,
+                &format!("outage-{index}@example.com"),
+                &format!("Outage {index}"),
+            )
+            .await,
+        );
+    }
+    assert!(
+        profile_of(&stack, &tokens[0], Duration::from_millis(300))
+            .await
+            .is_none(),
+        "no profile while the broker is away"
+    );
+    stack.nats().resume();
+    for (index, token) in tokens.iter().enumerate() {
+        let (name, _) = profile_of(&stack, token, Duration::from_secs(20))
+            .await
+            .unwrap_or_else(|| panic!("profile {index} after the broker returned"));
+        assert_eq!(name, format!("Outage {index}"));
+    }
+}
