@@ -33,6 +33,24 @@ impl Event for AccountCreated {
     const VERSION: u32 = 1;
 }
 
+/// A job was posted. Jobseeker keeps which organization each job belongs
+/// to, so it decides who may read a job's applications from its own data
+/// rather than from what a request claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobPosted {
+    pub job_id: Uuid,
+    pub organization_id: Uuid,
+    /// The recruiter who posted it.
+    pub posted_by: Uuid,
+}
+
+impl Event for JobPosted {
+    const PRODUCER: &'static str = "employer";
+    const TYPE: &'static str = "job.posted";
+    const VERSION: u32 = 1;
+}
+
 /// One catalogue entry: an event, who consumes it and for what.
 #[derive(Debug, Clone)]
 pub struct CatalogueEntry {

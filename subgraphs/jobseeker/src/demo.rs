@@ -117,5 +117,26 @@ pub async fn seed(database: &Database, world: &DemoWorld) -> Result<u64, Databas
             .bind(saved_jobs),
         )
         .await?;
+    // The demo jobs' organizations, as employer's job.posted events would
+    // have recorded them: the demo world's rule, which employer's seed
+    // follows too.
+    let (jobs, organizations): (Vec<_>, Vec<_>) = (0..world.jobs)
+        .map(|job| {
+            (
+                world.job_id(job),
+                world.organization_id(world.job_organization(job)),
+            )
+        })
+        .unzip();
+    inserted += database
+        .execute(
+            sqlx::query(
+                "INSERT INTO job_organizations (job_id, organization_id) \
+                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING",
+            )
+            .bind(jobs)
+            .bind(organizations),
+        )
+        .await?;
     Ok(inserted)
 }

@@ -7,6 +7,7 @@
 //! resolvers, `store` every SQL statement, `loaders` the per-request
 //! batching; this file only wires them into the kit's descriptor.
 
+pub mod consumers;
 pub mod demo;
 pub mod error;
 pub mod loaders;
@@ -30,7 +31,8 @@ pub static SUBGRAPH: Subgraph<DemoWorld> = Subgraph::usual::<
     query::Query,
     mutation::Mutation,
     loaders::Loaders,
->("jobseeker", 4003, &MIGRATOR, seed_demo);
+>("jobseeker", 4003, &MIGRATOR, seed_demo)
+.with_event_tasks(consumers::event_tasks);
 
 fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a> {
     Box::pin(demo::seed(database, world))

@@ -4,7 +4,7 @@ use talentgraph_kit::loaders::{
     CountsByParent, FlagsByKey, LoaderScope, PagesByParent, RequestLoader, RequestLoaders, RowsById,
 };
 
-use crate::model::{Application, JobseekerProfile, SavedJob};
+use crate::model::{Application, JobOwnership, JobseekerProfile, SavedJob};
 use crate::store;
 
 /// Every batched read a request of this subgraph may make.
@@ -18,6 +18,8 @@ pub struct Loaders {
     pub viewer_has_applied: RequestLoader<FlagsByKey>,
     pub profiles_by_user: RequestLoader<RowsById<JobseekerProfile>>,
     pub saved_jobs_of_user: RequestLoader<PagesByParent<SavedJob>>,
+    /// Each job's organization as employer announced it.
+    pub job_organizations: RequestLoader<RowsById<JobOwnership>>,
 }
 
 impl RequestLoaders for Loaders {
@@ -48,6 +50,9 @@ impl RequestLoaders for Loaders {
             )),
             saved_jobs_of_user: scope.loader(PagesByParent::new(
                 scope.statement("User.savedJobs", store::SAVED_JOB_PAGES_BY_USER),
+            )),
+            job_organizations: scope.loader(RowsById::new(
+                scope.statement("JobOwnership", store::JOB_ORGANIZATIONS_BY_JOB),
             )),
         }
     }

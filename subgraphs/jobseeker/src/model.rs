@@ -2,7 +2,8 @@
 
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use talentgraph_kit::guards::{OwnerGuard, RecruiterGuard};
+use talentgraph_kit::guards::OwnerGuard;
+use talentgraph_kit::identity::Viewer;
 use talentgraph_kit::loaders::{NoFilter, RequestLoaders, load_child_page};
 use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
@@ -76,6 +77,66 @@ pub struct JobseekerProfile {
 }
 
 identified_row!(JobseekerProfile, user_id);
+
+/// Which organization a job belongs to, as employer announced it
+/// (`job.posted.v1`); what `Job.applications` checks recruiters against.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobOwnership {
+    pub job_id: Uuid,
+    pub organization_id: Uuid,
+}
+
+identified_row!(JobOwnership, job_id);
+
+/// Lets through admins and recruiters of the organization jobseeker
+/// recorded for the job. The organization in the request's representation
+/// is not believed: a caller who knew the router secret could name any.
+/// A representation that disagrees with the record is refused outright.
+pub struct JobApplicationsGuard {
+    job_id: Uuid,
+    claimed_organization: Option<Uuid>,
+}
+
+impl JobApplicationsGuard {
+    pub fn new(job_id: Uuid, claimed_organization: Option<Uuid>) -> Self {
+        Self {
+            job_id,
+            claimed_organization,
+        }
+    }
+}
+
+impl async_graphql::Guard for JobApplicationsGuard {
+    async fn check(&self, context: &Context<'_>) -> async_graphql::Result<()> {
+        let viewer = Viewer::of(context);
+        viewer.require_user()?;
+        if viewer.is_admin() {
+            return Ok(());
+        }
+        let recorded = Loaders::of(context)
+            .job_organizations
+            .load_one(self.job_id)
+            .await?
+            .map(|ownership| ownership.organization_id);
+        let Some(organization) = recorded else {
+            return Err(talentgraph_kit::client_error(
+                talentgraph_kit::ErrorCode::Forbidden,
+                "This job's organization is not known here yet, so its recruiters cannot be checked; try again in a moment.",
+            ));
+        };
+        if self
+            .claimed_organization
+            .is_some_and(|claimed| claimed != organization)
+        {
+            tracing::warn!(job_id = %self.job_id, "a Job representation named another organization than the job's");
+            return Err(talentgraph_kit::client_error(
+                talentgraph_kit::ErrorCode::Forbidden,
+                "The job belongs to another organization than the request says.",
+            ));
+        }
+        viewer.require_recruiter_of(organization, true)
+    }
+}
 
 /// A job a user saved for later.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -164,7 +225,7 @@ impl Job {
     /// only served through the router.
     #[graphql(
         requires = "organization { id }",
-        guard = "RecruiterGuard::of_required_organization(self.organization_id)",
+        guard = "JobApplicationsGuard::new(self.id, self.organization_id)",
         complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)"
     )]
     async fn applications(

@@ -193,3 +193,28 @@ pub async fn upsert_profile(
     .bind(changes.resume_url);
     Ok(database.fetch_one(query).await?)
 }
+
+/// The organizations of jobs, as recorded from `job.posted`.
+pub const JOB_ORGANIZATIONS_BY_JOB: &str =
+    "SELECT job_id, organization_id FROM job_organizations WHERE job_id = ANY($1)";
+
+/// Records a job's organization from `job.posted`, in the consumer's
+/// transaction. A job already recorded keeps its organization (jobs do not
+/// move between organizations; a replayed event changes nothing).
+pub async fn record_job_organization(
+    transaction: &mut talentgraph_kit::database::Transaction,
+    job_id: uuid::Uuid,
+    organization_id: uuid::Uuid,
+) -> Result<(), talentgraph_kit::DatabaseError> {
+    transaction
+        .execute(
+            sqlx::query(
+                "INSERT INTO job_organizations (job_id, organization_id) VALUES ($1, $2) \
+                 ON CONFLICT (job_id) DO NOTHING",
+            )
+            .bind(job_id)
+            .bind(organization_id),
+        )
+        .await?;
+    Ok(())
+}
