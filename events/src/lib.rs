@@ -51,6 +51,39 @@ impl Event for JobPosted {
     const VERSION: u32 = 1;
 }
 
+/// An organization bought job credits (the invoice is paid).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobCreditsPurchased {
+    pub organization_id: Uuid,
+    pub invoice_id: Uuid,
+    pub credits: i32,
+    pub total_cents: i64,
+    /// ISO 4217, such as `EUR`.
+    pub currency: String,
+}
+
+impl Event for JobCreditsPurchased {
+    const PRODUCER: &'static str = "payment";
+    const TYPE: &'static str = "job_credits.purchased";
+    const VERSION: u32 = 1;
+}
+
+/// An organization's plan changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanChanged {
+    pub organization_id: Uuid,
+    /// The plan's code: `FREE`, `STARTER`, `GROWTH` or `ENTERPRISE`.
+    pub plan: String,
+}
+
+impl Event for PlanChanged {
+    const PRODUCER: &'static str = "payment";
+    const TYPE: &'static str = "plan.changed";
+    const VERSION: u32 = 1;
+}
+
 /// One catalogue entry: an event, who consumes it and for what.
 #[derive(Debug, Clone)]
 pub struct CatalogueEntry {
@@ -104,7 +137,11 @@ pub fn catalogue_markdown() -> String {
             "| `{}` | {} | {} | [`schemas/{}.json`](schemas/{}.json) |\n",
             entry.subject,
             entry.when,
-            entry.consumers.join("; "),
+            if entry.consumers.is_empty() {
+                "none yet (published for other systems)".to_owned()
+            } else {
+                entry.consumers.join("; ")
+            },
             entry.subject,
             entry.subject
         ));

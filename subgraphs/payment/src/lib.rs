@@ -33,7 +33,26 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/payment");
 pub static SUBGRAPH: Subgraph<DemoWorld> =
     Subgraph::usual::<query::Query, mutation::Mutation, loaders::Loaders>(
         "payment", 4005, &MIGRATOR, seed_demo,
-    );
+    )
+    .with_event_tasks(event_tasks);
+
+/// Payment produces events (credits purchased, plan changed): its outbox
+/// relay.
+fn event_tasks(
+    database: &Database,
+    broker: &talentgraph_kit::events::Broker,
+    stop: talentgraph_kit::events::StopSignal,
+) -> Vec<talentgraph_kit::events::EventTask> {
+    vec![Box::pin(
+        talentgraph_kit::events::OutboxRelay::new(
+            database,
+            broker.clone(),
+            "payment",
+            talentgraph_kit::events::RelaySettings::default(),
+        )
+        .run(stop.stopped()),
+    )]
+}
 
 fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a> {
     Box::pin(demo::seed(database, world))

@@ -155,20 +155,17 @@ pub async fn purchase_job_credits(
             .bind(credits),
         )
         .await?;
-    transaction
-        .execute(
-            sqlx::query(
-                "INSERT INTO outbox (topic, payload) VALUES ('payment.job_credits_purchased', $1)",
-            )
-            .bind(serde_json::json!({
-                "organizationId": organization_id,
-                "invoiceId": invoice.id,
-                "credits": credits,
-                "totalCents": total_cents,
-                "currency": "EUR",
-            })),
-        )
-        .await?;
+    talentgraph_kit::events::record_event(
+        &mut transaction,
+        &talentgraph_events::JobCreditsPurchased {
+            organization_id,
+            invoice_id: invoice.id,
+            credits,
+            total_cents: i64::from(total_cents),
+            currency: "EUR".to_owned(),
+        },
+    )
+    .await?;
     transaction
         .execute(
             sqlx::query(
@@ -242,14 +239,14 @@ pub async fn change_plan(
             .bind(plan.as_str()),
         )
         .await?;
-    transaction
-        .execute(
-            sqlx::query("INSERT INTO outbox (topic, payload) VALUES ('payment.plan_changed', $1)")
-                .bind(
-                    serde_json::json!({ "organizationId": organization_id, "plan": plan.as_str() }),
-                ),
-        )
-        .await?;
+    talentgraph_kit::events::record_event(
+        &mut transaction,
+        &talentgraph_events::PlanChanged {
+            organization_id,
+            plan: plan.as_str().to_owned(),
+        },
+    )
+    .await?;
     // The subscription row was written just above, in this transaction.
     let billing = transaction
         .fetch_one(

@@ -471,3 +471,63 @@ async fn bad_http_input_is_rejected_cleanly() {
 fn batching_limits(config: &mut talentgraph_kit::SubgraphConfig) {
     config.limits.max_complexity = 100_000;
 }
+
+/// The first outbox's unpublished rows survive the move to the kit's event
+/// tables: each becomes an envelope on its catalogue subject, in order, and
+/// decodes as the catalogue's payload.
+#[tokio::test]
+async fn the_old_outbox_is_carried_over_as_events() {
+    let url = talentgraph_kit::testing::PostgresServer::shared()
+        .expect("PostgreSQL")
+        .create_database("tg_payment_carry")
+        .await
+        .expect("a database");
+    let database = Database::connect(&url, 2, std::time::Duration::from_secs(10))
+        .await
+        .expect("connects");
+    let before_events = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            MIGRATOR
+                .iter()
+                .filter(|migration| migration.version < 20261126000001)
+                .cloned()
+                .collect(),
+        ),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    database
+        .run_migrations(&before_events)
+        .await
+        .expect("the first migrations");
+    let organization = uuid::Uuid::new_v4();
+    database
+        .execute(
+            sqlx::query(
+                "INSERT INTO outbox (topic, payload) VALUES \
+                 ('payment.job_credits_purchased', $1), ('payment.plan_changed', $2)",
+            )
+            .bind(json!({ "organizationId": organization, "invoiceId": uuid::Uuid::new_v4(), "credits": 3, "totalCents": 4500, "currency": "EUR" }))
+            .bind(json!({ "organizationId": organization, "plan": "GROWTH" })),
+        )
+        .await
+        .expect("old rows");
+    database.run_migrations(&MIGRATOR).await.expect("the rest");
+    let rows: Vec<(String, Value)> = database
+        .fetch_all(sqlx::query_as(
+            "SELECT subject, envelope FROM outbox WHERE published_at IS NULL ORDER BY sequence",
+        ))
+        .await
+        .expect("the carried rows");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].0, "talentgraph.payment.job_credits.purchased.v1");
+    assert_eq!(rows[1].0, "talentgraph.payment.plan.changed.v1");
+    let purchased: talentgraph_kit::events::Envelope =
+        serde_json::from_value(rows[0].1.clone()).expect("an envelope");
+    let purchase: talentgraph_events::JobCreditsPurchased =
+        purchased.decode().expect("the catalogue's payload");
+    assert_eq!(purchase.credits, 3);
+    let changed: talentgraph_kit::events::Envelope =
+        serde_json::from_value(rows[1].1.clone()).expect("an envelope");
+    let plan: talentgraph_events::PlanChanged = changed.decode().expect("the catalogue's payload");
+    assert_eq!(plan.plan, "GROWTH");
+}
