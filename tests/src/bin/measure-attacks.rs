@@ -6,7 +6,8 @@
 //!
 //! "Before" is this code with the bounds lifted to what the code at
 //! `3fe3d4f` had: no router script (development.rhai emptied), no
-//! representation cap (100,000) and no response byte limit (1 GiB).
+//! representation cap (100,000) or cost per representation, no selection
+//! budget and no response byte limit (1 GiB).
 //! "After" is the shipped development profile (the fetch bound), and
 //! "production profile" adds the trusted-documents check.
 
@@ -166,6 +167,9 @@ async fn main() {
             // No selection budget: the walk expands fragments as the code
             // at 3fe3d4f did.
             max_selections: usize::MAX,
+            // Representations did not pay for their selections then; this
+            // limit now also bounds what they cost.
+            max_complexity: 10_000_000,
             ..LimitsConfig::default()
         },
         ..StackOptions::default()
@@ -237,13 +241,13 @@ async fn main() {
          The fragment bomb (7 fragments, each spreading the next 10 times, 10^6 expansions) sent straight to core: \
          before (no selection budget) {} in {:.0} ms; after {} in {:.0} ms.\n{TABLE_END}",
         lines.join("\n"),
+        std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(1),
         bomb_before.0,
         bomb_before.1,
         bomb_after.0,
         bomb_after.1,
-        std::thread::available_parallelism()
-            .map(usize::from)
-            .unwrap_or(1),
     );
     println!("{table}");
     let readme_path = repository_root().join("tests/README.md");
