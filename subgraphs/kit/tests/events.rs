@@ -500,3 +500,68 @@ async fn a_poison_message_is_dead_lettered_and_replayed_after_the_fix() {
             .is_empty()
     );
 }
+
+/// Published outbox rows and old inbox rows are pruned; unpublished rows
+/// and recent inbox rows stay.
+#[tokio::test(flavor = "multi_thread")]
+async fn old_outbox_and_inbox_rows_are_pruned() {
+    let nats = NatsServer::start();
+    let database = database().await;
+    let broker = Broker::connect(&nats.url(), "events-test")
+        .await
+        .expect("connects");
+    broker
+        .ensure_producer_stream("testproducer")
+        .await
+        .expect("the stream");
+    write_notes(&database, 0..3).await;
+    let relay = OutboxRelay::new(&database, broker.clone(), "testproducer", fast_relay());
+    assert_eq!(relay.publish_pending().await.expect("publishes"), 3);
+    write_notes(&database, 3..4).await;
+    database
+        .execute(sqlx::query("UPDATE outbox SET published_at = now() - interval '2 days' WHERE published_at IS NOT NULL"))
+        .await
+        .expect("ages the published rows");
+    assert_eq!(
+        relay
+            .prune_published(Duration::from_secs(24 * 3600))
+            .await
+            .expect("prunes"),
+        3
+    );
+    assert_eq!(
+        count(&database, "SELECT count(*) FROM outbox").await,
+        1,
+        "the unpublished row stays"
+    );
+
+    let consumer = EventConsumer::new(
+        &database,
+        broker.clone(),
+        consumer_settings(),
+        CountNotes {
+            broken: Arc::new(AtomicBool::new(false)),
+        },
+    );
+    database
+        .execute(sqlx::query(
+            "INSERT INTO inbox (consumer, event_id, processed_at) VALUES \
+             ('test-notes', gen_random_uuid(), now() - interval '30 days'), \
+             ('test-notes', gen_random_uuid(), now()), \
+             ('another-consumer', gen_random_uuid(), now() - interval '30 days')",
+        ))
+        .await
+        .expect("inbox rows");
+    assert_eq!(
+        consumer
+            .prune_inbox(Duration::from_secs(14 * 24 * 3600))
+            .await
+            .expect("prunes"),
+        1
+    );
+    assert_eq!(
+        count(&database, "SELECT count(*) FROM inbox").await,
+        2,
+        "recent and other consumers' rows stay"
+    );
+}

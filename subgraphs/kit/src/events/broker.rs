@@ -17,6 +17,14 @@ pub const DEAD_LETTER_STREAM: &str = "TALENTGRAPH_DEAD_LETTERS";
 /// How long JetStream remembers message ids to drop duplicates.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 
+/// How long a producer's stream keeps a message (a new consumer can start
+/// this far back). Consumers' inboxes keep event ids twice as long, so no
+/// message the stream can still deliver is forgotten by an inbox.
+pub const STREAM_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How long dead letters wait for someone to look at them.
+pub const DEAD_LETTER_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// Headers a dead letter carries besides the original message.
 pub const DEAD_LETTER_ERROR_HEADER: &str = "Talentgraph-Error";
 pub const DEAD_LETTER_SUBJECT_HEADER: &str = "Talentgraph-Original-Subject";
@@ -101,6 +109,7 @@ impl Broker {
                 name: stream_name(producer),
                 subjects: vec![format!("talentgraph.{producer}.>")],
                 duplicate_window: DUPLICATE_WINDOW,
+                max_age: STREAM_MAX_AGE,
                 storage: StorageType::File,
                 num_replicas: self.stream_replicas,
                 ..Default::default()
@@ -116,6 +125,7 @@ impl Broker {
             .get_or_create_stream(StreamConfig {
                 name: DEAD_LETTER_STREAM.to_owned(),
                 subjects: vec!["talentgraph.dead_letter.>".to_owned()],
+                max_age: DEAD_LETTER_MAX_AGE,
                 storage: StorageType::File,
                 num_replicas: self.stream_replicas,
                 ..Default::default()

@@ -261,6 +261,22 @@ impl<H: EventHandler> EventConsumer<H> {
             .map_err(BrokerError::jetstream)
     }
 
+    /// Deletes inbox rows of this consumer older than `age`; returns how
+    /// many. Run with twice the stream's maximum age, an event id is
+    /// forgotten only when no stream can deliver it again.
+    pub async fn prune_inbox(&self, age: Duration) -> Result<u64, DatabaseError> {
+        self.database
+            .execute(
+                sqlx::query(
+                    "DELETE FROM inbox WHERE consumer = $1 \
+                     AND processed_at < now() - make_interval(secs => $2)",
+                )
+                .bind(self.settings.name)
+                .bind(age.as_secs_f64()),
+            )
+            .await
+    }
+
     /// Runs until `shutdown` completes, reconnecting with a backoff while
     /// the broker is away.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
@@ -270,10 +286,19 @@ impl<H: EventHandler> EventConsumer<H> {
             let session = async {
                 let consumer = self.durable_consumer().await?;
                 let mut messages = consumer.messages().await.map_err(BrokerError::jetstream)?;
+                let mut last_prune: Option<std::time::Instant> = None;
                 while let Some(message) = messages.next().await {
                     let message = message.map_err(BrokerError::jetstream)?;
                     self.process(&message).await?;
                     backoff = Duration::from_millis(100);
+                    if last_prune.is_none_or(|at| at.elapsed() > Duration::from_secs(600)) {
+                        last_prune = Some(std::time::Instant::now());
+                        if let Err(error) =
+                            self.prune_inbox(super::broker::STREAM_MAX_AGE * 2).await
+                        {
+                            tracing::warn!(error = %error.detail(), "could not prune the inbox");
+                        }
+                    }
                 }
                 Ok::<(), BrokerError>(())
             };

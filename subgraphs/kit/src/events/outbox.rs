@@ -64,6 +64,9 @@ pub struct RelaySettings {
     /// The first and the longest wait after a failed round.
     pub first_backoff: Duration,
     pub longest_backoff: Duration,
+    /// Published rows older than this are deleted (at most once a minute),
+    /// so the outbox holds what is in flight, not history.
+    pub keep_published_for: Duration,
 }
 
 impl Default for RelaySettings {
@@ -73,6 +76,7 @@ impl Default for RelaySettings {
             poll_interval: Duration::from_secs(1),
             first_backoff: Duration::from_millis(100),
             longest_backoff: Duration::from_secs(10),
+            keep_published_for: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -184,6 +188,18 @@ impl OutboxRelay {
         Ok(rows.len())
     }
 
+    /// Deletes rows published longer ago than `age`; returns how many.
+    pub async fn prune_published(&self, age: Duration) -> Result<u64, DatabaseError> {
+        self.database
+            .execute(
+                sqlx::query(
+                    "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
+                )
+                .bind(age.as_secs_f64()),
+            )
+            .await
+    }
+
     /// What is waiting: unpublished rows and the age of the oldest, for
     /// the metrics endpoint and tests.
     pub async fn backlog(&self) -> Result<(i64, Option<f64>), DatabaseError> {
@@ -203,7 +219,14 @@ impl OutboxRelay {
         let mut backoff = self.settings.first_backoff;
         let mut listener: Option<PgListener> = None;
         let mut stream_declared = false;
+        let mut last_prune: Option<Instant> = None;
         loop {
+            if last_prune.is_none_or(|at| at.elapsed() > Duration::from_secs(60)) {
+                last_prune = Some(Instant::now());
+                if let Err(error) = self.prune_published(self.settings.keep_published_for).await {
+                    tracing::warn!(error = %error.detail(), "could not prune the outbox");
+                }
+            }
             let round_started = Instant::now();
             let round = async {
                 if !stream_declared {
