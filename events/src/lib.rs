@@ -84,6 +84,39 @@ impl Event for PlanChanged {
     const VERSION: u32 = 1;
 }
 
+/// Someone became a recruiter of an organization. Employer owns membership;
+/// auth keeps a projection of it for the `orgs` claim of the tokens it
+/// issues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecruiterAdded {
+    pub organization_id: Uuid,
+    pub user_id: Uuid,
+    /// Who added them; `None` for the demo data.
+    pub added_by: Option<Uuid>,
+}
+
+impl Event for RecruiterAdded {
+    const PRODUCER: &'static str = "employer";
+    const TYPE: &'static str = "recruiter.added";
+    const VERSION: u32 = 1;
+}
+
+/// Someone stopped being a recruiter of an organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecruiterRemoved {
+    pub organization_id: Uuid,
+    pub user_id: Uuid,
+    pub removed_by: Uuid,
+}
+
+impl Event for RecruiterRemoved {
+    const PRODUCER: &'static str = "employer";
+    const TYPE: &'static str = "recruiter.removed";
+    const VERSION: u32 = 1;
+}
+
 /// One catalogue entry: an event, who consumes it and for what.
 #[derive(Debug, Clone)]
 pub struct CatalogueEntry {
@@ -113,12 +146,32 @@ fn entry<E: Event>(when: &'static str, consumers: &'static [&'static str]) -> Ca
 
 /// Every event, in the order of the catalogue.
 pub fn catalogue() -> Vec<CatalogueEntry> {
-    vec![entry::<AccountCreated>(
-        "`signUp` committed a new account",
-        &[
-            "core-profiles (core): creates the user's profile (display name, a handle derived from it)",
-        ],
-    )]
+    vec![
+        entry::<AccountCreated>(
+            "`signUp` committed a new account",
+            &[
+                "core-profiles (core): creates the user's profile (display name, a handle derived from it)",
+            ],
+        ),
+        entry::<RecruiterAdded>(
+            "`addRecruiter` (or the demo data) made someone a recruiter",
+            &[
+                "auth-memberships (auth): adds the organization to the account's memberships, so the next token's `orgs` claim has it",
+            ],
+        ),
+        entry::<RecruiterRemoved>(
+            "`removeRecruiter` ended someone's membership",
+            &["auth-memberships (auth): removes the organization from the account's memberships"],
+        ),
+        entry::<JobPosted>(
+            "`postJob` committed a new job",
+            &[
+                "jobseeker-job-ownership (jobseeker): records the job's organization, which `Job.applications` checks recruiters against",
+            ],
+        ),
+        entry::<JobCreditsPurchased>("`purchaseJobCredits` committed a purchase", &[]),
+        entry::<PlanChanged>("`changePlan` committed a new plan", &[]),
+    ]
 }
 
 /// The text of `events/CATALOGUE.md`.

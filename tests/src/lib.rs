@@ -397,6 +397,7 @@ impl Stack {
             _directory: directory,
         };
         stack.wait_until_healthy().await;
+        stack.wait_for_demo_memberships().await;
         for account in DemoAccount::ALL {
             let session = stack
                 .sign_in(&account.email(), DEMO_PASSWORD)
@@ -406,6 +407,33 @@ impl Stack {
         }
         stack.warm_key_caches().await;
         stack
+    }
+
+    /// Waits until auth has projected every demo recruiter membership from
+    /// employer's `recruiter.added` events, so the demo recruiter's token
+    /// carries its organization.
+    async fn wait_for_demo_memberships(&self) {
+        let expected = (0..WORLD.users)
+            .filter(|user| WORLD.recruiter_organization(*user).is_some())
+            .count() as i64;
+        let auth = self.subgraph("auth").database.clone();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let projected: i64 = auth
+                .fetch_scalar(sqlx::query_scalar(
+                    "SELECT count(*) FROM account_organizations",
+                ))
+                .await
+                .expect("counts memberships");
+            if projected >= expected {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "auth projected {projected} of {expected} demo memberships within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Has every subgraph verify one token, so each has fetched the key set

@@ -167,3 +167,115 @@ async fn a_posted_job_is_known_to_jobseeker() {
         .expect("recorded");
     assert_eq!(recorded, WORLD.organization_id(organization));
 }
+
+fn orgs_claim(token: &str) -> String {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON claims");
+    claims["orgs"].to_string()
+}
+
+/// Employer owns membership: an organization admin adds a new employer
+/// account as recruiter (`recruiter.added.v1`), auth's projection follows,
+/// and the account's next token carries the organization; removing it
+/// (`recruiter.removed.v1`) takes it out again. A jobseeker cannot change
+/// an organization's recruiters.
+#[tokio::test(flavor = "multi_thread")]
+async fn recruiter_membership_reaches_the_tokens() {
+    use talentgraph_e2e::{DemoAccount, WORLD};
+    let stack = Stack::start(StackOptions::default()).await;
+    let organization = WORLD
+        .recruiter_organization(WORLD.demo_recruiter())
+        .expect("the demo recruiter recruits");
+    let organization_id = WORLD.organization_id(organization).to_string();
+    let (response, _) = stack
+        .request(
+            None,
+            &operation_document("SignUp"),
+            Some("SignUp"),
+            json!({ "input": { "email": "lea@example.com", "password": "membership passphrase", "role": "EMPLOYER" } }),
+        )
+        .await;
+    let token = Stack::session_from(&response.body, "signUp")
+        .unwrap_or_else(|| panic!("{:#}", response.body))
+        .access_token;
+    let (response, _) = stack
+        .request(Some(&token), "{ me { id } }", None, json!({}))
+        .await;
+    let user_id = response.body["data"]["me"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    assert!(!orgs_claim(&token).contains(&organization_id));
+
+    let add = "mutation($o: ID!, $u: ID!) { addRecruiter(organizationId: $o, userId: $u) }";
+    let remove = "mutation($o: ID!, $u: ID!) { removeRecruiter(organizationId: $o, userId: $u) }";
+    let variables = json!({ "o": organization_id, "u": user_id });
+    let (response, _) = stack
+        .request(
+            Some(stack.token(DemoAccount::Jobseeker)),
+            add,
+            None,
+            variables.clone(),
+        )
+        .await;
+    assert!(
+        response.body.to_string().contains("FORBIDDEN"),
+        "{:#}",
+        response.body
+    );
+    let (response, _) = stack
+        .request(
+            Some(stack.token(DemoAccount::Recruiter)),
+            add,
+            None,
+            variables.clone(),
+        )
+        .await;
+    assert_eq!(
+        response.body["data"]["addRecruiter"], true,
+        "{:#}",
+        response.body
+    );
+
+    let sign_in = || async {
+        stack
+            .sign_in("lea@example.com", "membership passphrase")
+            .await
+            .expect("signs in")
+            .access_token
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !orgs_claim(&sign_in().await).contains(&organization_id) {
+        assert!(
+            Instant::now() < deadline,
+            "auth never projected the membership"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let (response, _) = stack
+        .request(
+            Some(stack.token(DemoAccount::Recruiter)),
+            remove,
+            None,
+            variables,
+        )
+        .await;
+    assert_eq!(
+        response.body["data"]["removeRecruiter"], true,
+        "{:#}",
+        response.body
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while orgs_claim(&sign_in().await).contains(&organization_id) {
+        assert!(
+            Instant::now() < deadline,
+            "auth never projected the removal"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

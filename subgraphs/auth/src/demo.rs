@@ -12,25 +12,10 @@ use crate::error::AuthError;
 /// Inserts auth's demo rows; returns how many rows were new.
 #[tracing::instrument(skip_all)]
 pub async fn seed(database: &Database, world: &DemoWorld) -> Result<u64, DatabaseError> {
+    // Memberships (the `orgs` claim) are not seeded here: employer owns them
+    // and announces each (`recruiter.added`); auth's table is the
+    // projection its consumer keeps.
     let mut new_rows = seed_accounts(database, world).await?;
-    let mut recruiters = Vec::new();
-    let mut organizations = Vec::new();
-    for user in 0..world.users {
-        if let Some(organization) = world.recruiter_organization(user) {
-            recruiters.push(world.user_id(user));
-            organizations.push(world.organization_id(organization));
-        }
-    }
-    new_rows += database
-        .execute(
-            sqlx::query(
-                "INSERT INTO account_organizations (user_id, organization_id) \
-                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING",
-            )
-            .bind(recruiters)
-            .bind(organizations),
-        )
-        .await?;
     for user in [
         world.demo_jobseeker(),
         world.demo_recruiter(),

@@ -14,6 +14,7 @@
 //! ring) and `passwords`, and `accounts` holds the reads of accounts.
 
 pub mod accounts;
+pub mod consumers;
 pub mod demo;
 pub mod error;
 pub mod keys;
@@ -59,25 +60,8 @@ pub static SUBGRAPH: Subgraph<DemoWorld> = Subgraph {
     app_builder: app,
     deployed_app_builder: build_app,
     demo_seeder: seed_demo,
-    event_tasks,
+    event_tasks: consumers::event_tasks,
 };
-
-/// Auth produces events (`account.created`): its outbox relay.
-fn event_tasks(
-    database: &Database,
-    broker: &talentgraph_kit::events::Broker,
-    stop: talentgraph_kit::events::StopSignal,
-) -> Vec<talentgraph_kit::events::EventTask> {
-    vec![Box::pin(
-        talentgraph_kit::events::OutboxRelay::new(
-            database,
-            broker.clone(),
-            "auth",
-            talentgraph_kit::events::RelaySettings::default(),
-        )
-        .run(stop.stopped()),
-    )]
-}
 
 fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a> {
     Box::pin(demo::seed(database, world))

@@ -50,6 +50,74 @@ async fn auth_with(adjust: impl FnOnce(&mut SubgraphConfig)) -> Auth {
     }
 }
 
+/// Applies an employer membership event through auth's consumer handler,
+/// in a transaction, as the consumer would after its inbox check.
+async fn apply_membership_event<E: talentgraph_kit::events::Event>(database: &Database, event: &E) {
+    use talentgraph_kit::events::EventHandler;
+    let envelope = talentgraph_kit::events::Envelope::wrap(event).expect("wraps");
+    let mut transaction = database.begin().await.expect("begins");
+    talentgraph_auth::consumers::MembershipsFromEmployer
+        .handle(&mut transaction, &envelope)
+        .await
+        .expect("applies");
+    transaction.commit().await.expect("commits");
+}
+
+/// Memberships follow employer's events in order: added, then removed; a
+/// member of an unknown account is refused (it goes to the dead letters).
+#[tokio::test]
+async fn memberships_follow_employers_events() {
+    let Auth { app, database, .. } = auth().await;
+    let recruiter = WORLD.user_id(WORLD.demo_recruiter());
+    let organization = WORLD.organization_id(3);
+    apply_membership_event(
+        &database,
+        &talentgraph_events::RecruiterAdded {
+            organization_id: organization,
+            user_id: recruiter,
+            added_by: None,
+        },
+    )
+    .await;
+    let (token, _) = sign_in(&app, WORLD.demo_recruiter()).await;
+    assert!(
+        claims_of(&token)["orgs"]
+            .to_string()
+            .contains(&organization.to_string())
+    );
+    apply_membership_event(
+        &database,
+        &talentgraph_events::RecruiterRemoved {
+            organization_id: organization,
+            user_id: recruiter,
+            removed_by: WORLD.user_id(WORLD.demo_admin()),
+        },
+    )
+    .await;
+    let (token, _) = sign_in(&app, WORLD.demo_recruiter()).await;
+    assert!(
+        !claims_of(&token)["orgs"]
+            .to_string()
+            .contains(&organization.to_string())
+    );
+
+    use talentgraph_kit::events::EventHandler;
+    let stranger = talentgraph_kit::events::Envelope::wrap(&talentgraph_events::RecruiterAdded {
+        organization_id: organization,
+        user_id: uuid::Uuid::new_v4(),
+        added_by: None,
+    })
+    .expect("wraps");
+    let mut transaction = database.begin().await.expect("begins");
+    assert!(
+        talentgraph_auth::consumers::MembershipsFromEmployer
+            .handle(&mut transaction, &stranger)
+            .await
+            .is_err(),
+        "an unknown account is refused"
+    );
+}
+
 async fn auth() -> Auth {
     auth_with(|_| {}).await
 }
@@ -157,7 +225,27 @@ async fn sign_up_creates_an_account_that_can_use_its_token() {
 /// subject, roles, organizations, issuer, audience and a short expiry.
 #[tokio::test]
 async fn access_tokens_carry_the_documented_claims() {
-    let Auth { app, config, .. } = auth().await;
+    let Auth {
+        app,
+        config,
+        database,
+    } = auth().await;
+    // Memberships come from employer's events; apply the demo recruiter's
+    // as auth's consumer does, through its handler.
+    let organization = WORLD.organization_id(
+        WORLD
+            .recruiter_organization(WORLD.demo_recruiter())
+            .expect("a recruiter"),
+    );
+    apply_membership_event(
+        &database,
+        &talentgraph_events::RecruiterAdded {
+            organization_id: organization,
+            user_id: WORLD.user_id(WORLD.demo_recruiter()),
+            added_by: None,
+        },
+    )
+    .await;
     let (token, _) = sign_in(&app, WORLD.demo_recruiter()).await;
     let header = header_of(&token);
     assert_eq!(header["alg"], "EdDSA");

@@ -57,17 +57,41 @@ pub async fn seed(database: &Database, world: &DemoWorld) -> Result<u64, Databas
             ));
         }
     }
-    let mut inserted = database
-        .execute(
-            sqlx::query(
-                "INSERT INTO recruiters (organization_id, user_id, added_at) \
-                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[]) ON CONFLICT DO NOTHING",
+    // The first recruiter of each organization is its admin. New members
+    // are announced like any other (`recruiter.added`), so auth's
+    // projection of memberships fills from the events, as in production.
+    let admins: Vec<bool> = organization_ids
+        .iter()
+        .enumerate()
+        .map(|(index, organization)| index == 0 || organization_ids[index - 1] != *organization)
+        .collect();
+    let mut transaction = database.begin().await?;
+    let new_members: Vec<(Uuid, Uuid)> = transaction
+        .fetch_all(
+            sqlx::query_as(
+                "INSERT INTO recruiters (organization_id, user_id, added_at, is_admin) \
+                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::boolean[]) \
+                 ON CONFLICT DO NOTHING RETURNING organization_id, user_id",
             )
             .bind(organization_ids)
             .bind(user_ids)
-            .bind(added),
+            .bind(added)
+            .bind(admins),
         )
         .await?;
+    for (organization_id, user_id) in &new_members {
+        talentgraph_kit::events::record_event(
+            &mut transaction,
+            &talentgraph_events::RecruiterAdded {
+                organization_id: *organization_id,
+                user_id: *user_id,
+                added_by: None,
+            },
+        )
+        .await?;
+    }
+    transaction.commit().await?;
+    let mut inserted = new_members.len() as u64;
 
     let mut rng = demo_rng("employer/jobs");
     let jobs: Vec<u64> = (0..world.jobs).collect();

@@ -10,6 +10,8 @@ use talentgraph_kit::{CommonError, ErrorCode, client_error};
 pub enum EmployerError {
     Common(CommonError),
     NotRecruiter,
+    /// Adding or removing recruiters needs an organization admin.
+    NotOrganizationAdmin,
     JobNotFound,
 }
 
@@ -22,6 +24,10 @@ impl From<EmployerError> for async_graphql::Error {
             EmployerError::NotRecruiter => client_error(
                 ErrorCode::Forbidden,
                 "Only recruiters of the organization may do this.",
+            ),
+            EmployerError::NotOrganizationAdmin => client_error(
+                ErrorCode::Forbidden,
+                "Only the organization's admins (and platform admins) may change its recruiters.",
             ),
             EmployerError::JobNotFound => {
                 client_error(ErrorCode::NotFound, "There is no job with that id.")

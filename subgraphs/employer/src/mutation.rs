@@ -13,6 +13,47 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
+    /// Makes a user a recruiter of an organization (its admins and platform
+    /// admins only). True when they were not one already. Their next token
+    /// (after signing in or refreshing) carries the organization.
+    async fn add_recruiter(
+        &self,
+        context: &Context<'_>,
+        organization_id: ID,
+        user_id: ID,
+    ) -> async_graphql::Result<bool> {
+        let organization_id = parse_id_argument("organizationId", &organization_id)?;
+        let user_id = parse_id_argument("userId", &user_id)?;
+        let actor = actor(context)?;
+        Ok(store::add_recruiter(
+            context.data_unchecked::<Database>(),
+            actor,
+            organization_id,
+            user_id,
+        )
+        .await?)
+    }
+
+    /// Ends a user's membership of an organization (its admins and platform
+    /// admins only); the last admin stays. True when they were a recruiter.
+    async fn remove_recruiter(
+        &self,
+        context: &Context<'_>,
+        organization_id: ID,
+        user_id: ID,
+    ) -> async_graphql::Result<bool> {
+        let organization_id = parse_id_argument("organizationId", &organization_id)?;
+        let user_id = parse_id_argument("userId", &user_id)?;
+        let actor = actor(context)?;
+        Ok(store::remove_recruiter(
+            context.data_unchecked::<Database>(),
+            actor,
+            organization_id,
+            user_id,
+        )
+        .await?)
+    }
+
     /// Posts an open job for an organization the viewer recruits for.
     async fn post_job(
         &self,

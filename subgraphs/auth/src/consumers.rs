@@ -1,0 +1,103 @@
+//! The events auth consumes: recruiter membership, which employer owns.
+//! `account_organizations` is auth's projection of it, read when a token's
+//! `orgs` claim is issued.
+
+use talentgraph_events::{RecruiterAdded, RecruiterRemoved};
+use talentgraph_kit::Database;
+use talentgraph_kit::database::Transaction;
+use talentgraph_kit::events::{
+    BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventConsumer, EventHandler, EventTask,
+    HandlerError, StopSignal,
+};
+
+/// `recruiter.added` / `recruiter.removed` → `account_organizations`. Both
+/// come from one stream through one consumer, in order, so a removal is
+/// never applied before the addition it undoes.
+pub struct MembershipsFromEmployer;
+
+impl EventHandler for MembershipsFromEmployer {
+    fn handle<'a>(
+        &'a self,
+        transaction: &'a mut Transaction,
+        envelope: &'a Envelope,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            let rejected = |error: talentgraph_kit::events::EnvelopeError| {
+                HandlerError::Rejected(error.to_string())
+            };
+            if envelope.is::<RecruiterAdded>() {
+                let added: RecruiterAdded = envelope.decode().map_err(rejected)?;
+                let known: bool = transaction
+                    .fetch_scalar(
+                        sqlx::query_scalar(
+                            "SELECT EXISTS (SELECT 1 FROM accounts WHERE user_id = $1)",
+                        )
+                        .bind(added.user_id),
+                    )
+                    .await?;
+                if !known {
+                    return Err(HandlerError::Rejected(format!(
+                        "no account {} to make a recruiter of {}",
+                        added.user_id, added.organization_id
+                    )));
+                }
+                transaction
+                    .execute(
+                        sqlx::query(
+                            "INSERT INTO account_organizations (user_id, organization_id) VALUES ($1, $2) \
+                             ON CONFLICT DO NOTHING",
+                        )
+                        .bind(added.user_id)
+                        .bind(added.organization_id),
+                    )
+                    .await?;
+            } else if envelope.is::<RecruiterRemoved>() {
+                let removed: RecruiterRemoved = envelope.decode().map_err(rejected)?;
+                transaction
+                    .execute(
+                        sqlx::query(
+                            "DELETE FROM account_organizations WHERE user_id = $1 AND organization_id = $2",
+                        )
+                        .bind(removed.user_id)
+                        .bind(removed.organization_id),
+                    )
+                    .await?;
+            } else {
+                return Err(HandlerError::Rejected(format!(
+                    "auth-memberships does not read {}",
+                    envelope.subject()
+                )));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Auth's event work: the relay of its own outbox and the memberships
+/// consumer.
+pub fn event_tasks(database: &Database, broker: &Broker, stop: StopSignal) -> Vec<EventTask> {
+    vec![
+        Box::pin(
+            talentgraph_kit::events::OutboxRelay::new(
+                database,
+                broker.clone(),
+                "auth",
+                talentgraph_kit::events::RelaySettings::default(),
+            )
+            .run(stop.clone().stopped()),
+        ),
+        Box::pin(
+            EventConsumer::new(
+                database,
+                broker.clone(),
+                ConsumerSettings::new(
+                    "auth-memberships",
+                    RecruiterAdded::PRODUCER,
+                    vec![RecruiterAdded::subject(), RecruiterRemoved::subject()],
+                ),
+                MembershipsFromEmployer,
+            )
+            .run(stop.stopped()),
+        ),
+    ]
+}
