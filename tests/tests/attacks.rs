@@ -58,10 +58,17 @@ async fn send(
     if let Some(body) = body {
         request = request.body(body);
     }
-    let response = request
-        .send()
-        .await
-        .expect("an answer, not a dropped connection");
+    let response = match request.send().await {
+        Ok(response) => response,
+        // A server that refuses an oversized body answers 413 at once and
+        // closes the connection; a client still writing the body then sees
+        // the connection close instead of the answer. Reported as status 0,
+        // which only the oversized cases accept.
+        Err(error) if error.is_request() => {
+            return (0, Value::String(format!("closed while sending: {error}")));
+        }
+        Err(error) => panic!("an answer, not a dropped connection: {error}"),
+    };
     let status = response.status().as_u16();
     let text = response.text().await.unwrap_or_default();
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
@@ -372,6 +379,13 @@ async fn hostile_requests_are_refused_and_harm_nothing() {
         let before = stack.total_statements();
         let (status, answer) = send(&client, method, &url, content_type, body, &headers).await;
         let statements = stack.total_statements() - before;
+        if status == 0 && expected.statuses.contains(&413) {
+            // Refused while the body was still being sent; see `send`.
+            summary.push(format!("| {case} | closed early | - |"));
+            assert_eq!(statements, 0, "{case}");
+            assert_unharmed(&stack, case).await;
+            continue;
+        }
         assert!(
             expected.statuses.contains(&status),
             "{case}: status {status}, expected one of {:?}: {answer:#}",
