@@ -423,8 +423,14 @@ async fn a_crash_between_commit_and_ack_has_one_effect() {
         let mut stopped = stopped;
         let _ = stopped.changed().await;
     }));
-    // The redelivery comes after ack_wait and is recognised.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The redelivery comes after ack_wait, is recognised by the inbox and
+    // acknowledged: nothing is left pending for the durable consumer.
+    let mut durable = durable;
+    wait_until("the redelivery acknowledged", async || {
+        let info = durable.info().await.expect("consumer info");
+        info.num_ack_pending == 0 && info.num_pending == 0 && info.ack_floor.stream_sequence >= 1
+    })
+    .await;
     assert_eq!(
         count(&database, "SELECT count(*) FROM effects").await,
         1,
