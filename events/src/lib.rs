@@ -84,6 +84,21 @@ impl Event for PlanChanged {
     const VERSION: u32 = 1;
 }
 
+/// A job was closed: it takes no more applications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobClosed {
+    pub job_id: Uuid,
+    pub organization_id: Uuid,
+    pub closed_by: Uuid,
+}
+
+impl Event for JobClosed {
+    const PRODUCER: &'static str = "employer";
+    const TYPE: &'static str = "job.closed";
+    const VERSION: u32 = 1;
+}
+
 /// Someone became a recruiter of an organization. Employer owns membership;
 /// auth keeps a projection of it for the `orgs` claim of the tokens it
 /// issues.
@@ -167,6 +182,12 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
             "`postJob` committed a new job",
             &[
                 "jobseeker-job-ownership (jobseeker): records the job's organization, which `Job.applications` checks recruiters against",
+            ],
+        ),
+        entry::<JobClosed>(
+            "`closeJob` closed a job",
+            &[
+                "jobseeker-job-ownership (jobseeker): marks the job closed, so `applyToJob` refuses it (`JOB_CLOSED`)",
             ],
         ),
         entry::<JobCreditsPurchased>("`purchaseJobCredits` committed a purchase", &[]),

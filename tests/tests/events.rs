@@ -279,3 +279,67 @@ async fn recruiter_membership_reaches_the_tokens() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// `closeJob` → `job.closed.v1` → jobseeker marks the job closed, and
+/// `applyToJob` through the router is refused with JOB_CLOSED.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_job_takes_no_applications() {
+    use talentgraph_e2e::{DemoAccount, WORLD};
+    let stack = Stack::start(StackOptions::default()).await;
+    let organization = WORLD
+        .recruiter_organization(WORLD.demo_recruiter())
+        .expect("the demo recruiter recruits");
+    let job = (0..WORLD.jobs)
+        .find(|job| WORLD.job_organization(*job) == organization && !WORLD.job_is_closed(*job))
+        .expect("an open job of the organization");
+    let job_id = WORLD.job_id(job);
+    let (response, _) = stack
+        .request(
+            Some(stack.token(DemoAccount::Recruiter)),
+            "mutation($id: ID!) { closeJob(id: $id) { status } }",
+            None,
+            json!({ "id": job_id.to_string() }),
+        )
+        .await;
+    assert_eq!(
+        response.body["data"]["closeJob"]["status"], "CLOSED",
+        "{:#}",
+        response.body
+    );
+    let jobseeker = stack.subgraph("jobseeker").database.clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let closed: bool = jobseeker
+            .fetch_scalar(
+                sqlx::query_scalar(
+                    "SELECT closed_at IS NOT NULL FROM job_organizations WHERE job_id = $1",
+                )
+                .bind(job_id),
+            )
+            .await
+            .expect("the job's record");
+        if closed {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "jobseeker never learnt the job was closed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (response, _) = stack
+        .request(
+            Some(stack.token(DemoAccount::Jobseeker)),
+            &operation_document("ApplyToJob"),
+            Some("ApplyToJob"),
+            json!({ "jobId": job_id.to_string() }),
+        )
+        .await;
+    let reasons: Vec<&str> = response.body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|error| error["extensions"]["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, vec!["JOB_CLOSED"], "{:#}", response.body);
+}

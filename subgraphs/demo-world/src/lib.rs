@@ -138,6 +138,12 @@ impl DemoWorld {
         job % self.organizations
     }
 
+    /// Every tenth job is closed (employer seeds its status from this,
+    /// jobseeker its record of which jobs take applications).
+    pub fn job_is_closed(&self, job: u64) -> bool {
+        job % 10 == 9
+    }
+
     /// The recruiter who posted a job.
     pub fn job_poster(&self, job: u64) -> u64 {
         self.recruiters_of(self.job_organization(job))[usize::from(job % 2 == 1)]

@@ -138,7 +138,14 @@ pub async fn seed(database: &Database, world: &DemoWorld) -> Result<u64, Databas
                 maximums.push(None);
                 currencies.push(None);
             }
-            statuses.push(if job % 10 == 9 { "CLOSED" } else { "OPEN" }.to_owned());
+            statuses.push(
+                if world.job_is_closed(job) {
+                    "CLOSED"
+                } else {
+                    "OPEN"
+                }
+                .to_owned(),
+            );
             posted.push(world.timestamp(0, job, world.jobs));
         }
         inserted += database

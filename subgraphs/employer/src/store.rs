@@ -225,6 +225,15 @@ pub async fn close_job(database: &Database, actor: Actor, id: Uuid) -> Result<Jo
             .bind(id),
         )
         .await?;
+    talentgraph_kit::events::record_event(
+        &mut transaction,
+        &talentgraph_events::JobClosed {
+            job_id: id,
+            organization_id,
+            closed_by: actor.user_id,
+        },
+    )
+    .await?;
     transaction.commit().await?;
     Ok(closed)
 }

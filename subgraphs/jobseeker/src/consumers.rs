@@ -1,7 +1,7 @@
 //! The events jobseeker consumes: each handler runs in the consumer's
 //! transaction, after the inbox has recorded the event.
 
-use talentgraph_events::JobPosted;
+use talentgraph_events::{JobClosed, JobPosted};
 use talentgraph_kit::Database;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
@@ -9,7 +9,9 @@ use talentgraph_kit::events::{
     HandlerError, StopSignal,
 };
 
-/// `job.posted` → which organization the job belongs to.
+/// `job.posted` → which organization the job belongs to; `job.closed` →
+/// that it takes no more applications. One consumer for both, so a job is
+/// never closed before it is posted.
 pub struct JobOwnershipFromPostings;
 
 impl EventHandler for JobOwnershipFromPostings {
@@ -19,15 +21,22 @@ impl EventHandler for JobOwnershipFromPostings {
         envelope: &'a Envelope,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
-            let posted: JobPosted = envelope
-                .decode()
-                .map_err(|error| HandlerError::Rejected(error.to_string()))?;
-            crate::store::record_job_organization(
-                transaction,
-                posted.job_id,
-                posted.organization_id,
-            )
-            .await?;
+            let rejected = |error: talentgraph_kit::events::EnvelopeError| {
+                HandlerError::Rejected(error.to_string())
+            };
+            if envelope.is::<JobClosed>() {
+                let closed: JobClosed = envelope.decode().map_err(rejected)?;
+                crate::store::record_job_closed(transaction, closed.job_id, closed.organization_id)
+                    .await?;
+            } else {
+                let posted: JobPosted = envelope.decode().map_err(rejected)?;
+                crate::store::record_job_organization(
+                    transaction,
+                    posted.job_id,
+                    posted.organization_id,
+                )
+                .await?;
+            }
             Ok(())
         })
     }
@@ -42,7 +51,7 @@ pub fn event_tasks(database: &Database, broker: &Broker, stop: StopSignal) -> Ve
             ConsumerSettings::new(
                 "jobseeker-job-ownership",
                 JobPosted::PRODUCER,
-                vec![JobPosted::subject()],
+                vec![JobPosted::subject(), JobClosed::subject()],
             ),
             JobOwnershipFromPostings,
         )

@@ -120,22 +120,23 @@ pub async fn seed(database: &Database, world: &DemoWorld) -> Result<u64, Databas
     // The demo jobs' organizations, as employer's job.posted events would
     // have recorded them: the demo world's rule, which employer's seed
     // follows too.
-    let (jobs, organizations): (Vec<_>, Vec<_>) = (0..world.jobs)
-        .map(|job| {
-            (
-                world.job_id(job),
-                world.organization_id(world.job_organization(job)),
-            )
-        })
-        .unzip();
+    let jobs: Vec<_> = (0..world.jobs).map(|job| world.job_id(job)).collect();
+    let organizations: Vec<_> = (0..world.jobs)
+        .map(|job| world.organization_id(world.job_organization(job)))
+        .collect();
+    let closed: Vec<bool> = (0..world.jobs)
+        .map(|job| world.job_is_closed(job))
+        .collect();
     inserted += database
         .execute(
             sqlx::query(
-                "INSERT INTO job_organizations (job_id, organization_id) \
-                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING",
+                "INSERT INTO job_organizations (job_id, organization_id, closed_at) \
+                 SELECT j, o, CASE WHEN c THEN now() END \
+                 FROM UNNEST($1::uuid[], $2::uuid[], $3::boolean[]) AS x(j, o, c) ON CONFLICT DO NOTHING",
             )
             .bind(jobs)
-            .bind(organizations),
+            .bind(organizations)
+            .bind(closed),
         )
         .await?;
     Ok(inserted)

@@ -13,6 +13,11 @@ pub enum JobseekerError {
     ApplicationNotFound,
     AlreadyApplied,
     AlreadyWithdrawn,
+    /// Employer closed the job.
+    JobClosed,
+    /// Jobseeker has no record of the job (it does not exist, or employer's
+    /// `job.posted` has not arrived yet).
+    JobNotFound,
 }
 
 talentgraph_kit::embeds_common_error!(JobseekerError, database_errors_mapped_by_hand);
@@ -40,6 +45,13 @@ impl From<JobseekerError> for async_graphql::Error {
             }
             JobseekerError::AlreadyApplied => {
                 conflict_error("ALREADY_APPLIED", "You have already applied to this job.")
+            }
+            JobseekerError::JobClosed => conflict_error(
+                "JOB_CLOSED",
+                "This job is closed and takes no more applications.",
+            ),
+            JobseekerError::JobNotFound => {
+                client_error(ErrorCode::NotFound, "There is no open job with that id.")
             }
             JobseekerError::AlreadyWithdrawn => conflict_error(
                 "ALREADY_WITHDRAWN",

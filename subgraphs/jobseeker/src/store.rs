@@ -73,15 +73,53 @@ pub async fn insert_application(
     applicant: Uuid,
     cover_letter: Option<String>,
 ) -> Result<Application, JobseekerError> {
+    // Jobseeker's own record of the job, from employer's events: a closed
+    // job or one never announced takes no application. The insert names
+    // the job only if it is open, in one statement.
     let query = sqlx::query_as::<_, Application>(concat!(
-        "INSERT INTO applications (id, job_id, applicant_id, cover_letter) VALUES ($1, $2, $3, $4) RETURNING ",
+        "INSERT INTO applications (id, job_id, applicant_id, cover_letter) \
+         SELECT $1, job_id, $3, $4 FROM job_organizations WHERE job_id = $2 AND closed_at IS NULL \
+         RETURNING ",
         application_columns!()
     ))
     .bind(Uuid::new_v4())
     .bind(job_id)
     .bind(applicant)
     .bind(cover_letter);
-    Ok(database.fetch_one(query).await?)
+    if let Some(application) = database.fetch_optional(query).await? {
+        return Ok(application);
+    }
+    let known: Option<(Option<chrono::DateTime<chrono::Utc>>,)> = database
+        .fetch_optional(
+            sqlx::query_as("SELECT closed_at FROM job_organizations WHERE job_id = $1")
+                .bind(job_id),
+        )
+        .await?;
+    Err(match known {
+        Some((Some(_),)) => JobseekerError::JobClosed,
+        _ => JobseekerError::JobNotFound,
+    })
+}
+
+/// Marks a job closed from `job.closed`; a job not yet recorded is
+/// recorded closed (its `job.posted` comes first on the same stream, so
+/// this only happens for jobs older than the projection).
+pub async fn record_job_closed(
+    transaction: &mut talentgraph_kit::database::Transaction,
+    job_id: Uuid,
+    organization_id: Uuid,
+) -> Result<(), talentgraph_kit::DatabaseError> {
+    transaction
+        .execute(
+            sqlx::query(
+                "INSERT INTO job_organizations (job_id, organization_id, closed_at) VALUES ($1, $2, now()) \
+                 ON CONFLICT (job_id) DO UPDATE SET closed_at = COALESCE(job_organizations.closed_at, now())",
+            )
+            .bind(job_id)
+            .bind(organization_id),
+        )
+        .await?;
+    Ok(())
 }
 
 /// Withdraws application `id` on behalf of `viewer_id`, who must be its

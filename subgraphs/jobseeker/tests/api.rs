@@ -257,13 +257,72 @@ async fn application_count(database: &Database) -> i64 {
         .expect("counts")
 }
 
+/// A new open job as jobseeker knows it once employer's `job.posted`
+/// arrived (what the consumer records).
+async fn announced_job(database: &Database) -> uuid::Uuid {
+    let job = uuid::Uuid::new_v4();
+    database
+        .execute(
+            sqlx::query("INSERT INTO job_organizations (job_id, organization_id) VALUES ($1, $2)")
+                .bind(job)
+                .bind(WORLD.organization_id(0)),
+        )
+        .await
+        .expect("records the job");
+    job
+}
+
+/// A closed job (every tenth demo job, or one employer's `job.closed`
+/// marked) is CONFLICT/JOB_CLOSED; a job jobseeker never heard of is
+/// NOT_FOUND; neither writes anything.
+#[tokio::test]
+async fn closed_and_unknown_jobs_take_no_applications() {
+    let (app, database) = seeded_jobseeker().await;
+    let apply = "mutation($job: ID!) { applyToJob(jobId: $job) { id } }";
+    let before = application_count(&database).await;
+    let closed = (0..WORLD.jobs)
+        .find(|job| WORLD.job_is_closed(*job))
+        .expect("a closed demo job");
+    let response = app
+        .graphql_as(
+            "jobseeker-a",
+            apply,
+            json!({ "job": WORLD.job_id(closed).to_string() }),
+        )
+        .await;
+    assert_eq!(
+        response.first_error_code(),
+        Some("CONFLICT"),
+        "{:#}",
+        response.body
+    );
+    assert_eq!(
+        response.body["errors"][0]["extensions"]["reason"],
+        "JOB_CLOSED"
+    );
+    let response = app
+        .graphql_as(
+            "jobseeker-a",
+            apply,
+            json!({ "job": uuid::Uuid::new_v4().to_string() }),
+        )
+        .await;
+    assert_eq!(
+        response.first_error_code(),
+        Some("NOT_FOUND"),
+        "{:#}",
+        response.body
+    );
+    assert_eq!(application_count(&database).await, before);
+}
+
 /// applyToJob: works once, a second time is CONFLICT/ALREADY_APPLIED with
 /// nothing written; anonymous and non-jobseekers are refused.
 #[tokio::test]
 async fn apply_to_job_once() {
     let (app, database) = seeded_jobseeker().await;
     let apply = "mutation($job: ID!) { applyToJob(jobId: $job, coverLetter: \"Hello\") { id status job { id } applicant { id } } }";
-    let job = json!({ "job": uuid::Uuid::new_v4().to_string() });
+    let job = json!({ "job": announced_job(&database).await.to_string() });
     let before = application_count(&database).await;
     let response = app.graphql(apply, job.clone()).await;
     assert_eq!(response.first_error_code(), Some("UNAUTHENTICATED"));
@@ -297,7 +356,7 @@ async fn withdraw_application_rules() {
         .graphql_as(
             "jobseeker-a",
             apply,
-            json!({ "job": uuid::Uuid::new_v4().to_string() }),
+            json!({ "job": announced_job(&_database).await.to_string() }),
         )
         .await;
     let id = response.body["data"]["applyToJob"]["id"]
