@@ -223,7 +223,9 @@ pub fn catalogue_markdown() -> String {
     text
 }
 
-/// `events/schemas/<subject>.json`, as (file name, pretty JSON).
+/// `events/schemas/<subject>.json`, as (file name, pretty JSON with keys
+/// sorted, so the text does not depend on whether some crate in the build
+/// turned on serde_json's insertion order).
 pub fn schema_files() -> Vec<(String, String)> {
     catalogue()
         .into_iter()
@@ -232,9 +234,29 @@ pub fn schema_files() -> Vec<(String, String)> {
                 format!("{}.json", entry.subject),
                 format!(
                     "{}\n",
-                    serde_json::to_string_pretty(&entry.schema).unwrap_or_default()
+                    serde_json::to_string_pretty(&sorted_keys(entry.schema)).unwrap_or_default()
                 ),
             )
         })
         .collect()
+}
+
+/// The same JSON with every object's keys in sorted order.
+fn sorted_keys(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| (key, sorted_keys(value)))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sorted_keys).collect())
+        }
+        other => other,
+    }
 }
