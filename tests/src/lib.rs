@@ -534,6 +534,52 @@ impl Stack {
         std::fs::read_to_string(&self.router_log).unwrap_or_default()
     }
 
+    /// A schema registry of this stack's own (fresh database, free port)
+    /// that writes `router_files`, with every subgraph of the stack
+    /// published in name order (a subgraph that extends another's entity
+    /// comes after it), each after the first approved as new to the graph.
+    /// Returns the registry and its write-and-approve token.
+    pub async fn start_registry(
+        &self,
+        router_files: schema_registry::server::RouterFiles,
+    ) -> (TestApp, String) {
+        let (database, _) = fresh_database(&schema_registry::server::MIGRATOR)
+            .await
+            .expect("a registry database");
+        let token = schema_registry::server::tokens::create_token(
+            &database,
+            "e2e-lead",
+            &[
+                schema_registry::server::Scope::Write,
+                schema_registry::server::Scope::Approve,
+            ],
+        )
+        .await
+        .expect("a write-and-approve token");
+        let state = schema_registry::server::RegistryState::new(database, router_files);
+        let registry = TestApp::spawn(schema_registry::server::app(state, 4 * 1024 * 1024))
+            .await
+            .expect("the registry starts");
+        let mut inputs = self.subgraph_inputs().to_vec();
+        inputs.sort_by(|a, b| a.name.cmp(&b.name));
+        for input in &inputs {
+            let response = self
+                .client
+                .post(registry.url(&format!("/api/subgraphs/{}/versions", input.name)))
+                .bearer_auth(&token)
+                .json(&serde_json::json!({
+                    "sdl": input.sdl,
+                    "routing_url": input.routing_url,
+                    "approval": { "reason": "initial population of the graph" },
+                }))
+                .send()
+                .await
+                .expect("the registry answers");
+            assert_eq!(response.status().as_u16(), 201, "publishing {}", input.name);
+        }
+        (registry, token)
+    }
+
     /// The stack's NATS server, to stop and resume in fault tests.
     pub fn nats(&mut self) -> &mut talentgraph_kit::testing::NatsServer {
         &mut self.nats
@@ -688,6 +734,24 @@ impl Drop for Stack {
         let _ = self.router.kill();
         let _ = self.router.wait();
     }
+}
+
+/// Replaces the part of `tests/README.md` between `start` and `end` (the
+/// markers included) with `section`, which carries the markers; when the
+/// markers are missing, appends `heading` and the section. The measuring
+/// binaries keep their tables current this way.
+pub fn write_tests_readme_section(start: &str, end: &str, section: &str, heading: &str) {
+    let path = repository_root().join("tests/README.md");
+    let readme = std::fs::read_to_string(&path).unwrap_or_default();
+    let updated = match (readme.find(start), readme.find(end)) {
+        (Some(first), Some(last)) => format!(
+            "{}{section}{}",
+            &readme[..first],
+            &readme[last + end.len()..]
+        ),
+        _ => format!("{readme}\n{heading}{section}\n"),
+    };
+    std::fs::write(&path, updated).expect("writes tests/README.md");
 }
 
 /// The text of `pages/<name>.graphql`.

@@ -105,19 +105,6 @@ fn nested(cycles: usize) -> String {
     format!("{{ jobs(first: 1) {{ edges {{ node {{ {document} }} }} }} }}")
 }
 
-fn fragment_bomb(fragments: usize, spreads: usize) -> String {
-    let mut document = String::from("query { ...F0 }\n");
-    for index in 0..fragments {
-        let body = if index + 1 == fragments {
-            "__typename".to_owned()
-        } else {
-            vec![format!("...F{}", index + 1); spreads].join(" ")
-        };
-        document.push_str(&format!("fragment F{index} on Query {{ {body} }}\n"));
-    }
-    document
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_requests_are_refused_and_harm_nothing() {
     let stack = Stack::start(StackOptions::default()).await;
@@ -218,7 +205,7 @@ async fn hostile_requests_are_refused_and_harm_nothing() {
             reqwest::Method::POST,
             core.clone(),
             json_type,
-            Some(graphql_body(&fragment_bomb(7, 40))),
+            Some(graphql_body(&talentgraph_kit::testing::fragment_fan_out(7, 40))),
             vec![],
             Expected { statuses: &[400], codes: &["SELECTION_LIMIT_EXCEEDED"] },
         ),

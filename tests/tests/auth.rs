@@ -29,7 +29,7 @@ fn assert_forbidden(body: &Value) {
     assert_eq!(error_codes(body), vec!["FORBIDDEN"], "{body:#}");
 }
 
-/// Posts straight to a subgraph, bypassing the router (and its secret).
+/// Calls a subgraph straight, not through the router.
 async fn direct(
     stack: &Stack,
     subgraph: &str,
@@ -37,16 +37,7 @@ async fn direct(
     query: &str,
     variables: Value,
 ) -> Value {
-    reqwest::Client::new()
-        .post(stack.subgraph(subgraph).url("/graphql"))
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .expect("the subgraph answers")
-        .json()
-        .await
-        .expect("a JSON body")
+    direct_with_headers(stack, subgraph, token, query, variables, &[]).await
 }
 
 /// Like [`direct`], with the router secret: what someone who learnt the
@@ -58,11 +49,26 @@ async fn direct_with_router_secret(
     query: &str,
     variables: Value,
 ) -> Value {
-    reqwest::Client::new()
+    let secret = [("x-talentgraph-router", talentgraph_e2e::ROUTER_SECRET)];
+    direct_with_headers(stack, subgraph, token, query, variables, &secret).await
+}
+
+async fn direct_with_headers(
+    stack: &Stack,
+    subgraph: &str,
+    token: &str,
+    query: &str,
+    variables: Value,
+    headers: &[(&str, &str)],
+) -> Value {
+    let mut request = reqwest::Client::new()
         .post(stack.subgraph(subgraph).url("/graphql"))
         .bearer_auth(token)
-        .header("x-talentgraph-router", talentgraph_e2e::ROUTER_SECRET)
-        .json(&json!({ "query": query, "variables": variables }))
+        .json(&json!({ "query": query, "variables": variables }));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request
         .send()
         .await
         .expect("the subgraph answers")

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use talentgraph_e2e::{Stack, StackOptions};
-use talentgraph_kit::testing::{TestApp, fresh_database};
 
 const JOB_FIELDS: &str = "{ __type(name: \"Job\") { fields { name } } }";
 
@@ -30,29 +29,15 @@ async fn an_approved_publication_reaches_the_hot_reloading_router() {
         ..StackOptions::default()
     })
     .await;
-    let (database, _) = fresh_database(&schema_registry::server::MIGRATOR)
-        .await
-        .expect("a registry database");
-    let token = schema_registry::server::tokens::create_token(
-        &database,
-        "ci",
-        &[
-            schema_registry::server::Scope::Write,
-            schema_registry::server::Scope::Approve,
-        ],
-    )
-    .await
-    .expect("a write token");
-    let state = schema_registry::server::RegistryState::new(
-        database,
-        schema_registry::server::RouterFiles {
+    // The registry learns the running subgraphs at this stack's addresses;
+    // the supergraph it writes is the one the router already serves.
+    let original = std::fs::read_to_string(stack.supergraph_path()).expect("the supergraph");
+    let (registry, token) = stack
+        .start_registry(schema_registry::server::RouterFiles {
             supergraph: Some(stack.supergraph_path().to_path_buf()),
             trusted_documents: None,
-        },
-    );
-    let registry = TestApp::spawn(schema_registry::server::app(state, 4 * 1024 * 1024))
-        .await
-        .expect("the registry starts");
+        })
+        .await;
     let http = reqwest::Client::new();
     let publish = |name: String, body: Value| {
         let request = http
@@ -69,27 +54,6 @@ async fn an_approved_publication_reaches_the_hot_reloading_router() {
         }
     };
 
-    // The registry learns the running subgraphs at this stack's addresses;
-    // the supergraph it writes is the one the router already serves.
-    let original = std::fs::read_to_string(stack.supergraph_path()).expect("the supergraph");
-    // Every version the registry stores must compose with the others, so a
-    // subgraph that extends another's entity (jobseeker `@requires` Job's
-    // organization from employer) is published after it; by name works.
-    let mut inputs = stack.subgraph_inputs().to_vec();
-    inputs.sort_by(|a, b| a.name.cmp(&b.name));
-    for input in &inputs {
-        // Every subgraph after the first is new to the graph: approved.
-        let (status, body) = publish(
-            input.name.clone(),
-            json!({
-                "sdl": input.sdl,
-                "routing_url": input.routing_url,
-                "approval": { "reason": "initial population of the graph" },
-            }),
-        )
-        .await;
-        assert_eq!(status, 201, "{body}");
-    }
     assert_eq!(
         std::fs::read_to_string(stack.supergraph_path()).expect("the supergraph"),
         original

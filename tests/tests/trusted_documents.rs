@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use talentgraph_e2e::{DemoAccount, PAGES, Stack, StackOptions, page_document, page_request};
-use talentgraph_kit::testing::{TestApp, fresh_database};
 
 fn error_code(body: &Value) -> Option<&str> {
     body["errors"][0]["extensions"]["code"].as_str()
@@ -150,49 +149,16 @@ async fn a_registered_operation_is_trusted_without_a_restart() {
         ..StackOptions::default()
     })
     .await;
-    let (database, _) = fresh_database(&schema_registry::server::MIGRATOR)
-        .await
-        .expect("a registry database");
-    let token = schema_registry::server::tokens::create_token(
-        &database,
-        "web-ci",
-        &[
-            schema_registry::server::Scope::Write,
-            schema_registry::server::Scope::Approve,
-        ],
-    )
-    .await
-    .expect("a write token");
     let trusted_documents_path = stack
         .rhai_scripts_directory()
         .join("trusted_documents.rhai");
-    let state = schema_registry::server::RegistryState::new(
-        database,
-        schema_registry::server::RouterFiles {
+    let (registry, token) = stack
+        .start_registry(schema_registry::server::RouterFiles {
             supergraph: None,
             trusted_documents: Some(trusted_documents_path.clone()),
-        },
-    );
-    let registry = TestApp::spawn(schema_registry::server::app(state, 4 * 1024 * 1024))
-        .await
-        .expect("the registry starts");
+        })
+        .await;
     let http = reqwest::Client::new();
-    let mut inputs = stack.subgraph_inputs().to_vec();
-    inputs.sort_by(|a, b| a.name.cmp(&b.name));
-    for input in &inputs {
-        let response = http
-            .post(registry.url(&format!("/api/subgraphs/{}/versions", input.name)))
-            .bearer_auth(&token)
-            .json(&json!({
-                "sdl": input.sdl,
-                "routing_url": input.routing_url,
-                "approval": { "reason": "initial population of the graph" },
-            }))
-            .send()
-            .await
-            .expect("the registry answers");
-        assert_eq!(response.status().as_u16(), 201, "publishing {}", input.name);
-    }
 
     let new_operation = "query NewestJobs { jobs(first: 3) { edges { node { id title } } } }";
     let jobseeker = stack.token(DemoAccount::Jobseeker);

@@ -6,8 +6,8 @@ use talentgraph_events::{RecruiterAdded, RecruiterRemoved};
 use talentgraph_kit::Database;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventConsumer, EventHandler, EventTask,
-    HandlerError, StopSignal,
+    BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventHandler, EventTask, HandlerError,
+    StopSignal, consumer_task, outbox_relay_task,
 };
 
 /// `recruiter.added` / `recruiter.removed` → `account_organizations`. Both
@@ -22,11 +22,8 @@ impl EventHandler for MembershipsFromEmployer {
         envelope: &'a Envelope,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
-            let rejected = |error: talentgraph_kit::events::EnvelopeError| {
-                HandlerError::Rejected(error.to_string())
-            };
             if envelope.is::<RecruiterAdded>() {
-                let added: RecruiterAdded = envelope.decode().map_err(rejected)?;
+                let added: RecruiterAdded = envelope.decode()?;
                 let known: bool = transaction
                     .fetch_scalar(
                         sqlx::query_scalar(
@@ -52,7 +49,7 @@ impl EventHandler for MembershipsFromEmployer {
                     )
                     .await?;
             } else if envelope.is::<RecruiterRemoved>() {
-                let removed: RecruiterRemoved = envelope.decode().map_err(rejected)?;
+                let removed: RecruiterRemoved = envelope.decode()?;
                 transaction
                     .execute(
                         sqlx::query(
@@ -77,27 +74,17 @@ impl EventHandler for MembershipsFromEmployer {
 /// consumer.
 pub fn event_tasks(database: &Database, broker: &Broker, stop: StopSignal) -> Vec<EventTask> {
     vec![
-        Box::pin(
-            talentgraph_kit::events::OutboxRelay::new(
-                database,
-                broker.clone(),
-                "auth",
-                talentgraph_kit::events::RelaySettings::default(),
-            )
-            .run(stop.clone().stopped()),
-        ),
-        Box::pin(
-            EventConsumer::new(
-                database,
-                broker.clone(),
-                ConsumerSettings::new(
-                    "auth-memberships",
-                    RecruiterAdded::PRODUCER,
-                    vec![RecruiterAdded::subject(), RecruiterRemoved::subject()],
-                ),
-                MembershipsFromEmployer,
-            )
-            .run(stop.stopped()),
+        outbox_relay_task(database, broker, "auth", stop.clone()),
+        consumer_task(
+            database,
+            broker,
+            ConsumerSettings::new(
+                "auth-memberships",
+                RecruiterAdded::PRODUCER,
+                vec![RecruiterAdded::subject(), RecruiterRemoved::subject()],
+            ),
+            MembershipsFromEmployer,
+            stop,
         ),
     ]
 }

@@ -50,6 +50,36 @@ async fn auth_with(adjust: impl FnOnce(&mut SubgraphConfig)) -> Auth {
     }
 }
 
+/// Signs in with `X-Forwarded-For: forwarded_for`, with the router secret
+/// when `via_router`; returns the first error code, `None` on success.
+async fn sign_in_from(
+    app: &TestApp,
+    forwarded_for: &str,
+    email: &str,
+    password: &str,
+    via_router: bool,
+) -> Option<String> {
+    let mut request = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .header("x-forwarded-for", forwarded_for)
+        .body(json!({ "query": SIGN_IN, "variables": credentials(email, password) }).to_string());
+    if via_router {
+        request = request.header("x-talentgraph-router", TEST_ROUTER_SECRET);
+    }
+    let body: Value = request
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// Applies an employer membership event through auth's consumer handler,
 /// in a transaction, as the consumer would after its inbox check.
 async fn apply_membership_event<E: talentgraph_kit::events::Event>(database: &Database, event: &E) {
@@ -367,31 +397,18 @@ async fn sign_in_failures_are_limited_per_client_address() {
         config.tokens.sign_in_failures_per_account = 100;
     })
     .await;
-    let client = reqwest::Client::new();
     let attempt =
         |address: &'static str, email: String, password: &'static str, via_router: bool| {
-            let mut request = client
-                .post(app.url("/graphql"))
-                .header("content-type", "application/json")
-                .header("x-forwarded-for", format!("10.0.0.1, {address}"))
-                .body(
-                    json!({ "query": SIGN_IN, "variables": credentials(&email, password) })
-                        .to_string(),
-                );
-            if via_router {
-                request = request.header("x-talentgraph-router", TEST_ROUTER_SECRET);
-            }
+            let app = &app;
             async move {
-                let body: Value = request
-                    .send()
-                    .await
-                    .expect("answers")
-                    .json()
-                    .await
-                    .expect("JSON");
-                body["errors"][0]["extensions"]["code"]
-                    .as_str()
-                    .map(str::to_owned)
+                sign_in_from(
+                    app,
+                    &format!("10.0.0.1, {address}"),
+                    &email,
+                    password,
+                    via_router,
+                )
+                .await
             }
         };
     for user in 0..4 {
@@ -442,29 +459,9 @@ async fn guessing_from_one_address_does_not_lock_the_owner_out() {
         config.tokens.sign_in_failures_per_address = 100;
     })
     .await;
-    let client = reqwest::Client::new();
     let email = WORLD.email(WORLD.demo_jobseeker());
     let attempt = |address: &'static str, password: &'static str| {
-        let request = client
-            .post(app.url("/graphql"))
-            .header("content-type", "application/json")
-            .header("x-forwarded-for", address)
-            .header("x-talentgraph-router", TEST_ROUTER_SECRET)
-            .body(
-                json!({ "query": SIGN_IN, "variables": credentials(&email, password) }).to_string(),
-            );
-        async move {
-            let body: Value = request
-                .send()
-                .await
-                .expect("answers")
-                .json()
-                .await
-                .expect("JSON");
-            body["errors"][0]["extensions"]["code"]
-                .as_str()
-                .map(str::to_owned)
-        }
+        sign_in_from(&app, address, &email, password, true)
     };
     for _ in 0..3 {
         assert_eq!(

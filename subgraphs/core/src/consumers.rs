@@ -5,8 +5,8 @@ use talentgraph_events::AccountCreated;
 use talentgraph_kit::Database;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventConsumer, EventHandler, EventTask,
-    HandlerError, StopSignal,
+    BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventHandler, EventTask, HandlerError,
+    StopSignal, consumer_task,
 };
 
 /// `account.created` → the user's profile.
@@ -19,9 +19,7 @@ impl EventHandler for ProfileFromAccount {
         envelope: &'a Envelope,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
-            let account: AccountCreated = envelope
-                .decode()
-                .map_err(|error| HandlerError::Rejected(error.to_string()))?;
+            let account: AccountCreated = envelope.decode()?;
             let display_name = account.display_name.trim();
             if display_name.is_empty() || display_name.chars().count() > 120 {
                 return Err(HandlerError::Rejected(format!(
@@ -38,17 +36,15 @@ impl EventHandler for ProfileFromAccount {
 
 /// Core's consumers, for the kit to run beside the server.
 pub fn event_tasks(database: &Database, broker: &Broker, stop: StopSignal) -> Vec<EventTask> {
-    vec![Box::pin(
-        EventConsumer::new(
-            database,
-            broker.clone(),
-            ConsumerSettings::new(
-                "core-profiles",
-                AccountCreated::PRODUCER,
-                vec![AccountCreated::subject()],
-            ),
-            ProfileFromAccount,
-        )
-        .run(stop.stopped()),
+    vec![consumer_task(
+        database,
+        broker,
+        ConsumerSettings::new(
+            "core-profiles",
+            AccountCreated::PRODUCER,
+            vec![AccountCreated::subject()],
+        ),
+        ProfileFromAccount,
+        stop,
     )]
 }

@@ -31,20 +31,14 @@ pub static SUBGRAPH: Subgraph<DemoWorld> =
     )
     .with_event_tasks(event_tasks);
 
-/// Employer produces events (`job.posted`): its outbox relay.
+/// Employer produces events: its outbox relay.
 fn event_tasks(
     database: &Database,
     broker: &talentgraph_kit::events::Broker,
     stop: talentgraph_kit::events::StopSignal,
 ) -> Vec<talentgraph_kit::events::EventTask> {
-    vec![Box::pin(
-        talentgraph_kit::events::OutboxRelay::new(
-            database,
-            broker.clone(),
-            "employer",
-            talentgraph_kit::events::RelaySettings::default(),
-        )
-        .run(stop.stopped()),
+    vec![talentgraph_kit::events::outbox_relay_task(
+        database, broker, "employer", stop,
     )]
 }
 

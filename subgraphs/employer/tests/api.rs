@@ -100,7 +100,7 @@ async fn job_entity_batches_cost_one_statement() {
 /// the organization's own newest jobs.
 #[tokio::test]
 async fn organization_contributions_are_batched_per_field() {
-    let (app, database) = seeded_employer_with(batching_limits).await;
+    let (app, database) = seeded_employer_with(talentgraph_kit::testing::batching_limits).await;
     let query = "query($representations: [_Any!]!, $first: Int) { _entities(representations: $representations) { \
         ... on Organization { id openJobsCount jobs(first: $first, status: OPEN) { edges { node { id organization { id } } } } \
                               recruiters(first: 5) { edges { node { id } } } } } }";
@@ -402,11 +402,4 @@ async fn bad_http_input_is_rejected_cleanly() {
         Some("mutation { closeJob(id: \"x\") { id } }"),
     )
     .await;
-}
-
-/// Batching is measured at page size 100 over many entities, which costs
-/// more than the strict test limits allow (each representation pays for its
-/// nested page); production's limit is what the router's pages are held to.
-fn batching_limits(config: &mut talentgraph_kit::SubgraphConfig) {
-    config.limits.max_complexity = 100_000;
 }

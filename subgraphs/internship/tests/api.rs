@@ -104,7 +104,7 @@ async fn internship_entity_batches_are_batched() {
 /// size 10 and at 100, and each page is that organization's own, newest first.
 #[tokio::test]
 async fn organization_internships_are_batched() {
-    let (app, database) = seeded_internship_with(batching_limits).await;
+    let (app, database) = seeded_internship_with(talentgraph_kit::testing::batching_limits).await;
     let representations: Vec<Value> = (0..WORLD.organizations)
         .map(|index| json!({ "__typename": "Organization", "id": WORLD.organization_id(index).to_string() }))
         .collect();
@@ -333,11 +333,4 @@ async fn bad_http_input_is_rejected_cleanly() {
         Some("mutation { applyToInternship(internshipId: \"x\") { id } }"),
     )
     .await;
-}
-
-/// Batching is measured at page size 100 over many entities, which costs
-/// more than the strict test limits allow (each representation pays for its
-/// nested page); production's limit is what the router's pages are held to.
-fn batching_limits(config: &mut talentgraph_kit::SubgraphConfig) {
-    config.limits.max_complexity = 100_000;
 }

@@ -5,8 +5,8 @@ use talentgraph_events::{JobClosed, JobPosted};
 use talentgraph_kit::Database;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventConsumer, EventHandler, EventTask,
-    HandlerError, StopSignal,
+    BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventHandler, EventTask, HandlerError,
+    StopSignal, consumer_task,
 };
 
 /// `job.posted` → which organization the job belongs to; `job.closed` →
@@ -21,15 +21,12 @@ impl EventHandler for JobOwnershipFromPostings {
         envelope: &'a Envelope,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
-            let rejected = |error: talentgraph_kit::events::EnvelopeError| {
-                HandlerError::Rejected(error.to_string())
-            };
             if envelope.is::<JobClosed>() {
-                let closed: JobClosed = envelope.decode().map_err(rejected)?;
+                let closed: JobClosed = envelope.decode()?;
                 crate::store::record_job_closed(transaction, closed.job_id, closed.organization_id)
                     .await?;
             } else {
-                let posted: JobPosted = envelope.decode().map_err(rejected)?;
+                let posted: JobPosted = envelope.decode()?;
                 crate::store::record_job_organization(
                     transaction,
                     posted.job_id,
@@ -44,17 +41,15 @@ impl EventHandler for JobOwnershipFromPostings {
 
 /// Jobseeker's consumers, for the kit to run beside the server.
 pub fn event_tasks(database: &Database, broker: &Broker, stop: StopSignal) -> Vec<EventTask> {
-    vec![Box::pin(
-        EventConsumer::new(
-            database,
-            broker.clone(),
-            ConsumerSettings::new(
-                "jobseeker-job-ownership",
-                JobPosted::PRODUCER,
-                vec![JobPosted::subject(), JobClosed::subject()],
-            ),
-            JobOwnershipFromPostings,
-        )
-        .run(stop.stopped()),
+    vec![consumer_task(
+        database,
+        broker,
+        ConsumerSettings::new(
+            "jobseeker-job-ownership",
+            JobPosted::PRODUCER,
+            vec![JobPosted::subject(), JobClosed::subject()],
+        ),
+        JobOwnershipFromPostings,
+        stop,
     )]
 }

@@ -207,7 +207,7 @@ async fn job_contributions_are_batched() {
 /// and at 100; another user's applications are FORBIDDEN (no BOLA).
 #[tokio::test]
 async fn user_applications_are_batched_and_owner_only() {
-    let (app, database) = seeded_jobseeker_with(batching_limits).await;
+    let (app, database) = seeded_jobseeker_with(talentgraph_kit::testing::batching_limits).await;
     let users: Vec<Value> = (WORLD.first_jobseeker()..WORLD.first_jobseeker() + 30)
         .map(|user| json!({ "__typename": "User", "id": WORLD.user_id(user).to_string() }))
         .collect();
@@ -497,7 +497,7 @@ async fn application_root_field_is_owner_only() {
 /// Job.applications for many jobs is one statement at page size 10 and 100.
 #[tokio::test]
 async fn job_applications_are_batched() {
-    let (app, database) = seeded_jobseeker_with(batching_limits).await;
+    let (app, database) = seeded_jobseeker_with(talentgraph_kit::testing::batching_limits).await;
     let representations: Vec<Value> = (0..20).map(job_representation).collect();
     for first in [10, 100] {
         let variables = json!({ "representations": representations, "first": first });
@@ -648,11 +648,4 @@ async fn bad_http_input_is_rejected_cleanly() {
         Some("mutation { saveJob(jobId: \"x\") { id } }"),
     )
     .await;
-}
-
-/// Batching is measured at page size 100 over many entities, which costs
-/// more than the strict test limits allow (each representation pays for its
-/// nested page); production's limit is what the router's pages are held to.
-fn batching_limits(config: &mut talentgraph_kit::SubgraphConfig) {
-    config.limits.max_complexity = 100_000;
 }

@@ -13,10 +13,10 @@ use talentgraph_kit::Database;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::broker::stream_name;
 use talentgraph_kit::events::{
-    Broker, ConsumerSettings, EVENT_TABLES_SQL, Envelope, Event, EventConsumer, EventHandler,
-    HandlerError, OutboxRelay, RelaySettings, record_event,
+    Broker, ConsumerSettings, Envelope, Event, EventConsumer, EventHandler, HandlerError,
+    OutboxRelay, RelaySettings, StopSignal, record_event,
 };
-use talentgraph_kit::testing::{NatsServer, PostgresServer};
+use talentgraph_kit::testing::{NatsServer, fresh_event_database};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 struct NoteWritten {
@@ -56,25 +56,11 @@ impl EventHandler for CountNotes {
 }
 
 async fn database() -> Database {
-    let url = PostgresServer::shared()
-        .expect("PostgreSQL")
-        .create_database("tg_events")
-        .await
-        .expect("a database");
-    let database = Database::connect(&url, 8, Duration::from_secs(10))
-        .await
-        .expect("connects");
-    database
-        .execute_script(EVENT_TABLES_SQL)
-        .await
-        .unwrap_or_else(|error| panic!("the event tables: {}", error.detail()));
-    database
-        .execute(sqlx::query(
-            "CREATE TABLE effects (id bigserial PRIMARY KEY, note bigint NOT NULL)",
-        ))
-        .await
-        .expect("the effects table");
-    database
+    fresh_event_database(
+        "CREATE TABLE effects (id bigserial PRIMARY KEY, note bigint NOT NULL)",
+        8,
+    )
+    .await
 }
 
 async fn write_notes(database: &Database, notes: std::ops::Range<i64>) {
@@ -120,6 +106,32 @@ fn consumer_settings() -> ConsumerSettings {
     }
 }
 
+/// Runs the test producer's relay until `stop` fires or its sender drops.
+fn spawn_relay(database: &Database, broker: &Broker, stop: &StopSignal) {
+    tokio::spawn(
+        OutboxRelay::new(database, broker.clone(), "testproducer", fast_relay())
+            .run(stop.clone().stopped()),
+    );
+}
+
+/// Runs the note-counting consumer until `stop` fires or its sender drops.
+fn spawn_counting_consumer(
+    database: &Database,
+    broker: &Broker,
+    broken: Arc<AtomicBool>,
+    stop: &StopSignal,
+) {
+    tokio::spawn(
+        EventConsumer::new(
+            database,
+            broker.clone(),
+            consumer_settings(),
+            CountNotes { broken },
+        )
+        .run(stop.clone().stopped()),
+    );
+}
+
 async fn stream_messages(broker: &Broker) -> u64 {
     let mut stream = broker
         .jetstream()
@@ -138,23 +150,13 @@ async fn committed_events_are_applied_once_and_rolled_back_ones_never() {
     let broker = Broker::connect(&nats.url(), "events-test")
         .await
         .expect("connects");
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let shutdown = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = receiver.changed().await;
-    };
-    tokio::spawn(
-        OutboxRelay::new(&database, broker.clone(), "testproducer", fast_relay())
-            .run(shutdown(stopped.clone())),
-    );
-    let broken = Arc::new(AtomicBool::new(false));
-    tokio::spawn(
-        EventConsumer::new(
-            &database,
-            broker.clone(),
-            consumer_settings(),
-            CountNotes { broken },
-        )
-        .run(shutdown(stopped.clone())),
+    let (stop, signal) = StopSignal::new();
+    spawn_relay(&database, &broker, &signal);
+    spawn_counting_consumer(
+        &database,
+        &broker,
+        Arc::new(AtomicBool::new(false)),
+        &signal,
     );
 
     write_notes(&database, 0..50).await;
@@ -202,14 +204,8 @@ async fn a_broker_outage_loses_nothing() {
         .ensure_producer_stream("testproducer")
         .await
         .expect("the stream");
-    let (_stop, stopped) = tokio::sync::watch::channel(false);
-    let shutdown = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = receiver.changed().await;
-    };
-    tokio::spawn(
-        OutboxRelay::new(&database, broker.clone(), "testproducer", fast_relay())
-            .run(shutdown(stopped.clone())),
-    );
+    let (_stop, signal) = StopSignal::new();
+    spawn_relay(&database, &broker, &signal);
     write_notes(&database, 0..10).await;
     wait_until("the first 10 published", async || {
         stream_messages(&broker).await == 10
@@ -329,20 +325,12 @@ async fn a_duplicate_event_has_one_effect() {
         .await
         .expect("stored");
     assert_eq!(stream_messages(&broker).await, 2);
-    let (_stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(
-        EventConsumer::new(
-            &database,
-            broker.clone(),
-            consumer_settings(),
-            CountNotes {
-                broken: Arc::new(AtomicBool::new(false)),
-            },
-        )
-        .run(async move {
-            let mut stopped = stopped;
-            let _ = stopped.changed().await;
-        }),
+    let (_stop, signal) = StopSignal::new();
+    spawn_counting_consumer(
+        &database,
+        &broker,
+        Arc::new(AtomicBool::new(false)),
+        &signal,
     );
     wait_until("both copies delivered", async || {
         count(&database, "SELECT count(*) FROM inbox").await == 1
@@ -418,11 +406,8 @@ async fn a_crash_between_commit_and_ack_has_one_effect() {
     drop(messages);
     assert_eq!(count(&database, "SELECT count(*) FROM effects").await, 1);
 
-    let (_stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(consumer.run(async move {
-        let mut stopped = stopped;
-        let _ = stopped.changed().await;
-    }));
+    let (_stop, signal) = StopSignal::new();
+    tokio::spawn(consumer.run(signal.stopped()));
     // The redelivery comes after ack_wait, is recognised by the inbox and
     // acknowledged: nothing is left pending for the durable consumer.
     let mut durable = durable;
@@ -450,25 +435,9 @@ async fn a_poison_message_is_dead_lettered_and_replayed_after_the_fix() {
         .await
         .expect("connects");
     let broken = Arc::new(AtomicBool::new(true));
-    let (_stop, stopped) = tokio::sync::watch::channel(false);
-    let shutdown = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = receiver.changed().await;
-    };
-    tokio::spawn(
-        OutboxRelay::new(&database, broker.clone(), "testproducer", fast_relay())
-            .run(shutdown(stopped.clone())),
-    );
-    tokio::spawn(
-        EventConsumer::new(
-            &database,
-            broker.clone(),
-            consumer_settings(),
-            CountNotes {
-                broken: broken.clone(),
-            },
-        )
-        .run(shutdown(stopped.clone())),
-    );
+    let (_stop, signal) = StopSignal::new();
+    spawn_relay(&database, &broker, &signal);
+    spawn_counting_consumer(&database, &broker, broken.clone(), &signal);
     write_notes(&database, 7..8).await;
     wait_until("one dead letter", async || {
         broker

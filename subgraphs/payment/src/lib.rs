@@ -36,21 +36,14 @@ pub static SUBGRAPH: Subgraph<DemoWorld> =
     )
     .with_event_tasks(event_tasks);
 
-/// Payment produces events (credits purchased, plan changed): its outbox
-/// relay.
+/// Payment produces events: its outbox relay.
 fn event_tasks(
     database: &Database,
     broker: &talentgraph_kit::events::Broker,
     stop: talentgraph_kit::events::StopSignal,
 ) -> Vec<talentgraph_kit::events::EventTask> {
-    vec![Box::pin(
-        talentgraph_kit::events::OutboxRelay::new(
-            database,
-            broker.clone(),
-            "payment",
-            talentgraph_kit::events::RelaySettings::default(),
-        )
-        .run(stop.stopped()),
+    vec![talentgraph_kit::events::outbox_relay_task(
+        database, broker, "payment", stop,
     )]
 }
 

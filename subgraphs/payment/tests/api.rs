@@ -117,7 +117,7 @@ async fn invoice_entities_are_batched_and_guarded() {
 /// statement each, at page size 10 and 100; billing needs an employer.
 #[tokio::test]
 async fn organization_contributions_are_batched_and_guarded() {
-    let (app, database) = seeded_payment_with(batching_limits).await;
+    let (app, database) = seeded_payment_with(talentgraph_kit::testing::batching_limits).await;
     let representations: Vec<Value> = (0..WORLD.organizations)
         .map(|index| json!({ "__typename": "Organization", "id": WORLD.organization_id(index).to_string() }))
         .collect();
@@ -463,13 +463,6 @@ async fn bad_http_input_is_rejected_cleanly() {
         Some("mutation { changePlan(organizationId: \"x\", plan: FREE) { status } }"),
     )
     .await;
-}
-
-/// Batching is measured at page size 100 over many entities, which costs
-/// more than the strict test limits allow (each representation pays for its
-/// nested page); production's limit is what the router's pages are held to.
-fn batching_limits(config: &mut talentgraph_kit::SubgraphConfig) {
-    config.limits.max_complexity = 100_000;
 }
 
 /// The first outbox's unpublished rows survive the move to the kit's event

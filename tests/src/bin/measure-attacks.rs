@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 
-use talentgraph_e2e::{DemoAccount, Stack, StackOptions, repository_root};
+use talentgraph_e2e::{DemoAccount, Stack, StackOptions};
 use talentgraph_kit::LimitsConfig;
 
 const TABLE_START: &str = "<!-- measured-attacks:start -->";
@@ -37,25 +37,10 @@ fn alternating_document(cycles: usize, page_size: usize) -> String {
     format!("{{ organizations(first: {page_size}) {{ edges {{ node {{ {inner} }} }} }} }}")
 }
 
-/// The fragment bomb of issue 11: `query { ...F0 }` where each of
-/// `fragments` fragments spreads the next `spreads` times.
-fn fragment_bomb(fragments: usize, spreads: usize) -> String {
-    let mut document = String::from("query { ...F0 }\n");
-    for index in 0..fragments {
-        let body = if index + 1 == fragments {
-            "__typename".to_owned()
-        } else {
-            vec![format!("...F{}", index + 1); spreads].join(" ")
-        };
-        document.push_str(&format!("fragment F{index} on Query {{ {body} }}\n"));
-    }
-    document
-}
-
 /// Sends the bomb straight to the core subgraph; returns the status, the
 /// code and how long the answer took, with a 120 s ceiling.
 async fn bomb_core(stack: &Stack) -> (String, f64) {
-    let document = fragment_bomb(7, 10);
+    let document = talentgraph_kit::testing::fragment_fan_out(7, 10);
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(120))
         .build()
@@ -250,15 +235,10 @@ async fn main() {
         bomb_after.1,
     );
     println!("{table}");
-    let readme_path = repository_root().join("tests/README.md");
-    let readme = std::fs::read_to_string(&readme_path).unwrap_or_default();
-    let updated = match (readme.find(TABLE_START), readme.find(TABLE_END)) {
-        (Some(start), Some(end)) => format!(
-            "{}{table}{}",
-            &readme[..start],
-            &readme[end + TABLE_END.len()..]
-        ),
-        _ => format!("{readme}\n## Measured attacks\n\n{table}\n"),
-    };
-    std::fs::write(&readme_path, updated).expect("rewrites tests/README.md");
+    talentgraph_e2e::write_tests_readme_section(
+        TABLE_START,
+        TABLE_END,
+        &table,
+        "## Measured attacks\n\n",
+    );
 }

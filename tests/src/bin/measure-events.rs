@@ -10,16 +10,14 @@
 
 use std::time::{Duration, Instant};
 
-use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use talentgraph_e2e::repository_root;
 use talentgraph_kit::Database;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    Broker, ConsumerSettings, EVENT_TABLES_SQL, Envelope, Event, EventConsumer, EventHandler,
-    HandlerError, OutboxRelay, RelaySettings, StopSignal, record_event,
+    BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventHandler, HandlerError, OutboxRelay,
+    RelaySettings, StopSignal, consumer_task, outbox_relay_task, record_event,
 };
-use talentgraph_kit::testing::{NatsServer, PostgresServer};
+use talentgraph_kit::testing::{NatsServer, fresh_event_database};
 
 const TABLE_START: &str = "<!-- measured-events:start -->";
 const TABLE_END: &str = "<!-- measured-events:end -->";
@@ -62,26 +60,32 @@ impl EventHandler for RecordLag {
 }
 
 async fn fresh_database() -> Database {
-    let url = PostgresServer::shared()
-        .expect("PostgreSQL")
-        .create_database("tg_measure_events")
-        .await
-        .expect("a database");
-    let database = Database::connect(&url, 16, Duration::from_secs(10))
-        .await
-        .expect("connects");
-    database
-        .execute_script(EVENT_TABLES_SQL)
-        .await
-        .expect("the event tables");
-    database
-        .execute_script(
-            "CREATE TABLE applied (event_id uuid PRIMARY KEY, occurred_at timestamptz NOT NULL, \
-             applied_at timestamptz NOT NULL DEFAULT clock_timestamp())",
-        )
-        .await
-        .expect("the applied table");
-    database
+    fresh_event_database(
+        "CREATE TABLE applied (event_id uuid PRIMARY KEY, occurred_at timestamptz NOT NULL, \
+         applied_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+        16,
+    )
+    .await
+}
+
+/// The relay and the lag-recording consumer, running until the returned
+/// sender is dropped or fired.
+fn start_pipeline(database: &Database, broker: &Broker) -> tokio::sync::watch::Sender<bool> {
+    let (stop, signal) = StopSignal::new();
+    tokio::spawn(outbox_relay_task(
+        database,
+        broker,
+        "benchmark",
+        signal.clone(),
+    ));
+    tokio::spawn(consumer_task(
+        database,
+        broker,
+        ConsumerSettings::new("benchmark-lag", "benchmark", vec![Measured::subject()]),
+        RecordLag,
+        signal,
+    ));
+    stop
 }
 
 /// Commits `count` events, one per transaction, from `WRITERS` writers.
@@ -138,25 +142,7 @@ async fn paced_lag(count: u64, rate: u64) -> [f64; 3] {
         .await
         .expect("connects");
     let database = fresh_database().await;
-    let (stop, signal) = StopSignal::new();
-    tokio::spawn(
-        OutboxRelay::new(
-            &database,
-            broker.clone(),
-            "benchmark",
-            RelaySettings::default(),
-        )
-        .run(signal.clone().stopped()),
-    );
-    tokio::spawn(
-        EventConsumer::new(
-            &database,
-            broker.clone(),
-            ConsumerSettings::new("benchmark-lag", "benchmark", vec![Measured::subject()]),
-            RecordLag,
-        )
-        .run(signal.stopped()),
-    );
+    let stop = start_pipeline(&database, &broker);
     // Let the consumer attach before the clock starts.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
@@ -215,25 +201,7 @@ async fn measure(count: u64) -> Row {
         .await
         .expect("connects");
     let database = fresh_database().await;
-    let (stop, signal) = StopSignal::new();
-    tokio::spawn(
-        OutboxRelay::new(
-            &database,
-            broker.clone(),
-            "benchmark",
-            RelaySettings::default(),
-        )
-        .run(signal.clone().stopped()),
-    );
-    tokio::spawn(
-        EventConsumer::new(
-            &database,
-            broker.clone(),
-            ConsumerSettings::new("benchmark-lag", "benchmark", vec![Measured::subject()]),
-            RecordLag,
-        )
-        .run(signal.stopped()),
-    );
+    let stop = start_pipeline(&database, &broker);
     let live_write_time = write_events(&database, count).await;
     let deadline = Instant::now() + Duration::from_secs(600);
     while scalar(&database, "SELECT count(*) FROM applied").await < count as i64 {
@@ -306,15 +274,10 @@ async fn main() {
             .map(usize::from)
             .unwrap_or(1),
     );
-    let readme_path = repository_root().join("tests/README.md");
-    let readme = std::fs::read_to_string(&readme_path).unwrap_or_default();
-    let updated = match (readme.find(TABLE_START), readme.find(TABLE_END)) {
-        (Some(start), Some(end)) => format!(
-            "{}{table}{}",
-            &readme[..start],
-            &readme[end + TABLE_END.len()..]
-        ),
-        _ => format!("{readme}\n## Measured events\n\n{table}\n"),
-    };
-    std::fs::write(&readme_path, updated).expect("rewrites tests/README.md");
+    talentgraph_e2e::write_tests_readme_section(
+        TABLE_START,
+        TABLE_END,
+        &table,
+        "## Measured events\n\n",
+    );
 }

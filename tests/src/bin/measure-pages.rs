@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use talentgraph_e2e::{PAGES, Stack, StackOptions, page_request, repository_root};
+use talentgraph_e2e::{PAGES, Stack, StackOptions, page_request};
 
 const RUNS_PER_SIZE: usize = 25;
 const TABLE_START: &str = "<!-- measured-pages:start -->";
@@ -71,15 +71,5 @@ async fn main() {
             .unwrap_or(1),
     );
     println!("{table}");
-    let readme_path = repository_root().join("tests/README.md");
-    let readme = std::fs::read_to_string(&readme_path).unwrap_or_default();
-    let updated = match (readme.find(TABLE_START), readme.find(TABLE_END)) {
-        (Some(start), Some(end)) => format!(
-            "{}{table}{}",
-            &readme[..start],
-            &readme[end + TABLE_END.len()..]
-        ),
-        _ => format!("{readme}\n{table}\n"),
-    };
-    std::fs::write(&readme_path, updated).expect("writes tests/README.md");
+    talentgraph_e2e::write_tests_readme_section(TABLE_START, TABLE_END, &table, "");
 }

@@ -104,31 +104,34 @@ impl Broker {
     /// Declares a producing subgraph's stream (file storage, the duplicate
     /// window); a no-op when it exists.
     pub async fn ensure_producer_stream(&self, producer: &str) -> Result<(), BrokerError> {
-        self.jetstream
-            .get_or_create_stream(StreamConfig {
-                name: stream_name(producer),
-                subjects: vec![format!("talentgraph.{producer}.>")],
-                duplicate_window: DUPLICATE_WINDOW,
-                max_age: STREAM_MAX_AGE,
-                storage: StorageType::File,
-                num_replicas: self.stream_replicas,
-                ..Default::default()
-            })
-            .await
-            .map_err(BrokerError::jetstream)?;
-        Ok(())
+        self.ensure_stream(StreamConfig {
+            name: stream_name(producer),
+            subjects: vec![format!("talentgraph.{producer}.>")],
+            duplicate_window: DUPLICATE_WINDOW,
+            max_age: STREAM_MAX_AGE,
+            ..Default::default()
+        })
+        .await
     }
 
     /// Declares the dead-letter stream; a no-op when it exists.
     pub async fn ensure_dead_letter_stream(&self) -> Result<(), BrokerError> {
+        self.ensure_stream(StreamConfig {
+            name: DEAD_LETTER_STREAM.to_owned(),
+            subjects: vec!["talentgraph.dead_letter.>".to_owned()],
+            max_age: DEAD_LETTER_MAX_AGE,
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Declares a stream on file storage with this broker's replicas.
+    async fn ensure_stream(&self, config: StreamConfig) -> Result<(), BrokerError> {
         self.jetstream
             .get_or_create_stream(StreamConfig {
-                name: DEAD_LETTER_STREAM.to_owned(),
-                subjects: vec!["talentgraph.dead_letter.>".to_owned()],
-                max_age: DEAD_LETTER_MAX_AGE,
                 storage: StorageType::File,
                 num_replicas: self.stream_replicas,
-                ..Default::default()
+                ..config
             })
             .await
             .map_err(BrokerError::jetstream)?;

@@ -43,6 +43,13 @@ impl From<DatabaseError> for HandlerError {
     }
 }
 
+/// An envelope the handler cannot read is refused as it is: no retry helps.
+impl From<super::EnvelopeError> for HandlerError {
+    fn from(error: super::EnvelopeError) -> Self {
+        Self::Rejected(error.to_string())
+    }
+}
+
 /// What a consumer does with an event, inside the consumer's transaction.
 pub trait EventHandler: Send + Sync + 'static {
     fn handle<'a>(

@@ -70,6 +70,31 @@ pub type EventTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Se
 /// database and a broker.
 pub type EventTasks = fn(&crate::Database, &Broker, StopSignal) -> Vec<EventTask>;
 
+/// The outbox relay of a producing subgraph, with the default settings, as
+/// an event task.
+pub fn outbox_relay_task(
+    database: &crate::Database,
+    broker: &Broker,
+    producer: &'static str,
+    stop: StopSignal,
+) -> EventTask {
+    Box::pin(
+        OutboxRelay::new(database, broker.clone(), producer, RelaySettings::default())
+            .run(stop.stopped()),
+    )
+}
+
+/// A consumer as an event task.
+pub fn consumer_task<H: EventHandler>(
+    database: &crate::Database,
+    broker: &Broker,
+    settings: ConsumerSettings,
+    handler: H,
+    stop: StopSignal,
+) -> EventTask {
+    Box::pin(EventConsumer::new(database, broker.clone(), settings, handler).run(stop.stopped()))
+}
+
 /// For subgraphs that neither produce nor consume events.
 pub fn no_event_tasks(_: &crate::Database, _: &Broker, _: StopSignal) -> Vec<EventTask> {
     Vec::new()

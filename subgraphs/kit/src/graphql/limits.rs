@@ -559,26 +559,28 @@ mod tests {
         assert!(check(&fan_out(3, 10, "__typename"), serde_json::json!({})).is_ok());
     }
 
+    /// `count` Organization representations, all distinct or all the same.
+    fn organization_representations(count: usize, distinct: bool) -> Vec<serde_json::Value> {
+        (0..count)
+            .map(|index| {
+                serde_json::json!({
+                    "__typename": "Organization",
+                    "id": if distinct { index.to_string() } else { "1".to_owned() },
+                })
+            })
+            .collect()
+    }
+
     /// `_entities` carries at most the configured number of
     /// representations, as a literal or a variable, identical ones counted.
     #[test]
     fn representations_are_capped() {
         let document =
             "query Entities($r: [_Any!]!) { _entities(representations: $r) { __typename } }";
-        let representations = |count: usize, distinct: bool| {
-            (0..count)
-                .map(|index| {
-                    serde_json::json!({
-                        "__typename": "Organization",
-                        "id": if distinct { index.to_string() } else { "1".to_owned() },
-                    })
-                })
-                .collect::<Vec<_>>()
-        };
         assert!(
             check(
                 document,
-                serde_json::json!({ "r": representations(1_000, true) })
+                serde_json::json!({ "r": organization_representations(1_000, true) })
             )
             .is_ok()
         );
@@ -586,7 +588,7 @@ mod tests {
             assert_eq!(
                 code(check(
                     document,
-                    serde_json::json!({ "r": representations(1_001, distinct) })
+                    serde_json::json!({ "r": organization_representations(1_001, distinct) })
                 ))
                 .as_deref(),
                 Some("REPRESENTATION_LIMIT_EXCEEDED")
@@ -594,7 +596,7 @@ mod tests {
             assert_eq!(
                 code(check(
                     document,
-                    serde_json::json!({ "r": representations(3_000, distinct) })
+                    serde_json::json!({ "r": organization_representations(3_000, distinct) })
                 ))
                 .as_deref(),
                 Some("REPRESENTATION_LIMIT_EXCEEDED")
@@ -616,31 +618,27 @@ mod tests {
     /// as do 1,000 identical ones.
     #[test]
     fn representations_pay_for_their_selection() {
-        let representations = |count: usize, distinct: bool| {
-            (0..count)
-                .map(|index| {
-                    serde_json::json!({
-                        "__typename": "Organization",
-                        "id": if distinct { index.to_string() } else { "1".to_owned() },
-                    })
-                })
-                .collect::<Vec<_>>()
-        };
         let flat = "query E($r: [_Any!]!) { _entities(representations: $r) { ... on Organization { id name } } }";
         assert!(
             check(
                 flat,
-                serde_json::json!({ "r": representations(1_000, true) })
+                serde_json::json!({ "r": organization_representations(1_000, true) })
             )
             .is_ok()
         );
         let nested = "query E($r: [_Any!]!) { _entities(representations: $r) { ... on Organization { jobs(first: 100) { edges { node { id title } } } } } }";
-        assert!(check(nested, serde_json::json!({ "r": representations(1, true) })).is_ok());
+        assert!(
+            check(
+                nested,
+                serde_json::json!({ "r": organization_representations(1, true) })
+            )
+            .is_ok()
+        );
         for distinct in [true, false] {
             assert_eq!(
                 code(check(
                     nested,
-                    serde_json::json!({ "r": representations(100, distinct) })
+                    serde_json::json!({ "r": organization_representations(100, distinct) })
                 ))
                 .as_deref(),
                 Some("COMPLEXITY_LIMIT_EXCEEDED")
@@ -649,7 +647,7 @@ mod tests {
         assert_eq!(
             code(check(
                 flat,
-                serde_json::json!({ "r": representations(1_000, false) })
+                serde_json::json!({ "r": organization_representations(1_000, false) })
             ))
             .as_deref(),
             None,

@@ -32,6 +32,14 @@ pub fn strict_test_config(database_url: &str) -> crate::SubgraphConfig {
     config
 }
 
+/// For tests that measure batching at page size 100 over many entities:
+/// that costs more than the strict limits allow (each representation pays
+/// for its nested page), so the complexity limit is raised for them;
+/// production's limit is what the router's pages are held to.
+pub fn batching_limits(config: &mut crate::SubgraphConfig) {
+    config.limits.max_complexity = 100_000;
+}
+
 /// Subgraph-specific queries for [`assert_limits_enforced`].
 pub struct LimitProbes<'a> {
     /// Within every limit but with a complexity above 800.

@@ -16,9 +16,9 @@ pub mod schema;
 
 pub use app::{StaticBearerTokens, TEST_ROUTER_SECRET, TestApp, TestResponse, count_statements};
 pub use conformance::{
-    LimitProbes, assert_bad_http_input_rejected, assert_limits_enforced, fragment_fan_out,
-    strict_test_config,
+    LimitProbes, assert_bad_http_input_rejected, assert_limits_enforced, batching_limits,
+    fragment_fan_out, strict_test_config,
 };
 pub use nats::NatsServer;
-pub use postgres::{PostgresServer, fresh_database};
+pub use postgres::{PostgresServer, fresh_database, fresh_event_database};
 pub use schema::{assert_committed_schema, assert_nullability_agrees, assert_readme_table};

@@ -88,6 +88,29 @@ pub async fn fresh_database(migrator: &Migrator) -> Result<(Database, String), K
     Ok((database, url))
 }
 
+/// A fresh database with the event tables (`outbox`, `inbox`) and then
+/// `extra_sql`, for tests and measurements of the event machinery itself,
+/// with a pool of `max_connections`.
+pub async fn fresh_event_database(extra_sql: &'static str, max_connections: u32) -> Database {
+    let url = PostgresServer::shared()
+        .expect("a PostgreSQL server for tests")
+        .create_database("tg_events")
+        .await
+        .expect("a database");
+    let database = Database::connect(&url, max_connections, Duration::from_secs(10))
+        .await
+        .expect("connects");
+    database
+        .execute_script(crate::events::EVENT_TABLES_SQL)
+        .await
+        .unwrap_or_else(|error| panic!("the event tables: {}", error.detail()));
+    database
+        .execute_script(extra_sql)
+        .await
+        .unwrap_or_else(|error| panic!("{extra_sql}: {}", error.detail()));
+    database
+}
+
 fn free_port() -> Result<u16, String> {
     StdTcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .and_then(|listener| listener.local_addr())
