@@ -2,7 +2,8 @@
 # Runs every test. The end-to-end tests need the pinned Apollo Router; it is
 # installed on first use (a ~14-minute build) and reused afterwards. The
 # agreement tests need the npm reference implementations, installed (once
-# per lock file) into schema-registry/oracle. Tests start their own
+# per lock file) into schema-registry/oracle; the payment tests need
+# localstripe. Tests start their own
 # PostgreSQL clusters unless DATABASE_URL names a server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,4 +12,6 @@ if [ -z "${TALENTGRAPH_ROUTER:-}" ]; then
     export TALENTGRAPH_ROUTER
 fi
 bash scripts/install-oracles.sh
+# The payment tests charge through localstripe, installed once.
+bash scripts/install-localstripe.sh >/dev/null
 exec cargo test --workspace "$@"

@@ -533,6 +533,7 @@ async fn serve_subgraphs(
     world: &DemoWorld,
 ) -> Result<(), DevstackError> {
     let urls = prepare_databases(server, world).await?;
+    let provider = LocalPaymentProvider::start().await?;
     let mut tasks = Vec::new();
     for (subgraph, url) in SUBGRAPHS.into_iter().zip(urls) {
         // Each subgraph reads the same variables a deployed one would, except
@@ -543,6 +544,9 @@ async fn serve_subgraphs(
                 "LISTEN_ADDR" => None,
                 "ROUTER_SHARED_SECRET" => Some(router_secret()),
                 "NATS_URL" => Some(nats_url.to_owned()),
+                "PAYMENT_PROVIDER_URL" => Some(provider.url.clone()),
+                "PAYMENT_PROVIDER_SECRET_KEY" => Some(provider.secret_key.clone()),
+                "PAYMENT_WEBHOOK_SECRET" => Some(provider.webhook_secret.clone()),
                 other => std::env::var(other).ok(),
             })
             .map_err(talentgraph_kit::KitError::from)?;
@@ -556,6 +560,7 @@ async fn serve_subgraphs(
         ));
     }
     wait_until_listening(&tasks).await;
+    provider.register_webhook(&tasks).await;
     let inputs = running_subgraphs(&tasks);
     let router = match start_router(&inputs) {
         Ok(router) => Some(router),
@@ -577,6 +582,7 @@ async fn serve_subgraphs(
         router.is_some(),
         registry.as_ref().map(|(_, token)| token.as_str()),
     );
+    println!("{}", provider.summary());
     let mut failure = None;
     let mut router = router;
     for (name, _, task) in tasks {
@@ -595,6 +601,102 @@ async fn serve_subgraphs(
         let _ = child.wait();
     }
     failure.map_or(Ok(()), Err)
+}
+
+/// The payment provider the stack's payment subgraph charges through:
+/// `PAYMENT_PROVIDER_URL` (with `PAYMENT_PROVIDER_SECRET_KEY`) when set,
+/// otherwise localstripe behind the idempotency and fault proxy, installed
+/// on first use by `scripts/install-localstripe.sh` and stopped with the
+/// stack.
+struct LocalPaymentProvider {
+    url: String,
+    secret_key: String,
+    webhook_secret: String,
+    local: Option<talentgraph_payment_provider::local::LocalProvider>,
+}
+
+impl LocalPaymentProvider {
+    async fn start() -> Result<Self, DevstackError> {
+        let webhook_secret = std::env::var("PAYMENT_WEBHOOK_SECRET")
+            .unwrap_or_else(|_| "whsec_talentgraph_devstack".to_owned());
+        if let (Ok(url), Ok(secret_key)) = (
+            std::env::var("PAYMENT_PROVIDER_URL"),
+            std::env::var("PAYMENT_PROVIDER_SECRET_KEY"),
+        ) {
+            eprintln!("▸ using the payment provider in PAYMENT_PROVIDER_URL");
+            return Ok(Self {
+                url,
+                secret_key,
+                webhook_secret,
+                local: None,
+            });
+        }
+        if !talentgraph_payment_provider::local::localstripe_python().exists() {
+            eprintln!(
+                "▸ installing localstripe (the local payment provider) with scripts/install-localstripe.sh"
+            );
+            let status = std::process::Command::new("bash")
+                .arg(workspace_root().join("scripts/install-localstripe.sh"))
+                .stdout(std::process::Stdio::null())
+                .status()
+                .map_err(|error| {
+                    DevstackError::Usage(format!(
+                        "cannot run scripts/install-localstripe.sh: {error}"
+                    ))
+                })?;
+            if !status.success() {
+                return Err(DevstackError::Usage(
+                    "scripts/install-localstripe.sh failed (see above); or set PAYMENT_PROVIDER_URL and PAYMENT_PROVIDER_SECRET_KEY"
+                        .to_owned(),
+                ));
+            }
+        }
+        eprintln!(
+            "▸ starting the local payment provider (localstripe behind the idempotency proxy)"
+        );
+        let local = talentgraph_payment_provider::local::LocalProvider::start()
+            .await
+            .map_err(DevstackError::Usage)?;
+        Ok(Self {
+            url: local.url(),
+            secret_key: talentgraph_payment_provider::local::LOCAL_SECRET_KEY.to_owned(),
+            webhook_secret,
+            local: Some(local),
+        })
+    }
+
+    /// Points localstripe's webhooks at the payment subgraph.
+    async fn register_webhook(&self, tasks: &[SubgraphTask]) {
+        let (Some(local), Some((_, address, _))) = (
+            &self.local,
+            tasks.iter().find(|(name, _, _)| *name == "payment"),
+        ) else {
+            return;
+        };
+        if let Err(error) = local
+            .register_webhook(
+                &format!("http://{address}/webhooks/provider"),
+                &self.webhook_secret,
+                &["payment_intent.succeeded", "payment_intent.payment_failed"],
+            )
+            .await
+        {
+            eprintln!("devstack: could not register payment's webhook with localstripe: {error}");
+        }
+    }
+
+    fn summary(&self) -> String {
+        match &self.local {
+            Some(local) => format!(
+                "Payments: localstripe at {} behind the idempotency proxy at {} (faults: POST {}/_proxy/faults).\n\
+                 Test payment methods: pm_card_visa pays, pm_card_chargeCustomerFail is declined.",
+                local.localstripe_url(),
+                local.url(),
+                local.url()
+            ),
+            None => format!("Payments: the provider at {}.", self.url),
+        }
+    }
 }
 
 /// The secret the router sends the subgraphs: `ROUTER_SHARED_SECRET` when

@@ -25,6 +25,13 @@ pub struct AccountCreated {
     pub display_name: String,
     /// `JOBSEEKER` or `EMPLOYER` (admins are never created by sign-up).
     pub role: String,
+    /// The sign-in address, lower-cased. Employer keeps a directory of
+    /// addresses so an organization admin can add a recruiter by e-mail.
+    /// Added after the first events were written; an event without it is
+    /// still valid v1 (adding an optional field is compatible), so the
+    /// consumers treat a missing address as "not in the directory".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 impl Event for AccountCreated {
@@ -66,6 +73,79 @@ pub struct JobCreditsPurchased {
 impl Event for JobCreditsPurchased {
     const PRODUCER: &'static str = "payment";
     const TYPE: &'static str = "job_credits.purchased";
+    const VERSION: u32 = 1;
+}
+
+/// A purchase was accepted and its invoice needs charging. Payment
+/// publishes it to itself: its charge worker is the consumer, so the charge
+/// happens after the purchase committed, with retries, and never inside
+/// the client's request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChargeRequested {
+    pub invoice_id: Uuid,
+    pub organization_id: Uuid,
+    pub amount_cents: i64,
+    /// ISO 4217, such as `EUR`.
+    pub currency: String,
+    /// The provider's payment method id (`pm_…`).
+    pub payment_method: String,
+}
+
+impl Event for ChargeRequested {
+    const PRODUCER: &'static str = "payment";
+    const TYPE: &'static str = "charge.requested";
+    const VERSION: u32 = 1;
+}
+
+/// An invoice was paid: the provider confirmed the charge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoicePaid {
+    pub invoice_id: Uuid,
+    pub organization_id: Uuid,
+    pub total_cents: i64,
+    pub currency: String,
+    /// The provider's id of the payment (a PaymentIntent id).
+    pub provider_payment_id: String,
+}
+
+impl Event for InvoicePaid {
+    const PRODUCER: &'static str = "payment";
+    const TYPE: &'static str = "invoice.paid";
+    const VERSION: u32 = 1;
+}
+
+/// An invoice's charge was declined (or refused for good).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoicePaymentFailed {
+    pub invoice_id: Uuid,
+    pub organization_id: Uuid,
+    /// The provider's reason, for the person paying.
+    pub reason: String,
+}
+
+impl Event for InvoicePaymentFailed {
+    const PRODUCER: &'static str = "payment";
+    const TYPE: &'static str = "invoice.payment_failed";
+    const VERSION: u32 = 1;
+}
+
+/// A posted job could not be paid for: the organization had no job credit
+/// left. Employer takes the job out of search (`REJECTED`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobPostingRejected {
+    pub job_id: Uuid,
+    pub organization_id: Uuid,
+    /// `NO_JOB_CREDITS`.
+    pub reason: String,
+}
+
+impl Event for JobPostingRejected {
+    const PRODUCER: &'static str = "payment";
+    const TYPE: &'static str = "job.posting_rejected";
     const VERSION: u32 = 1;
 }
 
@@ -166,6 +246,7 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
             "`signUp` committed a new account",
             &[
                 "core-profiles (core): creates the user's profile (display name, a handle derived from it)",
+                "employer-account-directory (employer): records the account's e-mail address, which `addRecruiter` looks people up by",
             ],
         ),
         entry::<RecruiterAdded>(
@@ -182,6 +263,7 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
             "`postJob` committed a new job",
             &[
                 "jobseeker-job-ownership (jobseeker): records the job's organization, which `Job.applications` checks recruiters against",
+                "payment-job-credits (payment): consumes one of the organization's job credits for the job, or rejects the posting when none is left",
             ],
         ),
         entry::<JobClosed>(
@@ -190,7 +272,19 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
                 "jobseeker-job-ownership (jobseeker): marks the job closed, so `applyToJob` refuses it (`JOB_CLOSED`)",
             ],
         ),
-        entry::<JobCreditsPurchased>("`purchaseJobCredits` committed a purchase", &[]),
+        entry::<ChargeRequested>(
+            "`purchaseJobCredits` (or `changePlan` to a dearer plan) accepted a purchase; the invoice is `PENDING`",
+            &[
+                "payment-charges (payment): charges the invoice at the provider, then marks it `PAID` (ledger, credits) or `FAILED`",
+            ],
+        ),
+        entry::<InvoicePaid>("the provider confirmed an invoice's charge", &[]),
+        entry::<InvoicePaymentFailed>("the provider declined an invoice's charge", &[]),
+        entry::<JobPostingRejected>(
+            "a posted job's organization had no job credit left",
+            &["employer-posting-rejections (employer): marks the job `REJECTED`, out of search"],
+        ),
+        entry::<JobCreditsPurchased>("a credit purchase's invoice was paid", &[]),
         entry::<PlanChanged>("`changePlan` committed a new plan", &[]),
     ]
 }

@@ -85,11 +85,21 @@ fn an_old_consumer_keeps_reading_version_one() {
         user_id,
         display_name: "Ada".to_owned(),
         role: "JOBSEEKER".to_owned(),
+        email: Some("ada@example.com".to_owned()),
     })
     .expect("wraps");
     v1.data["pronouns"] = serde_json::json!("she/her");
     let read: AccountCreated = v1.decode().expect("v1 reads v1 with an added field");
     assert_eq!(read.display_name, "Ada");
+    // A v1 envelope from before `email` was added still reads, without it.
+    let mut older = v1.clone();
+    older
+        .data
+        .as_object_mut()
+        .expect("an object")
+        .remove("email");
+    let read: AccountCreated = older.decode().expect("v1 reads v1 without the new field");
+    assert_eq!(read.email, None);
 
     let v2 = Envelope::wrap(&AccountCreatedV2 {
         user_id,

@@ -172,6 +172,11 @@ pub struct StackOptions {
     pub private_rhai_scripts: bool,
     /// The subgraphs' operation limits (production's by default).
     pub subgraph_limits: talentgraph_kit::LimitsConfig,
+    /// How patiently payment's charge worker retries the provider; tests
+    /// use a short version of production's policy.
+    pub charge_retries: talentgraph_kit::config::ChargeRetries,
+    /// How long a subgraph request waits for a database connection.
+    pub database_acquire_timeout: Duration,
 }
 
 impl Default for StackOptions {
@@ -184,9 +189,19 @@ impl Default for StackOptions {
             hot_reload: false,
             private_rhai_scripts: false,
             subgraph_limits: talentgraph_kit::LimitsConfig::default(),
+            charge_retries: talentgraph_kit::config::ChargeRetries {
+                max_attempts: 4,
+                first_retry_delay: Duration::from_millis(200),
+                breaker_failure_threshold: 3,
+                breaker_open_for: Duration::from_secs(1),
+            },
+            database_acquire_timeout: Duration::from_secs(10),
         }
     }
 }
+
+/// The secret the stack's local provider signs webhooks with.
+pub const PROVIDER_WEBHOOK_SECRET: &str = "whsec_talentgraph_tests";
 
 /// The whole stack for one test.
 pub struct Stack {
@@ -206,6 +221,8 @@ pub struct Stack {
     _stop_events: tokio::sync::watch::Sender<bool>,
     /// The stack's broker; see [`Stack::nats`].
     nats: talentgraph_kit::testing::NatsServer,
+    /// The stack's payment provider; see [`Stack::provider`].
+    provider: talentgraph_payment_provider::local::LocalProvider,
     _directory: tempfile::TempDir,
 }
 
@@ -266,15 +283,26 @@ impl Stack {
             .await
             .expect("connects to the stack's NATS server");
         let (stop_events, event_stop_signal) = talentgraph_kit::events::StopSignal::new();
+        // localstripe behind the idempotency and fault proxy, as in the dev
+        // stack; payment charges through it.
+        let provider = talentgraph_payment_provider::local::LocalProvider::start()
+            .await
+            .unwrap_or_else(|error| panic!("the local payment provider: {error}"));
         for subgraph in subgraphs_in_start_order() {
             let name = subgraph.name;
-            let (database, url) = fresh_database(subgraph.migrator)
+            let (seeding, url) = fresh_database(subgraph.migrator)
                 .await
                 .expect("a fresh database");
             subgraph
-                .seed_demo(&database, &WORLD)
+                .seed_demo(&seeding, &WORLD)
                 .await
                 .unwrap_or_else(|error| panic!("seeding {name}: {}", error.detail()));
+            seeding.close().await;
+            // The pool the subgraph serves with, as a deployed one sizes it
+            // (ten connections) with the stack's acquire timeout.
+            let database = Database::connect(&url, 10, options.database_acquire_timeout)
+                .await
+                .expect("connects the serving pool");
             let mut config = strict_test_config(&url);
             // The router's plans nest deeper and cost more than a single
             // subgraph's unit tests; production limits apply here.
@@ -282,6 +310,12 @@ impl Stack {
             config.dataloader_delay = options.dataloader_delay;
             config.router_secret = Some(ROUTER_SECRET.to_owned());
             config.tokens.jwks_url.clone_from(&jwks_url);
+            config.payment.provider = Some(talentgraph_kit::config::PaymentProviderConfig {
+                url: provider.url(),
+                secret_key: talentgraph_payment_provider::local::LOCAL_SECRET_KEY.to_owned(),
+            });
+            config.payment.webhook_secret = Some(PROVIDER_WEBHOOK_SECRET.to_owned());
+            config.payment.charge_retries = options.charge_retries;
             let fetches = Arc::new(AtomicU64::new(0));
             let delay = Arc::new(AtomicU64::new(0));
             let app = instrument(
@@ -290,9 +324,19 @@ impl Stack {
                 delay.clone(),
             );
             let app = TestApp::spawn(app).await.expect("the subgraph starts");
-            subgraph.spawn_event_tasks(&database, &broker, event_stop_signal.clone());
+            subgraph.spawn_event_tasks(&database, &broker, &config, event_stop_signal.clone());
             if name == "auth" {
                 jwks_url = app.url("/.well-known/jwks.json");
+            }
+            if name == "payment" {
+                provider
+                    .register_webhook(
+                        &app.url("/webhooks/provider"),
+                        PROVIDER_WEBHOOK_SECRET,
+                        &["payment_intent.succeeded", "payment_intent.payment_failed"],
+                    )
+                    .await
+                    .expect("registers payment's webhook with localstripe");
             }
             inputs.push(SubgraphInput {
                 name: name.to_owned(),
@@ -394,6 +438,7 @@ impl Stack {
             subgraph_inputs: inputs,
             _stop_events: stop_events,
             nats,
+            provider,
             _directory: directory,
         };
         stack.wait_until_healthy().await;
@@ -578,6 +623,16 @@ impl Stack {
             assert_eq!(response.status().as_u16(), 201, "publishing {}", input.name);
         }
         (registry, token)
+    }
+
+    /// The stack's payment provider, to inject faults and count charges.
+    pub fn provider(&self) -> &talentgraph_payment_provider::local::LocalProvider {
+        &self.provider
+    }
+
+    /// The stack's broker URL, for a test's own connection.
+    pub fn nats_url(&self) -> String {
+        self.nats.url()
     }
 
     /// The stack's NATS server, to stop and resume in fault tests.
@@ -841,7 +896,7 @@ pub async fn page_request<'stack>(
         "CheckoutPage" => (
             recruiter,
             json!({
-                "input": { "organizationId": WORLD.organization_id(0).to_string(), "credits": 3 },
+                "input": { "organizationId": WORLD.organization_id(0).to_string(), "credits": 3, "paymentMethod": "pm_card_visa" },
                 "idempotencyKey": uuid::Uuid::new_v4().to_string(),
             }),
         ),

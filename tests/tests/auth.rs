@@ -472,7 +472,7 @@ async fn only_recruiters_act_for_an_organization() {
             Some(recruiter),
             purchase,
             None,
-            json!({ "input": { "organizationId": WORLD.organization_id(other).to_string(), "credits": 1 }, "key": "e2e-bola-purchase" }),
+            json!({ "input": { "organizationId": WORLD.organization_id(other).to_string(), "credits": 1, "paymentMethod": "pm_card_visa" }, "key": "e2e-bola-purchase" }),
         )
         .await;
     assert_forbidden(&response.body);

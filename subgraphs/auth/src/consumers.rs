@@ -4,6 +4,7 @@
 
 use talentgraph_events::{RecruiterAdded, RecruiterRemoved};
 use talentgraph_kit::Database;
+use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
     BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventHandler, EventTask, HandlerError,
@@ -72,7 +73,12 @@ impl EventHandler for MembershipsFromEmployer {
 
 /// Auth's event work: the relay of its own outbox and the memberships
 /// consumer.
-pub fn event_tasks(database: &Database, broker: &Broker, stop: StopSignal) -> Vec<EventTask> {
+pub fn event_tasks(
+    database: &Database,
+    broker: &Broker,
+    _config: &SubgraphConfig,
+    stop: StopSignal,
+) -> Vec<EventTask> {
     vec![
         outbox_relay_task(database, broker, "auth", stop.clone()),
         consumer_task(

@@ -169,6 +169,7 @@ impl Sessions {
                 user_id,
                 display_name,
                 role: role.as_str().to_owned(),
+                email: Some(email.clone()),
             },
         )
         .await?;

@@ -3,6 +3,7 @@
 
 use talentgraph_events::AccountCreated;
 use talentgraph_kit::Database;
+use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
     BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventHandler, EventTask, HandlerError,
@@ -35,7 +36,12 @@ impl EventHandler for ProfileFromAccount {
 }
 
 /// Core's consumers, for the kit to run beside the server.
-pub fn event_tasks(database: &Database, broker: &Broker, stop: StopSignal) -> Vec<EventTask> {
+pub fn event_tasks(
+    database: &Database,
+    broker: &Broker,
+    _config: &SubgraphConfig,
+    stop: StopSignal,
+) -> Vec<EventTask> {
     vec![consumer_task(
         database,
         broker,

@@ -93,6 +93,22 @@ pub async fn seed(database: &Database, world: &DemoWorld) -> Result<u64, Databas
     transaction.commit().await?;
     let mut inserted = new_members.len() as u64;
 
+    // The demo accounts are seeded straight into auth, not signed up, so
+    // no `account.created` announces them: their addresses are seeded here.
+    let (directory_ids, directory_emails): (Vec<Uuid>, Vec<String>) = (0..world.users)
+        .map(|user| (world.user_id(user), world.email(user)))
+        .unzip();
+    inserted += database
+        .execute(
+            sqlx::query(
+                "INSERT INTO account_directory (user_id, email) \
+                 SELECT * FROM UNNEST($1::uuid[], $2::text[]) ON CONFLICT DO NOTHING",
+            )
+            .bind(directory_ids)
+            .bind(directory_emails),
+        )
+        .await?;
+
     let mut rng = demo_rng("employer/jobs");
     let jobs: Vec<u64> = (0..world.jobs).collect();
     for chunk in jobs.chunks(CHUNK) {

@@ -13,6 +13,9 @@ pub enum EmployerError {
     /// Adding or removing recruiters needs an organization admin.
     NotOrganizationAdmin,
     JobNotFound,
+    /// `addRecruiter` names an address employer's account directory does
+    /// not hold (yet: a fresh sign-up arrives through `account.created`).
+    AccountNotFound,
 }
 
 talentgraph_kit::embeds_common_error!(EmployerError);
@@ -28,6 +31,10 @@ impl From<EmployerError> for async_graphql::Error {
             EmployerError::NotOrganizationAdmin => client_error(
                 ErrorCode::Forbidden,
                 "Only the organization's admins (and platform admins) may change its recruiters.",
+            ),
+            EmployerError::AccountNotFound => client_error(
+                ErrorCode::NotFound,
+                "There is no account with that e-mail address (a new account can take a moment to appear).",
             ),
             EmployerError::JobNotFound => {
                 client_error(ErrorCode::NotFound, "There is no job with that id.")

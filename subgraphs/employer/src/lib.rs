@@ -6,6 +6,7 @@
 //! resolvers, `store` every SQL statement, `loaders` the per-request
 //! batching; this file only wires them into the kit's descriptor.
 
+pub mod consumers;
 pub mod demo;
 pub mod error;
 pub mod loaders;
@@ -29,18 +30,7 @@ pub static SUBGRAPH: Subgraph<DemoWorld> =
     Subgraph::usual::<query::Query, mutation::Mutation, loaders::Loaders>(
         "employer", 4004, &MIGRATOR, seed_demo,
     )
-    .with_event_tasks(event_tasks);
-
-/// Employer produces events: its outbox relay.
-fn event_tasks(
-    database: &Database,
-    broker: &talentgraph_kit::events::Broker,
-    stop: talentgraph_kit::events::StopSignal,
-) -> Vec<talentgraph_kit::events::EventTask> {
-    vec![talentgraph_kit::events::outbox_relay_task(
-        database, broker, "employer", stop,
-    )]
-}
+    .with_event_tasks(consumers::event_tasks);
 
 fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a> {
     Box::pin(demo::seed(database, world))

@@ -22,6 +22,7 @@ text_enum! {
     pub enum JobStatus {
         Open => "OPEN",
         Closed => "CLOSED",
+        Rejected => "REJECTED",
     }
 }
 

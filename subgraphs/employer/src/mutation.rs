@@ -13,23 +13,25 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
-    /// Makes a user a recruiter of an organization (its admins and platform
-    /// admins only). True when they were not one already. Their next token
-    /// (after signing in or refreshing) carries the organization.
+    /// Makes the account with this e-mail address a recruiter of an
+    /// organization (its admins and platform admins only). True when they
+    /// were not one already; `NOT_FOUND` when no account has the address.
+    /// Their next token (after signing in or refreshing) carries the
+    /// organization.
     async fn add_recruiter(
         &self,
         context: &Context<'_>,
         organization_id: ID,
-        user_id: ID,
+        email: String,
     ) -> async_graphql::Result<bool> {
         let organization_id = parse_id_argument("organizationId", &organization_id)?;
-        let user_id = parse_id_argument("userId", &user_id)?;
+        let email = validate_text("email", &email, 3, 254)?.to_lowercase();
         let actor = actor(context)?;
         Ok(store::add_recruiter(
             context.data_unchecked::<Database>(),
             actor,
             organization_id,
-            user_id,
+            &email,
         )
         .await?)
     }

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use talentgraph_kit::database::{Transaction, escape_like};
-use talentgraph_kit::{Database, PageArgs, child_page_sql};
+use talentgraph_kit::{Database, DatabaseError, PageArgs, child_page_sql};
 use uuid::Uuid;
 
 use crate::error::EmployerError;
@@ -219,7 +219,8 @@ pub async fn close_job(database: &Database, actor: Actor, id: Uuid) -> Result<Jo
     let closed = transaction
         .fetch_one(
             sqlx::query_as::<_, Job>(concat!(
-                "UPDATE jobs SET status = 'CLOSED', updated_at = now() WHERE id = $1 RETURNING ",
+                "UPDATE jobs SET status = CASE WHEN status = 'OPEN' THEN 'CLOSED' ELSE status END, \
+                        updated_at = now() WHERE id = $1 RETURNING ",
                 job_columns!()
             ))
             .bind(id),
@@ -280,17 +281,28 @@ async fn require_organization_admin(
     }
 }
 
-/// Makes `user_id` a recruiter of the organization, with the event auth
-/// projects into the `orgs` claim, in one transaction. False when they
-/// already were (nothing recorded).
+/// Makes the account with `email` a recruiter of the organization, with
+/// the event auth projects into the `orgs` claim, in one transaction. False
+/// when they already were (nothing recorded).
+///
+/// The address is looked up only after the admin check, so the directory
+/// answers organization admins and nobody else.
 pub async fn add_recruiter(
     database: &Database,
     actor: Actor,
     organization_id: Uuid,
-    user_id: Uuid,
+    email: &str,
 ) -> Result<bool, EmployerError> {
     let mut transaction = database.begin().await?;
     require_organization_admin(&mut transaction, actor, organization_id).await?;
+    let account: Option<(Uuid,)> = transaction
+        .fetch_optional(
+            sqlx::query_as("SELECT user_id FROM account_directory WHERE email = $1").bind(email),
+        )
+        .await?;
+    let Some((user_id,)) = account else {
+        return Err(EmployerError::AccountNotFound);
+    };
     let inserted = transaction
         .execute(
             sqlx::query(
@@ -389,4 +401,42 @@ async fn require_recruiter(
         Some(_) => Ok(()),
         None => Err(EmployerError::NotRecruiter),
     }
+}
+
+/// Records an account's address in the directory `addRecruiter` reads
+/// (from `account.created`). A second event for the same account or
+/// address changes nothing: the first one wins, as addresses never change.
+pub async fn record_account_address(
+    transaction: &mut Transaction,
+    user_id: Uuid,
+    email: &str,
+) -> Result<(), DatabaseError> {
+    transaction
+        .execute(
+            sqlx::query(
+                "INSERT INTO account_directory (user_id, email) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(email),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Takes a job out of search because its posting could not be paid for
+/// (from payment's `job.posting_rejected`). Only an open job changes: a job
+/// closed meanwhile stays closed.
+pub async fn reject_job_posting(
+    transaction: &mut Transaction,
+    job_id: Uuid,
+) -> Result<(), DatabaseError> {
+    transaction
+        .execute(
+            sqlx::query(
+                "UPDATE jobs SET status = 'REJECTED', updated_at = now() WHERE id = $1 AND status = 'OPEN'",
+            )
+            .bind(job_id),
+        )
+        .await?;
+    Ok(())
 }

@@ -69,6 +69,10 @@ pub enum Variable {
     AuthSignInMaxFailuresPerAccount,
     AuthSignInMaxFailuresPerAddress,
     AuthSignInWindowSeconds,
+    PaymentProviderUrl,
+    PaymentProviderSecretKey,
+    PaymentProviderTimeoutSeconds,
+    PaymentWebhookSecret,
 }
 
 /// A variable's name and its documentation, as the README shows them.
@@ -118,6 +122,10 @@ impl Variable {
         Self::AuthSignInMaxFailuresPerAccount,
         Self::AuthSignInMaxFailuresPerAddress,
         Self::AuthSignInWindowSeconds,
+        Self::PaymentProviderUrl,
+        Self::PaymentProviderSecretKey,
+        Self::PaymentProviderTimeoutSeconds,
+        Self::PaymentWebhookSecret,
     ];
 
     pub const fn doc(self) -> VariableDoc {
@@ -302,6 +310,26 @@ impl Variable {
                 default: "900",
                 meaning: "the rate-limit window (auth only)",
             },
+            Self::PaymentProviderUrl => VariableDoc {
+                name: "PAYMENT_PROVIDER_URL",
+                default: "(unset: charges wait; required in production)",
+                meaning: "the Stripe-compatible API charges go to, such as `https://api.stripe.com`; the dev stack sets its local provider (payment only)",
+            },
+            Self::PaymentProviderSecretKey => VariableDoc {
+                name: "PAYMENT_PROVIDER_SECRET_KEY",
+                default: "(unset; required with `PAYMENT_PROVIDER_URL`)",
+                meaning: "the provider's secret API key, `sk_…` (payment only)",
+            },
+            Self::PaymentProviderTimeoutSeconds => VariableDoc {
+                name: "PAYMENT_PROVIDER_TIMEOUT_SECONDS",
+                default: "10",
+                meaning: "how long one provider request may take before it counts as failed, shorter than the charge worker's acknowledgement wait (payment only)",
+            },
+            Self::PaymentWebhookSecret => VariableDoc {
+                name: "PAYMENT_WEBHOOK_SECRET",
+                default: "(unset: webhooks refused; required in production)",
+                meaning: "the secret the provider signs webhooks with, `whsec_…` (payment only)",
+            },
         }
     }
 
@@ -445,6 +473,62 @@ pub struct SubgraphConfig {
     /// entity representations (`@requires` fields) can be trusted and the
     /// `X-Forwarded-For` address it passes on names the client.
     pub router_secret: Option<String>,
+    /// The payment provider (read by every subgraph, used by payment).
+    pub payment: PaymentConfig,
+}
+
+/// Where the payment subgraph charges and how it checks webhooks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentConfig {
+    /// `PAYMENT_PROVIDER_URL` and `PAYMENT_PROVIDER_SECRET_KEY`, set
+    /// together or not at all.
+    pub provider: Option<PaymentProviderConfig>,
+    pub provider_timeout: Duration,
+    pub webhook_secret: Option<String>,
+    /// How the charge worker retries; fixed in code (tests shorten it).
+    pub charge_retries: ChargeRetries,
+}
+
+/// How patiently the charge worker retries a provider that does not
+/// answer: `max_attempts` deliveries with delays doubling from
+/// `first_retry_delay`, and a circuit breaker that opens after
+/// `breaker_failure_threshold` consecutive failures for about
+/// `breaker_open_for`. While it is open no delivery is spent: charges wait
+/// in the stream, and each open period costs one probe delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChargeRetries {
+    pub max_attempts: i64,
+    pub first_retry_delay: Duration,
+    pub breaker_failure_threshold: u32,
+    pub breaker_open_for: Duration,
+}
+
+impl Default for ChargeRetries {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            first_retry_delay: Duration::from_millis(500),
+            breaker_failure_threshold: 3,
+            breaker_open_for: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct PaymentProviderConfig {
+    pub url: String,
+    pub secret_key: String,
+}
+
+/// The key stays out of logs and panics.
+impl std::fmt::Debug for PaymentProviderConfig {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("PaymentProviderConfig")
+            .field("url", &self.url)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
 }
 
 impl SubgraphConfig {
@@ -499,6 +583,7 @@ impl SubgraphConfig {
             });
         }
         let tokens = read_token_config(&reader, is_production)?;
+        let payment = read_payment_config(&reader)?;
         let router_secret = reader.raw(Variable::RouterSharedSecret);
         match &router_secret {
             None if is_production => {
@@ -648,6 +733,7 @@ impl SubgraphConfig {
             )?),
             tokens,
             router_secret,
+            payment,
         })
     }
 }
@@ -762,6 +848,48 @@ fn read_token_config(
             100_000,
         )?,
         sign_in_window: seconds(reader.ranged(Variable::AuthSignInWindowSeconds, 900, 1, DAY)?),
+    })
+}
+
+fn read_payment_config(reader: &VariableReader<'_>) -> Result<PaymentConfig, ConfigError> {
+    let provider = match (
+        reader.raw(Variable::PaymentProviderUrl),
+        reader.raw(Variable::PaymentProviderSecretKey),
+    ) {
+        (None, None) => None,
+        (Some(url), Some(secret_key)) => {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError::Invalid {
+                    variable: Variable::PaymentProviderUrl.name(),
+                    value: url,
+                    expected: "an http:// or https:// URL".to_owned(),
+                });
+            }
+            Some(PaymentProviderConfig { url, secret_key })
+        }
+        (Some(_), None) => {
+            return Err(ConfigError::Missing {
+                variable: Variable::PaymentProviderSecretKey.name(),
+                hint: "the provider's secret key (sk_…), needed with PAYMENT_PROVIDER_URL",
+            });
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::Missing {
+                variable: Variable::PaymentProviderUrl.name(),
+                hint: "the provider's API URL, needed with PAYMENT_PROVIDER_SECRET_KEY",
+            });
+        }
+    };
+    Ok(PaymentConfig {
+        provider,
+        provider_timeout: Duration::from_secs(reader.ranged(
+            Variable::PaymentProviderTimeoutSeconds,
+            10,
+            1,
+            60,
+        )?),
+        webhook_secret: reader.raw(Variable::PaymentWebhookSecret),
+        charge_retries: ChargeRetries::default(),
     })
 }
 

@@ -175,7 +175,7 @@ pub async fn run_subgraph<World>(
                 .await
                 .map_err(|error| KitError::Events(error.to_string()))?
                 .with_stream_replicas(config.nats_stream_replicas);
-            subgraph.spawn_event_tasks(&database, &broker, event_stop_signal)
+            subgraph.spawn_event_tasks(&database, &broker, &config, event_stop_signal)
         }
         None => {
             tracing::warn!(

@@ -91,9 +91,10 @@ impl<World> Subgraph<World> {
         &self,
         database: &Database,
         broker: &crate::events::Broker,
+        config: &SubgraphConfig,
         stop: crate::events::StopSignal,
     ) -> Vec<tokio::task::JoinHandle<()>> {
-        (self.event_tasks)(database, broker, stop)
+        (self.event_tasks)(database, broker, config, stop)
             .into_iter()
             .map(tokio::spawn)
             .collect()

@@ -25,7 +25,10 @@ pub async fn seed(database: &Database, world: &DemoWorld) -> Result<u64, Databas
                 .as_str()
                 .to_owned(),
         );
-        credits.push(i32::try_from(organization % 25).unwrap_or_default());
+        // Every twentieth organization (the 16th, the 36th, …) has no
+        // credit left, so a posting of theirs is rejected; the demo
+        // recruiter's (the first) has five.
+        credits.push(i32::try_from((organization + 5) % 20).unwrap_or_default());
         for month in 0..3 {
             let index = organization * 3 + month;
             invoice_ids.push(world.invoice_id(index));
@@ -50,11 +53,21 @@ pub async fn seed(database: &Database, world: &DemoWorld) -> Result<u64, Databas
             .bind(plans),
         )
         .await?;
+    // Each seeded balance comes with the ledger transaction that explains
+    // it (a grant), so the ledger's invariants hold for the demo data too.
     inserted += database
         .execute(
             sqlx::query(
-                "INSERT INTO credit_balances (organization_id, job_credits) SELECT * FROM UNNEST($1::uuid[], $2::int[]) \
-                 ON CONFLICT DO NOTHING",
+                "WITH balances AS ( \
+                     INSERT INTO credit_balances (organization_id, job_credits) \
+                     SELECT * FROM UNNEST($1::uuid[], $2::int[]) \
+                     ON CONFLICT DO NOTHING RETURNING organization_id, job_credits), \
+                 grants AS (SELECT organization_id, job_credits, gen_random_uuid() AS transaction_id \
+                            FROM balances WHERE job_credits <> 0) \
+                 INSERT INTO ledger_entries (id, transaction_id, organization_id, kind, account, credits) \
+                 SELECT gen_random_uuid(), transaction_id, organization_id, 'GRANT', side.account, side.credits \
+                 FROM grants, LATERAL (VALUES ('organization', job_credits), ('platform:grants', -job_credits)) \
+                      AS side(account, credits)",
             )
             .bind(&organizations)
             .bind(credits),

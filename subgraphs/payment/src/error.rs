@@ -11,6 +11,12 @@ pub enum PaymentError {
     Common(CommonError),
     /// The idempotency key was used before for a different request.
     IdempotencyKeyReused,
+    /// The plan change is not one the billing rules allow (a `PAST_DUE`
+    /// subscription to the free plan without paying).
+    PlanChangeNotAllowed,
+    /// The plan change costs money and no payment method or key came with
+    /// it.
+    PaymentRequired,
 }
 
 talentgraph_kit::embeds_common_error!(PaymentError);
@@ -23,6 +29,15 @@ impl From<PaymentError> for async_graphql::Error {
                 "IDEMPOTENCY_KEY_REUSED",
                 "This idempotency key was already used for a different request.",
             ),
+            PaymentError::PlanChangeNotAllowed => conflict_error(
+                "PLAN_CHANGE_NOT_ALLOWED",
+                "A past-due subscription becomes active only by paying for a plan.",
+            ),
+            PaymentError::PaymentRequired => CommonError::invalid_input(
+                "paymentMethod",
+                "This plan change costs money: give `paymentMethod` and `idempotencyKey`.",
+            )
+            .into(),
         }
     }
 }

@@ -30,7 +30,10 @@ text_enum! {
 text_enum! {
     pub enum InvoiceStatus {
         Open => "OPEN",
+        Pending => "PENDING",
         Paid => "PAID",
+        Failed => "FAILED",
+        PaymentError => "PAYMENT_ERROR",
         Void => "VOID",
     }
 }
@@ -86,6 +89,9 @@ pub struct Invoice {
     pub issued_at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
+    /// Why the charge failed (`FAILED`: the provider's reason for the
+    /// person paying) or is stuck (`PAYMENT_ERROR`); null otherwise.
+    pub failure_reason: Option<String>,
 }
 
 identified_row!(Invoice, id);
@@ -195,6 +201,10 @@ pub struct PurchaseJobCreditsInput {
     pub organization_id: ID,
     /// 1 to 500 credits.
     pub credits: i32,
+    /// The provider's payment method to charge (`pm_…`, from the
+    /// provider's card form; test cards: `pm_card_visa` pays,
+    /// `pm_card_chargeCustomerFail` is declined).
+    pub payment_method: String,
 }
 
 /// The result of a purchase. `replayed` is true when the idempotency key
@@ -203,5 +213,15 @@ pub struct PurchaseJobCreditsInput {
 pub struct PurchaseJobCreditsPayload {
     pub invoice: Invoice,
     pub job_credits: i32,
+    pub replayed: bool,
+}
+
+/// The result of a plan change: the billing as it is now (a paid change is
+/// not in force until `invoice` is `PAID`) and the invoice to pay, null
+/// when the change cost nothing. `replayed` as for purchases.
+#[derive(Debug, SimpleObject)]
+pub struct ChangePlanPayload {
+    pub billing: Billing,
+    pub invoice: Option<Invoice>,
     pub replayed: bool,
 }

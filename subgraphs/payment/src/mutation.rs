@@ -5,8 +5,10 @@ use talentgraph_kit::guards::RoleGuard;
 use talentgraph_kit::loaders::parse_id_argument;
 use talentgraph_kit::{CommonError, Database, Role, Viewer};
 
-use crate::model::{Billing, PlanCode, PurchaseJobCreditsInput, PurchaseJobCreditsPayload};
-use crate::store::{self, CreditPurchase, MAX_CREDITS_PER_PURCHASE};
+use crate::model::{
+    ChangePlanPayload, PlanCode, PurchaseJobCreditsInput, PurchaseJobCreditsPayload,
+};
+use crate::store::{self, CreditPurchase, MAX_CREDITS_PER_PURCHASE, PlanPayment};
 
 #[derive(Default)]
 pub struct Mutation;
@@ -14,9 +16,13 @@ pub struct Mutation;
 #[Object]
 impl Mutation {
     /// Buys job-posting credits for an organization the viewer recruits
-    /// for. Retrying with the same `idempotencyKey`
-    /// returns the first result and charges nothing; reusing a key for a
-    /// different request is a CONFLICT (IDEMPOTENCY_KEY_REUSED).
+    /// for. Answers at once with a `PENDING` invoice; the charge follows
+    /// and the invoice becomes `PAID` (credits granted) or `FAILED` (with
+    /// `failureReason`): poll `invoice(id)`. Retrying with the same
+    /// `idempotencyKey` returns the same invoice and charges nothing;
+    /// reusing a key for a different request is a CONFLICT
+    /// (IDEMPOTENCY_KEY_REUSED). Keys belong to the organization: another
+    /// recruiter of it retrying with the key gets the same invoice.
     #[graphql(guard = "RoleGuard::any_of(&[Role::Employer, Role::Admin])")]
     async fn purchase_job_credits(
         &self,
@@ -35,37 +41,94 @@ impl Mutation {
             )
             .into());
         }
-        let idempotency_key = idempotency_key.trim();
-        // Visible ASCII only: keys are compared byte for byte, and a key
-        // that looks the same in another encoding must not be another key.
-        if !(8..=200).contains(&idempotency_key.len())
-            || !idempotency_key.bytes().all(|byte| byte.is_ascii_graphic())
-        {
-            return Err(CommonError::invalid_input(
-                "idempotencyKey",
-                "`idempotencyKey` must be 8 to 200 visible ASCII characters; a UUID is ideal.",
-            )
-            .into());
-        }
+        let idempotency_key = validate_idempotency_key(&idempotency_key)?;
+        let payment_method = validate_payment_method(&input.payment_method)?;
         let purchase = CreditPurchase {
             organization_id,
             credits: input.credits,
             idempotency_key,
+            payment_method,
         };
         Ok(store::purchase_job_credits(context.data_unchecked::<Database>(), purchase).await?)
     }
 
-    /// Moves an organization the viewer recruits for to another plan,
-    /// effective now.
+    /// Changes the plan of an organization the viewer recruits for. A
+    /// cheaper plan takes effect at once; a dearer one costs the
+    /// difference in monthly price and takes effect when the returned
+    /// `PENDING` invoice is paid; a `PAST_DUE` or `CANCELED` subscription
+    /// becomes active only by paying a month of the chosen plan
+    /// (`PLAN_CHANGE_NOT_ALLOWED` for the free plan while past due). A
+    /// change that costs money needs `paymentMethod` and `idempotencyKey`,
+    /// with the same rules as `purchaseJobCredits`.
     #[graphql(guard = "RoleGuard::any_of(&[Role::Employer, Role::Admin])")]
     async fn change_plan(
         &self,
         context: &Context<'_>,
         organization_id: ID,
         plan: PlanCode,
-    ) -> async_graphql::Result<Billing> {
+        payment_method: Option<String>,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<ChangePlanPayload> {
         let organization_id = parse_id_argument("organizationId", &organization_id)?;
         Viewer::of(context).require_recruiter_of(organization_id, false)?;
-        Ok(store::change_plan(context.data_unchecked::<Database>(), organization_id, plan).await?)
+        let payment_method = payment_method
+            .as_deref()
+            .map(validate_payment_method)
+            .transpose()?;
+        let idempotency_key = idempotency_key
+            .as_deref()
+            .map(validate_idempotency_key)
+            .transpose()?;
+        let payment = match (payment_method, idempotency_key) {
+            (Some(payment_method), Some(idempotency_key)) => Some(PlanPayment {
+                payment_method,
+                idempotency_key,
+            }),
+            _ => None,
+        };
+        let (billing, invoice, replayed) = store::change_plan(
+            context.data_unchecked::<Database>(),
+            organization_id,
+            plan,
+            payment,
+        )
+        .await?;
+        Ok(ChangePlanPayload {
+            billing,
+            invoice,
+            replayed,
+        })
     }
+}
+
+/// Visible ASCII only, 8 to 200 characters: keys are compared byte for
+/// byte, and a key that looks the same in another encoding must not be
+/// another key. Counting bytes of ASCII is counting characters, as the
+/// database's `length` does.
+fn validate_idempotency_key(key: &str) -> Result<&str, CommonError> {
+    let key = key.trim();
+    if !(8..=200).contains(&key.len()) || !key.bytes().all(|byte| byte.is_ascii_graphic()) {
+        return Err(CommonError::invalid_input(
+            "idempotencyKey",
+            "`idempotencyKey` must be 8 to 200 visible ASCII characters; a UUID is ideal.",
+        ));
+    }
+    Ok(key)
+}
+
+/// A provider payment method id such as `pm_card_visa`; never card data.
+fn validate_payment_method(payment_method: &str) -> Result<&str, CommonError> {
+    let payment_method = payment_method.trim();
+    if !payment_method.starts_with("pm_")
+        || payment_method.len() > 100
+        || !payment_method
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
+    {
+        return Err(CommonError::invalid_input(
+            "paymentMethod",
+            "`paymentMethod` must be a payment method id such as pm_card_visa.",
+        ));
+    }
+    Ok(payment_method)
 }

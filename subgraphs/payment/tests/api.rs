@@ -49,6 +49,7 @@ async fn seeded_payment_with(
             },
         )
         .with("recruiter-of-0", viewer(0, Role::Employer))
+        .with("second-recruiter-of-0", viewer(1, Role::Employer))
         .with("jobseeker", viewer(WORLD.demo_jobseeker(), Role::Jobseeker))
         .with("admin", viewer(WORLD.demo_admin(), Role::Admin));
     let app = TestApp::spawn(SUBGRAPH.app(
@@ -142,7 +143,8 @@ async fn organization_contributions_are_batched_and_guarded() {
         assert_eq!(organizations[2]["billing"]["plan"]["code"], "GROWTH");
         assert_eq!(organizations[2]["billingVerified"], true);
         assert_eq!(organizations[1]["billingVerified"], false);
-        assert_eq!(organizations[5]["billing"]["jobCredits"], 5);
+        // Seeded balances are (index + 5) % 20.
+        assert_eq!(organizations[5]["billing"]["jobCredits"], 10);
         assert_eq!(
             organizations[0]["invoices"]["edges"]
                 .as_array()
@@ -194,7 +196,7 @@ const PURCHASE: &str = "mutation($input: PurchaseJobCreditsInput!, $key: String!
     purchaseJobCredits(input: $input, idempotencyKey: $key) { replayed jobCredits invoice { id totalCents status } } }";
 
 fn purchase(organization: u64, credits: i32, key: &str) -> Value {
-    json!({ "input": { "organizationId": WORLD.organization_id(organization).to_string(), "credits": credits }, "key": key })
+    json!({ "input": { "organizationId": WORLD.organization_id(organization).to_string(), "credits": credits, "paymentMethod": "pm_card_visa" }, "key": key })
 }
 
 async fn count(database: &Database, table: &str) -> i64 {
@@ -204,23 +206,37 @@ async fn count(database: &Database, table: &str) -> i64 {
         .expect("counts rows")
 }
 
-/// A purchase writes invoice, ledger entry, balance and outbox event in one
-/// transaction; a retry with the same key replays the result without
-/// charging again; a key reused for another request is a CONFLICT.
+/// A purchase writes a PENDING invoice, its `charge.requested` event and
+/// the idempotency record in one transaction, and grants nothing yet (the
+/// charge worker does, once the provider confirms); a retry with the same
+/// key replays the result without a second invoice or charge event; a key
+/// reused for another request is a CONFLICT.
 #[tokio::test]
 async fn purchases_are_idempotent() {
     let (app, database) = seeded_payment().await;
     let invoices_before = count(&database, "invoices").await;
+    let ledger_before = count(&database, "ledger_entries").await;
     let response = app
         .graphql_as("recruiter", PURCHASE, purchase(5, 12, "key-0000001"))
         .await;
     let payload = &response.body["data"]["purchaseJobCredits"];
     assert_eq!(payload["replayed"], false, "{:#}", response.body);
-    assert_eq!(payload["jobCredits"], 5 + 12);
+    assert_eq!(payload["invoice"]["status"], "PENDING");
+    assert_eq!(
+        payload["jobCredits"], 10,
+        "nothing is granted before payment"
+    );
     assert_eq!(payload["invoice"]["totalCents"], purchase_total_cents(12));
     assert_eq!(count(&database, "invoices").await, invoices_before + 1);
-    assert_eq!(count(&database, "ledger_entries").await, 1);
-    assert_eq!(count(&database, "outbox").await, 1);
+    assert_eq!(count(&database, "ledger_entries").await, ledger_before);
+    let subjects: Vec<(String,)> = database
+        .fetch_all(sqlx::query_as("SELECT subject FROM outbox"))
+        .await
+        .expect("reads the outbox");
+    assert_eq!(
+        subjects,
+        [("talentgraph.payment.charge.requested.v1".to_owned(),)]
+    );
 
     let replay = app
         .graphql_as("recruiter", PURCHASE, purchase(5, 12, "key-0000001"))
@@ -228,11 +244,20 @@ async fn purchases_are_idempotent() {
     let replayed = &replay.body["data"]["purchaseJobCredits"];
     assert_eq!(replayed["replayed"], true);
     assert_eq!(replayed["invoice"]["id"], payload["invoice"]["id"]);
-    assert_eq!(replayed["jobCredits"], 17);
     assert_eq!(
         count(&database, "invoices").await,
         invoices_before + 1,
         "a replay charges nothing"
+    );
+    assert_eq!(count(&database, "outbox").await, 1);
+
+    // Another card with the same key is another request.
+    let mut other_card = purchase(5, 12, "key-0000001");
+    other_card["input"]["paymentMethod"] = json!("pm_card_mastercard");
+    let reused = app.graphql_as("recruiter", PURCHASE, other_card).await;
+    assert_eq!(
+        reused.body["errors"][0]["extensions"]["reason"],
+        "IDEMPOTENCY_KEY_REUSED"
     );
 
     let reused = app
@@ -251,7 +276,25 @@ async fn purchases_are_idempotent() {
             "BAD_USER_INPUT",
         ),
         ("recruiter", purchase(5, 1, "short"), "BAD_USER_INPUT"),
+        // Seven characters but more than eight bytes: the length is counted
+        // in characters, and only visible ASCII is a key.
+        ("recruiter", purchase(5, 1, "ключ-ключ"), "BAD_USER_INPUT"),
+        ("recruiter", purchase(5, 1, "ééééééé"), "BAD_USER_INPUT"),
+        (
+            "recruiter",
+            purchase(5, 1, &"k".repeat(201)),
+            "BAD_USER_INPUT",
+        ),
         ("jobseeker", purchase(5, 1, "key-0000002"), "FORBIDDEN"),
+        (
+            "recruiter",
+            {
+                let mut card = purchase(5, 1, "key-0000002");
+                card["input"]["paymentMethod"] = json!("4242 4242 4242 4242");
+                card
+            },
+            "BAD_USER_INPUT",
+        ),
     ] {
         let response = app.graphql_as(token, PURCHASE, variables).await;
         assert_eq!(
@@ -289,35 +332,169 @@ async fn concurrent_retries_charge_once() {
         .collect();
     assert_eq!(invoice_ids.len(), 1);
     assert_eq!(count(&database, "invoices").await, invoices_before + 1);
-    let balance: i32 = database
-        .fetch_scalar(
-            sqlx::query_scalar(
-                "SELECT job_credits FROM credit_balances WHERE organization_id = $1",
-            )
-            .bind(WORLD.organization_id(7)),
-        )
-        .await
-        .expect("reads the balance");
-    assert_eq!(balance, 7 + 4);
+    assert_eq!(
+        count(&database, "outbox").await,
+        1,
+        "one charge requested for ten attempts"
+    );
 }
 
-/// changePlan switches the plan and records an outbox event.
+/// Two recruiters of one organization retrying one checkout with its key
+/// get one purchase: keys belong to the organization.
 #[tokio::test]
-async fn change_plan_switches_and_records() {
+async fn recruiters_of_one_organization_share_keys() {
     let (app, database) = seeded_payment().await;
-    let response = app
+    let first = app
         .graphql_as(
-            "recruiter",
-            "mutation($id: ID!) { changePlan(organizationId: $id, plan: ENTERPRISE) { plan { code verifiedBadge } status } }",
-            json!({ "id": WORLD.organization_id(0).to_string() }),
+            "recruiter-of-0",
+            PURCHASE,
+            purchase(0, 2, "shared-checkout-key"),
+        )
+        .await;
+    let second = app
+        .graphql_as(
+            "second-recruiter-of-0",
+            PURCHASE,
+            purchase(0, 2, "shared-checkout-key"),
         )
         .await;
     assert_eq!(
-        response.body["data"]["changePlan"]["plan"]["code"], "ENTERPRISE",
+        first.body["data"]["purchaseJobCredits"]["invoice"]["id"],
+        second.body["data"]["purchaseJobCredits"]["invoice"]["id"],
+        "{:#} {:#}",
+        first.body,
+        second.body
+    );
+    assert_eq!(second.body["data"]["purchaseJobCredits"]["replayed"], true);
+    assert_eq!(count(&database, "outbox").await, 1);
+}
+
+/// The demo data's balances are explained by ledger transactions that sum
+/// to zero.
+#[tokio::test]
+async fn demo_ledger_satisfies_the_invariants() {
+    let (_app, database) = seeded_payment().await;
+    let violations = talentgraph_payment::store::ledger_violations(&database)
+        .await
+        .expect("checks the ledger");
+    assert!(violations.is_empty(), "{violations:#?}");
+    assert!(count(&database, "ledger_entries").await > 0);
+}
+
+const CHANGE_PLAN: &str = "mutation($id: ID!, $plan: PlanCode!, $pm: String, $key: String) { \
+    changePlan(organizationId: $id, plan: $plan, paymentMethod: $pm, idempotencyKey: $key) { \
+      billing { plan { code } status } invoice { status totalCents } replayed } }";
+
+async fn subjects(database: &Database) -> Vec<String> {
+    let rows: Vec<(String,)> = database
+        .fetch_all(sqlx::query_as(
+            "SELECT subject FROM outbox ORDER BY sequence",
+        ))
+        .await
+        .expect("reads the outbox");
+    rows.into_iter().map(|(subject,)| subject).collect()
+}
+
+/// The billing rules of `changePlan`: a dearer plan is an invoice for the
+/// difference and does not take effect before it is paid; a cheaper one
+/// takes effect at once; a past-due subscription is not made active by
+/// moving to the free plan; the badge needs a paid invoice.
+#[tokio::test]
+async fn plan_changes_follow_the_billing_rules() {
+    let (app, database) = seeded_payment().await;
+    let plan_of = |organization: u64, plan: &str, payment: bool| {
+        let mut variables =
+            json!({ "id": WORLD.organization_id(organization).to_string(), "plan": plan });
+        if payment {
+            variables["pm"] = json!("pm_card_visa");
+            variables["key"] = json!(format!("plan-{organization}-{plan}"));
+        }
+        variables
+    };
+    // Organization 0 is on FREE (plans cycle FREE, STARTER, GROWTH,
+    // ENTERPRISE). An upgrade without a way to pay is refused.
+    let response = app
+        .graphql_as("recruiter", CHANGE_PLAN, plan_of(0, "ENTERPRISE", false))
+        .await;
+    assert_eq!(response.first_error_code(), Some("BAD_USER_INPUT"));
+    let response = app
+        .graphql_as("recruiter", CHANGE_PLAN, plan_of(0, "ENTERPRISE", true))
+        .await;
+    let payload = &response.body["data"]["changePlan"];
+    assert_eq!(
+        payload["billing"]["plan"]["code"], "FREE",
         "{:#}",
         response.body
     );
-    assert_eq!(count(&database, "outbox").await, 1);
+    assert_eq!(payload["invoice"]["status"], "PENDING");
+    assert_eq!(payload["invoice"]["totalCents"], 99_900);
+    assert_eq!(
+        subjects(&database).await,
+        ["talentgraph.payment.charge.requested.v1"]
+    );
+
+    // Organization 3 is on ENTERPRISE: a downgrade takes effect at once.
+    let response = app
+        .graphql_as("recruiter", CHANGE_PLAN, plan_of(3, "STARTER", false))
+        .await;
+    let payload = &response.body["data"]["changePlan"];
+    assert_eq!(
+        payload["billing"]["plan"]["code"], "STARTER",
+        "{:#}",
+        response.body
+    );
+    assert!(payload["invoice"].is_null());
+    assert_eq!(subjects(&database).await.len(), 2);
+
+    // A past-due subscription: not to FREE, only by paying.
+    database
+        .execute(
+            sqlx::query("UPDATE subscriptions SET status = 'PAST_DUE' WHERE organization_id = $1")
+                .bind(WORLD.organization_id(1)),
+        )
+        .await
+        .expect("makes a subscription past due");
+    let response = app
+        .graphql_as("recruiter", CHANGE_PLAN, plan_of(1, "FREE", false))
+        .await;
+    assert_eq!(
+        response.body["errors"][0]["extensions"]["reason"], "PLAN_CHANGE_NOT_ALLOWED",
+        "{:#}",
+        response.body
+    );
+    let response = app
+        .graphql_as("recruiter", CHANGE_PLAN, plan_of(1, "STARTER", true))
+        .await;
+    let payload = &response.body["data"]["changePlan"];
+    assert_eq!(
+        payload["billing"]["status"], "PAST_DUE",
+        "{:#}",
+        response.body
+    );
+    assert_eq!(payload["invoice"]["totalCents"], 9_900, "a full month");
+
+    // Organization 2 is on GROWTH with the badge; without a paid invoice
+    // it has none.
+    let badge = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Organization { billingVerified } } }";
+    let representation = json!({ "r": [{ "__typename": "Organization", "id": WORLD.organization_id(2).to_string() }] });
+    let response = app.graphql(badge, representation.clone()).await;
+    assert_eq!(
+        response.body["data"]["_entities"][0]["billingVerified"],
+        true
+    );
+    database
+        .execute(
+            sqlx::query("UPDATE invoices SET status = 'VOID' WHERE organization_id = $1")
+                .bind(WORLD.organization_id(2)),
+        )
+        .await
+        .expect("voids the invoices");
+    let response = app.graphql(badge, representation).await;
+    assert_eq!(
+        response.body["data"]["_entities"][0]["billingVerified"],
+        false
+    );
+
     let response = app.graphql("{ plans { code } }", json!({})).await;
     assert_eq!(
         response.body["data"]["plans"].as_array().map(Vec::len),
@@ -425,7 +602,7 @@ async fn recruiters_reach_only_their_own_organizations_billing() {
     let response = app
         .graphql_as(
             "recruiter-of-0",
-            "mutation($id: ID!) { changePlan(organizationId: $id, plan: GROWTH) { status } }",
+            "mutation($id: ID!) { changePlan(organizationId: $id, plan: GROWTH) { billing { status } } }",
             json!({ "id": other }),
         )
         .await;
@@ -460,7 +637,7 @@ async fn bad_http_input_is_rejected_cleanly() {
     assert_bad_http_input_rejected(
         &app,
         "query InvoiceById($id: ID!) { invoice(id: $id) { number } }",
-        Some("mutation { changePlan(organizationId: \"x\", plan: FREE) { status } }"),
+        Some("mutation { changePlan(organizationId: \"x\", plan: FREE) { billing { status } } }"),
     )
     .await;
 }
@@ -523,4 +700,56 @@ async fn the_old_outbox_is_carried_over_as_events() {
         serde_json::from_value(rows[1].1.clone()).expect("an envelope");
     let plan: talentgraph_events::PlanChanged = changed.decode().expect("the catalogue's payload");
     assert_eq!(plan.plan, "GROWTH");
+}
+
+/// A posting consumes one credit once, however often its event arrives,
+/// and is rejected with an event when no credit is left.
+#[tokio::test]
+async fn postings_consume_one_credit_each() {
+    let (_app, database) = seeded_payment().await;
+    let organization = WORLD.organization_id(0);
+    let job = uuid::Uuid::new_v4();
+    for _ in 0..2 {
+        let mut transaction = database.begin().await.expect("a transaction");
+        talentgraph_payment::store::consume_credit_for_job(&mut transaction, organization, job)
+            .await
+            .unwrap_or_else(|error| panic!("{}", error.detail()));
+        transaction.commit().await.expect("commits");
+    }
+    let balance: i32 = database
+        .fetch_scalar(
+            sqlx::query_scalar(
+                "SELECT job_credits FROM credit_balances WHERE organization_id = $1",
+            )
+            .bind(organization),
+        )
+        .await
+        .expect("reads the balance");
+    assert_eq!(balance, 4, "five seeded credits, one consumed once");
+    let poor = WORLD.organization_id(15);
+    let mut transaction = database.begin().await.expect("a transaction");
+    let outcome = talentgraph_payment::store::consume_credit_for_job(&mut transaction, poor, job)
+        .await
+        .expect("decides");
+    transaction.commit().await.expect("commits");
+    assert_eq!(
+        outcome,
+        talentgraph_payment::store::PostingCharge::AlreadyConsumed
+    );
+    let mut transaction = database.begin().await.expect("a transaction");
+    let outcome = talentgraph_payment::store::consume_credit_for_job(
+        &mut transaction,
+        poor,
+        uuid::Uuid::new_v4(),
+    )
+    .await
+    .expect("decides");
+    transaction.commit().await.expect("commits");
+    assert_eq!(outcome, talentgraph_payment::store::PostingCharge::Rejected);
+    assert!(
+        talentgraph_payment::store::ledger_violations(&database)
+            .await
+            .expect("checks")
+            .is_empty()
+    );
 }

@@ -35,6 +35,10 @@ pub enum HandlerError {
     /// not understand, a reference to something that does not exist).
     #[error("{0}")]
     Rejected(String),
+    /// Something the handler depends on did not answer (a payment
+    /// provider); a later delivery may succeed.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<DatabaseError> for HandlerError {
@@ -57,6 +61,28 @@ pub trait EventHandler: Send + Sync + 'static {
         transaction: &'a mut Transaction,
         envelope: &'a Envelope,
     ) -> BoxFuture<'a, Result<(), HandlerError>>;
+
+    /// How long to hold off before taking the next message, when the
+    /// handler knows it would fail now (its downstream's circuit breaker is
+    /// open). The consumer then keeps the delivered message in progress
+    /// and waits, so a downstream outage costs no deliveries: messages wait
+    /// in the stream instead of racing to the dead letters.
+    fn hold_off(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Called once, after the last failed delivery and before the message
+    /// goes to the dead letters, so the handler can record the failure
+    /// where its users see it. Errors are logged; the message is
+    /// dead-lettered either way.
+    fn on_dead_letter<'a>(
+        &'a self,
+        _database: &'a Database,
+        _envelope: &'a Envelope,
+        _error: &'a str,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Which events a consumer takes and how patiently.
@@ -195,12 +221,19 @@ impl<H: EventHandler> EventConsumer<H> {
                 }
                 Err(error) if delivered >= self.settings.max_deliveries => {
                     tracing::error!(consumer = self.settings.name, event_id = %envelope.id, %error, delivered, "giving up on an event; dead-lettered");
-                    self.dead_letter(message, &error.to_string()).await?;
+                    let error = error.to_string();
+                    if let Err(hook_error) = self
+                        .handler
+                        .on_dead_letter(&self.database, &envelope, &error)
+                        .await
+                    {
+                        tracing::error!(consumer = self.settings.name, event_id = %envelope.id, error = %hook_error, "could not record a dead-lettered event's failure");
+                    }
+                    self.dead_letter(message, &error).await?;
                     Outcome::DeadLettered
                 }
                 Err(error) => {
-                    let exponent = u32::try_from(delivered.clamp(1, 16) - 1).unwrap_or(0);
-                    let delay = self.settings.first_retry_delay * 2_u32.pow(exponent);
+                    let delay = retry_delay(self.settings.first_retry_delay, delivered);
                     tracing::warn!(consumer = self.settings.name, event_id = %envelope.id, %error, delivered, ?delay, "event handler failed; will retry");
                     message
                         .ack_with(AckKind::Nak(Some(delay)))
@@ -268,6 +301,19 @@ impl<H: EventHandler> EventConsumer<H> {
             .map_err(BrokerError::jetstream)
     }
 
+    /// Waits while the handler asks to hold off, telling JetStream the
+    /// message is still in progress so it is not redelivered meanwhile.
+    async fn hold_off_while_asked(&self, message: &jetstream::Message) -> Result<(), BrokerError> {
+        while let Some(wait) = self.handler.hold_off() {
+            message
+                .ack_with(AckKind::Progress)
+                .await
+                .map_err(BrokerError::jetstream)?;
+            tokio::time::sleep(wait.min(self.settings.ack_wait / 3)).await;
+        }
+        Ok(())
+    }
+
     /// Deletes inbox rows of this consumer older than `age`; returns how
     /// many. Run with twice the stream's maximum age, an event id is
     /// forgotten only when no stream can deliver it again.
@@ -296,6 +342,7 @@ impl<H: EventHandler> EventConsumer<H> {
                 let mut last_prune: Option<std::time::Instant> = None;
                 while let Some(message) = messages.next().await {
                     let message = message.map_err(BrokerError::jetstream)?;
+                    self.hold_off_while_asked(&message).await?;
                     self.process(&message).await?;
                     backoff = Duration::from_millis(100);
                     if last_prune.is_none_or(|at| at.elapsed() > Duration::from_secs(600)) {
@@ -322,6 +369,37 @@ impl<H: EventHandler> EventConsumer<H> {
                 () = &mut shutdown => return,
             }
             backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+}
+
+/// The delay before redelivery after the `delivered`-th delivery failed:
+/// doubling from `first`, with up to a quarter more or less at random so
+/// the retries of many events failing together (a downstream outage) do
+/// not arrive together again.
+fn retry_delay(first: Duration, delivered: i64) -> Duration {
+    let exponent = u32::try_from(delivered.clamp(1, 16) - 1).unwrap_or(0);
+    let base = first * 2_u32.pow(exponent);
+    let jitter = rand::random::<f64>().mul_add(0.5, 0.75);
+    base.mul_f64(jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The delay doubles per delivery and stays within a quarter of it.
+    #[test]
+    fn retry_delays_double_with_jitter() {
+        let first = Duration::from_millis(200);
+        for (delivered, base_ms) in [(1, 200.0), (2, 400.0), (3, 800.0), (5, 3_200.0)] {
+            for _ in 0..50 {
+                let delay = retry_delay(first, delivered).as_secs_f64() * 1_000.0;
+                assert!(
+                    (base_ms * 0.75..=base_ms * 1.25).contains(&delay),
+                    "delivery {delivered}: {delay} ms"
+                );
+            }
         }
     }
 }

@@ -67,8 +67,9 @@ impl StopSignal {
 pub type EventTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
 
 /// Builds a subgraph's event tasks (its relay, its consumers) for a
-/// database and a broker.
-pub type EventTasks = fn(&crate::Database, &Broker, StopSignal) -> Vec<EventTask>;
+/// database, a broker and the subgraph's configuration.
+pub type EventTasks =
+    fn(&crate::Database, &Broker, &crate::config::SubgraphConfig, StopSignal) -> Vec<EventTask>;
 
 /// The outbox relay of a producing subgraph, with the default settings, as
 /// an event task.
@@ -96,7 +97,12 @@ pub fn consumer_task<H: EventHandler>(
 }
 
 /// For subgraphs that neither produce nor consume events.
-pub fn no_event_tasks(_: &crate::Database, _: &Broker, _: StopSignal) -> Vec<EventTask> {
+pub fn no_event_tasks(
+    _: &crate::Database,
+    _: &Broker,
+    _: &crate::config::SubgraphConfig,
+    _: StopSignal,
+) -> Vec<EventTask> {
     Vec::new()
 }
 

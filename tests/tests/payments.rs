@@ -1,0 +1,595 @@
+//! Payments through the whole stack: the real router, payment's charge
+//! worker and relay, a real NATS server, and localstripe behind the
+//! idempotency and fault proxy. Charges are counted at localstripe.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use talentgraph_e2e::{DemoAccount, Stack, StackOptions, WORLD, operation_document};
+use talentgraph_payment_provider::proxy::Faults;
+use uuid::Uuid;
+
+/// The demo recruiter's organization: five seeded credits.
+fn recruiter_organization() -> Uuid {
+    WORLD.organization_id(
+        WORLD
+            .recruiter_organization(WORLD.demo_recruiter())
+            .expect("the demo recruiter recruits"),
+    )
+}
+
+async fn purchase(
+    stack: &Stack,
+    token: &str,
+    organization: Uuid,
+    credits: i32,
+    payment_method: &str,
+    key: &str,
+) -> Value {
+    let (response, _) = stack
+        .request(
+            Some(token),
+            &operation_document("PurchaseJobCredits"),
+            Some("PurchaseJobCredits"),
+            json!({
+                "input": { "organizationId": organization.to_string(), "credits": credits, "paymentMethod": payment_method },
+                "idempotencyKey": key,
+            }),
+        )
+        .await;
+    response.body
+}
+
+/// A purchase that must be accepted; its invoice's id.
+async fn purchased_invoice(
+    stack: &Stack,
+    token: &str,
+    organization: Uuid,
+    credits: i32,
+    payment_method: &str,
+    key: &str,
+) -> String {
+    let body = purchase(stack, token, organization, credits, payment_method, key).await;
+    body["data"]["purchaseJobCredits"]["invoice"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the purchase is accepted: {body:#}"))
+        .to_owned()
+}
+
+/// Makes the provider fail every call (503 before the API) until cleared.
+async fn fail_every_provider_call(stack: &Stack) {
+    stack
+        .provider()
+        .inject(Faults {
+            fail_next: 1_000,
+            ..Faults::default()
+        })
+        .await
+        .expect("injects the fault");
+}
+
+/// Polls `invoice(id)` through the router until it leaves `PENDING`.
+async fn settled_invoice(stack: &Stack, token: &str, invoice_id: &str, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let (response, _) = stack
+            .request(
+                Some(token),
+                &operation_document("InvoiceStatus"),
+                Some("InvoiceStatus"),
+                json!({ "id": invoice_id }),
+            )
+            .await;
+        let invoice = response.body["data"]["invoice"].clone();
+        if invoice["status"] != "PENDING" && !invoice.is_null() {
+            return invoice;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "invoice {invoice_id} still pending: {:#}",
+            response.body
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() as i64)
+}
+
+async fn scalar_i64(stack: &Stack, sql: &str, id: Uuid) -> i64 {
+    stack
+        .subgraph("payment")
+        .database
+        .fetch_scalar(sqlx::query_scalar(sql).bind(id))
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {}", error.detail()))
+}
+
+async fn balance(stack: &Stack, organization: Uuid) -> i64 {
+    scalar_i64(
+        stack,
+        "SELECT job_credits::bigint FROM credit_balances WHERE organization_id = $1",
+        organization,
+    )
+    .await
+}
+
+async fn assert_ledger_invariants(stack: &Stack) {
+    let violations =
+        talentgraph_payment::store::ledger_violations(&stack.subgraph("payment").database)
+            .await
+            .expect("checks the ledger");
+    assert!(violations.is_empty(), "{violations:#?}");
+}
+
+async fn post_job(stack: &Stack, token: &str, organization: Uuid, title: &str) -> String {
+    let (response, _) = stack
+        .request(
+            Some(token),
+            "mutation($input: PostJobInput!) { postJob(input: $input) { id } }",
+            None,
+            json!({ "input": {
+                "organizationId": organization.to_string(),
+                "title": title,
+                "description": "Paid for with a job credit.",
+                "location": "Remote",
+                "employmentType": "FULL_TIME",
+            } }),
+        )
+        .await;
+    response.body["data"]["postJob"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("postJob: {:#}", response.body))
+        .to_owned()
+}
+
+/// The checkout flow by hand, as a test: buy credits (the invoice is
+/// `PENDING`, then `PAID` with the credits granted and one provider
+/// charge), post a job (one credit consumed, once), and post as an
+/// organization without credits (the posting is `REJECTED` and leaves
+/// search). The ledger's invariants hold at the end.
+#[tokio::test(flavor = "multi_thread")]
+async fn checkout_pays_and_postings_consume_credits() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let recruiter = stack.token(DemoAccount::Recruiter).to_owned();
+    let organization = recruiter_organization();
+    assert_eq!(balance(&stack, organization).await, 5);
+
+    let body = purchase(
+        &stack,
+        &recruiter,
+        organization,
+        10,
+        "pm_card_visa",
+        "checkout-0001",
+    )
+    .await;
+    let payload = &body["data"]["purchaseJobCredits"];
+    assert_eq!(payload["invoice"]["status"], "PENDING", "{body:#}");
+    let invoice_id = payload["invoice"]["id"]
+        .as_str()
+        .expect("an invoice id")
+        .to_owned();
+    let invoice = settled_invoice(&stack, &recruiter, &invoice_id, Duration::from_secs(15)).await;
+    assert_eq!(invoice["status"], "PAID", "{invoice:#}");
+    assert!(invoice["paidAt"].is_string());
+    assert_eq!(invoice["organization"]["billing"]["jobCredits"], 15);
+    let intents = stack
+        .provider()
+        .payment_intents()
+        .await
+        .expect("lists charges");
+    assert_eq!(intents.len(), 1, "one provider charge");
+    assert_eq!(
+        intents[0]["amount"],
+        talentgraph_payment::purchase_total_cents(10)
+    );
+    assert_eq!(intents[0]["metadata"]["invoice_id"], invoice_id.as_str());
+
+    let job_id: Uuid = post_job(&stack, &recruiter, organization, "Credit-funded engineer")
+        .await
+        .parse()
+        .expect("a job id");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while balance(&stack, organization).await != 14 {
+        assert!(
+            Instant::now() < deadline,
+            "no credit was consumed for the job"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        scalar_i64(
+            &stack,
+            "SELECT count(*) FROM ledger_entries WHERE job_id = $1 AND kind = 'CONSUME'",
+            job_id
+        )
+        .await,
+        2,
+        "one consumption: the organization's entry and the platform's"
+    );
+
+    // Organization 15 has no credits ((15 + 5) % 20): a posting for it (by
+    // the platform admin, who may post for any organization) is rejected
+    // and leaves search.
+    let poor_organization = WORLD.organization_id(15);
+    assert_eq!(balance(&stack, poor_organization).await, 0);
+    let admin = stack.token(DemoAccount::Admin).to_owned();
+    let rejected = post_job(&stack, &admin, poor_organization, "Unfunded engineer").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (response, _) = stack
+            .request(
+                None,
+                "query($id: ID!) { job(id: $id) { status } }",
+                None,
+                json!({ "id": rejected }),
+            )
+            .await;
+        if response.body["data"]["job"]["status"] == "REJECTED" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the posting was never rejected: {:#}",
+            response.body
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (response, _) = stack
+        .request(
+            None,
+            "query($o: ID!) { jobs(first: 100, filter: { organizationId: $o }) { edges { node { id } } } }",
+            None,
+            json!({ "o": poor_organization.to_string() }),
+        )
+        .await;
+    assert!(
+        !response.body.to_string().contains(&rejected),
+        "a rejected job is not in search: {:#}",
+        response.body
+    );
+    assert_eq!(balance(&stack, poor_organization).await, 0);
+    assert_ledger_invariants(&stack).await;
+}
+
+/// A declined card: the invoice is `FAILED` with the provider's reason, no
+/// credits are granted, and the failure is announced.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declined_card_fails_the_invoice_with_its_reason() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let recruiter = stack.token(DemoAccount::Recruiter).to_owned();
+    let organization = recruiter_organization();
+    let invoice_id = purchased_invoice(
+        &stack,
+        &recruiter,
+        organization,
+        3,
+        "pm_card_chargeCustomerFail",
+        "declined-0001",
+    )
+    .await;
+    let invoice = settled_invoice(&stack, &recruiter, &invoice_id, Duration::from_secs(15)).await;
+    assert_eq!(invoice["status"], "FAILED");
+    assert_eq!(invoice["failureReason"], "Your card was declined.");
+    assert_eq!(invoice["organization"]["billing"]["jobCredits"], 5);
+    let failures = scalar_i64(
+        &stack,
+        "SELECT count(*) FROM outbox WHERE subject = 'talentgraph.payment.invoice.payment_failed.v1' \
+         AND envelope->'data'->>'invoiceId' = $1::text",
+        invoice_id.parse().expect("a uuid"),
+    )
+    .await;
+    assert_eq!(failures, 1);
+    assert_ledger_invariants(&stack).await;
+}
+
+/// 1,000 concurrent retries of one purchase with one key through the
+/// router: one invoice, one provider charge, one ledger pair, and every
+/// answer names the same invoice.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thousand_concurrent_retries_charge_once() {
+    // A thousand requests at once queue for payment's ten connections on a
+    // two-core debug build: the router and the pool must wait for the last
+    // of them (with production's five-second acquire timeout the tail of
+    // the burst is refused instead).
+    let stack = Stack::start(StackOptions {
+        subgraph_timeout: "60s",
+        database_acquire_timeout: Duration::from_secs(60),
+        ..StackOptions::default()
+    })
+    .await;
+    let recruiter = stack.token(DemoAccount::Recruiter).to_owned();
+    let organization = recruiter_organization();
+    let invoices_before = scalar_i64(
+        &stack,
+        "SELECT count(*) FROM invoices WHERE organization_id = $1",
+        organization,
+    )
+    .await;
+    let attempts = (0..1_000).map(|_| {
+        purchase(
+            &stack,
+            &recruiter,
+            organization,
+            4,
+            "pm_card_visa",
+            "retried-checkout-1",
+        )
+    });
+    let started = Instant::now();
+    let answers = futures::future::join_all(attempts).await;
+    let elapsed = started.elapsed();
+    let identities: HashSet<String> = answers
+        .iter()
+        .map(|body| {
+            let invoice = &body["data"]["purchaseJobCredits"]["invoice"];
+            assert!(
+                invoice["id"].is_string(),
+                "every retry is answered: {body:#}"
+            );
+            format!("{}", invoice["id"])
+        })
+        .collect();
+    assert_eq!(identities.len(), 1, "one invoice for 1,000 attempts");
+    let replayed = answers
+        .iter()
+        .filter(|body| body["data"]["purchaseJobCredits"]["replayed"] == true)
+        .count();
+    assert_eq!(replayed, 999);
+    let invoice_id = identities
+        .into_iter()
+        .next()
+        .expect("one")
+        .trim_matches('"')
+        .to_owned();
+    let invoice = settled_invoice(&stack, &recruiter, &invoice_id, Duration::from_secs(15)).await;
+    assert_eq!(invoice["status"], "PAID");
+    assert_eq!(
+        scalar_i64(
+            &stack,
+            "SELECT count(*) FROM invoices WHERE organization_id = $1",
+            organization
+        )
+        .await,
+        invoices_before + 1
+    );
+    assert_eq!(
+        scalar_i64(
+            &stack,
+            "SELECT count(*) FROM ledger_entries WHERE invoice_id = $1",
+            invoice_id.parse().expect("a uuid")
+        )
+        .await,
+        2,
+        "one ledger pair"
+    );
+    assert_eq!(
+        stack
+            .provider()
+            .payment_intents()
+            .await
+            .expect("lists")
+            .len(),
+        1
+    );
+    assert_eq!(balance(&stack, organization).await, 5 + 4);
+    println!(
+        "1,000 concurrent retries: 1 invoice, 1 provider charge, 1 ledger pair, {replayed} replayed answers ({elapsed:?} for all answers)"
+    );
+}
+
+/// The provider charges but its answer is lost: the worker's retry with the
+/// same key learns the outcome from the proxy's idempotency store. One
+/// charge, the invoice paid once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_provider_answer_is_recovered_by_the_key() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let recruiter = stack.token(DemoAccount::Recruiter).to_owned();
+    let organization = recruiter_organization();
+    stack
+        .provider()
+        .inject(Faults {
+            drop_next: 1,
+            ..Faults::default()
+        })
+        .await
+        .expect("injects the fault");
+    let invoice_id = purchased_invoice(
+        &stack,
+        &recruiter,
+        organization,
+        2,
+        "pm_card_visa",
+        "dropped-0001",
+    )
+    .await;
+    let invoice = settled_invoice(&stack, &recruiter, &invoice_id, Duration::from_secs(15)).await;
+    assert_eq!(invoice["status"], "PAID");
+    let stats = stack.provider().stats().await.expect("proxy stats");
+    assert_eq!(stats.dropped_responses, 1);
+    assert!(stats.replayed >= 1, "{stats:?}");
+    assert_eq!(
+        stack
+            .provider()
+            .payment_intents()
+            .await
+            .expect("lists")
+            .len(),
+        1
+    );
+    assert_eq!(balance(&stack, organization).await, 5 + 2);
+    assert_ledger_invariants(&stack).await;
+    println!("lost answer: {stats:?}");
+}
+
+/// The provider is down: the charge is retried, the circuit breaker opens
+/// and holds it, and after the last attempt the invoice is
+/// `PAYMENT_ERROR` and the event a dead letter. Once the provider is back,
+/// replaying the dead letter pays the invoice, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_provider_dead_letters_and_a_replay_pays() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let recruiter = stack.token(DemoAccount::Recruiter).to_owned();
+    let organization = recruiter_organization();
+    fail_every_provider_call(&stack).await;
+    let invoice_id = purchased_invoice(
+        &stack,
+        &recruiter,
+        organization,
+        1,
+        "pm_card_visa",
+        "outage-0001",
+    )
+    .await;
+    let invoice = settled_invoice(&stack, &recruiter, &invoice_id, Duration::from_secs(30)).await;
+    assert_eq!(invoice["status"], "PAYMENT_ERROR", "{invoice:#}");
+    let attempts = stack
+        .provider()
+        .stats()
+        .await
+        .expect("stats")
+        .injected_failures;
+    assert_eq!(
+        attempts,
+        StackOptions::default().charge_retries.max_attempts as u64,
+        "one provider call per delivery; none while the breaker held the charge"
+    );
+    assert_eq!(
+        stack
+            .provider()
+            .payment_intents()
+            .await
+            .expect("lists")
+            .len(),
+        0
+    );
+
+    let broker = talentgraph_kit::events::Broker::connect(&stack.nats_url(), "payments-test")
+        .await
+        .expect("connects");
+    // The invoice is marked just before the message is dead-lettered.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let letter = loop {
+        let letters = broker.dead_letters().await.expect("lists dead letters");
+        if let Some(letter) = letters
+            .into_iter()
+            .find(|letter| letter.consumer == "payment-charges")
+        {
+            break letter;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the charge never became a dead letter"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(letter.error.contains("unavailable"), "{}", letter.error);
+
+    stack
+        .provider()
+        .inject(Faults::default())
+        .await
+        .expect("clears the faults");
+    broker
+        .replay_dead_letter(letter.sequence)
+        .await
+        .expect("replays");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let invoice =
+            settled_invoice(&stack, &recruiter, &invoice_id, Duration::from_secs(1)).await;
+        if invoice["status"] == "PAID" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replay never paid: {invoice:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        stack
+            .provider()
+            .payment_intents()
+            .await
+            .expect("lists")
+            .len(),
+        1
+    );
+    assert_eq!(balance(&stack, organization).await, 5 + 1);
+    assert_ledger_invariants(&stack).await;
+}
+
+/// The webhook: a forged signature is refused; a signed
+/// `payment_intent.succeeded` for a pending invoice pays it (the worker
+/// could not: the provider is failing every call), and the same event
+/// delivered again changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signed_webhook_settles_an_invoice_once() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let recruiter = stack.token(DemoAccount::Recruiter).to_owned();
+    let organization = recruiter_organization();
+    fail_every_provider_call(&stack).await;
+    let invoice_id = purchased_invoice(
+        &stack,
+        &recruiter,
+        organization,
+        2,
+        "pm_card_visa",
+        "webhook-0001",
+    )
+    .await;
+    let event = json!({
+        "id": "evt_test_webhook_1",
+        "type": "payment_intent.succeeded",
+        "data": { "object": { "id": "pi_test_webhook_1", "status": "succeeded", "metadata": { "invoice_id": invoice_id } } },
+    })
+    .to_string();
+    let url = stack.subgraph("payment").url("/webhooks/provider");
+    let client = reqwest::Client::new();
+    let forged = client
+        .post(&url)
+        .header(
+            "stripe-signature",
+            talentgraph_payment_provider::webhook::sign(
+                "whsec_wrong",
+                event.as_bytes(),
+                unix_now(),
+            ),
+        )
+        .body(event.clone())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(forged.status(), 400);
+    for _ in 0..2 {
+        let signed = client
+            .post(&url)
+            .header(
+                "stripe-signature",
+                talentgraph_payment_provider::webhook::sign(
+                    talentgraph_e2e::PROVIDER_WEBHOOK_SECRET,
+                    event.as_bytes(),
+                    unix_now(),
+                ),
+            )
+            .body(event.clone())
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(signed.status(), 200);
+    }
+    let invoice = settled_invoice(&stack, &recruiter, &invoice_id, Duration::from_secs(5)).await;
+    assert_eq!(invoice["status"], "PAID");
+    assert_eq!(
+        balance(&stack, organization).await,
+        5 + 2,
+        "credits granted once"
+    );
+    assert_ledger_invariants(&stack).await;
+}
