@@ -161,6 +161,78 @@ impl ProviderClient {
     }
 }
 
+/// A PaymentIntent as the reconciliation reads it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PaymentIntentSummary {
+    pub id: String,
+    pub status: String,
+    pub amount: i64,
+    pub currency: String,
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl PaymentIntentSummary {
+    /// The invoice the charge was for, from its metadata.
+    pub fn invoice_id(&self) -> Option<&str> {
+        self.metadata
+            .get("invoice_id")
+            .and_then(serde_json::Value::as_str)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PaymentIntentPage {
+    data: Vec<PaymentIntentSummary>,
+    #[serde(default)]
+    has_more: bool,
+}
+
+impl ProviderClient {
+    /// Every PaymentIntent of the account, a hundred per request.
+    pub async fn payment_intents(&self) -> Result<Vec<PaymentIntentSummary>, ProviderError> {
+        let mut intents = Vec::new();
+        let mut starting_after: Option<String> = None;
+        loop {
+            let mut query = vec![("limit", "100".to_owned())];
+            if let Some(after) = &starting_after {
+                query.push(("starting_after", after.clone()));
+            }
+            let response = self
+                .http
+                .get(format!(
+                    "{}/v1/payment_intents",
+                    self.settings.base_url.trim_end_matches('/')
+                ))
+                .basic_auth(&self.settings.secret_key, Some(""))
+                .query(&query)
+                .send()
+                .await
+                .map_err(|error| ProviderError::Unavailable(describe_transport_error(&error)))?;
+            let status = response.status().as_u16();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|error| ProviderError::Unavailable(describe_transport_error(&error)))?;
+            if status != 200 {
+                return Err(ProviderError::Refused {
+                    status,
+                    message: error_message(&body),
+                });
+            }
+            let page: PaymentIntentPage = serde_json::from_slice(&body).map_err(|error| {
+                ProviderError::Unavailable(format!("unreadable PaymentIntent list: {error}"))
+            })?;
+            starting_after = page.data.last().map(|intent| intent.id.clone());
+            let more = page.has_more && starting_after.is_some();
+            intents.extend(page.data);
+            if !more {
+                return Ok(intents);
+            }
+        }
+    }
+}
+
 /// Sorts the provider's answer to a charge into outcome or error.
 fn interpret_charge_response(status: u16, body: &[u8]) -> Result<ChargeOutcome, ProviderError> {
     if status == 429 || status == 409 || status >= 500 {

@@ -16,4 +16,7 @@ pub mod proxy;
 pub mod webhook;
 
 pub use breaker::{Admission, BreakerSettings, CircuitBreaker};
-pub use client::{ChargeOutcome, ChargeRequest, ProviderClient, ProviderError, ProviderSettings};
+pub use client::{
+    ChargeOutcome, ChargeRequest, PaymentIntentSummary, ProviderClient, ProviderError,
+    ProviderSettings,
+};

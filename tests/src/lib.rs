@@ -177,6 +177,8 @@ pub struct StackOptions {
     pub charge_retries: talentgraph_kit::config::ChargeRetries,
     /// How long a subgraph request waits for a database connection.
     pub database_acquire_timeout: Duration,
+    /// How long the test client waits for the router's answer.
+    pub client_timeout: Duration,
 }
 
 impl Default for StackOptions {
@@ -196,6 +198,7 @@ impl Default for StackOptions {
                 breaker_open_for: Duration::from_secs(1),
             },
             database_acquire_timeout: Duration::from_secs(10),
+            client_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -427,7 +430,7 @@ impl Stack {
             health_url: format!("http://{health}/health"),
             router_metrics_url: format!("http://{router_metrics}/metrics"),
             client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(20))
+                .timeout(options.client_timeout)
                 .build()
                 .expect("an HTTP client"),
             sessions: Vec::new(),

@@ -118,12 +118,25 @@ async fn balance(stack: &Stack, organization: Uuid) -> i64 {
     .await
 }
 
+/// What `payment-reconcile` reports for the stack: the ledger's
+/// invariants and the differences with the provider.
+async fn reconcile(stack: &Stack) -> Vec<String> {
+    let client = talentgraph_payment_provider::ProviderClient::new(
+        talentgraph_payment_provider::ProviderSettings {
+            base_url: stack.provider().url(),
+            secret_key: talentgraph_payment_provider::local::LOCAL_SECRET_KEY.to_owned(),
+            request_timeout: Duration::from_secs(10),
+        },
+    )
+    .expect("a provider client");
+    talentgraph_payment::reconcile::reconcile(&stack.subgraph("payment").database, &client)
+        .await
+        .expect("reconciles")
+}
+
 async fn assert_ledger_invariants(stack: &Stack) {
-    let violations =
-        talentgraph_payment::store::ledger_violations(&stack.subgraph("payment").database)
-            .await
-            .expect("checks the ledger");
-    assert!(violations.is_empty(), "{violations:#?}");
+    let differences = reconcile(stack).await;
+    assert!(differences.is_empty(), "{differences:#?}");
 }
 
 async fn post_job(stack: &Stack, token: &str, organization: Uuid, title: &str) -> String {
@@ -298,8 +311,9 @@ async fn a_thousand_concurrent_retries_charge_once() {
     // of them (with production's five-second acquire timeout the tail of
     // the burst is refused instead).
     let stack = Stack::start(StackOptions {
-        subgraph_timeout: "60s",
-        database_acquire_timeout: Duration::from_secs(60),
+        subgraph_timeout: "120s",
+        database_acquire_timeout: Duration::from_secs(120),
+        client_timeout: Duration::from_secs(180),
         ..StackOptions::default()
     })
     .await;
@@ -591,5 +605,66 @@ async fn a_signed_webhook_settles_an_invoice_once() {
         5 + 2,
         "credits granted once"
     );
+    // The event was signed with the right secret but names a payment the
+    // provider never made: reconciliation finds exactly that.
+    stack
+        .provider()
+        .inject(Faults::default())
+        .await
+        .expect("clears the faults");
+    let differences = reconcile(&stack).await;
+    assert_eq!(differences.len(), 1, "{differences:#?}");
+    assert!(
+        differences[0].contains("pi_test_webhook_1") && differences[0].contains("does not have"),
+        "{differences:#?}"
+    );
+}
+
+/// A plan upgrade is an invoice for the difference: the plan stays until
+/// the charge is paid, then the organization is on the new plan, active,
+/// with the badge it carries.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_upgrade_takes_effect_when_paid() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let recruiter = stack.token(DemoAccount::Recruiter).to_owned();
+    let organization = recruiter_organization();
+    let (response, _) = stack
+        .request(
+            Some(&recruiter),
+            "mutation($id: ID!) { changePlan(organizationId: $id, plan: GROWTH, paymentMethod: \"pm_card_visa\", idempotencyKey: \"upgrade-0001\") { \
+               billing { plan { code } } invoice { id status totalCents } } }",
+            None,
+            json!({ "id": organization.to_string() }),
+        )
+        .await;
+    let payload = &response.body["data"]["changePlan"];
+    assert_eq!(
+        payload["billing"]["plan"]["code"], "FREE",
+        "{:#}",
+        response.body
+    );
+    assert_eq!(payload["invoice"]["totalCents"], 29_900);
+    let invoice_id = payload["invoice"]["id"]
+        .as_str()
+        .expect("an invoice")
+        .to_owned();
+    let invoice = settled_invoice(&stack, &recruiter, &invoice_id, Duration::from_secs(15)).await;
+    assert_eq!(invoice["status"], "PAID");
+    let (response, _) = stack
+        .request(
+            Some(&recruiter),
+            "query($id: ID!) { organization(id: $id) { billingVerified billing { plan { code } status } } }",
+            None,
+            json!({ "id": organization.to_string() }),
+        )
+        .await;
+    let billing = &response.body["data"]["organization"];
+    assert_eq!(
+        billing["billing"]["plan"]["code"], "GROWTH",
+        "{:#}",
+        response.body
+    );
+    assert_eq!(billing["billing"]["status"], "ACTIVE");
+    assert_eq!(billing["billingVerified"], true);
     assert_ledger_invariants(&stack).await;
 }

@@ -540,3 +540,77 @@ async fn old_outbox_and_inbox_rows_are_pruned() {
         "recent and other consumers' rows stay"
     );
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+struct NoteErased {
+    note: i64,
+}
+
+impl Event for NoteErased {
+    const PRODUCER: &'static str = "testproducer";
+    const TYPE: &'static str = "note.erased";
+    const VERSION: u32 = 1;
+}
+
+/// A consumer sees only its subjects, even from a server that cannot
+/// filter a stream by several subjects (NATS 2.9 ignores the list): the
+/// producer's other events are acknowledged untouched, never handled and
+/// never dead-lettered.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_consumer_takes_only_its_subjects() {
+    let nats = NatsServer::start();
+    let database = database().await;
+    let broker = Broker::connect(&nats.url(), "test")
+        .await
+        .expect("connects");
+    let (_stop_sender, stop) = StopSignal::new();
+    spawn_relay(&database, &broker, &stop);
+    for note in 0..5 {
+        let mut transaction = database.begin().await.expect("begins");
+        record_event(&mut transaction, &NoteWritten { note })
+            .await
+            .expect("records");
+        record_event(&mut transaction, &NoteErased { note })
+            .await
+            .expect("records");
+        transaction.commit().await.expect("commits");
+    }
+    // Two consumers: one subject (filtered by the server) and two subjects
+    // of which only one is a note (filtered here when the server cannot).
+    spawn_counting_consumer(&database, &broker, Arc::new(AtomicBool::new(false)), &stop);
+    tokio::spawn(
+        EventConsumer::new(
+            &database,
+            broker.clone(),
+            ConsumerSettings {
+                max_deliveries: 3,
+                first_retry_delay: Duration::from_millis(50),
+                ..ConsumerSettings::new(
+                    "test-notes-and-other",
+                    "testproducer",
+                    vec![
+                        NoteWritten::subject(),
+                        "talentgraph.testproducer.other.v1".to_owned(),
+                    ],
+                )
+            },
+            CountNotes {
+                broken: Arc::new(AtomicBool::new(false)),
+            },
+        )
+        .run(stop.clone().stopped()),
+    );
+    wait_until("both consumers applied the five notes", async || {
+        count(&database, "SELECT count(*) FROM effects").await == 10
+    })
+    .await;
+    // Long enough for a wrongly delivered erasure to fail its three
+    // deliveries (50, 100 ms) and be dead-lettered.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(count(&database, "SELECT count(*) FROM effects").await, 10);
+    assert_eq!(
+        broker.dead_letters().await.expect("dead letters").len(),
+        0,
+        "no other event reached a handler"
+    );
+}

@@ -21,6 +21,7 @@ pub mod loaders;
 pub mod model;
 pub mod mutation;
 pub mod query;
+pub mod reconcile;
 pub mod store;
 pub mod webhook;
 

@@ -128,6 +128,9 @@ pub enum Outcome {
     /// The handler failed; JetStream redelivers it later.
     Failed,
     DeadLettered,
+    /// Not one of the consumer's subjects (a server that cannot filter by
+    /// several subjects delivered it); acknowledged untouched.
+    Ignored,
 }
 
 impl Outcome {
@@ -137,6 +140,7 @@ impl Outcome {
             Self::Duplicate => "duplicate",
             Self::Failed => "failed",
             Self::DeadLettered => "dead_lettered",
+            Self::Ignored => "ignored",
         }
     }
 }
@@ -184,7 +188,18 @@ impl<H: EventHandler> EventConsumer<H> {
                 self.settings.name,
                 pull::Config {
                     durable_name: Some(self.settings.name.to_owned()),
-                    filter_subjects: self.settings.subjects.clone(),
+                    // NATS 2.9 (Debian's) knows only the single
+                    // `filter_subject` and silently ignores the list, which
+                    // 2.10 added; `process` skips other subjects either way.
+                    filter_subject: match self.settings.subjects.as_slice() {
+                        [only] => only.clone(),
+                        _ => String::new(),
+                    },
+                    filter_subjects: if self.settings.subjects.len() > 1 {
+                        self.settings.subjects.clone()
+                    } else {
+                        Vec::new()
+                    },
                     ack_policy: AckPolicy::Explicit,
                     ack_wait: self.settings.ack_wait,
                     // Counted here, not by JetStream, so the message can be
@@ -204,6 +219,24 @@ impl<H: EventHandler> EventConsumer<H> {
             .info()
             .map(|info| (info.delivered, info.pending))
             .unwrap_or((1, 0));
+        if !self
+            .settings
+            .subjects
+            .iter()
+            .any(|subject| subject.as_str() == message.subject.as_str())
+        {
+            // Another event of the producer's stream, delivered because the
+            // server could not filter it out: not this consumer's.
+            message.ack().await.map_err(BrokerError::jetstream)?;
+            if let Some(metrics) = crate::metrics::metrics() {
+                metrics.record_event_consumed(
+                    self.settings.name,
+                    Outcome::Ignored.label(),
+                    pending,
+                );
+            }
+            return Ok(Outcome::Ignored);
+        }
         let outcome = match Envelope::from_bytes(&message.payload) {
             // Not an envelope: no retry can help.
             Err(error) => {
