@@ -14,8 +14,9 @@
 //! Faults (`POST /_proxy/faults`, JSON [`Faults`]) apply to the next
 //! requests: `fail_next` answers 503 without forwarding, `drop_next`
 //! forwards, stores the answer and then breaks the connection before the
-//! body arrives (the charge happened, the caller does not know), and
-//! `delay_next` holds requests for `delay_ms` first. `GET /_proxy/stats`
+//! body arrives (the charge happened, the caller does not know),
+//! `delay_next` holds requests for `delay_ms` first, and `hold_next`
+//! forwards and then holds the answer for `hold_ms`. `GET /_proxy/stats`
 //! counts what passed.
 
 use std::collections::HashMap;
@@ -41,6 +42,10 @@ pub struct Faults {
     pub drop_next: u32,
     pub delay_next: u32,
     pub delay_ms: u64,
+    /// Forward, then hold the answer for `hold_ms`: the charge has happened
+    /// and the caller is still waiting (a window to kill it in).
+    pub hold_next: u32,
+    pub hold_ms: u64,
 }
 
 /// What passed through the proxy.
@@ -142,6 +147,7 @@ struct FaultsForRequest {
     fail: bool,
     drop: bool,
     delay: Option<Duration>,
+    hold: Option<Duration>,
 }
 
 fn take_faults(state: &ProxyState) -> FaultsForRequest {
@@ -150,6 +156,10 @@ fn take_faults(state: &ProxyState) -> FaultsForRequest {
     if faults.delay_next > 0 {
         faults.delay_next -= 1;
         taken.delay = Some(Duration::from_millis(faults.delay_ms));
+    }
+    if faults.hold_next > 0 {
+        faults.hold_next -= 1;
+        taken.hold = Some(Duration::from_millis(faults.hold_ms));
     }
     if faults.fail_next > 0 {
         faults.fail_next -= 1;
@@ -257,22 +267,44 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Resp
             }
         }
     }
-    match send_upstream(&state, &parts, &path_and_query, body).await {
-        Ok(response) => {
-            lock(&state.keys).insert(
-                scope,
-                KeyState::Done {
-                    fingerprint,
-                    response: response.clone(),
-                },
-            );
-            respond(&state, response, faults.drop, false)
-        }
-        // The upstream never answered: nothing executed, nothing stored.
-        Err(response) => {
-            lock(&state.keys).remove(&scope);
-            response
-        }
+    // Executed and stored in a task of its own: a request whose caller
+    // disconnects (or is killed) still completes and stores its answer, as
+    // at Stripe, instead of leaving its key in flight forever.
+    let execution = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let result = send_upstream(&state, &parts, &path_and_query, body).await;
+            if let Some(hold) = faults.hold {
+                tokio::time::sleep(hold).await;
+            }
+            match &result {
+                Ok(response) => {
+                    lock(&state.keys).insert(
+                        scope,
+                        KeyState::Done {
+                            fingerprint,
+                            response: response.clone(),
+                        },
+                    );
+                }
+                // The upstream never answered: nothing executed, nothing
+                // stored.
+                Err(_) => {
+                    lock(&state.keys).remove(&scope);
+                }
+            }
+            result
+        })
+    };
+    match execution.await {
+        Ok(Ok(response)) => respond(&state, response, faults.drop, false),
+        Ok(Err(response)) => response,
+        Err(_) => stripe_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "api_error",
+            "proxy_failure",
+            "The proxy failed while forwarding.",
+        ),
     }
 }
 

@@ -1,0 +1,264 @@
+//! The payment process killed between the provider's charge and its own
+//! commit: the real `talentgraph-payment` binary, a real NATS server and
+//! localstripe behind the proxy. The proxy holds the provider's answer, the
+//! test kills the process (SIGKILL) while it waits, and a restarted process
+//! completes the purchase: the redelivered charge event is the same charge
+//! at the provider (its idempotency key is the invoice id), so the invoice
+//! is paid once and the credits granted once.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use talentgraph_demo_world::DemoWorld;
+use talentgraph_kit::Database;
+use talentgraph_kit::testing::{NatsServer, fresh_database};
+use talentgraph_payment::store::{self, CreditPurchase};
+use talentgraph_payment::{MIGRATOR, demo};
+use talentgraph_payment_provider::local::{LOCAL_SECRET_KEY, LocalProvider};
+use talentgraph_payment_provider::proxy::Faults;
+
+const WORLD: DemoWorld = DemoWorld::SMALL;
+
+fn start_payment(database_url: &str, nats: &NatsServer, provider: &LocalProvider) -> Child {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    Command::new(env!("CARGO_BIN_EXE_talentgraph-payment"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("NATS_URL", nats.url())
+        .env("PAYMENT_PROVIDER_URL", provider.url())
+        .env("PAYMENT_PROVIDER_SECRET_KEY", LOCAL_SECRET_KEY)
+        // Short, so the killed process's unacknowledged delivery comes
+        // back within seconds (the acknowledgement wait is three times it).
+        .env("PAYMENT_PROVIDER_TIMEOUT_SECONDS", "2")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starts the payment binary")
+}
+
+async fn invoice_status(database: &Database, invoice_id: uuid::Uuid) -> String {
+    database
+        .fetch_scalar(
+            sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1").bind(invoice_id),
+        )
+        .await
+        .expect("reads the invoice")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_process_killed_after_the_charge_is_completed_after_restart() {
+    let (database, url) = fresh_database(&MIGRATOR)
+        .await
+        .expect("a fresh payment database");
+    demo::seed(&database, &WORLD).await.expect("seeds");
+    let nats = NatsServer::start();
+    let provider = LocalProvider::start().await.expect("localstripe starts");
+    // The first charge reaches localstripe; its answer is held for four seconds,
+    // longer than the kill takes and shorter than the redelivery.
+    provider
+        .inject(Faults {
+            hold_next: 1,
+            hold_ms: 4_000,
+            ..Faults::default()
+        })
+        .await
+        .expect("injects the fault");
+
+    let mut payment = start_payment(&url, &nats, &provider);
+    let organization = WORLD.organization_id(0);
+    let accepted = store::purchase_job_credits(
+        &database,
+        CreditPurchase {
+            organization_id: organization,
+            credits: 7,
+            idempotency_key: "crash-test-0001",
+            payment_method: "pm_card_visa",
+        },
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the purchase is accepted"));
+    let invoice_id = accepted.invoice.id;
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while provider
+        .stats()
+        .await
+        .expect("stats")
+        .payment_intents_created
+        == 0
+    {
+        assert!(Instant::now() < deadline, "the worker never charged");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Charged at the provider, not yet committed here: kill it now.
+    payment.kill().expect("kills the payment process");
+    payment.wait().expect("reaps it");
+    assert_eq!(invoice_status(&database, invoice_id).await, "PENDING");
+
+    let mut payment = start_payment(&url, &nats, &provider);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while invoice_status(&database, invoice_id).await != "PAID" {
+        assert!(
+            Instant::now() < deadline,
+            "the restarted process never completed the purchase"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = payment.kill();
+    let _ = payment.wait();
+
+    let intents = provider.payment_intents().await.expect("lists charges");
+    assert_eq!(intents.len(), 1, "one charge at the provider");
+    let ledger_rows: i64 = database
+        .fetch_scalar(
+            sqlx::query_scalar("SELECT count(*) FROM ledger_entries WHERE invoice_id = $1")
+                .bind(invoice_id),
+        )
+        .await
+        .expect("counts ledger rows");
+    assert_eq!(ledger_rows, 2, "one ledger pair");
+    let balance: i32 = database
+        .fetch_scalar(
+            sqlx::query_scalar(
+                "SELECT job_credits FROM credit_balances WHERE organization_id = $1",
+            )
+            .bind(organization),
+        )
+        .await
+        .expect("reads the balance");
+    assert_eq!(balance, 5 + 7, "credits granted once");
+    assert!(
+        store::ledger_violations(&database)
+            .await
+            .expect("checks")
+            .is_empty()
+    );
+    let stats = provider.stats().await.expect("stats");
+    println!("killed after the charge, completed after restart: {stats:?}");
+}
+
+/// PostgreSQL restarted while the worker waits for the provider's answer:
+/// the worker's transaction dies with the server, its settlement fails, and
+/// the retry after the restart learns the charge from the provider by its
+/// key. Nothing committed is lost, nothing is charged twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_postgres_restart_mid_charge_loses_nothing() {
+    use talentgraph_kit::local_postgres::PersistentCluster;
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let cluster = PersistentCluster::ensure_running(directory.path(), port)
+        .expect("a PostgreSQL cluster of this test's own");
+    let admin = Database::connect(&cluster.url_for("postgres"), 1, Duration::from_secs(10))
+        .await
+        .expect("connects to the cluster");
+    admin
+        .execute(sqlx::query("CREATE DATABASE tg_payment_restart"))
+        .await
+        .expect("creates the database");
+    admin.close().await;
+    let url = cluster.url_for("tg_payment_restart");
+    let database = Database::connect(&url, 4, Duration::from_secs(30))
+        .await
+        .expect("connects");
+    database.run_migrations(&MIGRATOR).await.expect("migrates");
+    demo::seed(&database, &WORLD).await.expect("seeds");
+
+    let nats = NatsServer::start();
+    let provider = LocalProvider::start().await.expect("localstripe starts");
+    provider
+        .inject(Faults {
+            hold_next: 1,
+            hold_ms: 3_000,
+            ..Faults::default()
+        })
+        .await
+        .expect("injects the fault");
+    let mut payment = start_payment(&url, &nats, &provider);
+    let organization = WORLD.organization_id(0);
+    let invoice_id = store::purchase_job_credits(
+        &database,
+        CreditPurchase {
+            organization_id: organization,
+            credits: 3,
+            idempotency_key: "restart-test-0001",
+            payment_method: "pm_card_visa",
+        },
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the purchase is accepted"))
+    .invoice
+    .id;
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while provider
+        .stats()
+        .await
+        .expect("stats")
+        .payment_intents_created
+        == 0
+    {
+        assert!(Instant::now() < deadline, "the worker never charged");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The worker holds the invoice's lock and waits for the answer: restart
+    // the server under it.
+    cluster.stop().expect("stops PostgreSQL");
+    let restarted =
+        PersistentCluster::ensure_running(directory.path(), port).expect("starts PostgreSQL again");
+
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let status: Result<String, _> = database
+            .fetch_scalar(
+                sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1").bind(invoice_id),
+            )
+            .await;
+        if status.is_ok_and(|status| status == "PAID") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the purchase was not completed after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = payment.kill();
+    let _ = payment.wait();
+    assert_eq!(
+        provider.payment_intents().await.expect("lists").len(),
+        1,
+        "one charge at the provider"
+    );
+    let balance: i32 = database
+        .fetch_scalar(
+            sqlx::query_scalar(
+                "SELECT job_credits FROM credit_balances WHERE organization_id = $1",
+            )
+            .bind(organization),
+        )
+        .await
+        .expect("reads the balance");
+    assert_eq!(balance, 5 + 3, "credits granted once");
+    assert!(
+        store::ledger_violations(&database)
+            .await
+            .expect("checks")
+            .is_empty()
+    );
+    println!(
+        "PostgreSQL restarted mid-charge: {:?}",
+        provider.stats().await.expect("stats")
+    );
+    database.close().await;
+    restarted.stop().expect("stops PostgreSQL");
+}
