@@ -64,10 +64,14 @@ fn text(value: &Value) -> String {
 
 /// What an operator's `.env` next to `docker-compose.yml` holds: the one
 /// variable compose requires (`${ROUTER_SHARED_SECRET:?...}`).
-const OPERATOR_ENVIRONMENT: &[(&str, &str)] = &[(
-    "ROUTER_SHARED_SECRET",
-    "3f1c9a7be20d48f6a95c0e7d2b81f4a6c3e9d0b7a25f8e1c6d4b9a0f7e3c2d15",
-)];
+const OPERATOR_ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        "ROUTER_SHARED_SECRET",
+        "3f1c9a7be20d48f6a95c0e7d2b81f4a6c3e9d0b7a25f8e1c6d4b9a0f7e3c2d15",
+    ),
+    ("PAYMENT_PROVIDER_SECRET_KEY", "sk_test_operator"),
+    ("PAYMENT_WEBHOOK_SECRET", "whsec_operator"),
+];
 
 /// Resolves compose's interpolation with [`OPERATOR_ENVIRONMENT`] as the
 /// host environment: `${VAR}`, `${VAR:-default}` and `${VAR:?message}`
@@ -815,4 +819,51 @@ fn both_deployments_run_the_event_bus() {
             .expect("resources")
             .contains(&Value::String("nats.yaml".to_owned()))
     );
+}
+
+/// Payment charges through the provider in both deployments, with the keys
+/// from the operator (compose refuses to start without them) or the secret
+/// store (the example secret names them), and its configuration parses.
+#[test]
+fn both_deployments_configure_the_payment_provider() {
+    let compose: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repository_root().join("docker-compose.yml"))
+            .expect("reads docker-compose.yml"),
+    )
+    .expect("parses docker-compose.yml");
+    let environment = compose_environment(&compose["services"]["payment"]);
+    assert_eq!(
+        environment.get("PAYMENT_PROVIDER_URL").map(String::as_str),
+        Some("https://api.stripe.com")
+    );
+    assert_eq!(
+        environment
+            .get("PAYMENT_PROVIDER_SECRET_KEY")
+            .map(String::as_str),
+        Some("sk_test_operator")
+    );
+    let without_keys = std::fs::read_to_string(repository_root().join("docker-compose.yml"))
+        .expect("reads docker-compose.yml");
+    let key_line = without_keys
+        .lines()
+        .find(|line| line.contains("PAYMENT_PROVIDER_SECRET_KEY:"))
+        .expect("the key line");
+    assert!(interpolate_with(key_line, &[]).is_none(), "{key_line}");
+    let lookup = |name: &str| environment.get(name).cloned();
+    let config = talentgraph_kit::SubgraphConfig::from_lookup(4005, lookup)
+        .expect("payment's compose environment parses");
+    assert!(config.payment.provider.is_some());
+    assert!(config.payment.webhook_secret.is_some());
+
+    let manifest =
+        std::fs::read_to_string(repository_root().join("deploy/k8s/subgraphs/payment.yaml"))
+            .expect("reads the payment manifest");
+    let example =
+        std::fs::read_to_string(repository_root().join("deploy/k8s/secrets.example.yaml"))
+            .expect("reads the example secret");
+    for key in ["PAYMENT_PROVIDER_SECRET_KEY", "PAYMENT_WEBHOOK_SECRET"] {
+        assert!(manifest.contains(&format!("key: {key}")), "{key}");
+        assert!(example.contains(&format!("{key}:")), "{key}");
+    }
+    assert!(manifest.contains("value: https://api.stripe.com"));
 }

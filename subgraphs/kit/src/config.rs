@@ -312,7 +312,7 @@ impl Variable {
             },
             Self::PaymentProviderUrl => VariableDoc {
                 name: "PAYMENT_PROVIDER_URL",
-                default: "(unset: charges wait; required in production)",
+                default: "(unset: purchases stay `PENDING`, logged as an error in production)",
                 meaning: "the Stripe-compatible API charges go to, such as `https://api.stripe.com`; the dev stack sets its local provider (payment only)",
             },
             Self::PaymentProviderSecretKey => VariableDoc {
@@ -327,7 +327,7 @@ impl Variable {
             },
             Self::PaymentWebhookSecret => VariableDoc {
                 name: "PAYMENT_WEBHOOK_SECRET",
-                default: "(unset: webhooks refused; required in production)",
+                default: "(unset: webhooks answered 503)",
                 meaning: "the secret the provider signs webhooks with, `whsec_…` (payment only)",
             },
         }

@@ -175,9 +175,15 @@ pub fn event_tasks(
         ),
     ];
     let Some(provider) = &config.payment.provider else {
-        tracing::warn!(
-            "PAYMENT_PROVIDER_URL is not set: purchases stay PENDING until a provider is configured"
-        );
+        if config.environment == talentgraph_kit::config::Environment::Production {
+            tracing::error!(
+                "PAYMENT_PROVIDER_URL is not set: purchases stay PENDING until a provider is configured"
+            );
+        } else {
+            tracing::warn!(
+                "PAYMENT_PROVIDER_URL is not set: purchases stay PENDING until a provider is configured"
+            );
+        }
         return tasks;
     };
     let client = match ProviderClient::new(ProviderSettings {
