@@ -168,35 +168,18 @@ impl LocalProvider {
 
     /// Every PaymentIntent localstripe holds, read from localstripe itself
     /// (not the proxy): the charges as the provider counts them.
-    pub async fn payment_intents(&self) -> Result<Vec<serde_json::Value>, String> {
-        let mut intents = Vec::new();
-        let mut starting_after: Option<String> = None;
-        loop {
-            let mut query = vec![("limit", "100".to_owned())];
-            if let Some(after) = &starting_after {
-                query.push(("starting_after", after.clone()));
-            }
-            let page: serde_json::Value = self
-                .http
-                .get(format!("{}/v1/payment_intents", self.localstripe_url()))
-                .basic_auth(LOCAL_SECRET_KEY, Some(""))
-                .query(&query)
-                .send()
-                .await
-                .map_err(|error| error.to_string())?
-                .json()
-                .await
-                .map_err(|error| error.to_string())?;
-            let data = page["data"].as_array().cloned().unwrap_or_default();
-            starting_after = data
-                .last()
-                .and_then(|intent| intent["id"].as_str())
-                .map(str::to_owned);
-            intents.extend(data);
-            if page["has_more"] != true || starting_after.is_none() {
-                return Ok(intents);
-            }
-        }
+    pub async fn payment_intents(
+        &self,
+    ) -> Result<Vec<crate::client::PaymentIntentSummary>, String> {
+        crate::client::ProviderClient::new(crate::client::ProviderSettings {
+            base_url: self.localstripe_url(),
+            secret_key: LOCAL_SECRET_KEY.to_owned(),
+            request_timeout: Duration::from_secs(30),
+        })
+        .map_err(|error| error.to_string())?
+        .payment_intents()
+        .await
+        .map_err(|error| error.to_string())
     }
 
     /// Has localstripe send signed webhooks for `events` to `url`.

@@ -67,11 +67,7 @@ async fn test_cards_and_idempotency_keys_behave_like_stripe() {
 
     let intents = provider.payment_intents().await.expect("lists charges");
     assert_eq!(intents.len(), 2, "one charge per key at the provider");
-    assert!(
-        intents
-            .iter()
-            .any(|intent| intent["id"] == payment_intent_id.as_str())
-    );
+    assert!(intents.iter().any(|intent| intent.id == *payment_intent_id));
     let stats = provider.stats().await.expect("proxy stats");
     assert_eq!(stats.payment_intents_created, 2);
     assert_eq!(stats.replayed, 1);

@@ -198,10 +198,10 @@ async fn checkout_pays_and_postings_consume_credits() {
         .expect("lists charges");
     assert_eq!(intents.len(), 1, "one provider charge");
     assert_eq!(
-        intents[0]["amount"],
-        talentgraph_payment::purchase_total_cents(10)
+        intents[0].amount,
+        i64::from(talentgraph_payment::purchase_total_cents(10))
     );
-    assert_eq!(intents[0]["metadata"]["invoice_id"], invoice_id.as_str());
+    assert_eq!(intents[0].invoice_id(), Some(invoice_id.as_str()));
 
     let job_id: Uuid = post_job(&stack, &recruiter, organization, "Credit-funded engineer")
         .await

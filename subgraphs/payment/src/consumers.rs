@@ -186,11 +186,7 @@ pub fn event_tasks(
         }
         return tasks;
     };
-    let client = match ProviderClient::new(ProviderSettings {
-        base_url: provider.url.clone(),
-        secret_key: provider.secret_key.clone(),
-        request_timeout: config.payment.provider_timeout,
-    }) {
+    let client = match provider_client(provider, config) {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(%error, "cannot build the payment provider client; charges wait");
@@ -222,4 +218,16 @@ pub fn event_tasks(
         stop,
     ));
     tasks
+}
+
+/// The provider client the configuration describes.
+pub fn provider_client(
+    provider: &talentgraph_kit::config::PaymentProviderConfig,
+    config: &SubgraphConfig,
+) -> Result<ProviderClient, ProviderError> {
+    ProviderClient::new(ProviderSettings {
+        base_url: provider.url.clone(),
+        secret_key: provider.secret_key.clone(),
+        request_timeout: config.payment.provider_timeout,
+    })
 }

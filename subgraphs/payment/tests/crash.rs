@@ -43,6 +43,89 @@ fn start_payment(database_url: &str, nats: &NatsServer, provider: &LocalProvider
         .expect("starts the payment binary")
 }
 
+/// A purchase whose charge has reached the provider while its answer is
+/// still held by the proxy for `hold_ms`: the moment between the provider's
+/// charge and payment's commit. Returns the running payment process and
+/// the invoice.
+async fn purchase_caught_mid_charge(
+    database: &Database,
+    url: &str,
+    nats: &NatsServer,
+    provider: &LocalProvider,
+    hold_ms: u64,
+    credits: i32,
+) -> (Child, uuid::Uuid) {
+    provider
+        .inject(Faults {
+            hold_next: 1,
+            hold_ms,
+            ..Faults::default()
+        })
+        .await
+        .expect("injects the fault");
+    let payment = start_payment(url, nats, provider);
+    let invoice_id = store::purchase_job_credits(
+        database,
+        CreditPurchase {
+            organization_id: WORLD.organization_id(0),
+            credits,
+            idempotency_key: &format!("mid-charge-{credits}-{hold_ms}"),
+            payment_method: "pm_card_visa",
+        },
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the purchase is accepted"))
+    .invoice
+    .id;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while provider
+        .stats()
+        .await
+        .expect("stats")
+        .payment_intents_created
+        == 0
+    {
+        assert!(Instant::now() < deadline, "the worker never charged");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    (payment, invoice_id)
+}
+
+/// One charge at the provider, one ledger pair, the credits granted once.
+async fn assert_paid_once(
+    database: &Database,
+    provider: &LocalProvider,
+    invoice_id: uuid::Uuid,
+    credits: i32,
+) {
+    let intents = provider.payment_intents().await.expect("lists charges");
+    assert_eq!(intents.len(), 1, "one charge at the provider");
+    let ledger_rows: i64 = database
+        .fetch_scalar(
+            sqlx::query_scalar("SELECT count(*) FROM ledger_entries WHERE invoice_id = $1")
+                .bind(invoice_id),
+        )
+        .await
+        .expect("counts ledger rows");
+    assert_eq!(ledger_rows, 2, "one ledger pair");
+    let balance: i32 = database
+        .fetch_scalar(
+            sqlx::query_scalar(
+                "SELECT job_credits FROM credit_balances WHERE organization_id = $1",
+            )
+            .bind(WORLD.organization_id(0)),
+        )
+        .await
+        .expect("reads the balance");
+    assert_eq!(balance, 5 + credits, "credits granted once");
+    assert!(
+        store::ledger_violations(database)
+            .await
+            .expect("checks")
+            .is_empty()
+    );
+}
+
 async fn invoice_status(database: &Database, invoice_id: uuid::Uuid) -> String {
     database
         .fetch_scalar(
@@ -60,43 +143,10 @@ async fn a_process_killed_after_the_charge_is_completed_after_restart() {
     demo::seed(&database, &WORLD).await.expect("seeds");
     let nats = NatsServer::start();
     let provider = LocalProvider::start().await.expect("localstripe starts");
-    // The first charge reaches localstripe; its answer is held for four seconds,
-    // longer than the kill takes and shorter than the redelivery.
-    provider
-        .inject(Faults {
-            hold_next: 1,
-            hold_ms: 4_000,
-            ..Faults::default()
-        })
-        .await
-        .expect("injects the fault");
-
-    let mut payment = start_payment(&url, &nats, &provider);
-    let organization = WORLD.organization_id(0);
-    let accepted = store::purchase_job_credits(
-        &database,
-        CreditPurchase {
-            organization_id: organization,
-            credits: 7,
-            idempotency_key: "crash-test-0001",
-            payment_method: "pm_card_visa",
-        },
-    )
-    .await
-    .unwrap_or_else(|_| panic!("the purchase is accepted"));
-    let invoice_id = accepted.invoice.id;
-
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while provider
-        .stats()
-        .await
-        .expect("stats")
-        .payment_intents_created
-        == 0
-    {
-        assert!(Instant::now() < deadline, "the worker never charged");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // The answer is held for four seconds: longer than the kill takes and
+    // shorter than the redelivery.
+    let (mut payment, invoice_id) =
+        purchase_caught_mid_charge(&database, &url, &nats, &provider, 4_000, 7).await;
     // Charged at the provider, not yet committed here: kill it now.
     payment.kill().expect("kills the payment process");
     payment.wait().expect("reaps it");
@@ -113,33 +163,7 @@ async fn a_process_killed_after_the_charge_is_completed_after_restart() {
     }
     let _ = payment.kill();
     let _ = payment.wait();
-
-    let intents = provider.payment_intents().await.expect("lists charges");
-    assert_eq!(intents.len(), 1, "one charge at the provider");
-    let ledger_rows: i64 = database
-        .fetch_scalar(
-            sqlx::query_scalar("SELECT count(*) FROM ledger_entries WHERE invoice_id = $1")
-                .bind(invoice_id),
-        )
-        .await
-        .expect("counts ledger rows");
-    assert_eq!(ledger_rows, 2, "one ledger pair");
-    let balance: i32 = database
-        .fetch_scalar(
-            sqlx::query_scalar(
-                "SELECT job_credits FROM credit_balances WHERE organization_id = $1",
-            )
-            .bind(organization),
-        )
-        .await
-        .expect("reads the balance");
-    assert_eq!(balance, 5 + 7, "credits granted once");
-    assert!(
-        store::ledger_violations(&database)
-            .await
-            .expect("checks")
-            .is_empty()
-    );
+    assert_paid_once(&database, &provider, invoice_id, 7).await;
     let stats = provider.stats().await.expect("stats");
     println!("killed after the charge, completed after restart: {stats:?}");
 }
@@ -175,41 +199,8 @@ async fn a_postgres_restart_mid_charge_loses_nothing() {
 
     let nats = NatsServer::start();
     let provider = LocalProvider::start().await.expect("localstripe starts");
-    provider
-        .inject(Faults {
-            hold_next: 1,
-            hold_ms: 3_000,
-            ..Faults::default()
-        })
-        .await
-        .expect("injects the fault");
-    let mut payment = start_payment(&url, &nats, &provider);
-    let organization = WORLD.organization_id(0);
-    let invoice_id = store::purchase_job_credits(
-        &database,
-        CreditPurchase {
-            organization_id: organization,
-            credits: 3,
-            idempotency_key: "restart-test-0001",
-            payment_method: "pm_card_visa",
-        },
-    )
-    .await
-    .unwrap_or_else(|_| panic!("the purchase is accepted"))
-    .invoice
-    .id;
-
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while provider
-        .stats()
-        .await
-        .expect("stats")
-        .payment_intents_created
-        == 0
-    {
-        assert!(Instant::now() < deadline, "the worker never charged");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let (mut payment, invoice_id) =
+        purchase_caught_mid_charge(&database, &url, &nats, &provider, 3_000, 3).await;
     // The worker holds the invoice's lock and waits for the answer: restart
     // the server under it.
     cluster.stop().expect("stops PostgreSQL");
@@ -234,27 +225,7 @@ async fn a_postgres_restart_mid_charge_loses_nothing() {
     }
     let _ = payment.kill();
     let _ = payment.wait();
-    assert_eq!(
-        provider.payment_intents().await.expect("lists").len(),
-        1,
-        "one charge at the provider"
-    );
-    let balance: i32 = database
-        .fetch_scalar(
-            sqlx::query_scalar(
-                "SELECT job_credits FROM credit_balances WHERE organization_id = $1",
-            )
-            .bind(organization),
-        )
-        .await
-        .expect("reads the balance");
-    assert_eq!(balance, 5 + 3, "credits granted once");
-    assert!(
-        store::ledger_violations(&database)
-            .await
-            .expect("checks")
-            .is_empty()
-    );
+    assert_paid_once(&database, &provider, invoice_id, 3).await;
     println!(
         "PostgreSQL restarted mid-charge: {:?}",
         provider.stats().await.expect("stats")

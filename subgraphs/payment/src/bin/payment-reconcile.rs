@@ -7,7 +7,6 @@
 use std::process::ExitCode;
 
 use talentgraph_kit::{Database, SubgraphConfig};
-use talentgraph_payment_provider::{ProviderClient, ProviderSettings};
 
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -37,11 +36,7 @@ async fn run() -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    let client = match ProviderClient::new(ProviderSettings {
-        base_url: provider.url.clone(),
-        secret_key: provider.secret_key.clone(),
-        request_timeout: config.payment.provider_timeout,
-    }) {
+    let client = match talentgraph_payment::consumers::provider_client(provider, &config) {
         Ok(client) => client,
         Err(error) => {
             eprintln!("payment-reconcile: {error}");
