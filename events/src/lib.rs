@@ -282,7 +282,10 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
         entry::<InvoicePaymentFailed>("the provider declined an invoice's charge", &[]),
         entry::<JobPostingRejected>(
             "a posted job's organization had no job credit left",
-            &["employer-posting-rejections (employer): marks the job `REJECTED`, out of search"],
+            &[
+                "employer-posting-rejections (employer): marks the job `REJECTED`, out of search",
+                "jobseeker-rejected-postings (jobseeker): the job takes no applications (`JOB_CLOSED`)",
+            ],
         ),
         entry::<JobCreditsPurchased>("a credit purchase's invoice was paid", &[]),
         entry::<PlanChanged>("`changePlan` committed a new plan", &[]),

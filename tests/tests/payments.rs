@@ -267,6 +267,27 @@ async fn checkout_pays_and_postings_consume_credits() {
         response.body
     );
     assert_eq!(balance(&stack, poor_organization).await, 0);
+    // Jobseeker hears of the rejection too: the job takes no applications.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (response, _) = stack
+            .request(
+                Some(stack.token(DemoAccount::Jobseeker)),
+                &operation_document("ApplyToJob"),
+                Some("ApplyToJob"),
+                json!({ "jobId": rejected }),
+            )
+            .await;
+        if response.body["errors"][0]["extensions"]["reason"] == "JOB_CLOSED" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline && response.body["data"].is_null(),
+            "an application to a rejected posting: {:#}",
+            response.body
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_ledger_invariants(&stack).await;
 }
 

@@ -1,7 +1,7 @@
 //! The events jobseeker consumes: each handler runs in the consumer's
 //! transaction, after the inbox has recorded the event.
 
-use talentgraph_events::{JobClosed, JobPosted};
+use talentgraph_events::{JobClosed, JobPosted, JobPostingRejected};
 use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
@@ -40,6 +40,26 @@ impl EventHandler for JobOwnershipFromPostings {
     }
 }
 
+/// `job.posting_rejected` (from payment: no job credit for the posting) →
+/// the job takes no applications, like a closed one. The record is an
+/// upsert, so it holds whichever of this and `job.posted` arrives first.
+pub struct RejectedPostingsAreClosed;
+
+impl EventHandler for RejectedPostingsAreClosed {
+    fn handle<'a>(
+        &'a self,
+        transaction: &'a mut Transaction,
+        envelope: &'a Envelope,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            let rejected: JobPostingRejected = envelope.decode()?;
+            crate::store::record_job_closed(transaction, rejected.job_id, rejected.organization_id)
+                .await?;
+            Ok(())
+        })
+    }
+}
+
 /// Jobseeker's consumers, for the kit to run beside the server.
 pub fn event_tasks(
     database: &Database,
@@ -47,15 +67,28 @@ pub fn event_tasks(
     _config: &SubgraphConfig,
     stop: StopSignal,
 ) -> Vec<EventTask> {
-    vec![consumer_task(
-        database,
-        broker,
-        ConsumerSettings::new(
-            "jobseeker-job-ownership",
-            JobPosted::PRODUCER,
-            vec![JobPosted::subject(), JobClosed::subject()],
+    vec![
+        consumer_task(
+            database,
+            broker,
+            ConsumerSettings::new(
+                "jobseeker-job-ownership",
+                JobPosted::PRODUCER,
+                vec![JobPosted::subject(), JobClosed::subject()],
+            ),
+            JobOwnershipFromPostings,
+            stop.clone(),
         ),
-        JobOwnershipFromPostings,
-        stop,
-    )]
+        consumer_task(
+            database,
+            broker,
+            ConsumerSettings::new(
+                "jobseeker-rejected-postings",
+                JobPostingRejected::PRODUCER,
+                vec![JobPostingRejected::subject()],
+            ),
+            RejectedPostingsAreClosed,
+            stop,
+        ),
+    ]
 }
