@@ -134,6 +134,17 @@ async fn reconcile(stack: &Stack) -> Vec<String> {
         .expect("reconciles")
 }
 
+/// How many charges localstripe holds (counted at the provider, not the
+/// proxy).
+async fn charges_at_provider(stack: &Stack) -> usize {
+    stack
+        .provider()
+        .payment_intents()
+        .await
+        .expect("lists the provider's charges")
+        .len()
+}
+
 async fn assert_ledger_invariants(stack: &Stack) {
     let differences = reconcile(stack).await;
     assert!(differences.is_empty(), "{differences:#?}");
@@ -403,15 +414,7 @@ async fn a_thousand_concurrent_retries_charge_once() {
         2,
         "one ledger pair"
     );
-    assert_eq!(
-        stack
-            .provider()
-            .payment_intents()
-            .await
-            .expect("lists")
-            .len(),
-        1
-    );
+    assert_eq!(charges_at_provider(&stack).await, 1);
     assert_eq!(balance(&stack, organization).await, 5 + 4);
     println!(
         "1,000 concurrent retries: 1 invoice, 1 provider charge, 1 ledger pair, {replayed} replayed answers ({elapsed:?} for all answers)"
@@ -448,15 +451,7 @@ async fn a_lost_provider_answer_is_recovered_by_the_key() {
     let stats = stack.provider().stats().await.expect("proxy stats");
     assert_eq!(stats.dropped_responses, 1);
     assert!(stats.replayed >= 1, "{stats:?}");
-    assert_eq!(
-        stack
-            .provider()
-            .payment_intents()
-            .await
-            .expect("lists")
-            .len(),
-        1
-    );
+    assert_eq!(charges_at_provider(&stack).await, 1);
     assert_eq!(balance(&stack, organization).await, 5 + 2);
     assert_ledger_invariants(&stack).await;
     println!("lost answer: {stats:?}");
@@ -494,15 +489,7 @@ async fn an_unreachable_provider_dead_letters_and_a_replay_pays() {
         StackOptions::default().charge_retries.max_attempts as u64,
         "one provider call per delivery; none while the breaker held the charge"
     );
-    assert_eq!(
-        stack
-            .provider()
-            .payment_intents()
-            .await
-            .expect("lists")
-            .len(),
-        0
-    );
+    assert_eq!(charges_at_provider(&stack).await, 0);
 
     let broker = talentgraph_kit::events::Broker::connect(&stack.nats_url(), "payments-test")
         .await
@@ -547,15 +534,7 @@ async fn an_unreachable_provider_dead_letters_and_a_replay_pays() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(
-        stack
-            .provider()
-            .payment_intents()
-            .await
-            .expect("lists")
-            .len(),
-        1
-    );
+    assert_eq!(charges_at_provider(&stack).await, 1);
     assert_eq!(balance(&stack, organization).await, 5 + 1);
     assert_ledger_invariants(&stack).await;
 }
