@@ -3,7 +3,8 @@
 # installed on first use (a ~14-minute build) and reused afterwards. The
 # agreement tests need the npm reference implementations, installed (once
 # per lock file) into schema-registry/oracle; the payment tests need
-# localstripe. Tests start their own
+# localstripe; the browser tests need Chromium and the built web app (web/).
+# Tests start their own
 # PostgreSQL clusters unless DATABASE_URL names a server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,4 +15,7 @@ fi
 bash scripts/install-oracles.sh
 # The payment tests charge through localstripe, installed once.
 bash scripts/install-localstripe.sh >/dev/null
+# The browser tests drive Debian's Chromium through the built web app.
+bash scripts/install-chromium.sh
+bash scripts/build-web.sh
 exec cargo test --workspace "$@"

@@ -19,6 +19,8 @@ use talentgraph_kit::local_postgres::PersistentCluster;
 use talentgraph_kit::{Database, DatabaseError, LogFormat, SubgraphConfig};
 use talentgraph_subgraphs::SUBGRAPHS;
 
+pub mod web;
+
 /// The port of the dev stack's own PostgreSQL cluster (not 5432, so it
 /// never collides with a system server).
 pub const DEFAULT_POSTGRES_PORT: u16 = 54329;
@@ -59,6 +61,8 @@ pub enum DevstackError {
     Router(String),
     #[error("{0}")]
     Registry(String),
+    #[error("web app: {0}")]
+    Web(String),
     #[error("could not write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -576,10 +580,19 @@ async fn serve_subgraphs(
             None
         }
     };
+    let web_app_running =
+        match start_web_app(registry.as_ref().map(|(_, token)| token.as_str())).await {
+            Ok(()) => true,
+            Err(error) => {
+                eprintln!("devstack: {error}\n  the stack stays up without the web app");
+                false
+            }
+        };
     print_summary(
         &tasks,
         world,
         router.is_some(),
+        web_app_running,
         registry.as_ref().map(|(_, token)| token.as_str()),
     );
     println!("{}", provider.summary());
@@ -816,6 +829,86 @@ async fn start_registry(
     Ok((task, token))
 }
 
+/// The web app's address in the dev stack (the README's port table).
+const WEB_LISTEN: &str = "127.0.0.1:4200";
+
+/// Builds the web app (once; later runs reuse the build), registers the
+/// documents it sends as the `web` client when the registry runs, and
+/// serves the app and the development GraphiQL page on [`WEB_LISTEN`].
+async fn start_web_app(registry_token: Option<&str>) -> Result<(), DevstackError> {
+    let root = workspace_root();
+    let build = tokio::task::spawn_blocking(move || web::build_web_app(&root))
+        .await
+        .map_err(|error| DevstackError::Web(error.to_string()))??;
+    if let Some(token) = registry_token {
+        register_web_operations(&build, token).await?;
+    }
+    let listener = talentgraph_kit::server::bind(
+        WEB_LISTEN
+            .parse()
+            .map_err(|error| DevstackError::Web(format!("{WEB_LISTEN}: {error}")))?,
+    )
+    .await?;
+    let app = web::web_app(&build, &format!("http://{ROUTER_LISTEN}/"));
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            eprintln!("devstack: the web app's server stopped: {error}");
+        }
+    });
+    Ok(())
+}
+
+/// What `npm run register` does in a deployment pipeline: the registry
+/// records the web client's documents, which makes schema checks count
+/// them and puts them on the safelist.
+async fn register_web_operations(build: &web::WebBuild, token: &str) -> Result<(), DevstackError> {
+    let manifest = build.persisted_query_manifest();
+    let version = web_app_version()?;
+    let token = token.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let documents = schema_registry::operations::load_operations(&manifest)?
+            .into_iter()
+            .map(|document| document.source)
+            .collect();
+        let client = schema_registry::client::RegistryClient::new(
+            &format!("http://{REGISTRY_LISTEN}"),
+            Some(token),
+        )?;
+        let answer = client.block_on(client.register_operations(
+            &schema_registry::api::RegisterOperationsRequest {
+                client: "web".to_owned(),
+                client_version: version.clone(),
+                documents,
+            },
+        ))?;
+        if answer.status >= 300 {
+            return Err(schema_registry::RegistryError::Registry {
+                status: answer.status,
+                message: schema_registry::client::error_message(&answer.body),
+            });
+        }
+        eprintln!("▸ registered the web app's documents as client web {version}");
+        Ok(())
+    })
+    .await
+    .map_err(|error| DevstackError::Web(error.to_string()))?
+    .map_err(|error| DevstackError::Web(format!("registering its documents: {error}")))
+}
+
+/// The version in `web/package.json`, which the registry records the
+/// web client's documents under.
+fn web_app_version() -> Result<String, DevstackError> {
+    let path = workspace_root().join("web").join("package.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|error| DevstackError::Web(format!("{}: {error}", path.display())))?;
+    let package: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|error| DevstackError::Web(format!("{}: {error}", path.display())))?;
+    package["version"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| DevstackError::Web(format!("{} has no version", path.display())))
+}
+
 /// The router's GraphQL and health addresses in the dev stack (the README's
 /// port table).
 const ROUTER_LISTEN: &str = "127.0.0.1:4000";
@@ -969,11 +1062,16 @@ fn print_summary(
     tasks: &[SubgraphTask],
     world: &DemoWorld,
     router_running: bool,
+    web_app_running: bool,
     registry_token: Option<&str>,
 ) {
     println!();
     println!("Talentgraph dev stack is up. Press Ctrl-C to stop everything it started.");
     println!();
+    if web_app_running {
+        println!("  web app    http://{WEB_LISTEN}/   (sign in with a demo account below)");
+        println!("  GraphiQL   http://{WEB_LISTEN}/graphiql/   (development only)");
+    }
     if router_running {
         println!(
             "  router     http://{ROUTER_LISTEN}/   (health: http://{ROUTER_HEALTH_LISTEN}/health)"

@@ -169,7 +169,7 @@ pub fn api_schema_of_supergraph(sdl: &str, origin: &Path) -> Result<Valid<Schema
             }
         })?;
     let api = supergraph
-        .to_api_schema(Default::default())
+        .to_api_schema(crate::compose::router_api_schema_options())
         .map_err(|error| RegistryError::Config {
             path: origin.to_path_buf(),
             message: format!("no API schema: {error}"),

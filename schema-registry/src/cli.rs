@@ -16,6 +16,7 @@ use crate::{RegistryError, SupergraphConfig, compose_from_config};
 pub enum Command {
     Compose {
         config: PathBuf,
+        document: ComposedDocument,
         output: Option<PathBuf>,
         check: Option<PathBuf>,
     },
@@ -46,6 +47,17 @@ pub enum Command {
         output: Option<PathBuf>,
         check: Option<PathBuf>,
     },
+}
+
+/// Which document `schema-check compose` writes or checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComposedDocument {
+    /// The supergraph the router serves (with its `join__` routing).
+    Supergraph,
+    /// The client-facing API schema: what clients may query, without the
+    /// routing and without `@inaccessible` elements. Client code generators
+    /// (the web app's GraphQL Code Generator) read this one.
+    ApiSchema,
 }
 
 /// The options of `schema-check check`.
@@ -133,6 +145,10 @@ enum Verb {
     Compose {
         #[arg(long, value_name = "FILE", default_value = "router/supergraph.yaml")]
         config: PathBuf,
+        /// Write (or check) the client-facing API schema instead of the
+        /// supergraph.
+        #[arg(long)]
+        api_schema: bool,
         #[arg(long, value_name = "FILE", conflicts_with = "check")]
         output: Option<PathBuf>,
         #[arg(long, value_name = "FILE")]
@@ -276,10 +292,16 @@ pub fn parse(arguments: &[String]) -> Result<Command, clap::Error> {
         }),
         Verb::Compose {
             config,
+            api_schema,
             output,
             check,
         } => Command::Compose {
             config,
+            document: if api_schema {
+                ComposedDocument::ApiSchema
+            } else {
+                ComposedDocument::Supergraph
+            },
             output,
             check,
         },
@@ -427,16 +449,21 @@ pub fn run(arguments: Vec<String>) -> ExitCode {
         )),
         Command::Compose {
             config,
+            document,
             output: _,
             check: Some(committed),
-        } => match compose_check(&config, &committed) {
+        } => match compose_check(&config, document, &committed) {
             Ok(true) => {
                 eprintln!("{} is up to date", committed.display());
                 ExitCode::SUCCESS
             }
             Ok(false) => {
+                let flag = match document {
+                    ComposedDocument::Supergraph => "",
+                    ComposedDocument::ApiSchema => " --api-schema",
+                };
                 eprintln!(
-                    "{} is stale: it is not what {} composes to. Regenerate it with\n  schema-check compose --config {} --output {}",
+                    "{} is stale: it is not what {} composes to. Regenerate it with\n  schema-check compose --config {}{flag} --output {}",
                     committed.display(),
                     config.display(),
                     config.display(),
@@ -448,9 +475,10 @@ pub fn run(arguments: Vec<String>) -> ExitCode {
         },
         Command::Compose {
             config,
+            document,
             output,
             check: None,
-        } => match compose(&config, output.as_ref()) {
+        } => match compose(&config, document, output.as_ref()) {
             Ok(composed_to) => {
                 if let Some(path) = composed_to {
                     eprintln!("composed {} into {}", config.display(), path.display());
@@ -542,14 +570,27 @@ fn trusted_documents(
 }
 
 /// Whether `committed` is exactly what the configuration composes to.
-fn compose_check(config: &Path, committed: &Path) -> Result<bool, RegistryError> {
-    let config = SupergraphConfig::load(config)?;
-    let supergraph = compose_from_config(&config)?;
+fn compose_check(
+    config: &Path,
+    document: ComposedDocument,
+    committed: &Path,
+) -> Result<bool, RegistryError> {
+    let composed = composed_document(config, document)?;
     let existing = std::fs::read_to_string(committed).map_err(|source| RegistryError::Read {
         path: committed.to_path_buf(),
         source,
     })?;
-    Ok(existing == supergraph.sdl)
+    Ok(existing == composed)
+}
+
+/// Composes the configuration's subgraphs and returns the chosen document.
+fn composed_document(config: &Path, document: ComposedDocument) -> Result<String, RegistryError> {
+    let config = SupergraphConfig::load(config)?;
+    let supergraph = compose_from_config(&config)?;
+    Ok(match document {
+        ComposedDocument::Supergraph => supergraph.sdl,
+        ComposedDocument::ApiSchema => supergraph.api_sdl,
+    })
 }
 
 fn plan_file(directory: &Path, operation: &str) -> PathBuf {
@@ -675,19 +716,22 @@ fn report_plan_changes(
 }
 
 #[allow(clippy::print_stdout)]
-fn compose(config: &Path, output: Option<&PathBuf>) -> Result<Option<PathBuf>, RegistryError> {
-    let config = SupergraphConfig::load(config)?;
-    let supergraph = compose_from_config(&config)?;
+fn compose(
+    config: &Path,
+    document: ComposedDocument,
+    output: Option<&PathBuf>,
+) -> Result<Option<PathBuf>, RegistryError> {
+    let composed = composed_document(config, document)?;
     match output {
         Some(path) => {
-            std::fs::write(path, &supergraph.sdl).map_err(|source| RegistryError::Write {
+            std::fs::write(path, &composed).map_err(|source| RegistryError::Write {
                 path: path.clone(),
                 source,
             })?;
             Ok(Some(path.clone()))
         }
         None => {
-            print!("{}", supergraph.sdl);
+            print!("{composed}");
             Ok(None)
         }
     }

@@ -135,7 +135,7 @@ pub fn compose_subgraphs(subgraphs: &[SubgraphInput]) -> Result<ComposedSupergra
         )
     })?;
     let api_schema = supergraph
-        .to_api_schema(Default::default())
+        .to_api_schema(router_api_schema_options())
         .map_err(|error| {
             RegistryError::Composition(vec![CompositionDiagnostic {
                 code: "API_SCHEMA".to_owned(),
@@ -153,6 +153,16 @@ pub fn compose_subgraphs(subgraphs: &[SubgraphInput]) -> Result<ComposedSupergra
             .map(|hint| format!("{hint:?}"))
             .collect(),
     })
+}
+
+/// The API schema as the router serves it: Apollo Router plans `@defer`
+/// (its `supergraph.defer_support` is on by default), so client documents
+/// may use it and must validate with it; `@stream` it does not support.
+pub fn router_api_schema_options() -> apollo_federation::ApiSchemaOptions {
+    apollo_federation::ApiSchemaOptions {
+        include_defer: true,
+        include_stream: false,
+    }
 }
 
 /// Reads every subgraph schema a configuration names and composes them.

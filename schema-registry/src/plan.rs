@@ -55,49 +55,72 @@ pub struct BudgetViolation {
 struct Tally {
     fetches: usize,
     subgraphs: Vec<String>,
+    /// For each fetch with an id (the ones a deferred block can wait for),
+    /// how many fetches in a row have completed when it completes.
+    depth_of_fetch: std::collections::HashMap<u64, usize>,
 }
 
-/// Counts fetches and returns the longest chain below `node`.
-fn walk(node: &PlanNode, tally: &mut Tally) -> usize {
+/// Counts the fetches below `node`, which starts after `start` dependent
+/// fetches, and returns how many dependent fetches in a row have completed
+/// when it completes.
+fn walk(node: &PlanNode, start: usize, tally: &mut Tally) -> usize {
     match node {
         PlanNode::Fetch(fetch) => {
             tally.fetches += 1;
             tally.subgraphs.push(fetch.subgraph_name.to_string());
-            1
+            if let Some(id) = fetch.id {
+                tally.depth_of_fetch.insert(id, start + 1);
+            }
+            start + 1
         }
-        PlanNode::Sequence(sequence) => sequence.nodes.iter().map(|node| walk(node, tally)).sum(),
+        PlanNode::Sequence(sequence) => sequence
+            .nodes
+            .iter()
+            .fold(start, |reached, node| walk(node, reached, tally)),
         PlanNode::Parallel(parallel) => parallel
             .nodes
             .iter()
-            .map(|node| walk(node, tally))
+            .map(|node| walk(node, start, tally))
             .max()
-            .unwrap_or(0),
-        PlanNode::Flatten(flatten) => walk(&flatten.node, tally),
+            .unwrap_or(start),
+        PlanNode::Flatten(flatten) => walk(&flatten.node, start, tally),
         PlanNode::Condition(condition) => {
             let if_branch = condition
                 .if_clause
                 .as_ref()
-                .map_or(0, |node| walk(node, tally));
+                .map_or(start, |node| walk(node, start, tally));
             let else_branch = condition
                 .else_clause
                 .as_ref()
-                .map_or(0, |node| walk(node, tally));
+                .map_or(start, |node| walk(node, start, tally));
             if_branch.max(else_branch)
         }
+        // A deferred block starts when the primary fetches it depends on
+        // have returned, not after the whole primary part: the router runs
+        // it alongside the rest of the primary.
         PlanNode::Defer(defer) => {
             let primary = defer
                 .primary
                 .node
                 .as_ref()
-                .map_or(0, |node| walk(node, tally));
+                .map_or(start, |node| walk(node, start, tally));
             let deferred = defer
                 .deferred
                 .iter()
-                .filter_map(|block| block.node.as_ref())
-                .map(|node| walk(node, tally))
+                .filter_map(|block| {
+                    let node = block.node.as_ref()?;
+                    let ready = block
+                        .depends
+                        .iter()
+                        .filter_map(|dependency| dependency.id.parse::<u64>().ok())
+                        .filter_map(|id| tally.depth_of_fetch.get(&id).copied())
+                        .max()
+                        .unwrap_or(start);
+                    Some(walk(node, ready, tally))
+                })
                 .max()
-                .unwrap_or(0);
-            primary + deferred
+                .unwrap_or(start);
+            primary.max(deferred)
         }
     }
 }
@@ -106,25 +129,32 @@ fn summarize(plan: &QueryPlan) -> (Tally, usize) {
     let mut tally = Tally::default();
     let chain = match &plan.node {
         None => 0,
-        Some(TopLevelPlanNode::Fetch(fetch)) => walk(&PlanNode::Fetch(fetch.clone()), &mut tally),
+        Some(TopLevelPlanNode::Fetch(fetch)) => {
+            walk(&PlanNode::Fetch(fetch.clone()), 0, &mut tally)
+        }
         Some(TopLevelPlanNode::Sequence(node)) => {
-            walk(&PlanNode::Sequence(node.clone()), &mut tally)
+            walk(&PlanNode::Sequence(node.clone()), 0, &mut tally)
         }
         Some(TopLevelPlanNode::Parallel(node)) => {
-            walk(&PlanNode::Parallel(node.clone()), &mut tally)
+            walk(&PlanNode::Parallel(node.clone()), 0, &mut tally)
         }
-        Some(TopLevelPlanNode::Flatten(node)) => walk(&PlanNode::Flatten(node.clone()), &mut tally),
-        Some(TopLevelPlanNode::Defer(node)) => walk(&PlanNode::Defer(node.clone()), &mut tally),
+        Some(TopLevelPlanNode::Flatten(node)) => {
+            walk(&PlanNode::Flatten(node.clone()), 0, &mut tally)
+        }
+        Some(TopLevelPlanNode::Defer(node)) => walk(&PlanNode::Defer(node.clone()), 0, &mut tally),
         Some(TopLevelPlanNode::Condition(node)) => {
-            walk(&PlanNode::Condition(node.clone()), &mut tally)
+            walk(&PlanNode::Condition(node.clone()), 0, &mut tally)
         }
         Some(TopLevelPlanNode::Subscription(subscription)) => {
-            let primary = walk(&PlanNode::Fetch(subscription.primary.clone()), &mut tally);
-            primary
-                + subscription
-                    .rest
-                    .as_ref()
-                    .map_or(0, |rest| walk(rest, &mut tally))
+            let primary = walk(
+                &PlanNode::Fetch(subscription.primary.clone()),
+                0,
+                &mut tally,
+            );
+            subscription
+                .rest
+                .as_ref()
+                .map_or(primary, |rest| walk(rest, primary, &mut tally))
         }
     };
     tally.subgraphs.sort();
@@ -147,7 +177,11 @@ pub fn plan_operations(
     let supergraph_path = Path::new("supergraph.graphql");
     let supergraph = Supergraph::new_with_router_specs(supergraph_sdl)
         .map_err(|error| planning_error(supergraph_path, error))?;
-    let planner = QueryPlanner::new(&supergraph, QueryPlannerConfig::default())
+    // Planned as the router plans: `@defer` splits a plan into a primary
+    // part and deferred parts (the router's defer support is on by default).
+    let mut config = QueryPlannerConfig::default();
+    config.incremental_delivery.enable_defer = true;
+    let planner = QueryPlanner::new(&supergraph, config)
         .map_err(|error| planning_error(supergraph_path, error))?;
     let api_schema = planner.api_schema().schema();
     let mut summaries = Vec::new();

@@ -28,6 +28,7 @@ use talentgraph_subgraphs::SUBGRAPHS;
 
 pub mod fuzz;
 pub mod otlp;
+pub mod web;
 
 pub const WORLD: DemoWorld = DemoWorld::SMALL;
 
@@ -144,7 +145,78 @@ impl Cost {
 #[derive(Debug)]
 pub struct RouterResponse {
     pub status: u16,
+    /// The answer; for an `@defer` operation, the parts of the multipart
+    /// answer merged into one `{data, errors}` body.
     pub body: serde_json::Value,
+    /// How many parts the answer came in: 1 for a JSON answer, more for a
+    /// multipart (`@defer`) one.
+    pub parts: usize,
+}
+
+/// Merges the parts of a `multipart/mixed` answer (the router's `@defer`
+/// delivery) into one `{data, errors}` body; returns it with the number of
+/// parts that carried JSON.
+pub fn merge_multipart_answer(content_type: &str, text: &str) -> (serde_json::Value, usize) {
+    let boundary = content_type
+        .split(';')
+        .filter_map(|parameter| parameter.trim().strip_prefix("boundary="))
+        .map(|value| value.trim_matches('"'))
+        .next()
+        .unwrap_or("-");
+    let mut data = serde_json::Value::Null;
+    let mut errors: Vec<serde_json::Value> = Vec::new();
+    let mut parts = 0;
+    for part in text.split(&format!("--{boundary}")) {
+        let Some((_, json)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let Ok(part) = serde_json::from_str::<serde_json::Value>(json.trim()) else {
+            continue;
+        };
+        if part.as_object().is_some_and(serde_json::Map::is_empty) {
+            continue;
+        }
+        parts += 1;
+        // Only the first part carries the initial data: Apollo Router closes
+        // some streams with a last part of `{"data": null, "hasNext": false}`.
+        if data.is_null()
+            && let Some(initial) = part.get("data")
+        {
+            data = initial.clone();
+        }
+        errors.extend(part["errors"].as_array().cloned().unwrap_or_default());
+        for increment in part["incremental"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            errors.extend(increment["errors"].as_array().cloned().unwrap_or_default());
+            let mut target = &mut data;
+            for key in increment["path"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                target = match key {
+                    serde_json::Value::Number(index) => {
+                        &mut target[usize::try_from(index.as_u64().unwrap_or_default())
+                            .unwrap_or_default()]
+                    }
+                    other => &mut target[other.as_str().unwrap_or_default()],
+                };
+            }
+            if let (Some(target), Some(patch)) =
+                (target.as_object_mut(), increment["data"].as_object())
+            {
+                target.extend(patch.clone());
+            }
+        }
+    }
+    let mut body = serde_json::json!({ "data": data });
+    if !errors.is_empty() {
+        body["errors"] = serde_json::Value::Array(errors);
+    }
+    (body, parts)
 }
 
 /// Options for [`Stack::start`].
@@ -416,6 +488,12 @@ impl Stack {
             .env("ROUTER_METRICS_LISTEN", router_metrics.to_string())
             .env("ROUTER_SUBGRAPH_TIMEOUT", options.subgraph_timeout)
             .env("ROUTER_SHARED_SECRET", ROUTER_SECRET)
+            // The browser tests serve the web app from a free loopback port;
+            // both profiles must let it call the router.
+            .env(
+                "ROUTER_CORS_ORIGINS",
+                "^http://(localhost|127[.]0[.]0[.]1):[0-9]+$",
+            )
             .env("APOLLO_TELEMETRY_DISABLED", "true")
             .env_remove("APOLLO_KEY")
             .env_remove("APOLLO_GRAPH_REF")
@@ -741,9 +819,11 @@ impl Stack {
             .client
             .post(&self.router_url)
             .header("content-type", "application/json")
+            // Operations with `@defer` (JobDetailPage) are answered in parts,
+            // which the router sends only to clients that accept them.
             .header(
                 "accept",
-                "application/graphql-response+json, application/json;q=0.9",
+                "application/graphql-response+json, application/json;q=0.9, multipart/mixed;deferSpec=20220824;q=0.8",
             )
             .body(body.to_string());
         if let Some(token) = token {
@@ -757,9 +837,20 @@ impl Stack {
             .await
             .unwrap_or_else(|error| panic!("the router answers: {error}\n{}", self.router_log()));
         let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         let text = response.text().await.expect("a response body");
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("the router answered non-JSON ({status}): {text}"));
+        let (body, parts) = if content_type.starts_with("multipart/mixed") {
+            merge_multipart_answer(&content_type, &text)
+        } else {
+            let body = serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("the router answered non-JSON ({status}): {text}"));
+            (body, 1)
+        };
         let after = self.snapshot();
         let difference = |before: &[(&'static str, u64)], after: &[(&'static str, u64)]| {
             before
@@ -772,7 +863,14 @@ impl Stack {
             fetches: difference(&before.fetches, &after.fetches),
             statements: difference(&before.statements, &after.statements),
         };
-        (RouterResponse { status, body }, cost)
+        (
+            RouterResponse {
+                status,
+                body,
+                parts,
+            },
+            cost,
+        )
     }
 
     /// Sends a page operation from `pages/<name>.graphql`.
@@ -799,7 +897,13 @@ impl Drop for Stack {
 /// markers are missing, appends `heading` and the section. The measuring
 /// binaries keep their tables current this way.
 pub fn write_tests_readme_section(start: &str, end: &str, section: &str, heading: &str) {
-    let path = repository_root().join("tests/README.md");
+    write_readme_section("tests/README.md", start, end, section, heading);
+}
+
+/// [`write_tests_readme_section`] for any markdown file of the repository
+/// (`readme`, relative to its root).
+pub fn write_readme_section(readme: &str, start: &str, end: &str, section: &str, heading: &str) {
+    let path = repository_root().join(readme);
     let readme = std::fs::read_to_string(&path).unwrap_or_default();
     let updated = match (readme.find(start), readme.find(end)) {
         (Some(first), Some(last)) => format!(
@@ -809,7 +913,8 @@ pub fn write_tests_readme_section(start: &str, end: &str, section: &str, heading
         ),
         _ => format!("{readme}\n{heading}{section}\n"),
     };
-    std::fs::write(&path, updated).expect("writes tests/README.md");
+    std::fs::write(&path, updated)
+        .unwrap_or_else(|error| panic!("writes {}: {error}", path.display()));
 }
 
 /// The text of `pages/<name>.graphql`.

@@ -1,0 +1,598 @@
+//! `bench`: the pages under load through the dev stack, with CPU time per
+//! page by process.
+//!
+//!   cargo run --release -p talentgraph-e2e --bin bench -- [--seconds S] [--warm-up-seconds W]
+//!       [--connections 1,8,32,64] [--page-sizes 10,100] [--pages JobSearchPage,...]
+//!
+//! It builds and starts `devstack up` in release mode (the full demo world;
+//! the six subgraphs in the devstack process, Apollo Router and PostgreSQL
+//! as their own processes, all with `RUST_LOG=warn`), signs the demo
+//! accounts in, and for each page, page size and number of connections runs
+//! a closed-loop load for a fixed time after a discarded warm-up. The load
+//! generator is this process: a tokio client, one HTTP/1.1 keep-alive
+//! connection per simulated user, each sending its next request when the
+//! last one answered, with every latency kept (exact percentiles, no
+//! histogram buckets). It was chosen over `wrk` and `oha` because each
+//! request needs its own variables (a random organization, job or slug), so
+//! the router's deduplication of identical in-flight fetches cannot merge
+//! requests, and because its own CPU time is measured the same way as the
+//! stack's.
+//!
+//! CPU seconds per 1,000 pages come from `/proc/<pid>/stat` (user + system
+//! time) before and after each measured window, for the router, the
+//! devstack process (the subgraphs), every PostgreSQL process, NATS and the
+//! load generator itself.
+//!
+//! Output: a markdown table between the `bench` markers of
+//! `tests/README.md` and every figure as JSON in `target/bench/bench.json`.
+//! The dev stack's ports (4000–4006, 4100, 4200, 54329, 54222) must be free.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use talentgraph_demo_world::{DEMO_PASSWORD, DemoWorld};
+use talentgraph_e2e::{page_document, repository_root, write_tests_readme_section};
+
+const TABLE_START: &str = "<!-- bench:start -->";
+const TABLE_END: &str = "<!-- bench:end -->";
+const ROUTER_URL: &str = "http://127.0.0.1:4000/";
+const WORLD: DemoWorld = DemoWorld::STANDARD;
+
+/// The pages measured: every page but CheckoutPage, whose one request is a
+/// payment (measured by the payment tests, not under load).
+const PAGES: [&str; 6] = [
+    "JobSearchPage",
+    "JobDetailPage",
+    "OrganizationPage",
+    "InternshipBrowsePage",
+    "JobseekerDashboardPage",
+    "EmployerDashboardPage",
+];
+
+struct Options {
+    seconds: u64,
+    warm_up_seconds: u64,
+    connections: Vec<usize>,
+    page_sizes: Vec<i64>,
+    pages: Vec<String>,
+}
+
+fn parse_options() -> Options {
+    let mut options = Options {
+        seconds: 5,
+        warm_up_seconds: 1,
+        connections: vec![1, 8, 32, 64],
+        page_sizes: vec![10, 100],
+        pages: PAGES.iter().map(|page| (*page).to_owned()).collect(),
+    };
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let mut index = 0;
+    while index < arguments.len() {
+        let value = arguments
+            .get(index + 1)
+            .unwrap_or_else(|| panic!("{} needs a value", arguments[index]));
+        let list = || {
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+        };
+        match arguments[index].as_str() {
+            "--seconds" => options.seconds = value.parse().expect("--seconds is a number"),
+            "--warm-up-seconds" => {
+                options.warm_up_seconds = value.parse().expect("--warm-up-seconds is a number");
+            }
+            "--connections" => {
+                options.connections = list().map(|item| item.parse().expect("a number")).collect();
+            }
+            "--page-sizes" => {
+                options.page_sizes = list().map(|item| item.parse().expect("a number")).collect();
+            }
+            "--pages" => options.pages = list().map(str::to_owned).collect(),
+            other => panic!("unknown option {other}"),
+        }
+        index += 2;
+    }
+    options
+}
+
+/// The processes whose CPU time is read, by label.
+struct Processes {
+    by_label: Vec<(&'static str, Vec<u32>)>,
+}
+
+fn children_of(parent: u32) -> Vec<(u32, String)> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((command, rest)) = stat
+            .split_once(" (")
+            .and_then(|(_, rest)| rest.rsplit_once(") "))
+        else {
+            continue;
+        };
+        let parent_pid: Option<u32> = rest.split(' ').nth(1).and_then(|field| field.parse().ok());
+        if parent_pid == Some(parent) {
+            children.push((pid, command.to_owned()));
+        }
+    }
+    children
+}
+
+/// User plus system CPU time of a process, in seconds.
+fn cpu_seconds(pid: u32, ticks_per_second: f64) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    let Some((_, rest)) = stat.rsplit_once(") ") else {
+        return 0.0;
+    };
+    // Fields after the command: state is field 3; utime and stime are
+    // fields 14 and 15.
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|field| field.parse::<f64>().ok())
+    };
+    (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / ticks_per_second
+}
+
+impl Processes {
+    fn find(devstack: u32, postmaster: u32) -> Self {
+        let children = children_of(devstack);
+        let pids_named = |name: &str| -> Vec<u32> {
+            children
+                .iter()
+                .filter(|(_, command)| command.starts_with(name))
+                .map(|(pid, _)| *pid)
+                .collect()
+        };
+        let mut postgres = vec![postmaster];
+        postgres.extend(children_of(postmaster).into_iter().map(|(pid, _)| pid));
+        Self {
+            by_label: vec![
+                ("router", pids_named("router")),
+                ("subgraphs", vec![devstack]),
+                ("PostgreSQL", postgres),
+                ("NATS", pids_named("nats-server")),
+                ("load generator", vec![std::process::id()]),
+            ],
+        }
+    }
+
+    fn snapshot(&self, ticks_per_second: f64) -> Vec<f64> {
+        self.by_label
+            .iter()
+            .map(|(_, pids)| {
+                pids.iter()
+                    .map(|pid| cpu_seconds(*pid, ticks_per_second))
+                    .sum()
+            })
+            .collect()
+    }
+}
+
+/// What one page at one page size and one number of connections did.
+#[derive(serde::Serialize)]
+struct Measurement {
+    page: String,
+    page_size: i64,
+    connections: usize,
+    pages: usize,
+    errors: usize,
+    pages_per_second: f64,
+    p50_milliseconds: f64,
+    p95_milliseconds: f64,
+    p99_milliseconds: f64,
+    /// CPU seconds per 1,000 pages, by process label.
+    cpu_seconds_per_1000_pages: BTreeMap<String, f64>,
+}
+
+/// Variables and token for one request of `page`, varied per request so
+/// identical requests are rare.
+struct RequestFactory {
+    slugs: Vec<String>,
+    jobseeker_token: String,
+    recruiter_token: String,
+}
+
+impl RequestFactory {
+    fn request(&self, page: &str, page_size: i64, random: &mut impl Rng) -> (Option<&str>, Value) {
+        let organization = WORLD.organization_id(random.gen_range(0..WORLD.organizations));
+        match page {
+            "JobSearchPage" => (
+                Some(&self.jobseeker_token),
+                json!({ "first": page_size, "filter": { "organizationId": organization.to_string() } }),
+            ),
+            "JobDetailPage" => (
+                Some(&self.jobseeker_token),
+                json!({ "jobId": WORLD.job_id(random.gen_range(0..WORLD.jobs)).to_string(), "internshipsFirst": page_size }),
+            ),
+            "OrganizationPage" => (
+                None,
+                json!({
+                    "slug": self.slugs[random.gen_range(0..self.slugs.len())],
+                    "jobsFirst": page_size,
+                    "internshipsFirst": page_size,
+                }),
+            ),
+            "InternshipBrowsePage" => (
+                None,
+                json!({ "first": page_size, "filter": { "organizationId": organization.to_string() } }),
+            ),
+            // One demo account each: these requests repeat, so the router's
+            // deduplication of identical in-flight fetches flatters them
+            // above one connection.
+            "JobseekerDashboardPage" => {
+                (Some(&self.jobseeker_token), json!({ "first": page_size }))
+            }
+            "EmployerDashboardPage" => (
+                Some(&self.recruiter_token),
+                json!({ "jobsFirst": page_size, "applicationsFirst": 5 }),
+            ),
+            other => panic!("unknown page {other}"),
+        }
+    }
+}
+
+async fn post(
+    client: &reqwest::Client,
+    token: Option<&str>,
+    body: &Value,
+) -> Result<Value, String> {
+    let mut request = client
+        .post(ROUTER_URL)
+        .header("content-type", "application/json")
+        .header(
+            "accept",
+            "application/json, multipart/mixed;deferSpec=20220824;q=0.5",
+        )
+        .body(body.to_string());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.map_err(|error| error.to_string())?;
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = response.text().await.map_err(|error| error.to_string())?;
+    let body = if content_type.starts_with("multipart/mixed") {
+        talentgraph_e2e::merge_multipart_answer(&content_type, &text).0
+    } else {
+        serde_json::from_str(&text).map_err(|error| format!("{status}: {error}: {text}"))?
+    };
+    if !status.is_success() || body.get("errors").is_some() {
+        return Err(format!("{status}: {body}"));
+    }
+    Ok(body)
+}
+
+async fn sign_in(client: &reqwest::Client, email: &str) -> String {
+    let body = json!({
+        "query": "mutation SignIn($input: SignInInput!) { signIn(input: $input) { accessToken } }",
+        "variables": { "input": { "email": email, "password": DEMO_PASSWORD } },
+    });
+    let answer = post(client, None, &body)
+        .await
+        .unwrap_or_else(|error| panic!("signing in {email}: {error}"));
+    answer["data"]["signIn"]["accessToken"]
+        .as_str()
+        .expect("an access token")
+        .to_owned()
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let index = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+/// How long one run lasts: a discarded warm-up, then the measured window.
+#[derive(Clone, Copy)]
+struct LoadWindow {
+    warm_up: Duration,
+    duration: Duration,
+}
+
+/// One closed-loop run: `connections` users, each with its own keep-alive
+/// connection, for the window's warm-up (discarded) and then its duration.
+async fn run_load(
+    factory: Arc<RequestFactory>,
+    page: &str,
+    page_size: i64,
+    connections: usize,
+    window: LoadWindow,
+    processes: &Processes,
+    ticks_per_second: f64,
+) -> Measurement {
+    let LoadWindow { warm_up, duration } = window;
+    let document = Arc::new(page_document(page));
+    let started = Instant::now();
+    let measure_from = started + warm_up;
+    let stop_at = measure_from + duration;
+    let mut tasks = Vec::new();
+    for connection in 0..connections {
+        let factory = factory.clone();
+        let document = document.clone();
+        let page = page.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("an HTTP client");
+            let mut random = rand::rngs::StdRng::seed_from_u64(connection as u64);
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            loop {
+                let sent = Instant::now();
+                if sent >= stop_at {
+                    break;
+                }
+                let (token, variables) = factory.request(&page, page_size, &mut random);
+                let body =
+                    json!({ "query": *document, "operationName": page, "variables": variables });
+                let outcome = post(&client, token, &body).await;
+                let answered = Instant::now();
+                if sent >= measure_from && answered <= stop_at {
+                    match outcome {
+                        Ok(_) => latencies.push(answered - sent),
+                        Err(_) => errors += 1,
+                    }
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    tokio::time::sleep_until((measure_from).into()).await;
+    let cpu_before = processes.snapshot(ticks_per_second);
+    tokio::time::sleep_until(stop_at.into()).await;
+    let cpu_after = processes.snapshot(ticks_per_second);
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (mut some, failed) = task.await.expect("a load task");
+        latencies.append(&mut some);
+        errors += failed;
+    }
+    latencies.sort();
+    let pages = latencies.len();
+    #[allow(clippy::cast_precision_loss)]
+    let per_thousand = |seconds: f64| {
+        if pages == 0 {
+            0.0
+        } else {
+            seconds * 1000.0 / pages as f64
+        }
+    };
+    let cpu_seconds_per_1000_pages = processes
+        .by_label
+        .iter()
+        .zip(cpu_before.iter().zip(&cpu_after))
+        .map(|((label, _), (before, after))| ((*label).to_owned(), per_thousand(after - before)))
+        .collect();
+    #[allow(clippy::cast_precision_loss)]
+    Measurement {
+        page: page.to_owned(),
+        page_size,
+        connections,
+        pages,
+        errors,
+        pages_per_second: pages as f64 / duration.as_secs_f64(),
+        p50_milliseconds: percentile(&latencies, 0.50),
+        p95_milliseconds: percentile(&latencies, 0.95),
+        p99_milliseconds: percentile(&latencies, 0.99),
+        cpu_seconds_per_1000_pages,
+    }
+}
+
+/// Builds and starts `devstack up` (release); returns it once it printed
+/// that the stack is up.
+fn start_devstack() -> Child {
+    let root = repository_root();
+    let status = Command::new("cargo")
+        .args(["build", "--release", "-p", "devstack"])
+        .current_dir(root)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building devstack failed");
+    let mut child = Command::new(root.join("target/release/devstack"))
+        .arg("up")
+        .current_dir(root)
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .env_remove("NATS_URL")
+        .env_remove("PAYMENT_PROVIDER_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("devstack starts");
+    let stdout = child.stdout.take().expect("devstack's output");
+    let (ready, is_ready) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("dev stack is up") {
+                let _ = ready.send(());
+            }
+        }
+    });
+    is_ready
+        .recv_timeout(Duration::from_secs(900))
+        .expect("devstack comes up within 15 minutes");
+    child
+}
+
+fn postmaster_pid(root: &Path) -> u32 {
+    let file = root.join("target/devstack/postgres/postmaster.pid");
+    std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .next()
+                .and_then(|line| line.trim().parse().ok())
+        })
+        .unwrap_or_else(|| panic!("{} names the PostgreSQL server", file.display()))
+}
+
+fn ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8_lossy(&output.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+fn markdown(measurements: &[Measurement], options: &Options) -> String {
+    let labels: Vec<String> = measurements
+        .first()
+        .map(|measurement| {
+            measurement
+                .cpu_seconds_per_1000_pages
+                .keys()
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut table = format!(
+        "| page | size | connections | pages/s | p50 ms | p95 ms | p99 ms | errors | {} |\n|---|---|---|---|---|---|---|---|{}\n",
+        labels
+            .iter()
+            .map(|label| format!("CPU s/1000 pages: {label}"))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---|".repeat(labels.len())
+    );
+    for measurement in measurements {
+        table.push_str(&format!(
+            "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} |\n",
+            measurement.page,
+            measurement.page_size,
+            measurement.connections,
+            measurement.pages_per_second,
+            measurement.p50_milliseconds,
+            measurement.p95_milliseconds,
+            measurement.p99_milliseconds,
+            measurement.errors,
+            labels
+                .iter()
+                .map(|label| format!("{:.2}", measurement.cpu_seconds_per_1000_pages[label]))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ));
+    }
+    format!(
+        "{TABLE_START}\n{table}\nMeasured with `cargo run --release -p talentgraph-e2e --bin bench -- --seconds {} --warm-up-seconds {}` \
+         on one 2-core machine: `devstack up` in release mode with `RUST_LOG=warn` (the full demo world; the six subgraphs \
+         share the devstack process), the pinned Apollo Router with the development profile, the load generator in the same \
+         machine. JobSearchPage and InternshipBrowsePage filter by a random organization per request, JobDetailPage and \
+         OrganizationPage take a random job or organization; the dashboards repeat one demo account's request.\n{TABLE_END}",
+        options.seconds, options.warm_up_seconds
+    )
+}
+
+#[tokio::main]
+#[allow(clippy::print_stdout)]
+async fn main() {
+    let options = parse_options();
+    let root = repository_root();
+    let mut devstack = start_devstack();
+    let client = reqwest::Client::new();
+    let processes = Processes::find(devstack.id(), postmaster_pid(root));
+    let ticks = ticks_per_second();
+    let slugs_answer = post(
+        &client,
+        None,
+        &json!({ "query": "{ jobs(first: 100) { edges { node { organization { slug } } } } }" }),
+    )
+    .await
+    .expect("reads organization slugs");
+    let mut slugs: Vec<String> = slugs_answer["data"]["jobs"]["edges"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|edge| {
+            edge["node"]["organization"]["slug"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    slugs.sort();
+    slugs.dedup();
+    let factory = Arc::new(RequestFactory {
+        slugs,
+        jobseeker_token: sign_in(&client, &WORLD.email(WORLD.demo_jobseeker())).await,
+        recruiter_token: sign_in(&client, &WORLD.email(WORLD.demo_recruiter())).await,
+    });
+    let mut measurements = Vec::new();
+    for page in &options.pages {
+        for page_size in &options.page_sizes {
+            for connections in &options.connections {
+                let measurement = run_load(
+                    factory.clone(),
+                    page,
+                    *page_size,
+                    *connections,
+                    LoadWindow {
+                        warm_up: Duration::from_secs(options.warm_up_seconds),
+                        duration: Duration::from_secs(options.seconds),
+                    },
+                    &processes,
+                    ticks,
+                )
+                .await;
+                println!(
+                    "{page} size {page_size} connections {connections}: {:.0} pages/s, p50 {:.1} ms, p99 {:.1} ms, {} errors, CPU s/1000 pages {:?}",
+                    measurement.pages_per_second,
+                    measurement.p50_milliseconds,
+                    measurement.p99_milliseconds,
+                    measurement.errors,
+                    measurement.cpu_seconds_per_1000_pages
+                );
+                measurements.push(measurement);
+            }
+        }
+    }
+    let output: PathBuf = root.join("target/bench");
+    std::fs::create_dir_all(&output).expect("creates target/bench");
+    std::fs::write(
+        output.join("bench.json"),
+        serde_json::to_string_pretty(&measurements).expect("serializes"),
+    )
+    .expect("writes target/bench/bench.json");
+    write_tests_readme_section(
+        TABLE_START,
+        TABLE_END,
+        &markdown(&measurements, &options),
+        "## Pages under load\n\n",
+    );
+    // Ctrl-C stops everything devstack started (PostgreSQL, NATS, router).
+    let _ = Command::new("kill")
+        .args(["-INT", &devstack.id().to_string()])
+        .status();
+    let _ = devstack.wait();
+}
