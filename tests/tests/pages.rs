@@ -148,6 +148,16 @@ async fn job_search_page() {
 async fn job_detail_page() {
     let stack = Stack::start(StackOptions::default()).await;
     let [_, data] = run_page_at_both_sizes(&stack, "JobDetailPage").await;
+    // The organization is deferred: the router streams it as a later part
+    // of the same answer.
+    let (token, variables) = page_request(&stack, "JobDetailPage", 10).await;
+    let (streamed, _) = stack.page("JobDetailPage", token, variables).await;
+    assert!(
+        streamed.parts >= 2,
+        "JobDetailPage comes in parts (@defer), got {}: {:#}",
+        streamed.parts,
+        streamed.body
+    );
     let job = &data["job"];
     assert_eq!(job["id"], WORLD.job_id(0).to_string());
     assert_eq!(

@@ -21,6 +21,13 @@ export type Role = "JOBSEEKER" | "EMPLOYER" | "ADMIN";
 export interface SignedIn {
   accessToken: string;
   accessTokenExpiresAt: string;
+  /**
+   * When to renew, on this browser's clock: the token's lifetime (`exp -
+   * iat`, both the server's) counted from when it arrived, less a margin.
+   * Counting from arrival keeps a browser whose clock is off from renewing
+   * too late or in a loop.
+   */
+  renewAt: number;
   userId: string;
   roles: Role[];
   /** Organizations the user recruits for (the token's `orgs` claim). */
@@ -52,12 +59,16 @@ function signedInFrom(tokens: Tokens): SignedIn {
   const base64 = payload.replace(/-/g, "+").replace(/_/g, "/");
   const claims = JSON.parse(atob(base64.padEnd(base64.length + ((4 - (base64.length % 4)) % 4), "="))) as {
     sub: string;
+    iat: number;
+    exp: number;
     roles?: Role[];
     orgs?: string[];
   };
+  const lifetimeMilliseconds = (claims.exp - claims.iat) * 1000;
   return {
     accessToken: tokens.accessToken,
     accessTokenExpiresAt: tokens.accessTokenExpiresAt,
+    renewAt: Date.now() + Math.max(lifetimeMilliseconds - renewBeforeExpiryMilliseconds, lifetimeMilliseconds / 2),
     userId: claims.sub,
     roles: claims.roles ?? [],
     organizationIds: claims.orgs ?? [],
@@ -78,6 +89,13 @@ function forgetRefreshToken(): void {
   window.sessionStorage.removeItem(refreshTokenKey);
 }
 
+/** Runs `renewal` while holding the browser-wide renewal lock, where the browser has Web Locks. */
+function withRenewalLock(renewal: () => Promise<void>): Promise<void> {
+  if (!navigator.locks) return renewal();
+  // The lock is held until the renewal's promise settles.
+  return navigator.locks.request("talentgraph.refresh-session", renewal).then(() => undefined);
+}
+
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<SessionState>(() =>
     storedRefreshToken() ? { status: "restoring" } : { status: "signed-out" },
@@ -85,26 +103,37 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const renewal = useRef<number | undefined>(undefined);
 
   const adopt = useCallback((tokens: Tokens, storage: Storage) => {
-    forgetRefreshToken();
+    // Overwrite in place (never remove, then write): another tab reading in
+    // between would find no token and sign itself out.
     storage.setItem(refreshTokenKey, tokens.refreshToken);
+    const other = storage === window.localStorage ? window.sessionStorage : window.localStorage;
+    other.removeItem(refreshTokenKey);
     setSession({ status: "signed-in", ...signedInFrom(tokens) });
   }, []);
 
-  const renew = useCallback(async (notice: string) => {
-    const stored = storedRefreshToken();
-    if (!stored) {
-      setSession({ status: "signed-out" });
-      return;
-    }
-    const result = await execute(RefreshSession, { refreshToken: stored.token });
-    const tokens = result.data?.refreshSession;
-    if (tokens) {
-      adopt(tokens, stored.storage);
-    } else {
-      forgetRefreshToken();
-      setSession({ status: "signed-out", notice });
-    }
-  }, [adopt]);
+  const renew = useCallback(
+    (notice: string) =>
+      // Tabs of one browser share a kept refresh token, and it rotates on
+      // every use: renewals take turns under a Web Lock, and each reads the
+      // token only once it holds the lock, so it uses the one the previous
+      // tab stored instead of the spent one.
+      withRenewalLock(async () => {
+        const stored = storedRefreshToken();
+        if (!stored) {
+          setSession({ status: "signed-out" });
+          return;
+        }
+        const result = await execute(RefreshSession, { refreshToken: stored.token });
+        const tokens = result.data?.refreshSession;
+        if (tokens) {
+          adopt(tokens, stored.storage);
+        } else {
+          forgetRefreshToken();
+          setSession({ status: "signed-out", notice });
+        }
+      }),
+    [adopt],
+  );
 
   // A stored refresh token is turned into a session once, at start-up.
   useEffect(() => {
@@ -119,8 +148,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     window.clearTimeout(renewal.current);
     if (session.status !== "signed-in") return;
-    const expiresIn = Date.parse(session.accessTokenExpiresAt) - Date.now();
-    const delay = Math.max(expiresIn - renewBeforeExpiryMilliseconds, 1_000);
+    const delay = Math.max(session.renewAt - Date.now(), 1_000);
     renewal.current = window.setTimeout(() => {
       void renew("Your session expired. Please sign in again.");
     }, delay);

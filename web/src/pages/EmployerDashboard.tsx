@@ -14,9 +14,10 @@ export function EmployerDashboard() {
         return (
           <section>
             <PartialDataNotice errors={errors} />
-            <h1>
-              <span data-testid="display-name">{me.displayName}</span>’s organizations
-            </h1>
+            <h1>Your organizations</h1>
+            <p className="meta">
+              Signed in as <span data-testid="display-name">{me.displayName}</span>
+            </p>
             {organizations.length === 0 && <Empty>You do not recruit for an organization yet.</Empty>}
             {organizations.map(({ node: organization }) => (
               <article key={organization.id} className="panel" data-testid="organization" data-organization-id={organization.id}>
