@@ -76,7 +76,7 @@ export function EmployerDashboard() {
                       {organization.invoices!.edges.map(({ node: invoice }) => (
                         <tr key={invoice.id}>
                           <td>{invoice.number}</td>
-                          <td>{money(invoice.totalCents, "USD")}</td>
+                          <td>{money(invoice.totalCents, invoice.currency)}</td>
                           <td>{invoice.status.toLowerCase().replace("_", " ")}</td>
                           <td>{date(invoice.issuedAt)}</td>
                         </tr>
