@@ -409,9 +409,22 @@ async fn run_load(
     }
 }
 
+/// The running dev stack; dropping it stops it the way Ctrl-C does, so
+/// PostgreSQL, NATS and the router stop with it even when the bench fails.
+struct RunningDevstack(Child);
+
+impl Drop for RunningDevstack {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
 /// Builds and starts `devstack up` (release); returns it once it printed
 /// that the stack is up.
-fn start_devstack() -> Child {
+fn start_devstack() -> RunningDevstack {
     let root = repository_root();
     let status = Command::new("cargo")
         .args(["build", "--release", "-p", "devstack"])
@@ -439,14 +452,15 @@ fn start_devstack() -> Child {
             }
         }
     });
+    let devstack = RunningDevstack(child);
     is_ready
         .recv_timeout(Duration::from_secs(900))
         .expect("devstack comes up within 15 minutes");
-    child
+    devstack
 }
 
 fn postmaster_pid(root: &Path) -> u32 {
-    let file = root.join("target/devstack/postgres/postmaster.pid");
+    let file = root.join("target/devstack/postgres/data/postmaster.pid");
     std::fs::read_to_string(&file)
         .ok()
         .and_then(|text| {
@@ -519,9 +533,9 @@ fn markdown(measurements: &[Measurement], options: &Options) -> String {
 async fn main() {
     let options = parse_options();
     let root = repository_root();
-    let mut devstack = start_devstack();
+    let devstack = start_devstack();
     let client = reqwest::Client::new();
-    let processes = Processes::find(devstack.id(), postmaster_pid(root));
+    let processes = Processes::find(devstack.0.id(), postmaster_pid(root));
     let ticks = ticks_per_second();
     let slugs_answer = post(
         &client,
@@ -591,8 +605,5 @@ async fn main() {
         "## Pages under load\n\n",
     );
     // Ctrl-C stops everything devstack started (PostgreSQL, NATS, router).
-    let _ = Command::new("kill")
-        .args(["-INT", &devstack.id().to_string()])
-        .status();
-    let _ = devstack.wait();
+    drop(devstack);
 }
