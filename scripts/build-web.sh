@@ -23,7 +23,8 @@ if [ ! -f "${installed}" ] || ! cmp -s package-lock.json "${installed}"; then
 fi
 
 inputs_digest="$(
-    find src graphiql public index.html vite.config.ts codegen.ts tsconfig.json schema.graphql \
+    find src graphiql public index.html vite.config.ts codegen.ts tsconfig.json tsconfig.node.json \
+        schema.graphql package.json \
         package-lock.json ../pages ../operations -type f -print0 \
         | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
 )"

@@ -2,7 +2,7 @@
 // or its variables change, never again for a renewed access token, and
 // exposes loading, error and partial-data states.
 import { useEffect, useRef, useState } from "react";
-import { execute, type GraphQLErrorEntry } from "./graphql/client";
+import { execute, transportError, type GraphQLErrorEntry } from "./graphql/client";
 import type { Operation } from "./graphql/operations";
 import { accessTokenOf, useSession } from "./session";
 
@@ -49,8 +49,11 @@ export function usePageQuery<Result, Variables>(
             : { status: "ready", data: result.data, errors: result.errors, complete: true },
         );
       })
-      .catch(() => {
+      .catch((error: unknown) => {
         // Aborted because the page changed: the new request owns the state.
+        if (controller.signal.aborted) return;
+        // The answer broke off (a multipart stream cut mid-way, say).
+        setState({ status: "failed", errors: [transportError("NETWORK_ERROR", String(error))] });
       });
     return () => controller.abort();
   }, [operation, variablesKey, identity]);
