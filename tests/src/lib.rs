@@ -807,13 +807,28 @@ impl Stack {
     }
 
     /// Posts any JSON body to the router (an id-only persisted query, say)
-    /// and counts the fetches and statements it caused.
+    /// and counts the fetches and statements it caused; panics with the
+    /// router's log when the router does not answer.
     pub async fn send_body(
         &self,
         token: Option<&str>,
         body: &serde_json::Value,
         headers: &[(&str, &str)],
     ) -> (RouterResponse, Cost) {
+        self.try_send_body(token, body, headers)
+            .await
+            .unwrap_or_else(|error| panic!("the router answers: {error}\n{}", self.router_log()))
+    }
+
+    /// [`Stack::send_body`] that returns a failed connection instead of
+    /// panicking: a router that hot-reloads replaces its HTTP server, and a
+    /// request in that moment can find the connection closed.
+    pub async fn try_send_body(
+        &self,
+        token: Option<&str>,
+        body: &serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> Result<(RouterResponse, Cost), reqwest::Error> {
         let before = self.snapshot();
         let mut request = self
             .client
@@ -832,10 +847,7 @@ impl Stack {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|error| panic!("the router answers: {error}\n{}", self.router_log()));
+        let response = request.send().await?;
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -843,7 +855,7 @@ impl Stack {
             .and_then(|value| value.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let text = response.text().await.expect("a response body");
+        let text = response.text().await?;
         let (body, parts) = if content_type.starts_with("multipart/mixed") {
             merge_multipart_answer(&content_type, &text)
         } else {
@@ -863,14 +875,14 @@ impl Stack {
             fetches: difference(&before.fetches, &after.fetches),
             statements: difference(&before.statements, &after.statements),
         };
-        (
+        Ok((
             RouterResponse {
                 status,
                 body,
                 parts,
             },
             cost,
-        )
+        ))
     }
 
     /// Sends a page operation from `pages/<name>.graphql`.

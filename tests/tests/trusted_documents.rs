@@ -181,9 +181,18 @@ async fn a_registered_operation_is_trusted_without_a_restart() {
     // The router polls its script directory every few seconds.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (response, _) = stack
-            .request(Some(jobseeker), new_operation, None, json!({}))
-            .await;
+        // The reload replaces the router's HTTP server; a request at that
+        // moment may find its connection closed, and is simply sent again.
+        let body = json!({ "query": new_operation, "variables": {} });
+        let Ok((response, _)) = stack.try_send_body(Some(jobseeker), &body, &[]).await else {
+            assert!(
+                Instant::now() < deadline,
+                "the router stopped answering:\n{}",
+                stack.router_log()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            continue;
+        };
         if response.body.get("errors").is_none() {
             assert_eq!(
                 response.body["data"]["jobs"]["edges"]
