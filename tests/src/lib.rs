@@ -153,6 +153,20 @@ pub struct RouterResponse {
     pub parts: usize,
 }
 
+/// The body of a router answer with the number of parts it came in: a
+/// `multipart/mixed` (`@defer`) answer merged by [`merge_multipart_answer`],
+/// anything else parsed as one JSON document.
+pub fn router_answer_body(
+    content_type: &str,
+    text: &str,
+) -> Result<(serde_json::Value, usize), serde_json::Error> {
+    if content_type.starts_with("multipart/mixed") {
+        Ok(merge_multipart_answer(content_type, text))
+    } else {
+        serde_json::from_str(text).map(|body| (body, 1))
+    }
+}
+
 /// Merges the parts of a `multipart/mixed` answer (the router's `@defer`
 /// delivery) into one `{data, errors}` body; returns it with the number of
 /// parts that carried JSON.
@@ -856,13 +870,8 @@ impl Stack {
             .unwrap_or_default()
             .to_owned();
         let text = response.text().await?;
-        let (body, parts) = if content_type.starts_with("multipart/mixed") {
-            merge_multipart_answer(&content_type, &text)
-        } else {
-            let body = serde_json::from_str(&text)
-                .unwrap_or_else(|_| panic!("the router answered non-JSON ({status}): {text}"));
-            (body, 1)
-        };
+        let (body, parts) = router_answer_body(&content_type, &text)
+            .unwrap_or_else(|_| panic!("the router answered non-JSON ({status}): {text}"));
         let after = self.snapshot();
         let difference = |before: &[(&'static str, u64)], after: &[(&'static str, u64)]| {
             before

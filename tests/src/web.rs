@@ -50,6 +50,18 @@ fn first_column(rows: Vec<(String,)>) -> Vec<String> {
     rows.into_iter().map(|(value,)| value).collect()
 }
 
+/// The text column `sql` selects for one id.
+async fn texts(stack: &Stack, subgraph: &str, sql: &str, bind: uuid::Uuid) -> Vec<String> {
+    first_column(
+        stack
+            .subgraph(subgraph)
+            .database
+            .fetch_all(sqlx::query_as::<_, (String,)>(sql).bind(bind))
+            .await
+            .unwrap_or_else(|error| panic!("{subgraph}: {sql}: {}", error.detail())),
+    )
+}
+
 async fn text(stack: &Stack, subgraph: &str, sql: &str, bind: uuid::Uuid) -> String {
     stack
         .subgraph(subgraph)
@@ -117,20 +129,14 @@ pub async fn browser_expectations(stack: &Stack) -> Value {
         .await
         .expect("an open job of an organization with internships");
     let detail_organization = organization_of_job(stack, detail_job).await;
-    let internship_titles = first_column(
-        stack
-            .subgraph("internship")
-            .database
-            .fetch_all(
-                sqlx::query_as(
-                    "SELECT title FROM internships WHERE organization_id = $1 \
-                 ORDER BY created_at DESC, id DESC LIMIT 3",
-                )
-                .bind(detail_organization),
-            )
-            .await
-            .expect("reads internships"),
-    );
+    let internship_titles = texts(
+        stack,
+        "internship",
+        "SELECT title FROM internships WHERE organization_id = $1 \
+         ORDER BY created_at DESC, id DESC LIMIT 3",
+        detail_organization,
+    )
+    .await;
 
     let internships = uuids(
         stack,
@@ -151,20 +157,14 @@ pub async fn browser_expectations(stack: &Stack) -> Value {
     )
     .await;
     let organization = recruiter_organizations[0];
-    let organization_job_titles = first_column(
-        stack
-            .subgraph("employer")
-            .database
-            .fetch_all(
-                sqlx::query_as(
-                    "SELECT title FROM jobs WHERE organization_id = $1 AND status = 'OPEN' \
-                 ORDER BY posted_at DESC, id DESC LIMIT 10",
-                )
-                .bind(organization),
-            )
-            .await
-            .expect("reads the organization's jobs"),
-    );
+    let organization_job_titles = texts(
+        stack,
+        "employer",
+        "SELECT title FROM jobs WHERE organization_id = $1 AND status = 'OPEN' \
+         ORDER BY posted_at DESC, id DESC LIMIT 10",
+        organization,
+    )
+    .await;
     let mut employer_organizations = Vec::new();
     for id in &recruiter_organizations {
         employer_organizations.push(json!({

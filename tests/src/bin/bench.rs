@@ -272,11 +272,8 @@ async fn post(
         .unwrap_or_default()
         .to_owned();
     let text = response.text().await.map_err(|error| error.to_string())?;
-    let body = if content_type.starts_with("multipart/mixed") {
-        talentgraph_e2e::merge_multipart_answer(&content_type, &text).0
-    } else {
-        serde_json::from_str(&text).map_err(|error| format!("{status}: {error}: {text}"))?
-    };
+    let (body, _) = talentgraph_e2e::router_answer_body(&content_type, &text)
+        .map_err(|error| format!("{status}: {error}: {text}"))?;
     if !status.is_success() || body.get("errors").is_some() {
         return Err(format!("{status}: {body}"));
     }

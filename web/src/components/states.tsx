@@ -4,7 +4,7 @@ import type { ReactNode } from "react";
 import { errorInWords } from "../graphql/errors";
 import type { GraphQLErrorEntry } from "../graphql/client";
 import type { PageState } from "../usePageQuery";
-import { Link } from "../navigation";
+import { Link, navigate } from "../navigation";
 
 export function ErrorMessage({ errors }: { errors: GraphQLErrorEntry[] }) {
   const codes = [...new Set(errors.map((error) => error.extensions?.code ?? "UNKNOWN"))];
@@ -95,4 +95,29 @@ export function Logo({ url, name }: { url: string | null | undefined; name: stri
 /** "1 applicant", "3 applicants". */
 export function plural(count: number, noun: string): string {
   return `${noun}${count === 1 ? "" : "s"}`;
+}
+
+/** An enum value as words: `FULL_TIME` → "full time". */
+export function inWords(value: string): string {
+  return value.replaceAll("_", " ").toLowerCase();
+}
+
+/**
+ * "Next page": the current URL with the `after` cursor set, one request more.
+ * Filters and cursor live in the URL, so the page can be shared and reloaded.
+ */
+export function NextPageButton({ location, endCursor }: { location: URL; endCursor: string }) {
+  return (
+    <button
+      type="button"
+      data-testid="next-page"
+      onClick={() => {
+        const parameters = new URLSearchParams(location.search);
+        parameters.set("after", endCursor);
+        navigate(`${location.pathname}?${parameters}`);
+      }}
+    >
+      Next page
+    </button>
+  );
 }

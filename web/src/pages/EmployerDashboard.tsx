@@ -1,7 +1,7 @@
 import { EmployerDashboardPage } from "../graphql/operations";
 import { Link } from "../navigation";
 import { usePageQuery } from "../usePageQuery";
-import { Empty, Logo, PageBody, PartialDataNotice, date, money, plural } from "../components/states";
+import { Empty, Logo, PageBody, PartialDataNotice, date, money, plural, inWords } from "../components/states";
 
 export function EmployerDashboard() {
   const state = usePageQuery(EmployerDashboardPage, { jobsFirst: 5, applicationsFirst: 3 });
@@ -28,7 +28,7 @@ export function EmployerDashboard() {
                 </h2>
                 {organization.billing ? (
                   <p>
-                    Plan {organization.billing.plan.name} ({organization.billing.status.toLowerCase().replace("_", " ")}) ·{" "}
+                    Plan {organization.billing.plan.name} ({inWords(organization.billing.status)}) ·{" "}
                     <span data-testid="job-credits">{organization.billing.jobCredits}</span> job credits ·{" "}
                     <Link href={`/checkout?organization=${organization.id}`} data-testid="buy-credits">
                       Buy credits
@@ -50,7 +50,7 @@ export function EmployerDashboard() {
                           <ul>
                             {job.applications.edges.map(({ node: application }) => (
                               <li key={application.id}>
-                                {application.applicant.displayName} · {application.status.toLowerCase().replace("_", " ")}
+                                {application.applicant.displayName} · {inWords(application.status)}
                               </li>
                             ))}
                           </ul>
@@ -77,7 +77,7 @@ export function EmployerDashboard() {
                         <tr key={invoice.id}>
                           <td>{invoice.number}</td>
                           <td>{money(invoice.totalCents, invoice.currency)}</td>
-                          <td>{invoice.status.toLowerCase().replace("_", " ")}</td>
+                          <td>{inWords(invoice.status)}</td>
                           <td>{date(invoice.issuedAt)}</td>
                         </tr>
                       ))}

@@ -3,7 +3,7 @@ import { InternshipBrowsePage } from "../graphql/operations";
 import type { InternshipBrowsePageQueryVariables, InternshipKind } from "../generated/graphql";
 import { Link, navigate } from "../navigation";
 import { usePageQuery } from "../usePageQuery";
-import { Empty, Logo, PageBody, PartialDataNotice, date, money } from "../components/states";
+import { Empty, Logo, PageBody, PartialDataNotice, date, money, NextPageButton } from "../components/states";
 
 const pageSize = 10;
 const kinds: InternshipKind[] = ["INTERNSHIP", "APPRENTICESHIP"];
@@ -97,17 +97,7 @@ export function InternshipBrowse({ location }: { location: URL }) {
             <nav className="pagination" aria-label="Result pages">
               {variables.after && <Link href="/internships">First page</Link>}
               {data.internships.pageInfo.hasNextPage && data.internships.pageInfo.endCursor && (
-                <button
-                  type="button"
-                  data-testid="next-page"
-                  onClick={() => {
-                    const parameters = new URLSearchParams(location.search);
-                    parameters.set("after", data.internships.pageInfo.endCursor!);
-                    navigate(`/internships?${parameters}`);
-                  }}
-                >
-                  Next page
-                </button>
+<NextPageButton location={location} endCursor={data.internships.pageInfo.endCursor} />
               )}
             </nav>
           </>

@@ -4,7 +4,7 @@ import { ApplyToJob, JobDetailPage } from "../graphql/operations";
 import { Link } from "../navigation";
 import { accessTokenOf, useSession } from "../session";
 import { usePageQuery } from "../usePageQuery";
-import { Empty, ErrorMessage, Logo, PageBody, PartialDataNotice, date, plural } from "../components/states";
+import { Empty, ErrorMessage, Logo, PageBody, PartialDataNotice, date, plural, inWords } from "../components/states";
 import { Salary } from "../components/Salary";
 import type { JobDetailPageQuery } from "../generated/graphql";
 
@@ -34,7 +34,7 @@ export function JobDetail({ jobId }: { jobId: string }) {
             <h1 data-testid="job-title">{job.title}</h1>
             <p className="meta">
               {job.location}
-              {job.remote && " · remote"} · {job.employmentType.replace("_", " ").toLowerCase()} · posted{" "}
+              {job.remote && " · remote"} · {inWords(job.employmentType)} · posted{" "}
               {date(job.postedAt)} · <Salary range={job.salaryRange} />
             </p>
             <p>

@@ -3,7 +3,7 @@ import { JobSearchPage } from "../graphql/operations";
 import type { EmploymentType, JobSearchPageQueryVariables } from "../generated/graphql";
 import { Link, navigate } from "../navigation";
 import { usePageQuery } from "../usePageQuery";
-import { Empty, Logo, PageBody, PartialDataNotice, date, plural } from "../components/states";
+import { Empty, Logo, PageBody, PartialDataNotice, date, plural, inWords, NextPageButton } from "../components/states";
 import { Salary } from "../components/Salary";
 
 const pageSize = 10;
@@ -40,11 +40,6 @@ export function JobSearch({ location }: { location: URL }) {
     navigate(`/?${parameters}`);
   };
 
-  const nextPage = (endCursor: string) => {
-    const parameters = new URLSearchParams(location.search);
-    parameters.set("after", endCursor);
-    navigate(`/?${parameters}`);
-  };
 
   return (
     <section>
@@ -60,7 +55,7 @@ export function JobSearch({ location }: { location: URL }) {
             <option value="">Any</option>
             {employmentTypes.map((type) => (
               <option key={type} value={type}>
-                {type.replace("_", " ").toLowerCase()}
+                {inWords(type)}
               </option>
             ))}
           </select>
@@ -113,7 +108,7 @@ export function JobSearch({ location }: { location: URL }) {
                             {job.organization.name}
                           </Link>
                           {job.organization.verified && <span className="badge">verified</span>} · {job.location}
-                          {job.remote && " · remote"} · {job.employmentType.replace("_", " ").toLowerCase()}
+                          {job.remote && " · remote"} · {inWords(job.employmentType)}
                         </p>
                         <p className="meta">
                           <Salary range={job.salaryRange} /> · posted {date(job.postedAt)} ·{" "}
@@ -132,9 +127,7 @@ export function JobSearch({ location }: { location: URL }) {
                   </Link>
                 )}
                 {data.jobs.pageInfo.hasNextPage && data.jobs.pageInfo.endCursor && (
-                  <button type="button" data-testid="next-page" onClick={() => nextPage(data.jobs.pageInfo.endCursor!)}>
-                    Next page
-                  </button>
+                  <NextPageButton location={location} endCursor={data.jobs.pageInfo.endCursor} />
                 )}
               </nav>
             </>

@@ -1,7 +1,7 @@
 import { JobseekerDashboardPage } from "../graphql/operations";
 import { Link } from "../navigation";
 import { usePageQuery } from "../usePageQuery";
-import { Empty, PageBody, PartialDataNotice, date } from "../components/states";
+import { Empty, PageBody, PartialDataNotice, date, inWords } from "../components/states";
 
 export function JobseekerDashboard() {
   const state = usePageQuery(JobseekerDashboardPage, { first: 10 });
@@ -43,7 +43,7 @@ export function JobseekerDashboard() {
                         <Link href={`/jobs/${node.job.id}`}>{node.job.title}</Link>
                       </td>
                       <td>{node.job.organization.name}</td>
-                      <td>{node.status.toLowerCase().replace("_", " ")}</td>
+                      <td>{inWords(node.status)}</td>
                       <td>{date(node.appliedAt)}</td>
                     </tr>
                   ))}
