@@ -240,9 +240,10 @@ pub struct StackOptions {
     pub router_config: &'static str,
     /// The router's per-subgraph timeout.
     pub subgraph_timeout: &'static str,
-    /// The subgraphs' DataLoader batching window. Tests use a wide window so
-    /// statement counts never depend on machine load; measurements use the
-    /// production default.
+    /// The subgraphs' DataLoader batching window. Zero, production's
+    /// default, loads a batch when the request goes idle, which does not
+    /// depend on machine load, so the statement counts the tests assert are
+    /// the ones production runs.
     pub dataloader_delay: Duration,
     /// Where the router exports its spans (OTLP/HTTP base URL); none when
     /// `None`.
@@ -272,7 +273,7 @@ impl Default for StackOptions {
         Self {
             router_config: "router.dev.yaml",
             subgraph_timeout: "2s",
-            dataloader_delay: Duration::from_millis(25),
+            dataloader_delay: Duration::ZERO,
             router_otlp_endpoint: None,
             hot_reload: false,
             private_rhai_scripts: false,

@@ -3,16 +3,23 @@
 // The access token lives only in memory: a script injected into the page
 // could read storage, and a short-lived token in memory is what it would
 // have to steal instead. The refresh token is kept so a reload does not sign
-// the person out: in localStorage when they ticked "Keep me signed in" (it
-// survives closing the browser), otherwise in sessionStorage (this tab
-// only). The access token is renewed through `refreshSession` a little
-// before it expires; the refresh token rotates on every renewal.
+// the person out: in IndexedDB when they ticked "Keep me signed in" (it
+// survives closing the browser and is shared by all tabs), otherwise in
+// sessionStorage (this tab only); refreshTokenStore.ts says why not
+// localStorage. The access token is renewed through `refreshSession` a
+// little before it expires; the refresh token rotates on every renewal.
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
 import type { ReactNode } from "react";
 import { execute, type GraphQLErrorEntry } from "./graphql/client";
 import { RefreshSession, SignIn, SignOut } from "./graphql/operations";
+import {
+  forgetRefreshToken,
+  mayHaveStoredRefreshToken,
+  readRefreshToken,
+  writeRefreshToken,
+  type RefreshTokenPlace,
+} from "./refreshTokenStore";
 
-const refreshTokenKey = "talentgraph.refreshToken";
 /** Renew this long before the access token expires. */
 const renewBeforeExpiryMilliseconds = 30_000;
 
@@ -75,50 +82,46 @@ function signedInFrom(tokens: Tokens): SignedIn {
   };
 }
 
-/** The storage that holds the refresh token, if any does. */
-function storedRefreshToken(): { token: string; storage: Storage } | null {
-  for (const storage of [window.localStorage, window.sessionStorage]) {
-    const token = storage.getItem(refreshTokenKey);
-    if (token) return { token, storage };
-  }
-  return null;
-}
-
-function forgetRefreshToken(): void {
-  window.localStorage.removeItem(refreshTokenKey);
-  window.sessionStorage.removeItem(refreshTokenKey);
-}
-
 /** Runs `renewal` while holding the browser-wide renewal lock, where the browser has Web Locks. */
-function withRenewalLock(renewal: () => Promise<void>): Promise<void> {
+function withRenewalLock<T>(renewal: () => Promise<T>): Promise<T> {
   if (!navigator.locks) return renewal();
-  // The lock is held until the renewal's promise settles.
-  return navigator.locks.request("talentgraph.refresh-session", renewal).then(() => undefined);
+  // The lock is held until the renewal's promise settles, and request()
+  // resolves with what that promise resolved to; the DOM typings describe
+  // the callback's return value unwrapped only for synchronous callbacks.
+  return navigator.locks.request("talentgraph.refresh-session", renewal) as Promise<T>;
 }
 
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<SessionState>(() =>
-    storedRefreshToken() ? { status: "restoring" } : { status: "signed-out" },
+    mayHaveStoredRefreshToken() ? { status: "restoring" } : { status: "signed-out" },
   );
   const renewal = useRef<number | undefined>(undefined);
+  /**
+   * Counts sign-ins and sign-outs in this tab. A renewal that started
+   * before one of them must not put its session back on screen when it
+   * ends.
+   */
+  const sessionGeneration = useRef(0);
 
-  const adopt = useCallback((tokens: Tokens, storage: Storage) => {
-    // Overwrite in place (never remove, then write): another tab reading in
-    // between would find no token and sign itself out.
-    storage.setItem(refreshTokenKey, tokens.refreshToken);
-    const other = storage === window.localStorage ? window.sessionStorage : window.localStorage;
-    other.removeItem(refreshTokenKey);
-    setSession({ status: "signed-in", ...signedInFrom(tokens) });
+  const adopt = useCallback(async (tokens: Tokens, place: RefreshTokenPlace, generation: number) => {
+    // The write has committed when this resolves, so a renewal holding the
+    // lock releases it only once the next tab can read the new token.
+    await writeRefreshToken(tokens.refreshToken, place);
+    if (generation === sessionGeneration.current) {
+      setSession({ status: "signed-in", ...signedInFrom(tokens) });
+    }
   }, []);
 
   const renew = useCallback(
-    (notice: string) =>
+    (notice: string) => {
+      const generation = sessionGeneration.current;
       // Tabs of one browser share a kept refresh token, and it rotates on
       // every use: renewals take turns under a Web Lock, and each reads the
       // token only once it holds the lock, so it uses the one the previous
       // tab stored instead of the spent one.
-      withRenewalLock(async () => {
-        const stored = storedRefreshToken();
+      return withRenewalLock(async () => {
+        if (generation !== sessionGeneration.current) return;
+        const stored = await readRefreshToken();
         if (!stored) {
           setSession({ status: "signed-out" });
           return;
@@ -126,12 +129,13 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         const result = await execute(RefreshSession, { refreshToken: stored.token });
         const tokens = result.data?.refreshSession;
         if (tokens) {
-          adopt(tokens, stored.storage);
-        } else {
-          forgetRefreshToken();
+          await adopt(tokens, stored.place, generation);
+        } else if (generation === sessionGeneration.current) {
+          await forgetRefreshToken();
           setSession({ status: "signed-out", notice });
         }
-      }),
+      });
+    },
     [adopt],
   );
 
@@ -162,16 +166,25 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       if (!tokens) {
         return result.errors[0] ?? { message: "no session", extensions: { code: "UNAUTHENTICATED" } };
       }
-      adopt(tokens, keepSignedIn ? window.localStorage : window.sessionStorage);
+      sessionGeneration.current += 1;
+      await adopt(tokens, keepSignedIn ? "kept" : "this-tab", sessionGeneration.current);
       return null;
     },
     [adopt],
   );
 
   const signOut = useCallback(async () => {
-    const stored = storedRefreshToken();
-    forgetRefreshToken();
+    // Off the screen at once, so the page the person lands on is requested
+    // signed out, and only once.
+    sessionGeneration.current += 1;
     setSession({ status: "signed-out" });
+    // The token is read and forgotten under the lock, so a renewal in
+    // another tab cannot rotate it between this read and the revocation.
+    const stored = await withRenewalLock(async () => {
+      const token = await readRefreshToken();
+      await forgetRefreshToken();
+      return token;
+    });
     if (stored) {
       // The server revokes the session; the app has already forgotten it.
       await execute(SignOut, { refreshToken: stored.token });

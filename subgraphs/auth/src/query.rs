@@ -41,13 +41,10 @@ impl Query {
         let rows = accounts::page_of_accounts(database, role, &page).await?;
         // The page already holds every account it shows: prime the loader so
         // email and roles cost no second query.
-        Loaders::of(context)
-            .accounts_by_id
-            .feed_many(
-                rows.iter()
-                    .map(|account| (account.user_id, account.clone())),
-            )
-            .await;
+        Loaders::of(context).accounts_by_id.feed_many(
+            rows.iter()
+                .map(|account| (account.user_id, account.clone())),
+        );
         Ok(UserConnection::from_rows(
             &page,
             rows,

@@ -232,8 +232,8 @@ impl Variable {
             },
             Self::DataloaderDelayMs => VariableDoc {
                 name: "DATALOADER_DELAY_MS",
-                default: "2",
-                meaning: "how long DataLoaders gather keys before querying",
+                default: "0",
+                meaning: "how long DataLoaders gather keys before querying; 0 loads each batch as soon as the request's execution goes idle",
             },
             Self::ShutdownGraceSeconds => VariableDoc {
                 name: "SHUTDOWN_GRACE_SECONDS",
@@ -463,9 +463,10 @@ pub struct SubgraphConfig {
     pub max_request_body_bytes: usize,
     pub introspection_enabled: bool,
     pub shutdown_grace_period: Duration,
-    /// How long a DataLoader gathers keys before it queries. Longer windows
-    /// batch more reliably on a loaded machine and add that much latency
-    /// per batch level.
+    /// How long a DataLoader gathers keys before it queries. Zero, the
+    /// default, means no window: a batch loads when the request's execution
+    /// goes idle (see `batching`). A window adds its length to every batch
+    /// level and is kept to measure against.
     pub dataloader_delay: Duration,
     pub tokens: TokenConfig,
     /// The value the router sends in `x-talentgraph-router`. Requests that
@@ -727,7 +728,7 @@ impl SubgraphConfig {
             )?),
             dataloader_delay: Duration::from_millis(reader.ranged(
                 Variable::DataloaderDelayMs,
-                2,
+                0,
                 0,
                 100,
             )?),

@@ -9,6 +9,7 @@
 //! feature) a harness that gives each test a fresh database.
 
 pub mod auth;
+pub mod batching;
 pub mod config;
 pub mod database;
 pub mod demo;

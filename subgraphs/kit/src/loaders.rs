@@ -20,13 +20,13 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
-use std::time::Duration;
 
-use async_graphql::dataloader::Loader;
 use sqlx::FromRow;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
+pub use crate::batching::RequestLoader;
+use crate::batching::{BatchGathering, BatchLoad};
 use crate::database::Database;
 use crate::errors::{CommonError, database_failure, internal_error};
 use crate::pagination::{Cursor, PageArgs};
@@ -34,15 +34,16 @@ use crate::pagination::{Cursor, PageArgs};
 /// What a subgraph's loader constructor gets for each request.
 pub struct LoaderScope<'a> {
     pub database: &'a Database,
-    /// The configured batching window (`DATALOADER_DELAY_MS`).
-    pub delay: Duration,
+    /// When the request's loaders load a batch (`DATALOADER_DELAY_MS`:
+    /// zero, the default, means when the request goes idle).
+    pub gathering: BatchGathering,
     pub request: &'a crate::RequestContext,
 }
 
 impl LoaderScope<'_> {
     /// A per-request DataLoader around `loader`.
-    pub fn loader<L>(&self, loader: L) -> RequestLoader<L> {
-        data_loader(loader, self.delay)
+    pub fn loader<L: BatchLoad>(&self, loader: L) -> RequestLoader<L> {
+        RequestLoader::new(loader, self.gathering.clone())
     }
 
     /// The statement a loader runs, tied to this request's database and
@@ -118,15 +119,15 @@ impl<Row> RowsById<Row> {
     }
 }
 
-impl<Row> Loader<Uuid> for RowsById<Row>
+impl<Row> BatchLoad for RowsById<Row>
 where
     Row: IdentifiedRow + for<'r> FromRow<'r, PgRow> + Clone + Send + Sync + Unpin + 'static,
 {
     type Value = Row;
-    type Error = async_graphql::Error;
+    type Key = Uuid;
 
     #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Row>, Self::Error> {
+    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, Row>> {
         self.statement.observe(keys.len());
         let rows = self
             .statement
@@ -154,15 +155,15 @@ impl<Row> RowsByParent<Row> {
     }
 }
 
-impl<Row> Loader<Uuid> for RowsByParent<Row>
+impl<Row> BatchLoad for RowsByParent<Row>
 where
     Row: ChildRow + for<'r> FromRow<'r, PgRow> + Clone + Send + Sync + Unpin + 'static,
 {
     type Value = Vec<Row>;
-    type Error = async_graphql::Error;
+    type Key = Uuid;
 
     #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<Row>>, Self::Error> {
+    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, Vec<Row>>> {
         self.statement.observe(keys.len());
         let rows = self
             .statement
@@ -243,19 +244,19 @@ impl<Row, Filter> PagesByParent<Row, Filter> {
     }
 }
 
-impl<Row, Filter> Loader<PageKey<Filter>> for PagesByParent<Row, Filter>
+impl<Row, Filter> BatchLoad for PagesByParent<Row, Filter>
 where
     Row: ChildRow + for<'r> FromRow<'r, PgRow> + Clone + Send + Sync + Unpin + 'static,
     Filter: PageFilter,
 {
     type Value = Vec<Row>;
-    type Error = async_graphql::Error;
+    type Key = PageKey<Filter>;
 
     #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
     async fn load(
         &self,
         keys: &[PageKey<Filter>],
-    ) -> Result<HashMap<PageKey<Filter>, Vec<Row>>, Self::Error> {
+    ) -> async_graphql::Result<HashMap<PageKey<Filter>, Vec<Row>>> {
         self.statement.observe(keys.len());
         let mut groups: HashMap<(PageArgs, Filter), Vec<Uuid>> = HashMap::new();
         for key in keys {
@@ -383,12 +384,12 @@ impl CountsByParent {
     }
 }
 
-impl Loader<Uuid> for CountsByParent {
+impl BatchLoad for CountsByParent {
     type Value = i64;
-    type Error = async_graphql::Error;
+    type Key = Uuid;
 
     #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, i64>, Self::Error> {
+    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, i64>> {
         self.statement.observe(keys.len());
         let rows: Vec<(Uuid, i64)> = self
             .statement
@@ -438,12 +439,12 @@ impl FlagsByKey {
     }
 }
 
-impl Loader<Uuid> for FlagsByKey {
+impl BatchLoad for FlagsByKey {
     type Value = bool;
-    type Error = async_graphql::Error;
+    type Key = Uuid;
 
     #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, bool>, Self::Error> {
+    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, bool>> {
         self.statement.observe(keys.len());
         let mut flags: HashMap<Uuid, bool> = keys.iter().map(|key| (*key, false)).collect();
         let query = sqlx::query_as::<_, (Uuid,)>(self.statement.sql).bind(keys);
@@ -461,28 +462,6 @@ impl Loader<Uuid> for FlagsByKey {
         flags.extend(rows.into_iter().map(|(key,)| (key, true)));
         Ok(flags)
     }
-}
-
-/// The DataLoader type of every per-request loader.
-pub type RequestLoader<L> =
-    async_graphql::dataloader::DataLoader<L, async_graphql::dataloader::HashMapCache>;
-
-/// A DataLoader spawning its batches on the Tokio runtime, gathering keys
-/// for `delay` (the configured `DATALOADER_DELAY_MS`), with a cache that
-/// lives as long as the request: an entity asked for twice in one request
-/// is read once, and rows a list query already read can be fed to it.
-///
-/// async-graphql resolves lists of more than 30 items through
-/// `FuturesUnordered`, which yields to the runtime every 32 polls; the keys
-/// of a 100-item list therefore arrive in waves, and a window shorter than
-/// the gap between waves splits one batch into several statements.
-pub fn data_loader<L>(loader: L, delay: Duration) -> RequestLoader<L> {
-    async_graphql::dataloader::DataLoader::with_cache(
-        loader,
-        tokio::spawn,
-        async_graphql::dataloader::HashMapCache::default(),
-    )
-    .delay(delay)
 }
 
 /// Parses a GraphQL `ID` as a UUID. Entity resolvers treat a malformed id

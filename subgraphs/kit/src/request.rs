@@ -18,6 +18,9 @@ pub struct RequestContext {
     /// The client's address as the edge proxy recorded it (the last
     /// `X-Forwarded-For` entry), when the request came through the router.
     pub client_address: Option<String>,
+    /// Whether the request's GraphQL execution is running; its DataLoaders
+    /// load a batch when it goes idle.
+    pub activity: crate::batching::RequestActivity,
 }
 
 impl RequestContext {

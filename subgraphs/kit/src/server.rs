@@ -230,16 +230,21 @@ where
     Loaders: crate::loaders::RequestLoaders,
 {
     let loader_database = database.clone();
-    let delay = config.dataloader_delay;
+    let window = config.dataloader_delay;
     let endpoint = crate::GraphqlEndpoint::new(
         executor,
         config.limits.clone(),
         config.max_request_body_bytes,
     )
     .with_request_data(move |request_context, request| {
+        let gathering = if window.is_zero() {
+            crate::batching::BatchGathering::UntilRequestIdle(request_context.activity.clone())
+        } else {
+            crate::batching::BatchGathering::FixedWindow(window)
+        };
         let scope = crate::loaders::LoaderScope {
             database: &loader_database,
-            delay,
+            gathering,
             request: request_context,
         };
         request.data(Loaders::for_request(&scope))

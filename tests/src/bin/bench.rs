@@ -3,6 +3,13 @@
 //!
 //!   cargo run --release -p talentgraph-e2e --bin bench -- [--seconds S] [--warm-up-seconds W]
 //!       [--connections 1,8,32,64] [--page-sizes 10,100] [--pages JobSearchPage,...]
+//!       [--variants 'LABEL:NAME=VALUE NAME=VALUE;LABEL:...']
+//!
+//! `--variants` measures the same ladder against the stack started several
+//! times in one run, each time with the environment variables its variant
+//! names (for example `DATALOADER_DELAY_MS=2` against `=0`, or an allocator
+//! preloaded with `LD_PRELOAD`), so a change is measured before and after
+//! on the same machine in the same minutes.
 //!
 //! It builds and starts `devstack up` in release mode (the full demo world;
 //! the six subgraphs in the devstack process, Apollo Router and PostgreSQL
@@ -41,6 +48,10 @@ use talentgraph_e2e::{page_document, repository_root, write_tests_readme_section
 
 const TABLE_START: &str = "<!-- bench:start -->";
 const TABLE_END: &str = "<!-- bench:end -->";
+/// A run with several variants compares them; it has its own section so the
+/// full table stays.
+const VARIANTS_TABLE_START: &str = "<!-- bench-variants:start -->";
+const VARIANTS_TABLE_END: &str = "<!-- bench-variants:end -->";
 const ROUTER_URL: &str = "http://127.0.0.1:4000/";
 const WORLD: DemoWorld = DemoWorld::STANDARD;
 
@@ -55,7 +66,44 @@ const PAGES: [&str; 6] = [
     "EmployerDashboardPage",
 ];
 
+/// One configuration of the stack: a label and the environment it runs in.
+#[derive(Clone)]
+struct Variant {
+    label: String,
+    environment: Vec<(String, String)>,
+}
+
+/// Parses `LABEL:NAME=VALUE NAME=VALUE;LABEL:...`.
+fn parse_variants(text: &str) -> Vec<Variant> {
+    text.split(';')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let (label, assignments) = entry.split_once(':').unwrap_or((entry, ""));
+            let environment = assignments
+                .split_whitespace()
+                .map(|assignment| {
+                    let (name, value) = assignment.split_once('=').unwrap_or_else(|| {
+                        panic!("variant {label}: `{assignment}` is not NAME=VALUE")
+                    });
+                    if name == "LD_PRELOAD" && !Path::new(value).exists() {
+                        panic!(
+                            "variant {label}: {value} does not exist (Debian: apt-get install libmimalloc2.0 libjemalloc2)"
+                        );
+                    }
+                    (name.to_owned(), value.to_owned())
+                })
+                .collect();
+            Variant {
+                label: label.trim().to_owned(),
+                environment,
+            }
+        })
+        .collect()
+}
+
 struct Options {
+    variants: Vec<Variant>,
     seconds: u64,
     warm_up_seconds: u64,
     connections: Vec<usize>,
@@ -65,6 +113,10 @@ struct Options {
 
 fn parse_options() -> Options {
     let mut options = Options {
+        variants: vec![Variant {
+            label: "as configured".to_owned(),
+            environment: Vec::new(),
+        }],
         seconds: 5,
         warm_up_seconds: 1,
         connections: vec![1, 8, 32, 64],
@@ -95,6 +147,7 @@ fn parse_options() -> Options {
                 options.page_sizes = list().map(|item| item.parse().expect("a number")).collect();
             }
             "--pages" => options.pages = list().map(str::to_owned).collect(),
+            "--variants" => options.variants = parse_variants(value),
             other => panic!("unknown option {other}"),
         }
         index += 2;
@@ -187,6 +240,7 @@ impl Processes {
 /// What one page at one page size and one number of connections did.
 #[derive(serde::Serialize)]
 struct Measurement {
+    variant: String,
     page: String,
     page_size: i64,
     connections: usize,
@@ -393,6 +447,7 @@ async fn run_load(
         .collect();
     #[allow(clippy::cast_precision_loss)]
     Measurement {
+        variant: String::new(),
         page: page.to_owned(),
         page_size,
         connections,
@@ -419,20 +474,30 @@ impl Drop for RunningDevstack {
     }
 }
 
-/// Builds and starts `devstack up` (release); returns it once it printed
-/// that the stack is up.
-fn start_devstack() -> RunningDevstack {
-    let root = repository_root();
+/// Builds `devstack` in release mode.
+fn build_devstack() {
     let status = Command::new("cargo")
         .args(["build", "--release", "-p", "devstack"])
-        .current_dir(root)
+        .current_dir(repository_root())
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building devstack failed");
+}
+
+/// Starts `devstack up` (release) in `variant`'s environment; returns it
+/// once it printed that the stack is up.
+fn start_devstack(variant: &Variant) -> RunningDevstack {
+    let root = repository_root();
     let mut child = Command::new(root.join("target/release/devstack"))
         .arg("up")
         .current_dir(root)
         .env("RUST_LOG", "warn")
+        .envs(
+            variant
+                .environment
+                .iter()
+                .map(|(name, value)| (name, value)),
+        )
         .env_remove("DATABASE_URL")
         .env_remove("NATS_URL")
         .env_remove("PAYMENT_PROVIDER_URL")
@@ -477,7 +542,7 @@ fn ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
-fn markdown(measurements: &[Measurement], options: &Options) -> String {
+fn markdown(measurements: &[Measurement], options: &Options, (start, end): (&str, &str)) -> String {
     let labels: Vec<String> = measurements
         .first()
         .map(|measurement| {
@@ -488,18 +553,25 @@ fn markdown(measurements: &[Measurement], options: &Options) -> String {
                 .collect()
         })
         .unwrap_or_default();
+    let by_variant = options.variants.len() > 1;
     let mut table = format!(
-        "| page | size | connections | pages/s | p50 ms | p95 ms | p99 ms | errors | {} |\n|---|---|---|---|---|---|---|---|{}\n",
+        "| {}page | size | connections | pages/s | p50 ms | p95 ms | p99 ms | errors | {} |\n|---|---|---|---|---|---|---|---|{}\n",
+        if by_variant { "variant | " } else { "" },
         labels
             .iter()
             .map(|label| format!("CPU s/1000 pages: {label}"))
             .collect::<Vec<_>>()
             .join(" | "),
-        "---|".repeat(labels.len())
+        "---|".repeat(labels.len() + usize::from(by_variant))
     );
     for measurement in measurements {
         table.push_str(&format!(
-            "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} |\n",
+            "| {}{} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} |\n",
+            if by_variant {
+                format!("{} | ", measurement.variant)
+            } else {
+                String::new()
+            },
             measurement.page,
             measurement.page_size,
             measurement.connections,
@@ -516,13 +588,36 @@ fn markdown(measurements: &[Measurement], options: &Options) -> String {
         ));
     }
     format!(
-        "{TABLE_START}\n{table}\nMeasured with `cargo run --release -p talentgraph-e2e --bin bench -- --seconds {} --warm-up-seconds {}` \
+        "{start}\n{table}\nMeasured with `cargo run --release -p talentgraph-e2e --bin bench -- --seconds {} --warm-up-seconds {}` \
          on one 2-core machine: `devstack up` in release mode with `RUST_LOG=warn` (the full demo world; the six subgraphs \
          share the devstack process), the pinned Apollo Router with the development profile, the load generator in the same \
          machine. JobSearchPage and InternshipBrowsePage filter by a random organization per request, JobDetailPage and \
-         OrganizationPage take a random job or organization; the dashboards repeat one demo account's request.\n{TABLE_END}",
-        options.seconds, options.warm_up_seconds
-    )
+         OrganizationPage take a random job or organization; the dashboards repeat one demo account's request.{}\n",
+        options.seconds,
+        options.warm_up_seconds,
+        if by_variant {
+            format!(
+                " The stack was started once per variant, in this order, with `--variants '{}'`.",
+                options
+                    .variants
+                    .iter()
+                    .map(|variant| format!(
+                        "{}:{}",
+                        variant.label,
+                        variant
+                            .environment
+                            .iter()
+                            .map(|(name, value)| format!("{name}={value}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(";")
+            )
+        } else {
+            String::new()
+        }
+    ) + end
 }
 
 #[tokio::main]
@@ -530,7 +625,46 @@ fn markdown(measurements: &[Measurement], options: &Options) -> String {
 async fn main() {
     let options = parse_options();
     let root = repository_root();
-    let devstack = start_devstack();
+    build_devstack();
+    let mut measurements = Vec::new();
+    for variant in &options.variants {
+        println!("variant {}: starting the stack", variant.label);
+        let devstack = start_devstack(variant);
+        for mut measurement in measure_variant(&devstack, &options).await {
+            measurement.variant.clone_from(&variant.label);
+            measurements.push(measurement);
+        }
+        // Ctrl-C stops everything devstack started (PostgreSQL, NATS, router).
+        drop(devstack);
+    }
+    let output: PathBuf = root.join("target/bench");
+    std::fs::create_dir_all(&output).expect("creates target/bench");
+    std::fs::write(
+        output.join("bench.json"),
+        serde_json::to_string_pretty(&measurements).expect("serializes"),
+    )
+    .expect("writes target/bench/bench.json");
+    let (start, end, heading) = if options.variants.len() > 1 {
+        (
+            VARIANTS_TABLE_START,
+            VARIANTS_TABLE_END,
+            "## Pages under load: variants compared\n\n",
+        )
+    } else {
+        (TABLE_START, TABLE_END, "## Pages under load\n\n")
+    };
+    write_tests_readme_section(
+        start,
+        end,
+        &markdown(&measurements, &options, (start, end)),
+        heading,
+    );
+}
+
+/// Runs every page, page size and connection count against a running stack.
+#[allow(clippy::print_stdout)]
+async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<Measurement> {
+    let root = repository_root();
     let client = reqwest::Client::new();
     let processes = Processes::find(devstack.0.id(), postmaster_pid(root));
     let ticks = ticks_per_second();
@@ -588,19 +722,5 @@ async fn main() {
             }
         }
     }
-    let output: PathBuf = root.join("target/bench");
-    std::fs::create_dir_all(&output).expect("creates target/bench");
-    std::fs::write(
-        output.join("bench.json"),
-        serde_json::to_string_pretty(&measurements).expect("serializes"),
-    )
-    .expect("writes target/bench/bench.json");
-    write_tests_readme_section(
-        TABLE_START,
-        TABLE_END,
-        &markdown(&measurements, &options),
-        "## Pages under load\n\n",
-    );
-    // Ctrl-C stops everything devstack started (PostgreSQL, NATS, router).
-    drop(devstack);
+    measurements
 }

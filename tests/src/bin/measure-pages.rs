@@ -14,7 +14,7 @@ const TABLE_END: &str = "<!-- measured-pages:end -->";
 #[allow(clippy::print_stdout)]
 #[tokio::main]
 async fn main() {
-    // The production batching window, so latencies are what a deployment sees.
+    // Production's batching, so latencies are what a deployment sees.
     let production = talentgraph_kit::SubgraphConfig::from_lookup(0, |name| {
         (name == "DATABASE_URL").then(|| "postgres://unused/unused".to_owned())
     })
@@ -64,7 +64,7 @@ async fn main() {
     let table = format!(
         "{TABLE_START}\n| page | subgraphs touched | fetches | SQL @10 | SQL @100 | median @10 | median @100 |\n|---|---|---|---|---|---|---|\n{}\n\n\
          Measured with `cargo run --release -p talentgraph-e2e --bin measure-pages` ({RUNS_PER_SIZE} runs per page size, \
-         small demo world, production DataLoader window, {} logical CPUs).\n{TABLE_END}",
+         small demo world, production DataLoader batching, {} logical CPUs).\n{TABLE_END}",
         rows.join("\n"),
         std::thread::available_parallelism()
             .map(usize::from)

@@ -26,12 +26,8 @@ async fn main() {
         .nth(1)
         .map(|argument| argument.parse().expect("N is a number of loads"))
         .unwrap_or(15);
-    // Production's DataLoader window, not the tests' wide one.
-    let stack = Stack::start(StackOptions {
-        dataloader_delay: std::time::Duration::from_millis(2),
-        ..StackOptions::default()
-    })
-    .await;
+    // The harness's defaults are production's batching.
+    let stack = Stack::start(StackOptions::default()).await;
     let web = serve_web_app(&stack).await;
     let expectations = browser_expectations(&stack).await;
     let run = run_browser_scenario(
@@ -59,7 +55,7 @@ async fn main() {
     let section = format!(
         "{TABLE_START}\n{table}\nMeasured with `cargo run --release -p talentgraph-e2e --bin measure-web -- {loads}` \
          ({loads} full loads of each page in one Chromium tab, the app's files cached, the small demo world, \
-         subgraphs in the test process with production's 2 ms DataLoader window, the pinned Apollo Router, \
+         subgraphs in the test process with production's DataLoader batching, the pinned Apollo Router, \
          one 2-core machine). A full load restores the session through `refreshSession` first, which is not \
          counted as a page request but is inside the time. Checkout is not here: its one request is a payment, \
          measured by the payment tests.\n{TABLE_END}"

@@ -13,9 +13,9 @@ pub fn strict_test_config(database_url: &str) -> crate::SubgraphConfig {
         _ => None,
     })
     .expect("the test configuration is valid");
-    // A wide batching window: tests run many servers and databases on two
-    // cores, and the statement-count assertions must not depend on timing.
-    config.dataloader_delay = Duration::from_millis(25);
+    // Production's batching (no window: a batch loads when the request goes
+    // idle), whose statement counts do not depend on timing.
+    config.dataloader_delay = Duration::ZERO;
     config.router_secret = Some(TEST_ROUTER_SECRET.to_owned());
     config.limits = crate::LimitsConfig {
         max_depth: 9,

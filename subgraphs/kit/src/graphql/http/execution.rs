@@ -107,9 +107,9 @@ pub async fn execute<E: Executor>(
         .data(context.viewer.clone())
         .data(context.clone());
     let started = Instant::now();
-    let mut response = endpoint
-        .executor
-        .execute(request)
+    let mut response = context
+        .activity
+        .track(endpoint.executor.execute(request))
         .instrument(span.clone())
         .await;
     let is_request_error = response.data == Value::Null

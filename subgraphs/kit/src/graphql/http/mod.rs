@@ -137,6 +137,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         viewer: Viewer::Anonymous,
         via_router: false,
         client_address: None,
+        activity: crate::batching::RequestActivity::default(),
     };
     TransportError::Internal.into_response(&context)
 }

@@ -229,6 +229,7 @@ pub fn request_context(headers: &HeaderMap, router_secret: Option<&str>) -> Requ
         viewer: Viewer::Anonymous,
         via_router,
         client_address,
+        activity: crate::batching::RequestActivity::default(),
     }
 }
 
