@@ -542,6 +542,14 @@ fn ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
+fn comma_separated<T: ToString>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn markdown(measurements: &[Measurement], options: &Options, (start, end): (&str, &str)) -> String {
     let labels: Vec<String> = measurements
         .first()
@@ -588,13 +596,15 @@ fn markdown(measurements: &[Measurement], options: &Options, (start, end): (&str
         ));
     }
     format!(
-        "{start}\n{table}\nMeasured with `cargo run --release -p talentgraph-e2e --bin bench -- --seconds {} --warm-up-seconds {}` \
+        "{start}\n{table}\nMeasured with `cargo run --release -p talentgraph-e2e --bin bench -- --seconds {} --warm-up-seconds {} --connections {} --page-sizes {}` \
          on one 2-core machine: `devstack up` in release mode with `RUST_LOG=warn` (the full demo world; the six subgraphs \
          share the devstack process), the pinned Apollo Router with the development profile, the load generator in the same \
          machine. JobSearchPage and InternshipBrowsePage filter by a random organization per request, JobDetailPage and \
          OrganizationPage take a random job or organization; the dashboards repeat one demo account's request.{}\n",
         options.seconds,
         options.warm_up_seconds,
+        comma_separated(&options.connections),
+        comma_separated(&options.page_sizes),
         if by_variant {
             format!(
                 " The stack was started once per variant, in this order, with `--variants '{}'`.",
