@@ -60,10 +60,13 @@ impl RequestActivity {
     /// load at once.
     pub async fn track<F: Future>(&self, execution: F) -> F::Output {
         let state = self.0.clone();
-        state.tracked.store(true, Ordering::SeqCst);
+        // Dropped when the execution finishes, and also when it is cancelled
+        // (the client went away) or panics: waiting loaders must not wait for
+        // an execution that will never be polled again.
+        let _tracking = Tracking::start(state.clone());
         let mut execution = Box::pin(execution);
         let mut recording_waker: Option<(Arc<RecordingWaker>, Waker)> = None;
-        let output = std::future::poll_fn(|context| {
+        std::future::poll_fn(|context| {
             let waker = match &recording_waker {
                 Some((recording, waker)) => {
                     recording.forward_to(context.waker());
@@ -88,10 +91,7 @@ impl RequestActivity {
             }
             poll
         })
-        .await;
-        state.tracked.store(false, Ordering::SeqCst);
-        state.went_idle.notify_waiters();
-        output
+        .await
     }
 
     fn is_idle(&self) -> bool {
@@ -121,6 +121,24 @@ impl RequestActivity {
             }
             went_idle.await;
         }
+    }
+}
+
+/// An execution being tracked, from its start until it is dropped.
+struct Tracking(Arc<ActivityState>);
+
+impl Tracking {
+    fn start(state: Arc<ActivityState>) -> Self {
+        state.tracked.store(true, Ordering::SeqCst);
+        Self(state)
+    }
+}
+
+impl Drop for Tracking {
+    fn drop(&mut self) {
+        self.0.tracked.store(false, Ordering::SeqCst);
+        self.0.polling.store(false, Ordering::SeqCst);
+        self.0.went_idle.notify_waiters();
     }
 }
 
@@ -403,6 +421,43 @@ mod tests {
             assert_eq!(batches.load(Ordering::SeqCst), 2, "one batch per level");
             assert_eq!(largest_batch.load(Ordering::SeqCst), 300);
         }
+    }
+
+    /// A request cancelled while it was woken (its client went away) must
+    /// not leave its batch waiting for it for ever.
+    #[tokio::test]
+    async fn a_cancelled_execution_releases_its_waiting_batch() {
+        let activity = RequestActivity::default();
+        let (loader, batches, _) = doubling(BatchGathering::UntilRequestIdle(activity.clone()));
+        let execution = async {
+            let mut waiting = Box::pin(loader.load_one(1));
+            // Asks for the key, which schedules the batch...
+            assert!(futures::poll!(&mut waiting).is_pending());
+            // ...then wakes itself, so it is not idle, and is dropped before
+            // it is polled again.
+            std::future::poll_fn(|context| {
+                context.waker().wake_by_ref();
+                std::task::Poll::<()>::Pending
+            })
+            .await;
+            waiting.await
+        };
+        let mut tracked = Box::pin(activity.track(execution));
+        assert!(futures::poll!(&mut tracked).is_pending());
+        tokio::task::yield_now().await;
+        assert_eq!(
+            batches.load(Ordering::SeqCst),
+            0,
+            "the batch waits for the woken execution"
+        );
+        drop(tracked);
+        let loaded = tokio::time::timeout(Duration::from_secs(5), async {
+            while batches.load(Ordering::SeqCst) == 0 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        assert!(loaded.is_ok(), "the batch loads once the execution is gone");
     }
 
     #[tokio::test]
