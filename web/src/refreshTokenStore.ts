@@ -73,11 +73,17 @@ async function inSessionStore<T>(
   }
 }
 
-/** The refresh token this tab would use now: its own first, then the kept one. */
+/**
+ * The refresh token this tab would use now: its own first, then the kept
+ * one. A browser that refuses IndexedDB (some private modes) has no kept
+ * token, so the app starts signed out instead of waiting for ever.
+ */
 export async function readRefreshToken(): Promise<StoredRefreshToken | null> {
   const ownToken = window.sessionStorage.getItem(tabRefreshTokenKey);
   if (ownToken) return { token: ownToken, place: "this-tab" };
-  const keptToken = await inSessionStore<unknown>("readonly", (store) => store.get(keptRefreshTokenKey));
+  const keptToken = await inSessionStore<unknown>("readonly", (store) => store.get(keptRefreshTokenKey)).catch(
+    () => null,
+  );
   return typeof keptToken === "string" && keptToken !== "" ? { token: keptToken, place: "kept" } : null;
 }
 
@@ -88,9 +94,17 @@ export async function readRefreshToken(): Promise<StoredRefreshToken | null> {
  */
 export async function writeRefreshToken(token: string, place: RefreshTokenPlace): Promise<void> {
   if (place === "kept") {
-    await inSessionStore("readwrite", (store) => store.put(token, keptRefreshTokenKey));
-    window.localStorage.setItem(keptSessionHintKey, "yes");
-    window.sessionStorage.removeItem(tabRefreshTokenKey);
+    const kept = await inSessionStore("readwrite", (store) => store.put(token, keptRefreshTokenKey)).then(
+      () => true,
+      () => false,
+    );
+    if (kept) {
+      window.localStorage.setItem(keptSessionHintKey, "yes");
+      window.sessionStorage.removeItem(tabRefreshTokenKey);
+    } else {
+      // Without IndexedDB the session is kept for this tab only.
+      window.sessionStorage.setItem(tabRefreshTokenKey, token);
+    }
   } else {
     window.sessionStorage.setItem(tabRefreshTokenKey, token);
     await forgetKeptRefreshToken();
@@ -99,7 +113,8 @@ export async function writeRefreshToken(token: string, place: RefreshTokenPlace)
 
 async function forgetKeptRefreshToken(): Promise<void> {
   window.localStorage.removeItem(keptSessionHintKey);
-  await inSessionStore("readwrite", (store) => store.delete(keptRefreshTokenKey));
+  // Nothing can have been kept where IndexedDB is refused.
+  await inSessionStore("readwrite", (store) => store.delete(keptRefreshTokenKey)).catch(() => undefined);
 }
 
 /** Forgets the refresh token everywhere this browser keeps one. */
