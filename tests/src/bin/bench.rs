@@ -3,7 +3,14 @@
 //!
 //!   cargo run --release -p talentgraph-e2e --bin bench -- [--seconds S] [--warm-up-seconds W]
 //!       [--connections 1,8,32,64] [--page-sizes 10,100] [--pages JobSearchPage,...]
-//!       [--variants 'LABEL:NAME=VALUE NAME=VALUE;LABEL:...']
+//!       [--variants 'LABEL:NAME=VALUE NAME=VALUE;LABEL:...'] [--direct]
+//!
+//! `--direct` adds a reference line: JobSearchPage's data fetched straight
+//! from the subgraphs, as a client of separate services would, once with
+//! one call per service and level (the router's four fetches, made by the
+//! client) and once with one call per entity (one for the jobs, then one
+//! per organization and two per job). The page's row says how many calls a
+//! page took on average.
 //!
 //! `--variants` measures the same ladder against the stack started several
 //! times in one run, each time with the environment variables its variant
@@ -104,6 +111,7 @@ fn parse_variants(text: &str) -> Vec<Variant> {
 
 struct Options {
     variants: Vec<Variant>,
+    direct: bool,
     seconds: u64,
     warm_up_seconds: u64,
     connections: Vec<usize>,
@@ -117,6 +125,7 @@ fn parse_options() -> Options {
             label: "as configured".to_owned(),
             environment: Vec::new(),
         }],
+        direct: false,
         seconds: 5,
         warm_up_seconds: 1,
         connections: vec![1, 8, 32, 64],
@@ -126,6 +135,11 @@ fn parse_options() -> Options {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let mut index = 0;
     while index < arguments.len() {
+        if arguments[index] == "--direct" {
+            options.direct = true;
+            index += 1;
+            continue;
+        }
         let value = arguments
             .get(index + 1)
             .unwrap_or_else(|| panic!("{} needs a value", arguments[index]));
@@ -306,8 +320,17 @@ async fn post(
     token: Option<&str>,
     body: &Value,
 ) -> Result<Value, String> {
+    post_to(client, ROUTER_URL, token, body).await
+}
+
+async fn post_to(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> Result<Value, String> {
     let mut request = client
-        .post(ROUTER_URL)
+        .post(url)
         .header("content-type", "application/json")
         .header(
             "accept",
@@ -368,11 +391,143 @@ struct LoadWindow {
     duration: Duration,
 }
 
+/// How a page's data is fetched.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// One request to the router, which plans the subgraph fetches.
+    ThroughRouter,
+    /// The client makes the router's fetches itself: jobs from employer,
+    /// then one call each to core, jobseeker and payment for all the jobs.
+    DirectOneCallPerService,
+    /// The client makes one call per entity in the second level, as a client
+    /// of per-resource endpoints would.
+    DirectOneCallPerEntity,
+}
+
+/// What one load run fetches, and how.
+#[derive(Clone, Copy)]
+struct LoadTarget<'a> {
+    page: &'a str,
+    route: Route,
+}
+
+/// JobSearchPage's first fetch, as the router sends it to employer.
+const DIRECT_JOBS: &str = "query($first: Int!, $after: String, $filter: JobFilter) { jobs(first: $first, after: $after, filter: $filter) { edges { cursor node { __typename id title location remote employmentType postedAt salaryRange { min max currency } organization { __typename id } } } pageInfo { hasNextPage endCursor } } }";
+/// The second level: (subgraph, selection on the entity, which entity).
+const DIRECT_ENTITY_FETCHES: [(&str, &str, DirectEntity); 3] = [
+    (
+        "core",
+        "... on Organization { name slug logoUrl verified }",
+        DirectEntity::Organization,
+    ),
+    (
+        "jobseeker",
+        "... on Job { applicationCount viewerHasApplied }",
+        DirectEntity::Job,
+    ),
+    (
+        "payment",
+        "... on Job { promotion { tier endsAt } }",
+        DirectEntity::Job,
+    ),
+];
+
+#[derive(Clone, Copy)]
+enum DirectEntity {
+    Organization,
+    Job,
+}
+
+fn subgraph_url(name: &str) -> String {
+    let port = talentgraph_subgraphs::subgraph_named(name)
+        .unwrap_or_else(|| panic!("a subgraph named {name}"))
+        .default_port;
+    format!("http://127.0.0.1:{port}/graphql")
+}
+
+/// Fetches JobSearchPage's data from the subgraphs without the router and
+/// checks that every representation got its entity.
+/// Returns the number of calls it made.
+async fn direct_job_search(
+    client: &reqwest::Client,
+    token: Option<&str>,
+    variables: &Value,
+    route: Route,
+) -> Result<usize, String> {
+    let jobs = post_to(
+        client,
+        &subgraph_url("employer"),
+        token,
+        &json!({ "query": DIRECT_JOBS, "variables": variables }),
+    )
+    .await?;
+    let edges = jobs["data"]["jobs"]["edges"]
+        .as_array()
+        .ok_or("employer answered without jobs")?;
+    let job_representations: Vec<Value> = edges
+        .iter()
+        .map(|edge| json!({ "__typename": "Job", "id": edge["node"]["id"] }))
+        .collect();
+    let mut organization_representations: Vec<Value> = edges
+        .iter()
+        .map(|edge| json!({ "__typename": "Organization", "id": edge["node"]["organization"]["id"] }))
+        .collect();
+    organization_representations.sort_by_key(ToString::to_string);
+    organization_representations.dedup();
+    let mut calls = Vec::new();
+    for (subgraph, selection, entity) in DIRECT_ENTITY_FETCHES {
+        let representations = match entity {
+            DirectEntity::Organization => &organization_representations,
+            DirectEntity::Job => &job_representations,
+        };
+        if representations.is_empty() {
+            continue;
+        }
+        let groups: Vec<Vec<Value>> = if route == Route::DirectOneCallPerEntity {
+            representations
+                .iter()
+                .map(|one| vec![one.clone()])
+                .collect()
+        } else {
+            vec![representations.clone()]
+        };
+        for group in groups {
+            let url = subgraph_url(subgraph);
+            let query = format!(
+                "query($representations: [_Any!]!) {{ _entities(representations: $representations) {{ {selection} }} }}"
+            );
+            calls.push(async move {
+                let expected = group.len();
+                let answer = post_to(
+                    client,
+                    &url,
+                    token,
+                    &json!({ "query": query, "variables": { "representations": group } }),
+                )
+                .await?;
+                let found = answer["data"]["_entities"]
+                    .as_array()
+                    .map_or(0, |entities| {
+                        entities.iter().filter(|entity| !entity.is_null()).count()
+                    });
+                if found == expected {
+                    Ok(())
+                } else {
+                    Err(format!("{url}: {found} of {expected} entities"))
+                }
+            });
+        }
+    }
+    let second_level = calls.len();
+    futures::future::try_join_all(calls).await?;
+    Ok(1 + second_level)
+}
+
 /// One closed-loop run: `connections` users, each with its own keep-alive
 /// connection, for the window's warm-up (discarded) and then its duration.
 async fn run_load(
     factory: Arc<RequestFactory>,
-    page: &str,
+    target: LoadTarget<'_>,
     page_size: i64,
     connections: usize,
     window: LoadWindow,
@@ -380,6 +535,7 @@ async fn run_load(
     ticks_per_second: f64,
 ) -> Measurement {
     let LoadWindow { warm_up, duration } = window;
+    let LoadTarget { page, route } = target;
     let document = Arc::new(page_document(page));
     let started = Instant::now();
     let measure_from = started + warm_up;
@@ -398,24 +554,34 @@ async fn run_load(
             let mut random = rand::rngs::StdRng::seed_from_u64(connection as u64);
             let mut latencies = Vec::new();
             let mut errors = 0;
+            let mut calls_made = 0_usize;
             loop {
                 let sent = Instant::now();
                 if sent >= stop_at {
                     break;
                 }
                 let (token, variables) = factory.request(&page, page_size, &mut random);
-                let body =
-                    json!({ "query": *document, "operationName": page, "variables": variables });
-                let outcome = post(&client, token, &body).await;
+                let outcome = match route {
+                    Route::ThroughRouter => {
+                        let body = json!({ "query": *document, "operationName": page, "variables": variables });
+                        post(&client, token, &body).await.map(|_| 1)
+                    }
+                    Route::DirectOneCallPerService | Route::DirectOneCallPerEntity => {
+                        direct_job_search(&client, token, &variables, route).await
+                    }
+                };
                 let answered = Instant::now();
                 if sent >= measure_from && answered <= stop_at {
                     match outcome {
-                        Ok(_) => latencies.push(answered - sent),
+                        Ok(calls) => {
+                            latencies.push(answered - sent);
+                            calls_made += calls;
+                        }
                         Err(_) => errors += 1,
                     }
                 }
             }
-            (latencies, errors)
+            (latencies, errors, calls_made)
         }));
     }
     tokio::time::sleep_until((measure_from).into()).await;
@@ -424,13 +590,23 @@ async fn run_load(
     let cpu_after = processes.snapshot(ticks_per_second);
     let mut latencies = Vec::new();
     let mut errors = 0;
+    let mut calls_made = 0;
     for task in tasks {
-        let (mut some, failed) = task.await.expect("a load task");
+        let (mut some, failed, calls) = task.await.expect("a load task");
         latencies.append(&mut some);
         errors += failed;
+        calls_made += calls;
     }
     latencies.sort();
     let pages = latencies.len();
+    #[allow(clippy::cast_precision_loss)]
+    let per_page = |calls: usize| {
+        if pages == 0 {
+            0.0
+        } else {
+            calls as f64 / pages as f64
+        }
+    };
     #[allow(clippy::cast_precision_loss)]
     let per_thousand = |seconds: f64| {
         if pages == 0 {
@@ -448,7 +624,17 @@ async fn run_load(
     #[allow(clippy::cast_precision_loss)]
     Measurement {
         variant: String::new(),
-        page: page.to_owned(),
+        page: match route {
+            Route::ThroughRouter => page.to_owned(),
+            Route::DirectOneCallPerService => format!(
+                "{page} direct, one call per service and level ({:.1} calls per page)",
+                per_page(calls_made)
+            ),
+            Route::DirectOneCallPerEntity => format!(
+                "{page} direct, one call per entity ({:.1} calls per page)",
+                per_page(calls_made)
+            ),
+        },
         page_size,
         connections,
         pages,
@@ -596,7 +782,7 @@ fn markdown(measurements: &[Measurement], options: &Options, (start, end): (&str
         ));
     }
     format!(
-        "{start}\n{table}\nMeasured with `cargo run --release -p talentgraph-e2e --bin bench -- --seconds {} --warm-up-seconds {} --connections {} --page-sizes {}` \
+        "{start}\n{table}\nMeasured with `cargo run --release -p talentgraph-e2e --bin bench -- --seconds {} --warm-up-seconds {} --connections {} --page-sizes {}{}` \
          on one 2-core machine: `devstack up` in release mode with `RUST_LOG=warn` (the full demo world; the six subgraphs \
          share the devstack process), the pinned Apollo Router with the development profile, the load generator in the same \
          machine. JobSearchPage and InternshipBrowsePage filter by a random organization per request, JobDetailPage and \
@@ -605,6 +791,7 @@ fn markdown(measurements: &[Measurement], options: &Options, (start, end): (&str
         options.warm_up_seconds,
         comma_separated(&options.connections),
         comma_separated(&options.page_sizes),
+        if options.direct { " --direct" } else { "" },
         if by_variant {
             format!(
                 " The stack was started once per variant, in this order, with `--variants '{}'`.",
@@ -703,13 +890,32 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
         jobseeker_token: sign_in(&client, &WORLD.email(WORLD.demo_jobseeker())).await,
         recruiter_token: sign_in(&client, &WORLD.email(WORLD.demo_recruiter())).await,
     });
+    let mut targets: Vec<LoadTarget<'_>> = options
+        .pages
+        .iter()
+        .map(|page| LoadTarget {
+            page,
+            route: Route::ThroughRouter,
+        })
+        .collect();
+    if options.direct {
+        for route in [
+            Route::DirectOneCallPerService,
+            Route::DirectOneCallPerEntity,
+        ] {
+            targets.push(LoadTarget {
+                page: "JobSearchPage",
+                route,
+            });
+        }
+    }
     let mut measurements = Vec::new();
-    for page in &options.pages {
+    for target in targets {
         for page_size in &options.page_sizes {
             for connections in &options.connections {
                 let measurement = run_load(
                     factory.clone(),
-                    page,
+                    target,
                     *page_size,
                     *connections,
                     LoadWindow {
@@ -721,7 +927,8 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
                 )
                 .await;
                 println!(
-                    "{page} size {page_size} connections {connections}: {:.0} pages/s, p50 {:.1} ms, p99 {:.1} ms, {} errors, CPU s/1000 pages {:?}",
+                    "{} size {page_size} connections {connections}: {:.0} pages/s, p50 {:.1} ms, p99 {:.1} ms, {} errors, CPU s/1000 pages {:?}",
+                    measurement.page,
                     measurement.pages_per_second,
                     measurement.p50_milliseconds,
                     measurement.p99_milliseconds,
