@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test. The end-to-end tests need the pinned Apollo Router; it is
-# installed on first use (a ~14-minute build) and reused afterwards. The
+# Runs every test. The end-to-end tests need the pinned Apollo Router and
+# Hive Router; each is installed on first use (builds of about 14 and 10
+# minutes) and reused afterwards. The
 # agreement tests need the npm reference implementations, installed (once
 # per lock file) into schema-registry/oracle; the payment tests need
 # localstripe; the browser tests need Chromium and the built web app (web/).
@@ -11,6 +12,13 @@ cd "$(dirname "$0")/.."
 if [ -z "${TALENTGRAPH_ROUTER:-}" ]; then
     TALENTGRAPH_ROUTER="$(bash scripts/install-router.sh | tail -n 1)"
     export TALENTGRAPH_ROUTER
+fi
+# The page and auth tests run through Hive Router too, the supported
+# alternative router (`devstack up --router hive`); built once, like Apollo
+# Router's.
+if [ -z "${TALENTGRAPH_HIVE_ROUTER:-}" ]; then
+    TALENTGRAPH_HIVE_ROUTER="$(bash scripts/install-hive-router.sh | tail -n 1)"
+    export TALENTGRAPH_HIVE_ROUTER
 fi
 bash scripts/install-oracles.sh
 # The payment tests charge through localstripe, installed once.

@@ -57,7 +57,7 @@ pub enum DevstackError {
     Kit(#[from] talentgraph_kit::KitError),
     #[error("composition: {0}")]
     Composition(String),
-    #[error("Apollo Router: {0}")]
+    #[error("router: {0}")]
     Router(String),
     #[error("{0}")]
     Registry(String),
@@ -75,7 +75,10 @@ pub enum DevstackError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     /// Bring the whole stack up and serve until Ctrl-C (the default).
-    Up { world: DemoWorld },
+    Up {
+        world: DemoWorld,
+        router: RouterChoice,
+    },
     /// Only create, migrate and seed the databases.
     Seed { world: DemoWorld },
     /// Write every subgraph's `schema.graphql` from the code.
@@ -103,11 +106,29 @@ struct DevstackCommandLine {
     small: bool,
 }
 
+/// Which router serves the dev stack's supergraph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum RouterChoice {
+    /// The pinned Apollo Router with `router/router.dev.yaml` (the default,
+    /// and what production runs).
+    #[default]
+    Apollo,
+    /// Hive Router (`scripts/install-hive-router.sh`) with the equivalent
+    /// configuration [`hive_router_config`] writes. It has no Rhai, so the
+    /// development profile's query-plan bound is not applied, and 0.2.0
+    /// refuses `@defer` (JobDetailPage).
+    Hive,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
 enum DevstackCommand {
     /// PostgreSQL, databases, migrations, demo data, the six subgraphs, the
     /// router (hot-reloading) and the schema registry (the default).
-    Up,
+    Up {
+        /// The router in front of the subgraphs.
+        #[arg(long, value_enum, default_value_t = RouterChoice::Apollo)]
+        router: RouterChoice,
+    },
     /// Only create, migrate and seed the databases.
     Seed,
     /// Regenerate subgraphs/*/schema.graphql from the code.
@@ -141,17 +162,21 @@ pub fn parse_command(arguments: &[String]) -> Result<Command, clap::Error> {
     } else {
         DemoWorld::STANDARD
     };
-    Ok(match parsed.command.unwrap_or(DevstackCommand::Up) {
-        DevstackCommand::Up => Command::Up { world },
-        DevstackCommand::Seed => Command::Seed { world },
-        DevstackCommand::ExportSchemas => Command::ExportSchemas,
-        DevstackCommand::Events {
-            action: EventsAction::Dlq,
-        } => Command::DeadLetters,
-        DevstackCommand::Events {
-            action: EventsAction::Replay { sequence },
-        } => Command::Replay { sequence },
-    })
+    Ok(
+        match parsed.command.unwrap_or(DevstackCommand::Up {
+            router: RouterChoice::Apollo,
+        }) {
+            DevstackCommand::Up { router } => Command::Up { world, router },
+            DevstackCommand::Seed => Command::Seed { world },
+            DevstackCommand::ExportSchemas => Command::ExportSchemas,
+            DevstackCommand::Events {
+                action: EventsAction::Dlq,
+            } => Command::DeadLetters,
+            DevstackCommand::Events {
+                action: EventsAction::Replay { sequence },
+            } => Command::Replay { sequence },
+        },
+    )
 }
 
 /// Runs the command line; the body of `main`.
@@ -189,7 +214,7 @@ pub fn main_with_args(arguments: Vec<String>) -> ExitCode {
             refuse_production(|name| std::env::var(name).ok())?;
         }
         match command {
-            Command::Up { world } => up(world).await,
+            Command::Up { world, router } => up(world, router).await,
             Command::Seed { world } => {
                 let server = DatabaseServer::start()?;
                 let result = prepare_databases(&server, &world).await.map(|_| ());
@@ -387,7 +412,7 @@ async fn prepare_databases(
 }
 
 /// Brings everything up and serves until Ctrl-C.
-async fn up(world: DemoWorld) -> Result<(), DevstackError> {
+async fn up(world: DemoWorld, router: RouterChoice) -> Result<(), DevstackError> {
     let server = DatabaseServer::start()?;
     let nats = match NatsProcess::start() {
         Ok(nats) => nats,
@@ -396,7 +421,7 @@ async fn up(world: DemoWorld) -> Result<(), DevstackError> {
             return Err(error);
         }
     };
-    let result = serve_subgraphs(&server, &nats.url, &world).await;
+    let result = serve_subgraphs(&server, &nats.url, &world, router).await;
     drop(nats);
     server.stop_if_started();
     result
@@ -535,6 +560,7 @@ async fn serve_subgraphs(
     server: &DatabaseServer,
     nats_url: &str,
     world: &DemoWorld,
+    router_choice: RouterChoice,
 ) -> Result<(), DevstackError> {
     let urls = prepare_databases(server, world).await?;
     let provider = LocalPaymentProvider::start().await?;
@@ -566,7 +592,7 @@ async fn serve_subgraphs(
     wait_until_listening(&tasks).await;
     provider.register_webhook(&tasks).await;
     let inputs = running_subgraphs(&tasks);
-    let router = match start_router(&inputs) {
+    let router = match start_router(&inputs, router_choice) {
         Ok(router) => Some(router),
         Err(error) => {
             eprintln!("devstack: {error}\n  the subgraphs stay up without the router");
@@ -591,7 +617,7 @@ async fn serve_subgraphs(
     print_summary(
         &tasks,
         world,
-        router.is_some(),
+        router.is_some().then_some(router_choice),
         web_app_running,
         registry.as_ref().map(|(_, token)| token.as_str()),
     );
@@ -946,6 +972,7 @@ fn supergraph_path() -> PathBuf {
 /// `--hot-reload`, so publications to the stack's registry reach it.
 fn start_router(
     inputs: &[schema_registry::SubgraphInput],
+    choice: RouterChoice,
 ) -> Result<std::process::Child, DevstackError> {
     let supergraph = schema_registry::compose_subgraphs(inputs).map_err(|error| match error {
         schema_registry::RegistryError::Composition(diagnostics) => DevstackError::Composition(
@@ -970,6 +997,9 @@ fn start_router(
         "▸ composed the supergraph into {}",
         supergraph_path.display()
     );
+    if choice == RouterChoice::Hive {
+        return start_hive_router(&supergraph_path);
+    }
 
     eprintln!(
         "▸ checking the pinned Apollo Router (the first install builds it: about 14 minutes)"
@@ -1039,6 +1069,158 @@ fn start_router(
     }
 }
 
+/// Hive Router's configuration, equivalent to `router/router.dev.yaml`
+/// where Hive Router has the feature: it listens on `listen` (GraphQL at
+/// `/`, health at `/health`), serves `supergraph` and reloads it when the
+/// file changes (the registry's publications), sends the caller's token,
+/// request id and address and the router secret to every subgraph, merges
+/// identical in-flight subgraph fetches, and lets local browser origins
+/// call it. What it lacks is the Rhai query-plan bound.
+pub fn hive_router_config(listen: std::net::SocketAddr, supergraph: &Path, secret: &str) -> String {
+    format!(
+        r#"# Written by devstack (devstack/src/lib.rs, hive_router_config).
+supergraph:
+  source: file
+  path: {supergraph}
+  poll_interval: 1s
+http:
+  host: "{host}"
+  port: {port}
+  graphql_endpoint: /
+log:
+  level: warn
+traffic_shaping:
+  all:
+    dedupe_enabled: true
+headers:
+  all:
+    request:
+      - propagate:
+          named: [authorization, x-request-id, x-forwarded-for]
+      - insert:
+          name: x-talentgraph-router
+          value: {secret}
+cors:
+  enabled: true
+  allow_credentials: false
+  policies:
+    - match_origin: ['^http://(localhost|127\.0\.0\.1)(:[0-9]+)?$']
+      allow_headers: [content-type, authorization, x-request-id, apollo-require-preflight, x-apollo-operation-name]
+      methods: [GET, POST, OPTIONS]
+csrf:
+  enabled: true
+  required_headers: [x-apollo-operation-name, apollo-require-preflight]
+# As the development profile's include_subgraph_errors: the subgraphs mask
+# their internal errors themselves.
+error_masking:
+  enabled: false
+"#,
+        // JSON strings are YAML double-quoted scalars, so a path or
+        // secret with quotes, colons or backslashes stays one value.
+        supergraph = serde_json::Value::from(supergraph.display().to_string()),
+        secret = serde_json::Value::from(secret),
+        host = listen.ip(),
+        port = listen.port(),
+    )
+}
+
+/// Environment variables Hive Router reads as overrides of its
+/// configuration file. Names as common as `PORT`, `HOST` and `LOG_FORMAT`
+/// (which the subgraphs read too, with other values) would silently move
+/// or break it, so every place that starts it removes them.
+pub const HIVE_ROUTER_OVERRIDE_VARIABLES: [&str; 8] = [
+    "PORT",
+    "HOST",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    "LOG_FILTER",
+    "SUPERGRAPH_FILE_PATH",
+    "DISABLE_SUBGRAPH_ERROR_MASKING",
+    "ROUTER_HTTP_WORKERS",
+];
+
+/// Installs Hive Router if needed and starts it on the router's address
+/// with [`hive_router_config`].
+fn start_hive_router(supergraph_path: &Path) -> Result<std::process::Child, DevstackError> {
+    eprintln!("▸ checking Hive Router (the first install builds it)");
+    let install = std::process::Command::new("bash")
+        .arg(workspace_root().join("scripts/install-hive-router.sh"))
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|error| {
+            DevstackError::Router(format!(
+                "cannot run scripts/install-hive-router.sh: {error}"
+            ))
+        })?;
+    if !install.status.success() {
+        return Err(DevstackError::Router(
+            "scripts/install-hive-router.sh failed (see above)".to_owned(),
+        ));
+    }
+    let binary = String::from_utf8_lossy(&install.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let directory = supergraph_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let listen: std::net::SocketAddr = ROUTER_LISTEN
+        .parse()
+        .map_err(|_| DevstackError::Router(format!("{ROUTER_LISTEN} is not an address")))?;
+    let config_path = directory.join("hive-router.yaml");
+    std::fs::write(
+        &config_path,
+        hive_router_config(listen, supergraph_path, &router_secret()),
+    )
+    .map_err(|source| DevstackError::Write {
+        path: config_path.clone(),
+        source,
+    })?;
+    let log_path = directory.join("router.log");
+    let log = std::fs::File::create(&log_path).map_err(|source| DevstackError::Write {
+        path: log_path.clone(),
+        source,
+    })?;
+    let log_for_stderr = log.try_clone().map_err(|source| DevstackError::Write {
+        path: log_path.clone(),
+        source,
+    })?;
+    let mut command = std::process::Command::new(&binary);
+    for variable in HIVE_ROUTER_OVERRIDE_VARIABLES {
+        command.env_remove(variable);
+    }
+    let mut child = command
+        .env("ROUTER_CONFIG_FILE_PATH", &config_path)
+        .stdout(log)
+        .stderr(log_for_stderr)
+        .spawn()
+        .map_err(|error| DevstackError::Router(format!("cannot start {binary}: {error}")))?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(DevstackError::Router(format!(
+                "Hive Router exited with {status}; see {}",
+                log_path.display()
+            )));
+        }
+        if std::net::TcpStream::connect(listen).is_ok() {
+            eprintln!("▸ Hive Router is up; its log is {}", log_path.display());
+            return Ok(child);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return Err(DevstackError::Router(format!(
+                "Hive Router did not start within 60 s; see {}",
+                log_path.display()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 type SubgraphTask = (
     &'static str,
     std::net::SocketAddr,
@@ -1061,7 +1243,7 @@ async fn wait_until_listening(tasks: &[SubgraphTask]) {
 fn print_summary(
     tasks: &[SubgraphTask],
     world: &DemoWorld,
-    router_running: bool,
+    router: Option<RouterChoice>,
     web_app_running: bool,
     registry_token: Option<&str>,
 ) {
@@ -1072,10 +1254,14 @@ fn print_summary(
         println!("  web app    http://{WEB_LISTEN}/   (sign in with a demo account below)");
         println!("  GraphiQL   http://{WEB_LISTEN}/graphiql/   (development only)");
     }
-    if router_running {
-        println!(
+    match router {
+        Some(RouterChoice::Apollo) => println!(
             "  router     http://{ROUTER_LISTEN}/   (health: http://{ROUTER_HEALTH_LISTEN}/health)"
-        );
+        ),
+        Some(RouterChoice::Hive) => println!(
+            "  router     http://{ROUTER_LISTEN}/   (Hive Router; health: http://{ROUTER_LISTEN}/health)"
+        ),
+        None => {}
     }
     if let Some(token) = registry_token {
         println!(
@@ -1147,9 +1333,18 @@ mod tests {
         assert_eq!(
             parse(&[]).expect("valid"),
             Command::Up {
-                world: DemoWorld::STANDARD
+                world: DemoWorld::STANDARD,
+                router: RouterChoice::Apollo,
             }
         );
+        assert_eq!(
+            parse(&["up", "--router", "hive", "--small"]).expect("valid"),
+            Command::Up {
+                world: DemoWorld::SMALL,
+                router: RouterChoice::Hive,
+            }
+        );
+        assert!(parse(&["up", "--router", "nginx"]).is_err());
         assert_eq!(
             parse(&["seed", "--small"]).expect("valid"),
             Command::Seed {

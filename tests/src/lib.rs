@@ -28,6 +28,7 @@ use talentgraph_subgraphs::SUBGRAPHS;
 
 pub mod fuzz;
 pub mod otlp;
+pub mod recorded_subgraphs;
 pub mod web;
 
 pub const WORLD: DemoWorld = DemoWorld::SMALL;
@@ -69,18 +70,62 @@ pub struct Session {
 /// The pinned router version.
 pub const ROUTER_VERSION: &str = "2.17.0";
 
+/// The pinned Hive Router version (`scripts/install-hive-router.sh`).
+pub const HIVE_ROUTER_VERSION: &str = "0.2.0";
+
+pub use devstack::RouterChoice;
+
+/// Runs each named test through both routers. For every `name`, the test
+/// file defines `async fn name(router: RouterChoice)`; this generates the
+/// tests `through_apollo_router::name` and `through_hive_router::name`.
+#[macro_export]
+macro_rules! test_through_both_routers {
+    ($($test:ident),+ $(,)?) => {
+        mod through_apollo_router {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test($crate::RouterChoice::Apollo).await;
+                }
+            )+
+        }
+        mod through_hive_router {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test($crate::RouterChoice::Hive).await;
+                }
+            )+
+        }
+    };
+}
+
+fn tools_directory() -> PathBuf {
+    std::env::var("TALENTGRAPH_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".to_owned()))
+                .join(".cache/talentgraph")
+        })
+}
+
+/// Where `scripts/install-hive-router.sh` puts Hive Router, or
+/// `TALENTGRAPH_HIVE_ROUTER`.
+pub fn hive_router_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("TALENTGRAPH_HIVE_ROUTER") {
+        return PathBuf::from(path);
+    }
+    tools_directory()
+        .join(format!("hive-router-{HIVE_ROUTER_VERSION}"))
+        .join("bin/hive_router")
+}
+
 /// Where `scripts/install-router.sh` puts the router, or `TALENTGRAPH_ROUTER`.
 pub fn router_binary() -> PathBuf {
     if let Ok(path) = std::env::var("TALENTGRAPH_ROUTER") {
         return PathBuf::from(path);
     }
-    let tools = std::env::var("TALENTGRAPH_TOOLS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".to_owned()))
-                .join(".cache/talentgraph")
-        });
-    tools
+    tools_directory()
         .join(format!("apollo-router-{ROUTER_VERSION}"))
         .join("bin/router")
 }
@@ -236,6 +281,11 @@ pub fn merge_multipart_answer(content_type: &str, text: &str) -> (serde_json::Va
 /// Options for [`Stack::start`].
 #[derive(Debug, Clone)]
 pub struct StackOptions {
+    /// The router in front of the subgraphs: the pinned Apollo Router with
+    /// `router_config`, or Hive Router with the configuration `devstack up
+    /// --router hive` uses (then `router_config`, the Rhai options and the
+    /// router's OTLP export do not apply).
+    pub router: RouterChoice,
     /// `router.dev.yaml` or `router.yaml`.
     pub router_config: &'static str,
     /// The router's per-subgraph timeout.
@@ -271,6 +321,7 @@ pub struct StackOptions {
 impl Default for StackOptions {
     fn default() -> Self {
         Self {
+            router: RouterChoice::Apollo,
             router_config: "router.dev.yaml",
             subgraph_timeout: "2s",
             dataloader_delay: Duration::ZERO,
@@ -303,6 +354,7 @@ pub struct Stack {
     client: reqwest::Client,
     sessions: Vec<(DemoAccount, Session)>,
     router: Child,
+    router_choice: RouterChoice,
     router_log: PathBuf,
     supergraph_path: PathBuf,
     rhai_scripts_directory: PathBuf,
@@ -356,11 +408,14 @@ impl Stack {
     /// Starts databases, subgraphs and the router; panics with the router's
     /// log when it does not become healthy.
     pub async fn start(options: StackOptions) -> Self {
-        let router = router_binary();
+        let router = match options.router {
+            RouterChoice::Apollo => router_binary(),
+            RouterChoice::Hive => hive_router_binary(),
+        };
         assert!(
             router.exists(),
-            "Apollo Router {ROUTER_VERSION} is not installed at {}. Install it with scripts/install-router.sh \
-             (or point TALENTGRAPH_ROUTER at a router binary).",
+            "the router is not installed at {}. Install it with scripts/install-router.sh or \
+             scripts/install-hive-router.sh (or point TALENTGRAPH_ROUTER or TALENTGRAPH_HIVE_ROUTER at a binary).",
             router.display()
         );
         let mut subgraphs = Vec::new();
@@ -465,6 +520,27 @@ impl Stack {
         let router_log = directory.path().join("router.log");
         let log = std::fs::File::create(&router_log).expect("creates the router log");
         let mut command = Command::new(&router);
+        if options.router == RouterChoice::Hive {
+            let config = directory.path().join("hive-router.yaml");
+            std::fs::write(
+                &config,
+                devstack::hive_router_config(listen, &supergraph_path, ROUTER_SECRET),
+            )
+            .expect("writes Hive Router's configuration");
+            command.env("ROUTER_CONFIG_FILE_PATH", &config);
+            for variable in devstack::HIVE_ROUTER_OVERRIDE_VARIABLES {
+                command.env_remove(variable);
+            }
+        } else {
+            command
+                .arg("--supergraph")
+                .arg(&supergraph_path)
+                .arg("--config")
+                .arg(repository_root().join("router").join(options.router_config));
+            if options.hot_reload {
+                command.arg("--hot-reload");
+            }
+        }
         // The production profile routes by SUBGRAPH_<NAME>_URL; point it at
         // this stack's ports as the composed supergraph does.
         for input in &inputs {
@@ -489,14 +565,7 @@ impl Stack {
         ] {
             command.env_remove(variable);
         }
-        if options.hot_reload {
-            command.arg("--hot-reload");
-        }
         let child = command
-            .arg("--supergraph")
-            .arg(&supergraph_path)
-            .arg("--config")
-            .arg(repository_root().join("router").join(options.router_config))
             .env("ROUTER_RHAI_SCRIPTS", &rhai_scripts_directory)
             .env("ROUTER_LISTEN", listen.to_string())
             .env("ROUTER_HEALTH_LISTEN", health.to_string())
@@ -520,7 +589,10 @@ impl Stack {
         let mut stack = Self {
             subgraphs,
             router_url: format!("http://{listen}/"),
-            health_url: format!("http://{health}/health"),
+            health_url: match options.router {
+                RouterChoice::Apollo => format!("http://{health}/health"),
+                RouterChoice::Hive => format!("http://{listen}/health"),
+            },
             router_metrics_url: format!("http://{router_metrics}/metrics"),
             client: reqwest::Client::builder()
                 .timeout(options.client_timeout)
@@ -528,6 +600,7 @@ impl Stack {
                 .expect("an HTTP client"),
             sessions: Vec::new(),
             router: child,
+            router_choice: options.router,
             router_log,
             supergraph_path,
             rhai_scripts_directory,
@@ -671,6 +744,11 @@ impl Stack {
     }
 
     /// What the router has logged so far.
+    /// Which router this stack runs.
+    pub fn router(&self) -> RouterChoice {
+        self.router_choice
+    }
+
     pub fn router_log(&self) -> String {
         std::fs::read_to_string(&self.router_log).unwrap_or_default()
     }

@@ -1,4 +1,5 @@
-//! Identity and access control through the real router: real tokens from
+//! Identity and access control through the real router (each test through
+//! Apollo Router and through Hive Router): real tokens from
 //! the auth subgraph, verified by every subgraph against its JWKS, and
 //! every authorization rule tried both allowed and denied, through the
 //! router and by calling subgraphs' `_entities` directly.
@@ -9,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use talentgraph_demo_world::DEMO_PASSWORD;
-use talentgraph_e2e::{DemoAccount, Session, Stack, StackOptions, WORLD};
+use talentgraph_e2e::{DemoAccount, RouterChoice, Session, Stack, StackOptions, WORLD};
 
 /// Error codes in a GraphQL response body, in order.
 fn error_codes(body: &Value) -> Vec<String> {
@@ -79,9 +80,12 @@ async fn direct_with_headers(
 
 /// `me` answers each demo account with its own id, e-mail and roles, from
 /// a real token, through the router.
-#[tokio::test]
-async fn me_works_with_a_real_token_through_the_router() {
-    let stack = Stack::start(StackOptions::default()).await;
+async fn me_works_with_a_real_token_through_the_router(router: RouterChoice) {
+    let stack = Stack::start(StackOptions {
+        router,
+        ..StackOptions::default()
+    })
+    .await;
     for (account, role) in [
         (DemoAccount::Jobseeker, "JOBSEEKER"),
         (DemoAccount::Recruiter, "EMPLOYER"),
@@ -113,9 +117,12 @@ async fn me_works_with_a_real_token_through_the_router() {
 /// A jobseeker asking for another user's e-mail, applications or saved
 /// jobs by id gets FORBIDDEN for each field, through the router and by
 /// calling the owning subgraphs' `_entities` directly; the own data works.
-#[tokio::test]
-async fn users_read_only_their_own_private_data() {
-    let stack = Stack::start(StackOptions::default()).await;
+async fn users_read_only_their_own_private_data(router: RouterChoice) {
+    let stack = Stack::start(StackOptions {
+        router,
+        ..StackOptions::default()
+    })
+    .await;
     let token = stack.token(DemoAccount::Jobseeker);
     let own = WORLD.user_id(WORLD.demo_jobseeker()).to_string();
     let other = WORLD.user_id(WORLD.demo_jobseeker() + 1).to_string();
@@ -179,9 +186,12 @@ async fn users_read_only_their_own_private_data() {
 
 /// Applications are private to the applicant: another jobseeker cannot
 /// read one by id (root field or entity reference) nor withdraw it.
-#[tokio::test]
-async fn only_the_applicant_reads_or_withdraws_an_application() {
-    let stack = Stack::start(StackOptions::default()).await;
+async fn only_the_applicant_reads_or_withdraws_an_application(router: RouterChoice) {
+    let stack = Stack::start(StackOptions {
+        router,
+        ..StackOptions::default()
+    })
+    .await;
     let applicant = stack.token(DemoAccount::Jobseeker);
     let application_id: uuid::Uuid = stack
         .subgraph("jobseeker")
@@ -248,9 +258,12 @@ async fn only_the_applicant_reads_or_withdraws_an_application() {
 /// through the router, its invoices resolve to null by id, and a direct
 /// `_entities` call that claims another organization's job for the
 /// caller's organization is refused.
-#[tokio::test]
-async fn recruiters_see_only_their_own_organization() {
-    let stack = Stack::start(StackOptions::default()).await;
+async fn recruiters_see_only_their_own_organization(router: RouterChoice) {
+    let stack = Stack::start(StackOptions {
+        router,
+        ..StackOptions::default()
+    })
+    .await;
     let recruiter = stack.token(DemoAccount::Recruiter);
     let own_organization = WORLD
         .recruiter_organization(WORLD.demo_recruiter())
@@ -387,9 +400,12 @@ async fn recruiters_see_only_their_own_organization() {
 /// Only recruiters of an organization post, update and close its jobs and
 /// buy its credits; jobseekers may not post; the same calls for the own
 /// organization succeed.
-#[tokio::test]
-async fn only_recruiters_act_for_an_organization() {
-    let stack = Stack::start(StackOptions::default()).await;
+async fn only_recruiters_act_for_an_organization(router: RouterChoice) {
+    let stack = Stack::start(StackOptions {
+        router,
+        ..StackOptions::default()
+    })
+    .await;
     let recruiter = stack.token(DemoAccount::Recruiter);
     let own = WORLD
         .recruiter_organization(WORLD.demo_recruiter())
@@ -491,9 +507,12 @@ fn unsigned(header: &Value, claims: &Value) -> String {
 /// tampered payload, an expired-looking forged token, a token for another
 /// key id, and garbage. Refusal happens before any domain SQL; an unknown
 /// key id costs auth one reload of its key ring (at most one per second).
-#[tokio::test]
-async fn bad_tokens_are_refused_through_the_router() {
-    let stack = Stack::start(StackOptions::default()).await;
+async fn bad_tokens_are_refused_through_the_router(router: RouterChoice) {
+    let stack = Stack::start(StackOptions {
+        router,
+        ..StackOptions::default()
+    })
+    .await;
     let good = stack.token(DemoAccount::Jobseeker).to_owned();
     let parts: Vec<&str> = good.split('.').collect();
     let claims: Value =
@@ -551,9 +570,12 @@ async fn bad_tokens_are_refused_through_the_router() {
 
 /// Refresh through the router rotates the refresh token; reusing the old
 /// one revokes the session.
-#[tokio::test]
-async fn refresh_rotation_and_reuse_detection_through_the_router() {
-    let stack = Stack::start(StackOptions::default()).await;
+async fn refresh_rotation_and_reuse_detection_through_the_router(router: RouterChoice) {
+    let stack = Stack::start(StackOptions {
+        router,
+        ..StackOptions::default()
+    })
+    .await;
     let session = stack
         .sign_in(&DemoAccount::Jobseeker.email(), DEMO_PASSWORD)
         .await
@@ -615,9 +637,12 @@ async fn refresh_rotation_and_reuse_detection_through_the_router() {
 /// rotates the signing key; every request succeeds, and tokens signed by
 /// the new key are accepted by every subgraph (each learns the key from the
 /// JWKS on first sight of its id).
-#[tokio::test]
-async fn signing_key_rotation_keeps_requests_succeeding() {
-    let stack = Stack::start(StackOptions::default()).await;
+async fn signing_key_rotation_keeps_requests_succeeding(router: RouterChoice) {
+    let stack = Stack::start(StackOptions {
+        router,
+        ..StackOptions::default()
+    })
+    .await;
     let old_token = stack.token(DemoAccount::Jobseeker).to_owned();
     let page = "query { me { id displayName applications(first: 2) { edges { node { id job { title organization { name } } } } } } jobs(first: 3) { edges { node { id applicationCount viewerHasApplied promotion { tier } } } } }";
     let keep_requesting = async {
@@ -670,3 +695,16 @@ async fn signing_key_rotation_keeps_requests_succeeding() {
         response.body
     );
 }
+
+// Each test above runs through both routers: Apollo Router, the default,
+// and Hive Router, the supported alternative (`devstack up --router hive`).
+talentgraph_e2e::test_through_both_routers!(
+    me_works_with_a_real_token_through_the_router,
+    users_read_only_their_own_private_data,
+    only_the_applicant_reads_or_withdraws_an_application,
+    recruiters_see_only_their_own_organization,
+    only_recruiters_act_for_an_organization,
+    bad_tokens_are_refused_through_the_router,
+    refresh_rotation_and_reuse_detection_through_the_router,
+    signing_key_rotation_keeps_requests_succeeding,
+);

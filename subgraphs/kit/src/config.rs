@@ -36,6 +36,7 @@ pub enum Variable {
     TalentgraphEnv,
     DatabaseUrl,
     ListenAddr,
+    ListenReusePort,
     MetricsListenAddr,
     LogFormat,
     DatabaseMaxConnections,
@@ -54,6 +55,7 @@ pub enum Variable {
     GraphqlMaxRepresentations,
     GraphqlMaxResponseBytes,
     DataloaderDelayMs,
+    GraphqlDocumentCacheEntries,
     ShutdownGraceSeconds,
     OtelExporterOtlpEndpoint,
     NatsUrl,
@@ -89,6 +91,7 @@ impl Variable {
         Self::TalentgraphEnv,
         Self::DatabaseUrl,
         Self::ListenAddr,
+        Self::ListenReusePort,
         Self::MetricsListenAddr,
         Self::LogFormat,
         Self::DatabaseMaxConnections,
@@ -107,6 +110,7 @@ impl Variable {
         Self::GraphqlMaxRepresentations,
         Self::GraphqlMaxResponseBytes,
         Self::DataloaderDelayMs,
+        Self::GraphqlDocumentCacheEntries,
         Self::ShutdownGraceSeconds,
         Self::OtelExporterOtlpEndpoint,
         Self::NatsUrl,
@@ -144,6 +148,11 @@ impl Variable {
                 name: "LISTEN_ADDR",
                 default: "`127.0.0.1:<port>` (the port table)",
                 meaning: "address to serve on",
+            },
+            Self::ListenReusePort => VariableDoc {
+                name: "LISTEN_REUSE_PORT",
+                default: "false",
+                meaning: "`true` lets several replicas on one host listen on the same `LISTEN_ADDR` (SO_REUSEPORT); the kernel spreads new connections across them",
             },
             Self::MetricsListenAddr => VariableDoc {
                 name: "METRICS_LISTEN_ADDR",
@@ -234,6 +243,11 @@ impl Variable {
                 name: "DATALOADER_DELAY_MS",
                 default: "0",
                 meaning: "how long DataLoaders gather keys before querying; 0 loads each batch as soon as the request's execution goes idle",
+            },
+            Self::GraphqlDocumentCacheEntries => VariableDoc {
+                name: "GRAPHQL_DOCUMENT_CACHE_ENTRIES",
+                default: "256",
+                meaning: "parsed documents kept per generation of the parse cache (documents up to 16 KiB; two generations); 0 parses every request",
             },
             Self::ShutdownGraceSeconds => VariableDoc {
                 name: "SHUTDOWN_GRACE_SECONDS",
@@ -446,6 +460,9 @@ pub struct TokenConfig {
 pub struct SubgraphConfig {
     pub environment: Environment,
     pub listen_address: SocketAddr,
+    /// Whether the listener sets SO_REUSEPORT, so replicas on one host can
+    /// share `listen_address` and the kernel balances connections.
+    pub listen_reuse_port: bool,
     /// Where `/metrics` is served apart from `/graphql`; `None` serves it
     /// on `listen_address` (development only).
     pub metrics_listen_address: Option<SocketAddr>,
@@ -468,6 +485,9 @@ pub struct SubgraphConfig {
     /// goes idle (see `batching`). A window adds its length to every batch
     /// level and is kept to measure against.
     pub dataloader_delay: Duration,
+    /// How many parsed documents one generation of the parse cache keeps
+    /// (see `graphql::document_cache`); zero parses every request.
+    pub document_cache_entries: usize,
     pub tokens: TokenConfig,
     /// The value the router sends in `x-talentgraph-router`. Requests that
     /// carry it came through the router, so the data the router puts into
@@ -661,6 +681,11 @@ impl SubgraphConfig {
                 SocketAddr::from(([127, 0, 0, 1], default_port)),
                 "a socket address such as 127.0.0.1:4001",
             )?,
+            listen_reuse_port: reader.parsed(
+                Variable::ListenReusePort,
+                false,
+                "`true` or `false`",
+            )?,
             metrics_listen_address: match reader.raw(Variable::MetricsListenAddr) {
                 Some(_) => Some(reader.parsed(
                     Variable::MetricsListenAddr,
@@ -732,6 +757,12 @@ impl SubgraphConfig {
                 0,
                 100,
             )?),
+            document_cache_entries: reader.ranged(
+                Variable::GraphqlDocumentCacheEntries,
+                crate::graphql::DEFAULT_DOCUMENT_CACHE_ENTRIES,
+                0,
+                65_536,
+            )?,
             tokens,
             router_secret,
             payment,

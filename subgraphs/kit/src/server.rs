@@ -159,7 +159,11 @@ pub async fn run_subgraph<World>(
     .map_err(KitError::DatabaseConnect)?;
     database.run_migrations(subgraph.migrator).await?;
     let app = subgraph.deployed_app(database.clone(), &config);
-    let listener = bind(config.listen_address).await?;
+    let listener = if config.listen_reuse_port {
+        bind_shared(config.listen_address)?
+    } else {
+        bind(config.listen_address).await?
+    };
     let address = listener.local_addr().map_err(KitError::Serve)?;
     tracing::info!(
         subgraph = subgraph.name,
@@ -251,7 +255,8 @@ where
     })
     .with_authenticator(authenticator)
     .with_router_secret(config.router_secret.clone())
-    .with_service_sdl(config.introspection_enabled);
+    .with_service_sdl(config.introspection_enabled)
+    .with_document_cache(config.document_cache_entries);
     let app = with_health_routes(crate::graphql::http::routes(endpoint), database.clone());
     if config.metrics_listen_address.is_some() {
         app
@@ -429,6 +434,24 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {}
         () = terminate => {}
     }
+}
+
+/// Binds `address` with SO_REUSEPORT, so that other replicas of the same
+/// subgraph on this host can bind it too and the kernel spreads incoming
+/// connections across them (`LISTEN_REUSE_PORT=true`). Every replica must
+/// set it; a plain listener on the port refuses the others.
+pub fn bind_shared(address: SocketAddr) -> Result<TcpListener, KitError> {
+    let bind_error = |source| KitError::Bind { address, source };
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(bind_error)?;
+    socket.set_reuseaddr(true).map_err(bind_error)?;
+    socket.set_reuseport(true).map_err(bind_error)?;
+    socket.bind(address).map_err(bind_error)?;
+    socket.listen(1024).map_err(bind_error)
 }
 
 /// Binds `address`, mapping the error to one that names it.

@@ -4,6 +4,25 @@
 //!   cargo run --release -p talentgraph-e2e --bin bench -- [--seconds S] [--warm-up-seconds W]
 //!       [--connections 1,8,32,64] [--page-sizes 10,100] [--pages JobSearchPage,...]
 //!       [--variants 'LABEL:NAME=VALUE NAME=VALUE;LABEL:...'] [--direct]
+//!       [--router-ceiling] [--hive-router] [--scale-out SUBGRAPH]
+//!
+//! `--scale-out employer` adds JobSearchPage with that subgraph run as
+//! standalone replicas (its release binary) sharing one port through
+//! SO_REUSEPORT (`LISTEN_REUSE_PORT=true`), behind a second Apollo Router:
+//! first one replica, then two, so the rows show what a second replica
+//! adds on this machine.
+//!
+//! `--router-ceiling` adds the router's ceiling on this machine: a second
+//! Apollo Router, the same binary and configuration, in front of subgraphs
+//! that answer JobSearchPage's subgraph requests from memory (recorded
+//! from the real subgraphs before the load; see
+//! `talentgraph_e2e::recorded_subgraphs`). The row says how many subgraph
+//! requests of the run missed the recording (zero when the ceiling is
+//! clean), and the recorded subgraphs' CPU has a column of its own.
+//!
+//! `--hive-router` adds every page through Hive Router
+//! (`scripts/install-hive-router.sh`) in front of the same subgraphs, after
+//! checking that it answers each page as Apollo Router does.
 //!
 //! `--direct` adds a reference line: JobSearchPage's data fetched straight
 //! from the subgraphs, as a client of separate services would, once with
@@ -51,6 +70,7 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use talentgraph_demo_world::{DEMO_PASSWORD, DemoWorld};
+use talentgraph_e2e::recorded_subgraphs::recording_statistics;
 use talentgraph_e2e::{page_document, repository_root, write_tests_readme_section};
 
 const TABLE_START: &str = "<!-- bench:start -->";
@@ -112,6 +132,10 @@ fn parse_variants(text: &str) -> Vec<Variant> {
 struct Options {
     variants: Vec<Variant>,
     direct: bool,
+    router_ceiling: bool,
+    hive_router: bool,
+    /// The subgraph run as standalone replicas for the scale-out figure.
+    scale_out: Option<String>,
     seconds: u64,
     warm_up_seconds: u64,
     connections: Vec<usize>,
@@ -126,6 +150,9 @@ fn parse_options() -> Options {
             environment: Vec::new(),
         }],
         direct: false,
+        router_ceiling: false,
+        hive_router: false,
+        scale_out: None,
         seconds: 5,
         warm_up_seconds: 1,
         connections: vec![1, 8, 32, 64],
@@ -135,8 +162,14 @@ fn parse_options() -> Options {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let mut index = 0;
     while index < arguments.len() {
-        if arguments[index] == "--direct" {
-            options.direct = true;
+        let switch = match arguments[index].as_str() {
+            "--direct" => Some(&mut options.direct),
+            "--router-ceiling" => Some(&mut options.router_ceiling),
+            "--hive-router" => Some(&mut options.hive_router),
+            _ => None,
+        };
+        if let Some(switch) = switch {
+            *switch = true;
             index += 1;
             continue;
         }
@@ -162,6 +195,7 @@ fn parse_options() -> Options {
             }
             "--pages" => options.pages = list().map(str::to_owned).collect(),
             "--variants" => options.variants = parse_variants(value),
+            "--scale-out" => options.scale_out = Some(value.clone()),
             other => panic!("unknown option {other}"),
         }
         index += 2;
@@ -216,8 +250,21 @@ fn cpu_seconds(pid: u32, ticks_per_second: f64) -> f64 {
     (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / ticks_per_second
 }
 
+/// The processes a run starts beside the dev stack, whose CPU is read too.
+#[derive(Default)]
+struct ReferenceProcesses {
+    /// The ceiling's Apollo Router and Hive Router: counted as "router",
+    /// since only the router serving the run does work.
+    routers: Vec<u32>,
+    /// The subgraphs answering from memory, a column of their own.
+    recorded_subgraphs: Option<u32>,
+    /// Standalone replicas of one subgraph (scale-out): counted as
+    /// "subgraphs" with the dev stack.
+    subgraph_replicas: Vec<u32>,
+}
+
 impl Processes {
-    fn find(devstack: u32, postmaster: u32) -> Self {
+    fn find(devstack: u32, postmaster: u32, references: &ReferenceProcesses) -> Self {
         let children = children_of(devstack);
         let pids_named = |name: &str| -> Vec<u32> {
             children
@@ -228,15 +275,24 @@ impl Processes {
         };
         let mut postgres = vec![postmaster];
         postgres.extend(children_of(postmaster).into_iter().map(|(pid, _)| pid));
-        Self {
-            by_label: vec![
-                ("router", pids_named("router")),
-                ("subgraphs", vec![devstack]),
-                ("PostgreSQL", postgres),
-                ("NATS", pids_named("nats-server")),
-                ("load generator", vec![std::process::id()]),
-            ],
+        let mut routers = pids_named("router");
+        routers.extend(&references.routers);
+        let mut by_label = vec![
+            ("router", routers),
+            (
+                "subgraphs",
+                std::iter::once(devstack)
+                    .chain(references.subgraph_replicas.iter().copied())
+                    .collect(),
+            ),
+            ("PostgreSQL", postgres),
+            ("NATS", pids_named("nats-server")),
+            ("load generator", vec![std::process::id()]),
+        ];
+        if let Some(recorded_subgraphs) = references.recorded_subgraphs {
+            by_label.push(("recorded subgraphs", vec![recorded_subgraphs]));
         }
+        Self { by_label }
     }
 
     fn snapshot(&self, ticks_per_second: f64) -> Vec<f64> {
@@ -275,15 +331,32 @@ struct RequestFactory {
     jobseeker_token: String,
     recruiter_token: String,
     direct: DirectFetches,
+    /// The second Apollo Router's URL, in front of the recorded subgraphs,
+    /// when the run measures the router's ceiling.
+    ceiling_router_url: Option<String>,
+    /// Hive Router's URL, when the run measures it.
+    hive_router_url: Option<String>,
+    /// The scale-out router's URL, when the run measures scale-out.
+    scale_out_router_url: Option<String>,
 }
 
 impl RequestFactory {
+    fn router_url(&self, router: RouterUnderTest) -> &str {
+        let started = match router {
+            RouterUnderTest::Apollo => Some(ROUTER_URL),
+            RouterUnderTest::ApolloAgainstRecordedSubgraphs => self.ceiling_router_url.as_deref(),
+            RouterUnderTest::Hive => self.hive_router_url.as_deref(),
+            RouterUnderTest::ScaleOut { .. } => self.scale_out_router_url.as_deref(),
+        };
+        started.expect("a run only targets a router it started")
+    }
+
     fn request(&self, page: &str, page_size: i64, random: &mut impl Rng) -> (Option<&str>, Value) {
-        let organization = WORLD.organization_id(random.gen_range(0..WORLD.organizations));
+        let organization = random.gen_range(0..WORLD.organizations);
         match page {
             "JobSearchPage" => (
                 Some(&self.jobseeker_token),
-                json!({ "first": page_size, "filter": { "organizationId": organization.to_string() } }),
+                job_search_variables(page_size, organization),
             ),
             "JobDetailPage" => (
                 Some(&self.jobseeker_token),
@@ -299,7 +372,7 @@ impl RequestFactory {
             ),
             "InternshipBrowsePage" => (
                 None,
-                json!({ "first": page_size, "filter": { "organizationId": organization.to_string() } }),
+                json!({ "first": page_size, "filter": { "organizationId": WORLD.organization_id(organization).to_string() } }),
             ),
             // One demo account each: these requests repeat, so the router's
             // deduplication of identical in-flight fetches flatters them
@@ -314,6 +387,11 @@ impl RequestFactory {
             other => panic!("unknown page {other}"),
         }
     }
+}
+
+/// JobSearchPage's variables for the organization with index `organization`.
+fn job_search_variables(page_size: i64, organization: u64) -> Value {
+    json!({ "first": page_size, "filter": { "organizationId": WORLD.organization_id(organization).to_string() } })
 }
 
 async fn post(
@@ -392,11 +470,29 @@ struct LoadWindow {
     duration: Duration,
 }
 
+/// Which router serves a page in a run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RouterUnderTest {
+    /// The dev stack's Apollo Router in front of the real subgraphs.
+    Apollo,
+    /// A second Apollo Router, same binary and configuration, in front of
+    /// subgraphs that answer from memory: the router's ceiling.
+    ApolloAgainstRecordedSubgraphs,
+    /// Hive Router in front of the real subgraphs.
+    Hive,
+    /// A second Apollo Router in front of the dev stack's subgraphs but
+    /// one, which runs as standalone replicas sharing a port.
+    ScaleOut { replicas: usize },
+}
+
+/// How many replicas the scale-out run ends with.
+const SCALE_OUT_REPLICAS: usize = 2;
+
 /// How a page's data is fetched.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Route {
-    /// One request to the router, which plans the subgraph fetches.
-    ThroughRouter,
+    /// One request to a router, which plans the subgraph fetches.
+    ThroughRouter(RouterUnderTest),
     /// The client makes the router's fetches itself: jobs from employer,
     /// then one call each to core, jobseeker and payment for all the jobs.
     DirectOneCallPerService,
@@ -588,9 +684,11 @@ async fn run_load(
                 }
                 let (token, variables) = factory.request(&page, page_size, &mut random);
                 let outcome = match route {
-                    Route::ThroughRouter => {
+                    Route::ThroughRouter(router) => {
                         let body = json!({ "query": *document, "operationName": page, "variables": variables });
-                        post(&client, token, &body).await.map(|_| 1)
+                        post_to(&client, factory.router_url(router), token, &body)
+                            .await
+                            .map(|_| 1)
                     }
                     Route::DirectOneCallPerService | Route::DirectOneCallPerEntity => {
                         direct_job_search(&client, &factory.direct, token, &variables, route).await
@@ -651,7 +749,14 @@ async fn run_load(
     Measurement {
         variant: String::new(),
         page: match route {
-            Route::ThroughRouter => page.to_owned(),
+            Route::ThroughRouter(RouterUnderTest::Apollo) => page.to_owned(),
+            Route::ThroughRouter(RouterUnderTest::ApolloAgainstRecordedSubgraphs) => {
+                format!("{page}, Apollo Router against recorded subgraphs (the router's ceiling)")
+            }
+            Route::ThroughRouter(RouterUnderTest::Hive) => format!("{page} through Hive Router"),
+            Route::ThroughRouter(RouterUnderTest::ScaleOut { replicas }) => {
+                format!("{page}, scale-out with {replicas} replicas")
+            }
             Route::DirectOneCallPerService => format!(
                 "{page} direct, one call per service and level ({:.1} calls per page)",
                 per_page(calls_made)
@@ -686,14 +791,317 @@ impl Drop for RunningDevstack {
     }
 }
 
-/// Builds `devstack` in release mode.
-fn build_devstack() {
-    let status = Command::new("cargo")
-        .args(["build", "--release", "-p", "devstack"])
-        .current_dir(repository_root())
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building devstack failed");
+/// A process the bench started beside the dev stack; killed when dropped.
+struct BenchChild(Child);
+
+impl Drop for BenchChild {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port nobody listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
+
+/// Waits until `port` accepts connections, failing early when `child`
+/// exits; `log` is named in the failure.
+fn wait_until_listening(child: &mut BenchChild, port: u16, what: &str, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.0.try_wait() {
+            panic!("{what} exited with {status}; see {}", log.display());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen within 60 s; see {}",
+            log.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A log file for a process the bench starts, in `target/bench`.
+fn bench_log(name: &str) -> (PathBuf, std::fs::File) {
+    let directory = repository_root().join("target/bench");
+    std::fs::create_dir_all(&directory).expect("creates target/bench");
+    let path = directory.join(name);
+    let file = std::fs::File::create(&path)
+        .unwrap_or_else(|error| panic!("creates {}: {error}", path.display()));
+    (path, file)
+}
+
+/// The supergraph the dev stack composed and its router serves.
+fn devstack_supergraph() -> String {
+    let path = repository_root().join("target/devstack/supergraph.graphql");
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// Each subgraph's name and routing URL, from the supergraph's
+/// `@join__graph(name: "…", url: "…")` lines.
+fn routing_urls(supergraph: &str) -> Vec<(String, String)> {
+    supergraph
+        .lines()
+        .filter_map(|line| {
+            let arguments = line.split_once("@join__graph(name: \"")?.1;
+            let (name, rest) = arguments.split_once('"')?;
+            let url = rest.split_once("url: \"")?.1.split_once('"')?.0;
+            Some((name.to_owned(), url.to_owned()))
+        })
+        .collect()
+}
+
+/// The router's ceiling: subgraphs answering from memory (this binary
+/// with `serve-recorded-subgraphs`, its own process so its CPU is read
+/// apart) and a second Apollo Router, same binary and configuration as the
+/// dev stack's, whose supergraph routes every subgraph to them.
+struct RouterCeiling {
+    recorded_subgraphs: BenchChild,
+    recorded_subgraphs_address: std::net::SocketAddr,
+    router: BenchChild,
+    router_url: String,
+}
+
+fn start_router_ceiling() -> RouterCeiling {
+    let supergraph = devstack_supergraph();
+    let upstreams = routing_urls(&supergraph);
+    assert_eq!(
+        upstreams.len(),
+        talentgraph_subgraphs::SUBGRAPHS.len(),
+        "the dev stack's supergraph names every subgraph"
+    );
+    let recorded_port = free_port();
+    let (recorded_log_path, recorded_log) = bench_log("recorded-subgraphs.log");
+    let mut recorded_subgraphs = BenchChild(
+        Command::new(std::env::current_exe().expect("the bench binary's path"))
+            .arg("serve-recorded-subgraphs")
+            .arg(format!("127.0.0.1:{recorded_port}"))
+            .args(upstreams.iter().map(|(name, url)| format!("{name}={url}")))
+            .stdout(Stdio::null())
+            .stderr(recorded_log)
+            .spawn()
+            .expect("the recorded subgraphs start"),
+    );
+    wait_until_listening(
+        &mut recorded_subgraphs,
+        recorded_port,
+        "the recorded subgraphs",
+        &recorded_log_path,
+    );
+    let mut rerouted = supergraph;
+    for (name, url) in &upstreams {
+        rerouted = rerouted.replace(
+            &format!("url: \"{url}\""),
+            &format!("url: \"http://127.0.0.1:{recorded_port}/{name}/graphql\""),
+        );
+    }
+    let (router, router_url) = start_apollo_router(&rerouted, "recorded-subgraphs");
+    RouterCeiling {
+        recorded_subgraphs,
+        recorded_subgraphs_address: std::net::SocketAddr::from(([127, 0, 0, 1], recorded_port)),
+        router,
+        router_url,
+    }
+}
+
+/// Starts a second Apollo Router, the dev stack's binary and development
+/// profile, on free ports, serving `supergraph` (written under
+/// `target/bench/supergraph-{name}.graphql`). Returns it and its URL.
+fn start_apollo_router(supergraph: &str, name: &str) -> (BenchChild, String) {
+    let root = repository_root();
+    let supergraph_path = root.join(format!("target/bench/supergraph-{name}.graphql"));
+    std::fs::write(&supergraph_path, supergraph).expect("writes the rerouted supergraph");
+    let (router_port, health_port, metrics_port) = (free_port(), free_port(), free_port());
+    let (router_log_path, router_log) = bench_log(&format!("router-{name}.log"));
+    let mut router = BenchChild(
+        Command::new(talentgraph_e2e::router_binary())
+            .arg("--supergraph")
+            .arg(&supergraph_path)
+            .arg("--config")
+            .arg(root.join("router/router.dev.yaml"))
+            .env("ROUTER_RHAI_SCRIPTS", root.join("router/rhai"))
+            .env("ROUTER_LISTEN", format!("127.0.0.1:{router_port}"))
+            .env("ROUTER_HEALTH_LISTEN", format!("127.0.0.1:{health_port}"))
+            .env("ROUTER_METRICS_LISTEN", format!("127.0.0.1:{metrics_port}"))
+            .env("APOLLO_TELEMETRY_DISABLED", "true")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(router_log)
+            .spawn()
+            .expect("a second Apollo Router starts"),
+    );
+    wait_until_listening(
+        &mut router,
+        health_port,
+        "a second Apollo Router",
+        &router_log_path,
+    );
+    (router, format!("http://127.0.0.1:{router_port}/"))
+}
+
+/// Scale-out: the dev stack's subgraphs, except one subgraph served by
+/// standalone replicas (its release binary, the dev stack's database, NATS
+/// and secret) that share one port with SO_REUSEPORT
+/// (`LISTEN_REUSE_PORT=true`), so the kernel spreads the router's
+/// connections across them with nothing in between. A second Apollo
+/// Router routes that subgraph to the shared port.
+struct ScaleOut {
+    subgraph: String,
+    port: u16,
+    replicas: Vec<BenchChild>,
+    router: BenchChild,
+    router_url: String,
+}
+
+impl ScaleOut {
+    fn start(subgraph: &str) -> Self {
+        let supergraph = devstack_supergraph();
+        let (_, url) = routing_urls(&supergraph)
+            .into_iter()
+            .find(|(name, _)| name == subgraph)
+            .unwrap_or_else(|| panic!("--scale-out {subgraph}: no such subgraph"));
+        let port = free_port();
+        let rerouted = supergraph.replace(
+            &format!("url: \"{url}\""),
+            &format!("url: \"http://127.0.0.1:{port}/graphql\""),
+        );
+        let (router, router_url) = start_apollo_router(&rerouted, &format!("scale-out-{subgraph}"));
+        let mut scale_out = Self {
+            subgraph: subgraph.to_owned(),
+            port,
+            replicas: Vec::new(),
+            router,
+            router_url,
+        };
+        scale_out.add_replica();
+        scale_out
+    }
+
+    /// Starts one more replica and waits until it serves.
+    fn add_replica(&mut self) {
+        let root = repository_root();
+        let binary = root.join(format!("target/release/talentgraph-{}", self.subgraph));
+        let replica = self.replicas.len() + 1;
+        let (log_path, log) = bench_log(&format!("{}-replica-{replica}.log", self.subgraph));
+        let mut child = BenchChild(
+            Command::new(&binary)
+                .env("TALENTGRAPH_ENV", "development")
+                // Warnings only, as the dev stack runs, plus the one line
+                // that says the replica listens.
+                .env("RUST_LOG", "warn,talentgraph_kit::server=info")
+                .env(
+                    "DATABASE_URL",
+                    format!(
+                        "postgres://postgres@127.0.0.1:{}/talentgraph_{}",
+                        devstack::DEFAULT_POSTGRES_PORT,
+                        self.subgraph
+                    ),
+                )
+                .env(
+                    "NATS_URL",
+                    format!("nats://127.0.0.1:{}", devstack::DEFAULT_NATS_PORT),
+                )
+                .env("LISTEN_ADDR", format!("127.0.0.1:{}", self.port))
+                .env("LISTEN_REUSE_PORT", "true")
+                .env_remove("METRICS_LISTEN_ADDR")
+                .stdout(log.try_clone().expect("a second handle on the log"))
+                .stderr(log)
+                .spawn()
+                .unwrap_or_else(|error| panic!("{} starts: {error}", binary.display())),
+        );
+        // The shared port already answers from the first replica; wait for
+        // this one by its log line instead.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !std::fs::read_to_string(&log_path)
+            .unwrap_or_default()
+            .contains("subgraph listening")
+        {
+            if let Ok(Some(status)) = child.0.try_wait() {
+                panic!(
+                    "{} exited with {status}; see {}",
+                    binary.display(),
+                    log_path.display()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not listen within 60 s; see {}",
+                binary.display(),
+                log_path.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.replicas.push(child);
+    }
+}
+
+/// Hive Router in front of the dev stack's subgraphs, on a free port, with
+/// the configuration `devstack up --router hive` uses.
+fn start_hive_router() -> (BenchChild, String) {
+    let root = repository_root();
+    let install = Command::new("bash")
+        .arg(root.join("scripts/install-hive-router.sh"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("scripts/install-hive-router.sh runs");
+    assert!(
+        install.status.success(),
+        "scripts/install-hive-router.sh failed"
+    );
+    let binary = String::from_utf8_lossy(&install.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let port = free_port();
+    let config = devstack::hive_router_config(
+        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        &root.join("target/devstack/supergraph.graphql"),
+        &std::env::var("ROUTER_SHARED_SECRET")
+            .ok()
+            .filter(|secret| !secret.trim().is_empty())
+            .unwrap_or_else(|| "talentgraph-development-router-secret".to_owned()),
+    );
+    let config_path = root.join("target/bench/hive-router.yaml");
+    std::fs::write(&config_path, config).expect("writes the Hive Router configuration");
+    let (log_path, log) = bench_log("hive-router.log");
+    let mut command = Command::new(&binary);
+    for variable in devstack::HIVE_ROUTER_OVERRIDE_VARIABLES {
+        command.env_remove(variable);
+    }
+    let mut router = BenchChild(
+        command
+            .env("ROUTER_CONFIG_FILE_PATH", &config_path)
+            .stdout(log.try_clone().expect("a second handle on the log"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|error| panic!("{binary} starts: {error}")),
+    );
+    wait_until_listening(&mut router, port, "Hive Router", &log_path);
+    (router, format!("http://127.0.0.1:{port}/"))
+}
+
+/// Builds `devstack` in release mode, and the standalone binary of the
+/// subgraph the scale-out run replicates.
+fn build_devstack(scale_out: Option<&str>) {
+    let mut packages = vec!["devstack".to_owned()];
+    packages.extend(scale_out.map(|subgraph| format!("talentgraph-{subgraph}")));
+    // One package per build: building them together would unify their
+    // features into different artifacts than the README's commands build.
+    for package in packages {
+        let status = Command::new("cargo")
+            .args(["build", "--release", "-p", &package])
+            .current_dir(repository_root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building {package} failed");
+    }
 }
 
 /// Starts `devstack up` (release) in `variant`'s environment; returns it
@@ -817,7 +1225,22 @@ fn markdown(measurements: &[Measurement], options: &Options, (start, end): (&str
         options.warm_up_seconds,
         comma_separated(&options.connections),
         comma_separated(&options.page_sizes),
-        if options.direct { " --direct" } else { "" },
+        [
+            (options.direct, " --direct".to_owned()),
+            (options.router_ceiling, " --router-ceiling".to_owned()),
+            (options.hive_router, " --hive-router".to_owned()),
+            (
+                options.scale_out.is_some(),
+                format!(
+                    " --scale-out {}",
+                    options.scale_out.as_deref().unwrap_or_default()
+                ),
+            ),
+        ]
+        .iter()
+        .filter(|(chosen, _)| *chosen)
+        .map(|(_, flag)| flag.as_str())
+        .collect::<String>(),
         if by_variant {
             format!(
                 " The stack was started once per variant, in this order, with `--variants '{}'`.",
@@ -846,9 +1269,16 @@ fn markdown(measurements: &[Measurement], options: &Options, (start, end): (&str
 #[tokio::main]
 #[allow(clippy::print_stdout)]
 async fn main() {
+    // The bench starts itself a second time as the recorded subgraphs, so
+    // their CPU time is read apart from the load generator's.
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    if arguments.first().map(String::as_str) == Some("serve-recorded-subgraphs") {
+        serve_recorded_subgraphs(&arguments[1..]).await;
+        return;
+    }
     let options = parse_options();
     let root = repository_root();
-    build_devstack();
+    build_devstack(options.scale_out.as_deref());
     let mut measurements = Vec::new();
     for variant in &options.variants {
         println!("variant {}: starting the stack", variant.label);
@@ -884,13 +1314,200 @@ async fn main() {
     );
 }
 
+/// `serve-recorded-subgraphs ADDRESS NAME=URL...`: see
+/// [`talentgraph_e2e::recorded_subgraphs`].
+async fn serve_recorded_subgraphs(arguments: &[String]) {
+    let address = arguments
+        .first()
+        .expect("serve-recorded-subgraphs ADDRESS NAME=URL...");
+    let upstreams = arguments[1..]
+        .iter()
+        .map(|argument| {
+            let (name, url) = argument
+                .split_once('=')
+                .unwrap_or_else(|| panic!("`{argument}` is not NAME=URL"));
+            (name.to_owned(), url.to_owned())
+        })
+        .collect();
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .unwrap_or_else(|error| panic!("binds {address}: {error}"));
+    talentgraph_e2e::recorded_subgraphs::serve_recorded_subgraphs(listener, upstreams)
+        .await
+        .expect("serves the recorded subgraphs");
+}
+
+/// Sends one request of JobSearchPage per organization and page size
+/// through the ceiling's router, so the recorded subgraphs hold every
+/// answer the measured load asks for.
+async fn record_job_search(client: &reqwest::Client, factory: &RequestFactory, page_sizes: &[i64]) {
+    let url = factory.router_url(RouterUnderTest::ApolloAgainstRecordedSubgraphs);
+    let document = page_document("JobSearchPage");
+    for page_size in page_sizes {
+        for organization in 0..WORLD.organizations {
+            let body = json!({
+                "query": document,
+                "operationName": "JobSearchPage",
+                "variables": job_search_variables(*page_size, organization),
+            });
+            post_to(client, url, Some(&factory.jobseeker_token), &body)
+                .await
+                .unwrap_or_else(|error| panic!("recording JobSearchPage: {error}"));
+        }
+    }
+}
+
+/// The pages Hive Router answers as Apollo Router does: one request per
+/// page at each page size, compared as JSON.
+#[allow(clippy::print_stdout)]
+async fn pages_hive_answers_alike(
+    client: &reqwest::Client,
+    factory: &RequestFactory,
+    options: &Options,
+) -> std::collections::BTreeSet<String> {
+    let mut alike: std::collections::BTreeSet<String> = options.pages.iter().cloned().collect();
+    for page in &options.pages {
+        let document = page_document(page);
+        for page_size in &options.page_sizes {
+            let mut random = rand::rngs::StdRng::seed_from_u64(7);
+            let (token, variables) = factory.request(page, *page_size, &mut random);
+            let body = json!({ "query": document, "operationName": page, "variables": variables });
+            let apollo = post_to(
+                client,
+                factory.router_url(RouterUnderTest::Apollo),
+                token,
+                &body,
+            )
+            .await;
+            let hive = post_to(
+                client,
+                factory.router_url(RouterUnderTest::Hive),
+                token,
+                &body,
+            )
+            .await;
+            if apollo.is_ok() && apollo == hive {
+                println!("{page} size {page_size}: Hive Router's answer equals Apollo Router's");
+            } else {
+                println!(
+                    "{page} size {page_size}: the answers differ\n  Apollo Router: {apollo:?}\n  Hive Router: {hive:?}"
+                );
+                alike.remove(page);
+            }
+        }
+    }
+    alike
+}
+
+/// What every load run of one stack shares.
+struct RunContext<'a> {
+    options: &'a Options,
+    client: reqwest::Client,
+    factory: Arc<RequestFactory>,
+    ticks_per_second: f64,
+    ceiling: Option<&'a RouterCeiling>,
+    /// The pages Hive Router answers as Apollo Router does.
+    pages_hive_answers_alike: std::collections::BTreeSet<String>,
+}
+
+impl RunContext<'_> {
+    /// Runs `target` at every page size and connection count.
+    #[allow(clippy::print_stdout)]
+    async fn measure(&self, target: LoadTarget<'_>, processes: &Processes) -> Vec<Measurement> {
+        let mut measurements = Vec::new();
+        for page_size in &self.options.page_sizes {
+            for connections in &self.options.connections {
+                let recorded_before = self.recording_statistics().await;
+                let mut measurement = run_load(
+                    self.factory.clone(),
+                    target,
+                    *page_size,
+                    *connections,
+                    LoadWindow {
+                        warm_up: Duration::from_secs(self.options.warm_up_seconds),
+                        duration: Duration::from_secs(self.options.seconds),
+                    },
+                    processes,
+                    self.ticks_per_second,
+                )
+                .await;
+                match target.route {
+                    Route::ThroughRouter(RouterUnderTest::ApolloAgainstRecordedSubgraphs) => {
+                        if let (Some(before), Some(after)) =
+                            (recorded_before, self.recording_statistics().await)
+                        {
+                            measurement.page.push_str(&format!(
+                                "; {} of {} subgraph requests missed the recording",
+                                after.forwarded - before.forwarded,
+                                (after.forwarded + after.answered_from_memory)
+                                    - (before.forwarded + before.answered_from_memory)
+                            ));
+                        }
+                    }
+                    Route::ThroughRouter(RouterUnderTest::Hive) => {
+                        measurement.page.push_str(
+                            if self.pages_hive_answers_alike.contains(target.page) {
+                                " (answers equal Apollo Router's)"
+                            } else {
+                                " (answers DIFFER from Apollo Router's: see the bench's output)"
+                            },
+                        );
+                    }
+                    _ => {}
+                }
+                println!(
+                    "{} size {page_size} connections {connections}: {:.0} pages/s, p50 {:.1} ms, p99 {:.1} ms, {} errors, CPU s/1000 pages {:?}",
+                    measurement.page,
+                    measurement.pages_per_second,
+                    measurement.p50_milliseconds,
+                    measurement.p99_milliseconds,
+                    measurement.errors,
+                    measurement.cpu_seconds_per_1000_pages
+                );
+                measurements.push(measurement);
+            }
+        }
+        measurements
+    }
+
+    async fn recording_statistics(
+        &self,
+    ) -> Option<talentgraph_e2e::recorded_subgraphs::RecordingStatistics> {
+        let ceiling = self.ceiling?;
+        recording_statistics(&self.client, ceiling.recorded_subgraphs_address)
+            .await
+            .ok()
+    }
+}
+
 /// Runs every page, page size and connection count against a running stack.
 #[allow(clippy::print_stdout)]
 async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<Measurement> {
     let root = repository_root();
     let client = reqwest::Client::new();
-    let processes = Processes::find(devstack.0.id(), postmaster_pid(root));
-    let ticks = ticks_per_second();
+    let ceiling = options.router_ceiling.then(start_router_ceiling);
+    let hive = options.hive_router.then(start_hive_router);
+    let mut scale_out = options.scale_out.as_deref().map(ScaleOut::start);
+    let references = |scale_out: Option<&ScaleOut>| ReferenceProcesses {
+        routers: ceiling
+            .iter()
+            .map(|ceiling| ceiling.router.0.id())
+            .chain(hive.iter().map(|(router, _)| router.0.id()))
+            .chain(scale_out.iter().map(|scale_out| scale_out.router.0.id()))
+            .collect(),
+        recorded_subgraphs: ceiling
+            .as_ref()
+            .map(|ceiling| ceiling.recorded_subgraphs.0.id()),
+        subgraph_replicas: scale_out
+            .iter()
+            .flat_map(|scale_out| scale_out.replicas.iter().map(|replica| replica.0.id()))
+            .collect(),
+    };
+    let processes = Processes::find(
+        devstack.0.id(),
+        postmaster_pid(root),
+        &references(scale_out.as_ref()),
+    );
     let slugs_answer = post(
         &client,
         None,
@@ -916,15 +1533,43 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
         jobseeker_token: sign_in(&client, &WORLD.email(WORLD.demo_jobseeker())).await,
         recruiter_token: sign_in(&client, &WORLD.email(WORLD.demo_recruiter())).await,
         direct: DirectFetches::new(),
+        ceiling_router_url: ceiling.as_ref().map(|ceiling| ceiling.router_url.clone()),
+        hive_router_url: hive.as_ref().map(|(_, url)| url.clone()),
+        scale_out_router_url: scale_out
+            .as_ref()
+            .map(|scale_out| scale_out.router_url.clone()),
     });
+    if ceiling.is_some() {
+        println!("recording JobSearchPage's subgraph answers for the router's ceiling");
+        record_job_search(&client, &factory, &options.page_sizes).await;
+    }
+    let pages_hive_answers_alike = if hive.is_some() {
+        pages_hive_answers_alike(&client, &factory, options).await
+    } else {
+        std::collections::BTreeSet::new()
+    };
     let mut targets: Vec<LoadTarget<'_>> = options
         .pages
         .iter()
         .map(|page| LoadTarget {
             page,
-            route: Route::ThroughRouter,
+            route: Route::ThroughRouter(RouterUnderTest::Apollo),
         })
         .collect();
+    if ceiling.is_some() {
+        targets.push(LoadTarget {
+            page: "JobSearchPage",
+            route: Route::ThroughRouter(RouterUnderTest::ApolloAgainstRecordedSubgraphs),
+        });
+    }
+    if hive.is_some() {
+        for page in &options.pages {
+            targets.push(LoadTarget {
+                page,
+                route: Route::ThroughRouter(RouterUnderTest::Hive),
+            });
+        }
+    }
     if options.direct {
         for route in [
             Route::DirectOneCallPerService,
@@ -936,31 +1581,38 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
             });
         }
     }
+    let context = RunContext {
+        options,
+        client: client.clone(),
+        factory,
+        ticks_per_second: ticks_per_second(),
+        ceiling: ceiling.as_ref(),
+        pages_hive_answers_alike,
+    };
     let mut measurements = Vec::new();
     for target in targets {
-        for page_size in &options.page_sizes {
-            for connections in &options.connections {
-                let measurement = run_load(
-                    factory.clone(),
-                    target,
-                    *page_size,
-                    *connections,
-                    LoadWindow {
-                        warm_up: Duration::from_secs(options.warm_up_seconds),
-                        duration: Duration::from_secs(options.seconds),
-                    },
-                    &processes,
-                    ticks,
-                )
-                .await;
-                println!(
-                    "{} size {page_size} connections {connections}: {:.0} pages/s, p50 {:.1} ms, p99 {:.1} ms, {} errors, CPU s/1000 pages {:?}",
-                    measurement.page,
-                    measurement.pages_per_second,
-                    measurement.p50_milliseconds,
-                    measurement.p99_milliseconds,
-                    measurement.errors,
-                    measurement.cpu_seconds_per_1000_pages
+        measurements.extend(context.measure(target, &processes).await);
+    }
+    if let Some(scale_out) = &mut scale_out {
+        for replicas in 1..=SCALE_OUT_REPLICAS {
+            if replicas > 1 {
+                println!("starting {} replica {replicas}", scale_out.subgraph);
+                scale_out.add_replica();
+            }
+            let processes = Processes::find(
+                devstack.0.id(),
+                postmaster_pid(root),
+                &references(Some(scale_out)),
+            );
+            let target = LoadTarget {
+                page: "JobSearchPage",
+                route: Route::ThroughRouter(RouterUnderTest::ScaleOut { replicas }),
+            };
+            for mut measurement in context.measure(target, &processes).await {
+                measurement.page = format!(
+                    "JobSearchPage, {} as {replicas} standalone replica{} on one port",
+                    scale_out.subgraph,
+                    if replicas == 1 { "" } else { "s" }
                 );
                 measurements.push(measurement);
             }

@@ -1,5 +1,6 @@
 //! GraphQL over HTTP for any async-graphql schema.
 
+pub mod document_cache;
 pub mod http;
 pub mod limits;
 
@@ -9,6 +10,9 @@ use async_graphql::{ObjectType, SchemaBuilder, SubscriptionType};
 
 use crate::config::LimitsConfig;
 use crate::request::RequestContext;
+
+/// `GRAPHQL_DOCUMENT_CACHE_ENTRIES`'s default.
+pub const DEFAULT_DOCUMENT_CACHE_ENTRIES: usize = 256;
 
 /// Adds a subgraph's per-request data (its DataLoaders) to a request.
 pub type RequestDataHook =
@@ -26,6 +30,8 @@ pub struct GraphqlEndpoint<E> {
     pub(crate) router_secret: Option<String>,
     /// Whether Federation's `_service { sdl }` answers (off in production).
     pub(crate) service_sdl_exposed: bool,
+    /// Parsed documents kept between requests.
+    pub(crate) document_cache: document_cache::DocumentCache,
 }
 
 impl<E: async_graphql::Executor> GraphqlEndpoint<E> {
@@ -38,7 +44,15 @@ impl<E: async_graphql::Executor> GraphqlEndpoint<E> {
             authenticator: Arc::new(crate::auth::NoTokenVerification),
             router_secret: None,
             service_sdl_exposed: true,
+            document_cache: document_cache::DocumentCache::new(DEFAULT_DOCUMENT_CACHE_ENTRIES),
         }
+    }
+
+    /// Keeps up to `entries_per_generation` parsed documents per generation
+    /// (see [`document_cache`]); zero parses every request.
+    pub fn with_document_cache(mut self, entries_per_generation: usize) -> Self {
+        self.document_cache = document_cache::DocumentCache::new(entries_per_generation);
+        self
     }
 
     /// Whether `_service { sdl }` answers; production turns it off with

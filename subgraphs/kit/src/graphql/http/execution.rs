@@ -57,8 +57,8 @@ pub async fn execute<E: Executor>(
         set_code(&mut error, ErrorCode::BadUserInput);
         return request_error_response(&context, media_type, vec![error]);
     }
-    let document = match async_graphql::parser::parse_query(&query) {
-        Ok(document) => document,
+    let document = match endpoint.document_cache.parse(&query) {
+        Ok((document, _)) => document,
         Err(error) => {
             let mut error = ServerError::from(error);
             set_code(&mut error, ErrorCode::GraphqlParseFailed);
