@@ -57,6 +57,16 @@ fn expected_fetches(router: RouterChoice, page: &str, budgeted: u64) -> u64 {
     }
 }
 
+/// The most SQL statements a page may cost through `router`: the budget,
+/// plus one on EmployerDashboardPage through Hive Router, whose extra
+/// fetch runs one more statement (11 against 10).
+fn statement_budget(router: RouterChoice, page: &str, budgeted: u64) -> u64 {
+    match (router, page) {
+        (RouterChoice::Hive, "EmployerDashboardPage") => budgeted + 1,
+        _ => budgeted,
+    }
+}
+
 /// Runs a page at page sizes 10 and 100 and checks its costs against the
 /// committed budget; returns the two responses' data.
 async fn run_page_at_both_sizes(stack: &Stack, page: &str) -> [Value; 2] {
@@ -64,6 +74,7 @@ async fn run_page_at_both_sizes(stack: &Stack, page: &str) -> [Value; 2] {
         .remove(page)
         .unwrap_or_else(|| panic!("pages/budgets.json has no budget for {page}"));
     let expected_fetches = expected_fetches(stack.router(), page, budget.fetches);
+    let statement_budget = statement_budget(stack.router(), page, budget.max_sql_statements);
     let mut costs: Vec<Cost> = Vec::new();
     let mut data = Vec::new();
     for page_size in [10, 100] {
@@ -82,11 +93,11 @@ async fn run_page_at_both_sizes(stack: &Stack, page: &str) -> [Value; 2] {
             cost.fetches
         );
         assert!(
-            cost.total_statements() <= budget.max_sql_statements,
+            cost.total_statements() <= statement_budget,
             "{page} at page size {page_size}: {} SQL statements {:?} exceed the budget of {}",
             cost.total_statements(),
             cost.statements,
-            budget.max_sql_statements
+            statement_budget
         );
         costs.push(cost);
         data.push(response.body["data"].clone());
