@@ -1004,34 +1004,9 @@ fn start_router(
     eprintln!(
         "▸ checking the pinned Apollo Router (the first install builds it: about 14 minutes)"
     );
-    let install = std::process::Command::new("bash")
-        .arg(workspace_root().join("scripts/install-router.sh"))
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|error| {
-            DevstackError::Router(format!("cannot run scripts/install-router.sh: {error}"))
-        })?;
-    if !install.status.success() {
-        return Err(DevstackError::Router(
-            "scripts/install-router.sh failed (see above)".to_owned(),
-        ));
-    }
-    let binary = String::from_utf8_lossy(&install.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    let log_path = directory.join("router.log");
-    let log = std::fs::File::create(&log_path).map_err(|source| DevstackError::Write {
-        path: log_path.clone(),
-        source,
-    })?;
-    let log_for_stderr = log.try_clone().map_err(|source| DevstackError::Write {
-        path: log_path.clone(),
-        source,
-    })?;
-    let mut child = std::process::Command::new(&binary)
+    let binary = install_router("install-router.sh")?;
+    let (log_path, log, log_for_stderr) = router_log(&directory)?;
+    let child = std::process::Command::new(&binary)
         .arg("--hot-reload")
         .arg("--supergraph")
         .arg(&supergraph_path)
@@ -1046,22 +1021,69 @@ fn start_router(
         .stderr(log_for_stderr)
         .spawn()
         .map_err(|error| DevstackError::Router(format!("cannot start {binary}: {error}")))?;
+    wait_for_router(child, ROUTER_HEALTH_LISTEN, "the router", &log_path)
+}
+
+/// Runs `scripts/<script>`, which installs a pinned router once and prints
+/// its binary's path on its last line; returns that path.
+pub fn install_router(script: &str) -> Result<String, DevstackError> {
+    let install = std::process::Command::new("bash")
+        .arg(workspace_root().join("scripts").join(script))
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|error| DevstackError::Router(format!("cannot run scripts/{script}: {error}")))?;
+    if !install.status.success() {
+        return Err(DevstackError::Router(format!(
+            "scripts/{script} failed (see above)"
+        )));
+    }
+    Ok(String::from_utf8_lossy(&install.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned())
+}
+
+/// The router's log file in `directory`, opened twice: for its standard
+/// output and its standard error.
+fn router_log(directory: &Path) -> Result<(PathBuf, std::fs::File, std::fs::File), DevstackError> {
+    let log_path = directory.join("router.log");
+    let log = std::fs::File::create(&log_path).map_err(|source| DevstackError::Write {
+        path: log_path.clone(),
+        source,
+    })?;
+    let log_for_stderr = log.try_clone().map_err(|source| DevstackError::Write {
+        path: log_path.clone(),
+        source,
+    })?;
+    Ok((log_path, log, log_for_stderr))
+}
+
+/// Waits until the router accepts connections on `address`, or fails with
+/// its log's path when it exits or a minute passes.
+fn wait_for_router(
+    mut child: std::process::Child,
+    address: &str,
+    name: &str,
+    log_path: &Path,
+) -> Result<std::process::Child, DevstackError> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             return Err(DevstackError::Router(format!(
-                "the router exited with {status}; see {}",
+                "{name} exited with {status}; see {}",
                 log_path.display()
             )));
         }
-        if std::net::TcpStream::connect(ROUTER_HEALTH_LISTEN).is_ok() {
-            eprintln!("▸ the router is up; its log is {}", log_path.display());
+        if std::net::TcpStream::connect(address).is_ok() {
+            eprintln!("▸ {name} is up; its log is {}", log_path.display());
             return Ok(child);
         }
         if Instant::now() > deadline {
             let _ = child.kill();
             return Err(DevstackError::Router(format!(
-                "the router did not start within 60 s; see {}",
+                "{name} did not start within 60 s; see {}",
                 log_path.display()
             )));
         }
@@ -1143,26 +1165,7 @@ pub const HIVE_ROUTER_OVERRIDE_VARIABLES: [&str; 8] = [
 /// with [`hive_router_config`].
 fn start_hive_router(supergraph_path: &Path) -> Result<std::process::Child, DevstackError> {
     eprintln!("▸ checking Hive Router (the first install builds it)");
-    let install = std::process::Command::new("bash")
-        .arg(workspace_root().join("scripts/install-hive-router.sh"))
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|error| {
-            DevstackError::Router(format!(
-                "cannot run scripts/install-hive-router.sh: {error}"
-            ))
-        })?;
-    if !install.status.success() {
-        return Err(DevstackError::Router(
-            "scripts/install-hive-router.sh failed (see above)".to_owned(),
-        ));
-    }
-    let binary = String::from_utf8_lossy(&install.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
+    let binary = install_router("install-hive-router.sh")?;
     let directory = supergraph_path
         .parent()
         .map(Path::to_path_buf)
@@ -1179,46 +1182,18 @@ fn start_hive_router(supergraph_path: &Path) -> Result<std::process::Child, Devs
         path: config_path.clone(),
         source,
     })?;
-    let log_path = directory.join("router.log");
-    let log = std::fs::File::create(&log_path).map_err(|source| DevstackError::Write {
-        path: log_path.clone(),
-        source,
-    })?;
-    let log_for_stderr = log.try_clone().map_err(|source| DevstackError::Write {
-        path: log_path.clone(),
-        source,
-    })?;
+    let (log_path, log, log_for_stderr) = router_log(&directory)?;
     let mut command = std::process::Command::new(&binary);
     for variable in HIVE_ROUTER_OVERRIDE_VARIABLES {
         command.env_remove(variable);
     }
-    let mut child = command
+    let child = command
         .env("ROUTER_CONFIG_FILE_PATH", &config_path)
         .stdout(log)
         .stderr(log_for_stderr)
         .spawn()
         .map_err(|error| DevstackError::Router(format!("cannot start {binary}: {error}")))?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(DevstackError::Router(format!(
-                "Hive Router exited with {status}; see {}",
-                log_path.display()
-            )));
-        }
-        if std::net::TcpStream::connect(listen).is_ok() {
-            eprintln!("▸ Hive Router is up; its log is {}", log_path.display());
-            return Ok(child);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            return Err(DevstackError::Router(format!(
-                "Hive Router did not start within 60 s; see {}",
-                log_path.display()
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_router(child, ROUTER_LISTEN, "Hive Router", &log_path)
 }
 
 type SubgraphTask = (

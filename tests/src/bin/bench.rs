@@ -1044,21 +1044,8 @@ impl ScaleOut {
 /// the configuration `devstack up --router hive` uses.
 fn start_hive_router() -> (BenchChild, String) {
     let root = repository_root();
-    let install = Command::new("bash")
-        .arg(root.join("scripts/install-hive-router.sh"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("scripts/install-hive-router.sh runs");
-    assert!(
-        install.status.success(),
-        "scripts/install-hive-router.sh failed"
-    );
-    let binary = String::from_utf8_lossy(&install.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
+    let binary = devstack::install_router("install-hive-router.sh")
+        .unwrap_or_else(|error| panic!("installing Hive Router: {error}"));
     let port = free_port();
     let config = devstack::hive_router_config(
         std::net::SocketAddr::from(([127, 0, 0, 1], port)),
