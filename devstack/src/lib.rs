@@ -1021,7 +1021,13 @@ fn start_router(
         .stderr(log_for_stderr)
         .spawn()
         .map_err(|error| DevstackError::Router(format!("cannot start {binary}: {error}")))?;
-    wait_for_router(child, ROUTER_HEALTH_LISTEN, "the router", &log_path)
+    wait_for_router(
+        child,
+        ROUTER_HEALTH_LISTEN,
+        "/health",
+        "the router",
+        &log_path,
+    )
 }
 
 /// Runs `scripts/<script>`, which installs a pinned router once and prints
@@ -1060,11 +1066,28 @@ fn router_log(directory: &Path) -> Result<(PathBuf, std::fs::File, std::fs::File
     Ok((log_path, log, log_for_stderr))
 }
 
-/// Waits until the router accepts connections on `address`, or fails with
-/// its log's path when it exits or a minute passes.
+/// Whether `GET path` on `address` answers 200, asked over a plain
+/// HTTP/1.1 connection (this runs before any async client exists).
+pub fn answers_ok(address: &str, path: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(address) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut status_line = [0_u8; 12];
+    stream.read_exact(&mut status_line).is_ok() && status_line.ends_with(b" 200")
+}
+
+/// Waits until `GET probe` on `address` answers 200, or fails with the
+/// router's log's path when it exits or a minute passes.
 fn wait_for_router(
     mut child: std::process::Child,
     address: &str,
+    probe: &str,
     name: &str,
     log_path: &Path,
 ) -> Result<std::process::Child, DevstackError> {
@@ -1076,7 +1099,7 @@ fn wait_for_router(
                 log_path.display()
             )));
         }
-        if std::net::TcpStream::connect(address).is_ok() {
+        if answers_ok(address, probe) {
             eprintln!("▸ {name} is up; its log is {}", log_path.display());
             return Ok(child);
         }
@@ -1193,7 +1216,9 @@ fn start_hive_router(supergraph_path: &Path) -> Result<std::process::Child, Devs
         .stderr(log_for_stderr)
         .spawn()
         .map_err(|error| DevstackError::Router(format!("cannot start {binary}: {error}")))?;
-    wait_for_router(child, ROUTER_LISTEN, "Hive Router", &log_path)
+    // Its /health answers before the supergraph is loaded; /readiness
+    // waits for it.
+    wait_for_router(child, ROUTER_LISTEN, "/readiness", "Hive Router", &log_path)
 }
 
 type SubgraphTask = (

@@ -591,7 +591,10 @@ impl Stack {
             router_url: format!("http://{listen}/"),
             health_url: match options.router {
                 RouterChoice::Apollo => format!("http://{health}/health"),
-                RouterChoice::Hive => format!("http://{listen}/health"),
+                // Hive Router's /health answers before it has loaded the
+                // supergraph (requests then fail with
+                // NO_SUPERGRAPH_AVAILABLE); /readiness waits for it.
+                RouterChoice::Hive => format!("http://{listen}/readiness"),
             },
             router_metrics_url: format!("http://{router_metrics}/metrics"),
             client: reqwest::Client::builder()

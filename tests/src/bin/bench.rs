@@ -1071,6 +1071,17 @@ fn start_hive_router() -> (BenchChild, String) {
             .unwrap_or_else(|error| panic!("{binary} starts: {error}")),
     );
     wait_until_listening(&mut router, port, "Hive Router", &log_path);
+    // Listening is not ready: /readiness answers 200 once the supergraph
+    // is loaded.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !devstack::answers_ok(&format!("127.0.0.1:{port}"), "/readiness") {
+        assert!(
+            Instant::now() < deadline,
+            "Hive Router was not ready within 60 s; see {}",
+            log_path.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     (router, format!("http://127.0.0.1:{port}/"))
 }
 
