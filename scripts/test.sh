@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test. The end-to-end tests need the pinned Apollo Router and
-# Hive Router; each is installed on first use (builds of about 14 and 10
-# minutes) and reused afterwards. The
+# Hive Router; each is built on first use (Apollo Router in about 14
+# minutes on two idle cores) and reused afterwards. The
 # agreement tests need the npm reference implementations, installed (once
 # per lock file) into schema-registry/oracle; the payment tests need
 # localstripe; the browser tests need Chromium and the built web app (web/).
