@@ -740,7 +740,9 @@ impl LocalPaymentProvider {
 
 /// The secret the router sends the subgraphs: `ROUTER_SHARED_SECRET` when
 /// set, otherwise the development profile's default.
-fn router_secret() -> String {
+/// The secret the dev stack's router sends to the subgraphs
+/// (`ROUTER_SHARED_SECRET`, or the development default).
+pub fn router_secret() -> String {
     std::env::var("ROUTER_SHARED_SECRET")
         .ok()
         .filter(|secret| !secret.trim().is_empty())

@@ -368,7 +368,8 @@ pub struct Stack {
     _directory: tempfile::TempDir,
 }
 
-fn free_address() -> SocketAddr {
+/// A loopback address nobody listens on now.
+pub fn free_address() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")

@@ -803,10 +803,7 @@ impl Drop for BenchChild {
 
 /// A loopback port nobody listens on now.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free loopback port")
+    talentgraph_e2e::free_address().port()
 }
 
 /// Waits until `port` accepts connections, failing early when `child`
@@ -1050,10 +1047,7 @@ fn start_hive_router() -> (BenchChild, String) {
     let config = devstack::hive_router_config(
         std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         &root.join("target/devstack/supergraph.graphql"),
-        &std::env::var("ROUTER_SHARED_SECRET")
-            .ok()
-            .filter(|secret| !secret.trim().is_empty())
-            .unwrap_or_else(|| "talentgraph-development-router-secret".to_owned()),
+        &devstack::router_secret(),
     );
     let config_path = root.join("target/bench/hive-router.yaml");
     std::fs::write(&config_path, config).expect("writes the Hive Router configuration");
