@@ -212,6 +212,33 @@ impl Event for RecruiterRemoved {
     const VERSION: u32 = 1;
 }
 
+/// An organization's card changed: the few fields that pages show wherever
+/// an organization is mentioned (name, slug, logo, verified mark). Core
+/// owns organizations; employer and internship keep a copy of every card so
+/// that they answer `Job.organization` and `Internship.organization` with
+/// the card in the same fetch (`@provides`) instead of the router asking
+/// core for it in another. The demo data announces every organization it
+/// creates this way too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationChanged {
+    pub organization_id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub logo_url: Option<String>,
+    pub verified: bool,
+    /// Grows by one with every change of the organization in core. A copy
+    /// keeps the card with the highest revision it has seen, so a card that
+    /// arrives late (a redelivery after a newer one) cannot roll it back.
+    pub revision: i64,
+}
+
+impl Event for OrganizationChanged {
+    const PRODUCER: &'static str = "core";
+    const TYPE: &'static str = "organization.changed";
+    const VERSION: u32 = 1;
+}
+
 /// One catalogue entry: an event, who consumes it and for what.
 #[derive(Debug, Clone)]
 pub struct CatalogueEntry {
@@ -289,6 +316,13 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
         ),
         entry::<JobCreditsPurchased>("a credit purchase's invoice was paid", &[]),
         entry::<PlanChanged>("`changePlan` committed a new plan", &[]),
+        entry::<OrganizationChanged>(
+            "`updateOrganization` changed an organization's card (or the demo data created the organization)",
+            &[
+                "employer-organization-cards (employer): keeps the card, which `Job.organization` and `User.recruiterAt` provide",
+                "internship-organization-cards (internship): keeps the card, which `Internship.organization` provides",
+            ],
+        ),
     ]
 }
 

@@ -54,10 +54,8 @@ fn pages_plan_within_their_budgets() {
         .iter()
         .find(|plan| plan.operation == "JobSearchPage")
         .expect("JobSearchPage");
-    assert_eq!(
-        search.subgraphs,
-        ["core", "employer", "jobseeker", "payment"]
-    );
+    // Employer provides the organizations' cards, so core is not asked.
+    assert_eq!(search.subgraphs, ["employer", "jobseeker", "payment"]);
     assert_eq!(
         search.longest_chain, 2,
         "employer first, then the rest in parallel"
@@ -94,8 +92,8 @@ fn plan_over_budget_exits_1_with_plans_side_by_side() {
         std::fs::read_to_string(repository().join("pages/budgets.json"))
             .expect("budgets")
             .replace(
-                r#""JobSearchPage": { "fetches": 4"#,
                 r#""JobSearchPage": { "fetches": 3"#,
+                r#""JobSearchPage": { "fetches": 2"#,
             ),
     )
     .expect("writes budgets");
@@ -113,7 +111,7 @@ fn plan_over_budget_exits_1_with_plans_side_by_side() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert_eq!(result.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("over budget: JobSearchPage makes 4 subgraph fetches; its budget is 3"),
+        stderr.contains("over budget: JobSearchPage makes 3 subgraph fetches; its budget is 2"),
         "{stderr}"
     );
     assert!(

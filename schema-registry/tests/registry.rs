@@ -850,7 +850,7 @@ async fn changes_of_trust_need_an_approver() {
     let employer = committed("subgraphs/employer/schema.graphql");
     let taking_over = employer.replacen(
         "type Organization @key(fields: \"id\") {",
-        "type Organization @key(fields: \"id\") {\n\tname: String! @override(from: \"core\")",
+        "type Organization @key(fields: \"id\") {\n\tindustry: String! @override(from: \"core\")",
         1,
     );
     assert_ne!(taking_over, employer, "employer declares Organization");

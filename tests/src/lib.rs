@@ -616,6 +616,7 @@ impl Stack {
         };
         stack.wait_until_healthy().await;
         stack.wait_for_demo_memberships().await;
+        stack.wait_for_organization_cards().await;
         for account in DemoAccount::ALL {
             let session = stack
                 .sign_in(&account.email(), DEMO_PASSWORD)
@@ -634,21 +635,44 @@ impl Stack {
         let expected = (0..WORLD.users)
             .filter(|user| WORLD.recruiter_organization(*user).is_some())
             .count() as i64;
-        let auth = self.subgraph("auth").database.clone();
+        self.wait_for_projection(
+            "auth",
+            "SELECT count(*) FROM account_organizations",
+            expected,
+        )
+        .await;
+    }
+
+    /// Waits until employer and internship keep the card of every demo
+    /// organization (core's `organization.changed` events), which the pages
+    /// read there instead of from core.
+    async fn wait_for_organization_cards(&self) {
+        for subgraph in ["employer", "internship"] {
+            self.wait_for_projection(
+                subgraph,
+                "SELECT count(*) FROM organization_cards",
+                WORLD.organizations as i64,
+            )
+            .await;
+        }
+    }
+
+    /// Polls `count_sql` in `subgraph`'s database until it reaches
+    /// `expected`; a projection that takes over 30 s fails the test.
+    async fn wait_for_projection(&self, subgraph: &str, count_sql: &'static str, expected: i64) {
+        let database = self.subgraph(subgraph).database.clone();
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let projected: i64 = auth
-                .fetch_scalar(sqlx::query_scalar(
-                    "SELECT count(*) FROM account_organizations",
-                ))
+            let projected: i64 = database
+                .fetch_scalar(sqlx::query_scalar(count_sql))
                 .await
-                .expect("counts memberships");
+                .unwrap_or_else(|error| panic!("{count_sql}: {}", error.detail()));
             if projected >= expected {
                 return;
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "auth projected {projected} of {expected} demo memberships within 30 s"
+                "{subgraph} projected {projected} of {expected} rows ({count_sql}) within 30 s"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -366,3 +366,138 @@ async fn a_closed_job_takes_no_applications() {
         .collect();
     assert_eq!(reasons, vec!["JOB_CLOSED"], "{:#}", response.body);
 }
+
+/// The card a job and an internship of `organization` show through the
+/// router, with the fetches that took: (job's card, internship's card).
+async fn cards_on_pages(
+    stack: &Stack,
+    organization: &str,
+) -> (serde_json::Value, serde_json::Value, talentgraph_e2e::Cost) {
+    let (response, cost) = stack
+        .request(
+            None,
+            "query($organization: ID!) {
+               jobs(first: 1, filter: { organizationId: $organization }) {
+                 edges { node { organization { id name logoUrl } } }
+               }
+               internships(first: 1, filter: { organizationId: $organization }) {
+                 edges { node { organization { id name logoUrl } } }
+               }
+             }",
+            None,
+            json!({ "organization": organization }),
+        )
+        .await;
+    assert!(response.body.get("errors").is_none(), "{:#}", response.body);
+    let data = &response.body["data"];
+    (
+        data["jobs"]["edges"][0]["node"]["organization"].clone(),
+        data["internships"]["edges"][0]["node"]["organization"].clone(),
+        cost,
+    )
+}
+
+/// `updateOrganization` in core → core's outbox → `organization.changed.v1`
+/// → employer's and internship's card consumers: jobs and internships show
+/// the new name and logo through the router, and the router never asks core
+/// for them (employer and internship provide the card).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organizations_new_card_reaches_jobs_and_internships() {
+    use talentgraph_e2e::{DemoAccount, WORLD};
+    let stack = Stack::start(StackOptions::default()).await;
+    let organization = WORLD
+        .recruiter_organization(WORLD.demo_recruiter())
+        .expect("the demo recruiter recruits");
+    let organization_id = WORLD.organization_id(organization).to_string();
+    let update = "mutation($id: ID!, $input: UpdateOrganizationInput!) {
+                    updateOrganization(id: $id, input: $input) { id name logoUrl }
+                  }";
+    let renamed = json!({ "id": organization_id, "input": {
+        "name": "Renamed Rustaceans",
+        "logoUrl": "https://logos.example/renamed.png",
+    } });
+
+    let (before_job, before_internship, cost) = cards_on_pages(&stack, &organization_id).await;
+    assert_ne!(before_job["name"], "Renamed Rustaceans");
+    assert_eq!(
+        before_job, before_internship,
+        "both copies hold core's card"
+    );
+    assert_eq!(
+        cost.subgraphs_touched(),
+        ["employer", "internship"],
+        "the cards are provided, so core is not asked: {:?}",
+        cost.fetches
+    );
+
+    // Only the organization's recruiters (and admins) may change it.
+    let (response, _) = stack
+        .request(
+            Some(stack.token(DemoAccount::Jobseeker)),
+            update,
+            None,
+            renamed.clone(),
+        )
+        .await;
+    assert_eq!(
+        response.body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{:#}",
+        response.body
+    );
+    let (response, _) = stack
+        .request(
+            Some(stack.token(DemoAccount::Recruiter)),
+            update,
+            None,
+            json!({ "id": organization_id, "input": { "logoUrl": "http://not-https.example/x.png" } }),
+        )
+        .await;
+    assert_eq!(
+        response.body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{:#}",
+        response.body
+    );
+
+    let (response, _) = stack
+        .request(
+            Some(stack.token(DemoAccount::Recruiter)),
+            update,
+            None,
+            renamed,
+        )
+        .await;
+    assert_eq!(
+        response.body["data"]["updateOrganization"]["name"], "Renamed Rustaceans",
+        "{:#}",
+        response.body
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (job, internship, _) = cards_on_pages(&stack, &organization_id).await;
+        let renamed_everywhere = [&job, &internship].iter().all(|card| {
+            card["name"] == "Renamed Rustaceans"
+                && card["logoUrl"] == "https://logos.example/renamed.png"
+        });
+        if renamed_everywhere {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new card never reached the pages: job {job}, internship {internship}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let revision: i64 = stack
+        .subgraph("employer")
+        .database
+        .fetch_scalar(
+            sqlx::query_scalar(
+                "SELECT revision FROM organization_cards WHERE organization_id = $1",
+            )
+            .bind(WORLD.organization_id(organization)),
+        )
+        .await
+        .expect("employer keeps the card");
+    assert_eq!(revision, 2, "the demo card was revision 1");
+}

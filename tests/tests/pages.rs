@@ -51,8 +51,8 @@ async fn uuid_column(
 fn expected_fetches(router: RouterChoice, page: &str, budgeted: u64) -> u64 {
     match (router, page) {
         (RouterChoice::Hive, "InternshipBrowsePage") => 2,
-        (RouterChoice::Hive, "JobseekerDashboardPage") => 7,
-        (RouterChoice::Hive, "EmployerDashboardPage") => 8,
+        (RouterChoice::Hive, "JobseekerDashboardPage") => 5,
+        (RouterChoice::Hive, "EmployerDashboardPage") => 7,
         _ => budgeted,
     }
 }

@@ -35,22 +35,27 @@ impl EventHandler for ProfileFromAccount {
     }
 }
 
-/// Core's consumers, for the kit to run beside the server.
+/// Core's event tasks, for the kit to run beside the server: the relay
+/// that publishes its outbox (organization cards) and the consumer that
+/// creates profiles.
 pub fn event_tasks(
     database: &Database,
     broker: &Broker,
     _config: &SubgraphConfig,
     stop: StopSignal,
 ) -> Vec<EventTask> {
-    vec![consumer_task(
-        database,
-        broker,
-        ConsumerSettings::new(
-            "core-profiles",
-            AccountCreated::PRODUCER,
-            vec![AccountCreated::subject()],
+    vec![
+        talentgraph_kit::events::outbox_relay_task(database, broker, "core", stop.clone()),
+        consumer_task(
+            database,
+            broker,
+            ConsumerSettings::new(
+                "core-profiles",
+                AccountCreated::PRODUCER,
+                vec![AccountCreated::subject()],
+            ),
+            ProfileFromAccount,
+            stop,
         ),
-        ProfileFromAccount,
-        stop,
-    )]
+    ]
 }

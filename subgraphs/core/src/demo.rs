@@ -11,7 +11,7 @@ use talentgraph_kit::demo::demo_rng;
 use talentgraph_kit::{Database, DatabaseError};
 use uuid::Uuid;
 
-use crate::model::OrganizationSize;
+use crate::model::{Organization, OrganizationSize};
 
 const FIRST_NAMES: &[&str] = &[
     "Ada",
@@ -341,13 +341,18 @@ async fn seed_organizations(database: &Database, world: &DemoWorld) -> Result<u6
         verified.push(index % 3 != 0);
         created.push(world.timestamp(60 * 24 * 60, index, world.organizations));
     }
-    database
-        .execute(
-            sqlx::query(
+    // Each new organization is announced like a changed one
+    // (`organization.changed`, revision 1), so employer's and internship's
+    // copies of the cards fill from the events, as they would in production.
+    let mut transaction = database.begin().await?;
+    let new_organizations: Vec<Organization> = transaction
+        .fetch_all(
+            sqlx::query_as(
                 "INSERT INTO organizations (id, name, slug, about, industry, size, website, logo_url, verified, created_at) \
                  SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
                                       $7::text[], $8::text[], $9::boolean[], $10::timestamptz[]) \
-                 ON CONFLICT DO NOTHING",
+                 ON CONFLICT DO NOTHING \
+                 RETURNING id, name, slug, about, industry, size, website, logo_url, verified, created_at",
             )
             .bind(ids)
             .bind(names)
@@ -360,7 +365,16 @@ async fn seed_organizations(database: &Database, world: &DemoWorld) -> Result<u6
             .bind(verified)
             .bind(created),
         )
-        .await
+        .await?;
+    for organization in &new_organizations {
+        talentgraph_kit::events::record_event(
+            &mut transaction,
+            &crate::store::organization_changed(organization, 1),
+        )
+        .await?;
+    }
+    transaction.commit().await?;
+    Ok(new_organizations.len() as u64)
 }
 
 async fn seed_user_skills(database: &Database, world: &DemoWorld) -> Result<u64, DatabaseError> {

@@ -1,20 +1,21 @@
 //! The core subgraph: the people and organizations every other domain
 //! refers to. Owns `User`, `Organization` and `Skill`.
 //!
-//! `model` holds the GraphQL types, `query` the root resolvers, `store`
-//! every SQL statement, `loaders` the per-request batching; this file only
-//! wires them into the kit's descriptor; `consumers` applies the events
-//! core consumes (a new account's profile). Core has no mutations yet.
+//! `model` holds the GraphQL types, `query` and `mutation` the root
+//! resolvers, `store` every SQL statement, `loaders` the per-request
+//! batching; `consumers` applies the events core consumes (a new account's
+//! profile) and relays the ones it produces (an organization's changed
+//! card); this file only wires them into the kit's descriptor.
 
 pub mod consumers;
 pub mod demo;
 pub mod error;
 pub mod loaders;
 pub mod model;
+pub mod mutation;
 pub mod query;
 pub mod store;
 
-use async_graphql::EmptyMutation;
 use sqlx::migrate::Migrator;
 use talentgraph_demo_world::DemoWorld;
 use talentgraph_kit::Database;
@@ -27,7 +28,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/core");
 
 /// How the binary, the dev stack and the tests run this subgraph.
 pub static SUBGRAPH: Subgraph<DemoWorld> =
-    Subgraph::usual::<query::Query, EmptyMutation, loaders::Loaders>(
+    Subgraph::usual::<query::Query, mutation::Mutation, loaders::Loaders>(
         "core", 4001, &MIGRATOR, seed_demo,
     )
     .with_event_tasks(consumers::event_tasks);

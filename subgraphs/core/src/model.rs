@@ -56,14 +56,21 @@ impl User {
 pub struct Organization {
     #[graphql(skip)]
     pub id: Uuid,
+    // The card: employer and internship keep a copy of these four fields
+    // (`organization.changed` events) and provide them next to jobs and
+    // internships, so they are shareable.
+    #[graphql(shareable)]
     pub name: String,
+    #[graphql(shareable)]
     pub slug: String,
     pub about: Option<String>,
     pub industry: String,
     #[sqlx(try_from = "String")]
     pub size: OrganizationSize,
     pub website: Option<String>,
+    #[graphql(shareable)]
     pub logo_url: Option<String>,
+    #[graphql(shareable)]
     pub verified: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -127,4 +134,17 @@ pub struct OrganizationFilter {
     pub verified: Option<bool>,
     /// Case-insensitive substring of the name.
     pub search: Option<String>,
+}
+
+/// Fields left out stay as they are.
+#[derive(Debug, Default, InputObject)]
+pub struct UpdateOrganizationInput {
+    /// 1 to 200 characters.
+    pub name: Option<String>,
+    /// Up to 2,000 characters.
+    pub about: Option<String>,
+    /// An https address.
+    pub website: Option<String>,
+    /// An https address of the logo image.
+    pub logo_url: Option<String>,
 }

@@ -4,8 +4,10 @@
 //! `organization_columns!`, `skill_columns!`), and every statement that
 //! returns such rows is built from it at compile time.
 
+use talentgraph_events::OrganizationChanged;
 use talentgraph_kit::database::escape_like;
 use talentgraph_kit::{Database, PageArgs};
+use uuid::Uuid;
 
 use crate::error::CoreError;
 use crate::model::Organization;
@@ -100,6 +102,77 @@ pub async fn search_organizations(
     .bind(cursor_id)
     .bind(page.fetch_limit());
     Ok(database.fetch_all(query).await?)
+}
+
+/// The changes `updateOrganization` makes; `None` leaves a column as it is.
+pub struct OrganizationChanges {
+    pub name: Option<String>,
+    pub about: Option<String>,
+    pub website: Option<String>,
+    pub logo_url: Option<String>,
+}
+
+/// An organization with its revision, as an update returns it.
+#[derive(sqlx::FromRow)]
+struct RevisedOrganization {
+    #[sqlx(flatten)]
+    organization: Organization,
+    revision: i64,
+}
+
+/// Changes an organization and announces its new card
+/// (`organization.changed`) in the same transaction, so the copies in
+/// employer and internship follow. `None` when there is no such
+/// organization.
+pub async fn update_organization(
+    database: &Database,
+    id: Uuid,
+    changes: OrganizationChanges,
+) -> Result<Option<Organization>, CoreError> {
+    let mut transaction = database.begin().await?;
+    let updated = transaction
+        .fetch_optional(
+            sqlx::query_as::<_, RevisedOrganization>(concat!(
+                "UPDATE organizations SET name = COALESCE($2, name), about = COALESCE($3, about), \
+                     website = COALESCE($4, website), logo_url = COALESCE($5, logo_url), \
+                     revision = revision + 1 \
+                 WHERE id = $1 RETURNING ",
+                organization_columns!(),
+                ", revision"
+            ))
+            .bind(id)
+            .bind(changes.name)
+            .bind(changes.about)
+            .bind(changes.website)
+            .bind(changes.logo_url),
+        )
+        .await?;
+    let Some(RevisedOrganization {
+        organization,
+        revision,
+    }) = updated
+    else {
+        return Ok(None);
+    };
+    talentgraph_kit::events::record_event(
+        &mut transaction,
+        &organization_changed(&organization, revision),
+    )
+    .await?;
+    transaction.commit().await?;
+    Ok(Some(organization))
+}
+
+/// The card event of `organization` at `revision`.
+pub fn organization_changed(organization: &Organization, revision: i64) -> OrganizationChanged {
+    OrganizationChanged {
+        organization_id: organization.id,
+        name: organization.name.clone(),
+        slug: organization.slug.clone(),
+        logo_url: organization.logo_url.clone(),
+        verified: organization.verified,
+        revision,
+    }
 }
 
 /// A handle for a new profile: the display name folded to `[a-z0-9-]`,

@@ -56,8 +56,8 @@ impl EventHandler for RejectedPostings {
 }
 
 /// Employer's event tasks: the relay that publishes its outbox, the
-/// consumer that keeps the account directory and the one that takes
-/// rejected postings out of search.
+/// consumer that keeps the account directory, the one that takes rejected
+/// postings out of search and the one that keeps organization cards.
 pub fn event_tasks(
     database: &Database,
     broker: &Broker,
@@ -86,6 +86,12 @@ pub fn event_tasks(
                 vec![JobPostingRejected::subject()],
             ),
             RejectedPostings,
+            stop.clone(),
+        ),
+        talentgraph_organization_cards::card_consumer_task(
+            database,
+            broker,
+            "employer-organization-cards",
             stop,
         ),
     ]

@@ -4,6 +4,8 @@ use talentgraph_kit::loaders::{
     CountsByParent, LoaderScope, PagesByParent, RequestLoader, RequestLoaders, RowsById, TextFilter,
 };
 
+use talentgraph_organization_cards::{OrganizationCardLoader, card_loader};
+
 use crate::model::{Job, Membership};
 use crate::store;
 
@@ -14,6 +16,7 @@ pub struct Loaders {
     pub open_job_counts: RequestLoader<CountsByParent>,
     pub recruiters_of_organization: RequestLoader<PagesByParent<Membership>>,
     pub organizations_of_recruiter: RequestLoader<PagesByParent<Membership>>,
+    pub organization_cards: OrganizationCardLoader,
 }
 
 impl RequestLoaders for Loaders {
@@ -34,6 +37,7 @@ impl RequestLoaders for Loaders {
             organizations_of_recruiter: scope.loader(PagesByParent::new(
                 scope.statement("User.recruiterAt", store::ORGANIZATION_PAGES_BY_RECRUITER),
             )),
+            organization_cards: card_loader(scope),
         }
     }
 }

@@ -6,6 +6,8 @@ use talentgraph_kit::loaders::{NoFilter, RequestLoaders, TextFilter, load_child_
 use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
 
+use talentgraph_organization_cards::{OrganizationCard, card_of};
+
 use crate::loaders::Loaders;
 use talentgraph_kit::{child_row, identified_row};
 
@@ -79,7 +81,9 @@ impl Job {
         })
     }
 
-    /// The hiring organization (resolved by core).
+    /// The hiring organization. Its card comes from employer's copy in the
+    /// same fetch; every other field is resolved by core.
+    #[graphql(provides = "name slug logoUrl verified")]
     async fn organization(&self) -> Organization {
         Organization {
             id: self.organization_id,
@@ -107,15 +111,42 @@ connection_type!(JobConnection, JobEdge, Job);
 connection_type!(UserConnection, UserEdge, User);
 connection_type!(OrganizationConnection, OrganizationEdge, Organization);
 
-/// An organization as employer sees it: its jobs and recruiters.
+/// An organization as employer sees it: its jobs and recruiters, and its
+/// card (core's, copied here; see `talentgraph_organization_cards`).
 pub struct Organization {
     pub id: Uuid,
+}
+
+impl Organization {
+    async fn card(&self, context: &Context<'_>) -> async_graphql::Result<OrganizationCard> {
+        card_of(&Loaders::of(context).organization_cards, self.id).await
+    }
 }
 
 #[Object]
 impl Organization {
     async fn id(&self) -> ID {
         ID(self.id.to_string())
+    }
+
+    #[graphql(external)]
+    async fn name(&self, context: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(self.card(context).await?.name)
+    }
+
+    #[graphql(external)]
+    async fn slug(&self, context: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(self.card(context).await?.slug)
+    }
+
+    #[graphql(external)]
+    async fn logo_url(&self, context: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self.card(context).await?.logo_url)
+    }
+
+    #[graphql(external)]
+    async fn verified(&self, context: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(self.card(context).await?.verified)
     }
 
     /// The organization's jobs, newest first.
@@ -166,8 +197,11 @@ impl User {
         ID(self.id.to_string())
     }
 
-    /// The organizations this user recruits for.
-    #[graphql(complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)")]
+    /// The organizations this user recruits for, with their cards.
+    #[graphql(
+        provides = "edges { node { name slug logoUrl verified } }",
+        complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)"
+    )]
     async fn recruiter_at(
         &self,
         context: &Context<'_>,

@@ -4,8 +4,10 @@
 //!
 //! `model` holds the GraphQL types, `query` and `mutation` the root
 //! resolvers, `store` every SQL statement, `loaders` the per-request
-//! batching; this file only wires them into the kit's descriptor.
+//! batching; `consumers` the events internship applies (core's organization
+//! cards); this file only wires them into the kit's descriptor.
 
+pub mod consumers;
 pub mod demo;
 pub mod error;
 pub mod loaders;
@@ -29,7 +31,8 @@ pub static SUBGRAPH: Subgraph<DemoWorld> = Subgraph::usual::<
     query::Query,
     mutation::Mutation,
     loaders::Loaders,
->("internship", 4006, &MIGRATOR, seed_demo);
+>("internship", 4006, &MIGRATOR, seed_demo)
+.with_event_tasks(consumers::event_tasks);
 
 fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a> {
     Box::pin(demo::seed(database, world))

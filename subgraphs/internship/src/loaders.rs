@@ -4,6 +4,8 @@ use talentgraph_kit::loaders::{
     LoaderScope, PagesByParent, RequestLoader, RequestLoaders, RowsById, RowsByParent, TextFilter,
 };
 
+use talentgraph_organization_cards::{OrganizationCardLoader, card_loader};
+
 use crate::model::{Internship, InternshipApplication, InternshipSkill};
 use crate::store;
 
@@ -14,6 +16,7 @@ pub struct Loaders {
     pub skills_of_internship: RequestLoader<RowsByParent<InternshipSkill>>,
     pub applications_by_id: RequestLoader<RowsById<InternshipApplication>>,
     pub applications_of_applicant: RequestLoader<PagesByParent<InternshipApplication>>,
+    pub organization_cards: OrganizationCardLoader,
 }
 
 impl RequestLoaders for Loaders {
@@ -36,6 +39,7 @@ impl RequestLoaders for Loaders {
                 "User.internshipApplications",
                 store::APPLICATION_PAGES_BY_APPLICANT,
             ))),
+            organization_cards: card_loader(scope),
         }
     }
 }

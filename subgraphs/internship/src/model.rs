@@ -7,6 +7,8 @@ use talentgraph_kit::loaders::{NoFilter, RequestLoaders, TextFilter, load_child_
 use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
 
+use talentgraph_organization_cards::{OrganizationCard, card_of};
+
 use crate::loaders::Loaders;
 use talentgraph_kit::{child_row, identified_row};
 
@@ -89,6 +91,9 @@ impl Internship {
         })
     }
 
+    /// The organization offering it. Its card comes from internship's copy
+    /// in the same fetch; every other field is resolved by core.
+    #[graphql(provides = "name slug logoUrl verified")]
     async fn organization(&self) -> Organization {
         Organization {
             id: self.organization_id,
@@ -178,15 +183,42 @@ connection_type!(
     InternshipApplication
 );
 
-/// An organization as internship sees it.
+/// An organization as internship sees it: its internships, and its card
+/// (core's, copied here; see `talentgraph_organization_cards`).
 pub struct Organization {
     pub id: Uuid,
+}
+
+impl Organization {
+    async fn card(&self, context: &Context<'_>) -> async_graphql::Result<OrganizationCard> {
+        card_of(&Loaders::of(context).organization_cards, self.id).await
+    }
 }
 
 #[Object]
 impl Organization {
     async fn id(&self) -> ID {
         ID(self.id.to_string())
+    }
+
+    #[graphql(external)]
+    async fn name(&self, context: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(self.card(context).await?.name)
+    }
+
+    #[graphql(external)]
+    async fn slug(&self, context: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(self.card(context).await?.slug)
+    }
+
+    #[graphql(external)]
+    async fn logo_url(&self, context: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self.card(context).await?.logo_url)
+    }
+
+    #[graphql(external)]
+    async fn verified(&self, context: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(self.card(context).await?.verified)
     }
 
     /// The organization's internships and apprenticeships, newest first.

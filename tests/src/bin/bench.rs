@@ -5,6 +5,13 @@
 //!       [--connections 1,8,32,64] [--page-sizes 10,100] [--pages JobSearchPage,...]
 //!       [--variants 'LABEL:NAME=VALUE NAME=VALUE;LABEL:...'] [--direct]
 //!       [--router-ceiling] [--hive-router] [--scale-out SUBGRAPH]
+//!       [--compare-supergraph 'LABEL=PATH']
+//!
+//! `--compare-supergraph` adds every page through a second Apollo Router
+//! that serves another supergraph of the same subgraphs (routing URLs
+//! replaced by the dev stack's): with the supergraph of an earlier commit,
+//! the rows measure a change of query plans (fewer fetches) before and
+//! after against the very same subgraph processes.
 //!
 //! `--scale-out employer` adds JobSearchPage with that subgraph run as
 //! standalone replicas (its release binary) sharing one port through
@@ -22,14 +29,15 @@
 //!
 //! `--hive-router` adds every page through Hive Router
 //! (`scripts/install-hive-router.sh`) in front of the same subgraphs, after
-//! checking that it answers each page as Apollo Router does.
+//! checking that it answers each page as Apollo Router does; a page whose
+//! answer differs is left out and named in the output.
 //!
 //! `--direct` adds a reference line: JobSearchPage's data fetched straight
 //! from the subgraphs, as a client of separate services would, once with
-//! one call per service and level (the router's four fetches, made by the
-//! client) and once with one call per entity (one for the jobs, then one
-//! per organization and two per job). The page's row says how many calls a
-//! page took on average.
+//! one call per service and level (the fetches the router would make, made
+//! by the client) and once with one call per entity (one for the jobs with
+//! their organizations' cards, then two per job). The page's row says how
+//! many calls a page took on average.
 //!
 //! `--variants` measures the same ladder against the stack started several
 //! times in one run, each time with the environment variables its variant
@@ -136,6 +144,10 @@ struct Options {
     hive_router: bool,
     /// The subgraph run as standalone replicas for the scale-out figure.
     scale_out: Option<String>,
+    /// Another supergraph of the same subgraphs (an earlier commit's, say),
+    /// served by a second Apollo Router beside the dev stack's: its label
+    /// and file.
+    compare_supergraph: Option<(String, PathBuf)>,
     seconds: u64,
     warm_up_seconds: u64,
     connections: Vec<usize>,
@@ -153,6 +165,7 @@ fn parse_options() -> Options {
         router_ceiling: false,
         hive_router: false,
         scale_out: None,
+        compare_supergraph: None,
         seconds: 5,
         warm_up_seconds: 1,
         connections: vec![1, 8, 32, 64],
@@ -196,6 +209,12 @@ fn parse_options() -> Options {
             "--pages" => options.pages = list().map(str::to_owned).collect(),
             "--variants" => options.variants = parse_variants(value),
             "--scale-out" => options.scale_out = Some(value.clone()),
+            "--compare-supergraph" => {
+                let (label, path) = value
+                    .split_once('=')
+                    .expect("--compare-supergraph takes LABEL=PATH");
+                options.compare_supergraph = Some((label.to_owned(), PathBuf::from(path)));
+            }
             other => panic!("unknown option {other}"),
         }
         index += 2;
@@ -338,6 +357,8 @@ struct RequestFactory {
     hive_router_url: Option<String>,
     /// The scale-out router's URL, when the run measures scale-out.
     scale_out_router_url: Option<String>,
+    /// The URL of the router serving the compared supergraph.
+    compared_router_url: Option<String>,
 }
 
 impl RequestFactory {
@@ -347,6 +368,7 @@ impl RequestFactory {
             RouterUnderTest::ApolloAgainstRecordedSubgraphs => self.ceiling_router_url.as_deref(),
             RouterUnderTest::Hive => self.hive_router_url.as_deref(),
             RouterUnderTest::ScaleOut { .. } => self.scale_out_router_url.as_deref(),
+            RouterUnderTest::ApolloWithComparedSupergraph => self.compared_router_url.as_deref(),
         };
         started.expect("a run only targets a router it started")
     }
@@ -483,6 +505,9 @@ enum RouterUnderTest {
     /// A second Apollo Router in front of the dev stack's subgraphs but
     /// one, which runs as standalone replicas sharing a port.
     ScaleOut { replicas: usize },
+    /// A second Apollo Router in front of the dev stack's subgraphs,
+    /// serving the supergraph of `--compare-supergraph`.
+    ApolloWithComparedSupergraph,
 }
 
 /// How many replicas the scale-out run ends with.
@@ -493,8 +518,9 @@ const SCALE_OUT_REPLICAS: usize = 2;
 enum Route {
     /// One request to a router, which plans the subgraph fetches.
     ThroughRouter(RouterUnderTest),
-    /// The client makes the router's fetches itself: jobs from employer,
-    /// then one call each to core, jobseeker and payment for all the jobs.
+    /// The client makes the router's fetches itself: jobs with their
+    /// organizations' cards from employer, then one call each to jobseeker
+    /// and payment for all the jobs.
     DirectOneCallPerService,
     /// The client makes one call per entity in the second level, as a client
     /// of per-resource endpoints would.
@@ -508,32 +534,17 @@ struct LoadTarget<'a> {
     route: Route,
 }
 
-/// JobSearchPage's first fetch, as the router sends it to employer.
-const DIRECT_JOBS: &str = "query($first: Int!, $after: String, $filter: JobFilter) { jobs(first: $first, after: $after, filter: $filter) { edges { cursor node { __typename id title location remote employmentType postedAt salaryRange { min max currency } organization { __typename id } } } pageInfo { hasNextPage endCursor } } }";
-/// The second level: (subgraph, selection on the entity, which entity).
-const DIRECT_ENTITY_FETCHES: [(&str, &str, DirectEntity); 3] = [
-    (
-        "core",
-        "... on Organization { name slug logoUrl verified }",
-        DirectEntity::Organization,
-    ),
+/// JobSearchPage's first fetch, as the router sends it to employer (which
+/// provides the organizations' cards).
+const DIRECT_JOBS: &str = "query($first: Int!, $after: String, $filter: JobFilter) { jobs(first: $first, after: $after, filter: $filter) { edges { cursor node { __typename id title location remote employmentType postedAt salaryRange { min max currency } organization { __typename id name slug logoUrl verified } } } pageInfo { hasNextPage endCursor } } }";
+/// The second level, on the jobs: (subgraph, selection on `Job`).
+const DIRECT_JOB_FETCHES: [(&str, &str); 2] = [
     (
         "jobseeker",
         "... on Job { applicationCount viewerHasApplied }",
-        DirectEntity::Job,
     ),
-    (
-        "payment",
-        "... on Job { promotion { tier endsAt } }",
-        DirectEntity::Job,
-    ),
+    ("payment", "... on Job { promotion { tier endsAt } }"),
 ];
-
-#[derive(Clone, Copy)]
-enum DirectEntity {
-    Organization,
-    Job,
-}
 
 fn subgraph_url(name: &str) -> String {
     let port = talentgraph_subgraphs::subgraph_named(name)
@@ -546,23 +557,22 @@ fn subgraph_url(name: &str) -> String {
 /// generator's own CPU (a measured column) is spent on requests alone.
 struct DirectFetches {
     jobs_url: String,
-    /// The second level: (subgraph URL, `_entities` query, which entity).
-    entity_fetches: Vec<(String, String, DirectEntity)>,
+    /// The second level: (subgraph URL, `_entities` query).
+    job_fetches: Vec<(String, String)>,
 }
 
 impl DirectFetches {
     fn new() -> Self {
         Self {
             jobs_url: subgraph_url("employer"),
-            entity_fetches: DIRECT_ENTITY_FETCHES
+            job_fetches: DIRECT_JOB_FETCHES
                 .iter()
-                .map(|(subgraph, selection, entity)| {
+                .map(|(subgraph, selection)| {
                     (
                         subgraph_url(subgraph),
                         format!(
                             "query($representations: [_Any!]!) {{ _entities(representations: $representations) {{ {selection} }} }}"
                         ),
-                        *entity,
                     )
                 })
                 .collect(),
@@ -590,22 +600,19 @@ async fn direct_job_search(
     let edges = jobs["data"]["jobs"]["edges"]
         .as_array()
         .ok_or("employer answered without jobs")?;
+    if edges
+        .iter()
+        .any(|edge| edge["node"]["organization"]["name"].as_str().is_none())
+    {
+        return Err("employer answered a job without its organization's card".to_owned());
+    }
     let job_representations: Vec<Value> = edges
         .iter()
         .map(|edge| json!({ "__typename": "Job", "id": edge["node"]["id"] }))
         .collect();
-    let mut organization_representations: Vec<Value> = edges
-        .iter()
-        .map(|edge| json!({ "__typename": "Organization", "id": edge["node"]["organization"]["id"] }))
-        .collect();
-    organization_representations.sort_by_key(ToString::to_string);
-    organization_representations.dedup();
     let mut calls = Vec::new();
-    for (url, query, entity) in &fetches.entity_fetches {
-        let representations = match entity {
-            DirectEntity::Organization => &organization_representations,
-            DirectEntity::Job => &job_representations,
-        };
+    for (url, query) in &fetches.job_fetches {
+        let representations = &job_representations;
         if representations.is_empty() {
             continue;
         }
@@ -757,6 +764,9 @@ async fn run_load(
             Route::ThroughRouter(RouterUnderTest::ScaleOut { replicas }) => {
                 format!("{page}, scale-out with {replicas} replicas")
             }
+            Route::ThroughRouter(RouterUnderTest::ApolloWithComparedSupergraph) => {
+                format!("{page} through the compared supergraph")
+            }
             Route::DirectOneCallPerService => format!(
                 "{page} direct, one call per service and level ({:.1} calls per page)",
                 per_page(calls_made)
@@ -904,6 +914,27 @@ fn start_router_ceiling() -> RouterCeiling {
         router,
         router_url,
     }
+}
+
+/// A second Apollo Router serving the supergraph in `path` (composed from
+/// the same subgraphs at another commit, say), with each subgraph's routing
+/// URL replaced by the dev stack's, so both routers reach the same
+/// processes and only the query plans differ.
+fn start_compared_supergraph(path: &Path) -> (BenchChild, String) {
+    let mut supergraph = std::fs::read_to_string(path)
+        .unwrap_or_else(|error| panic!("--compare-supergraph {}: {error}", path.display()));
+    let devstack_urls = routing_urls(&devstack_supergraph());
+    for (name, url) in routing_urls(&supergraph) {
+        let (_, devstack_url) = devstack_urls
+            .iter()
+            .find(|(devstack_name, _)| *devstack_name == name)
+            .unwrap_or_else(|| panic!("the dev stack has no subgraph {name}"));
+        supergraph = supergraph.replace(
+            &format!("url: \"{url}\""),
+            &format!("url: \"{devstack_url}\""),
+        );
+    }
+    start_apollo_router(&supergraph, "compared")
 }
 
 /// Starts a second Apollo Router, the dev stack's binary and development
@@ -1228,6 +1259,16 @@ fn markdown(measurements: &[Measurement], options: &Options, (start, end): (&str
                     options.scale_out.as_deref().unwrap_or_default()
                 ),
             ),
+            (
+                options.compare_supergraph.is_some(),
+                options
+                    .compare_supergraph
+                    .as_ref()
+                    .map(|(label, path)| {
+                        format!(" --compare-supergraph '{label}={}'", path.display())
+                    })
+                    .unwrap_or_default(),
+            ),
         ]
         .iter()
         .filter(|(chosen, _)| *chosen)
@@ -1398,8 +1439,6 @@ struct RunContext<'a> {
     factory: Arc<RequestFactory>,
     ticks_per_second: f64,
     ceiling: Option<&'a RouterCeiling>,
-    /// The pages Hive Router answers as Apollo Router does.
-    pages_hive_answers_alike: std::collections::BTreeSet<String>,
 }
 
 impl RunContext<'_> {
@@ -1437,13 +1476,14 @@ impl RunContext<'_> {
                         }
                     }
                     Route::ThroughRouter(RouterUnderTest::Hive) => {
-                        measurement.page.push_str(
-                            if self.pages_hive_answers_alike.contains(target.page) {
-                                " (answers equal Apollo Router's)"
-                            } else {
-                                " (answers DIFFER from Apollo Router's: see the bench's output)"
-                            },
-                        );
+                        measurement
+                            .page
+                            .push_str(" (answers equal Apollo Router's)");
+                    }
+                    Route::ThroughRouter(RouterUnderTest::ApolloWithComparedSupergraph) => {
+                        if let Some((label, _)) = &self.options.compare_supergraph {
+                            measurement.page = format!("{} through {label}", target.page);
+                        }
                     }
                     _ => {}
                 }
@@ -1480,11 +1520,16 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
     let ceiling = options.router_ceiling.then(start_router_ceiling);
     let hive = options.hive_router.then(start_hive_router);
     let mut scale_out = options.scale_out.as_deref().map(ScaleOut::start);
+    let compared = options
+        .compare_supergraph
+        .as_ref()
+        .map(|(_, path)| start_compared_supergraph(path));
     let references = |scale_out: Option<&ScaleOut>| ReferenceProcesses {
         routers: ceiling
             .iter()
             .map(|ceiling| ceiling.router.0.id())
             .chain(hive.iter().map(|(router, _)| router.0.id()))
+            .chain(compared.iter().map(|(router, _)| router.0.id()))
             .chain(scale_out.iter().map(|scale_out| scale_out.router.0.id()))
             .collect(),
         recorded_subgraphs: ceiling
@@ -1530,6 +1575,7 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
         scale_out_router_url: scale_out
             .as_ref()
             .map(|scale_out| scale_out.router_url.clone()),
+        compared_router_url: compared.as_ref().map(|(_, url)| url.clone()),
     });
     if ceiling.is_some() {
         println!("recording JobSearchPage's subgraph answers for the router's ceiling");
@@ -1555,10 +1601,24 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
         });
     }
     if hive.is_some() {
+        // A page Hive Router answers differently (JobDetailPage: 0.2.0
+        // refuses `@defer`) would only measure errors.
+        for page in &options.pages {
+            if pages_hive_answers_alike.contains(page) {
+                targets.push(LoadTarget {
+                    page,
+                    route: Route::ThroughRouter(RouterUnderTest::Hive),
+                });
+            } else {
+                println!("{page}: not loaded through Hive Router, whose answer differs");
+            }
+        }
+    }
+    if compared.is_some() {
         for page in &options.pages {
             targets.push(LoadTarget {
                 page,
-                route: Route::ThroughRouter(RouterUnderTest::Hive),
+                route: Route::ThroughRouter(RouterUnderTest::ApolloWithComparedSupergraph),
             });
         }
     }
@@ -1579,7 +1639,6 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
         factory,
         ticks_per_second: ticks_per_second(),
         ceiling: ceiling.as_ref(),
-        pages_hive_answers_alike,
     };
     let mut measurements = Vec::new();
     for target in targets {

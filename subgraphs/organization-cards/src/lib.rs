@@ -1,0 +1,158 @@
+//! Organization cards: the copy of core's organizations that employer and
+//! internship keep so that a page costs one fetch fewer.
+//!
+//! Nearly every page that shows a job or an internship shows its
+//! organization's name and logo next to it. Core owns organizations, so
+//! without a copy the router answers `Job.organization { name }` with a
+//! second fetch to core after employer's. With a copy, employer declares
+//! `Job.organization @provides(fields: "name slug logoUrl verified")` and
+//! answers the card in the same fetch as the job; the router asks core only
+//! for fields outside the card (an organization's `about`, its size).
+//!
+//! The copy is a projection of core's `organization.changed` events (the
+//! outbox → NATS JetStream → inbox path of `talentgraph_kit::events`), so
+//! it is eventually consistent: a name changed in core reaches job pages
+//! once employer has applied the event, normally within a second. Each card
+//! carries core's revision of the organization and is only ever replaced by
+//! a newer one, so a redelivered old event cannot roll a card back.
+//!
+//! An organization whose card has not arrived yet is an error on the
+//! provided fields (code `NOT_FOUND`), never a guessed value. Core creates
+//! organizations only in its demo data today, which announces each one,
+//! and the test harness waits for every card before its first request.
+
+use talentgraph_events::OrganizationChanged;
+use talentgraph_kit::database::Transaction;
+use talentgraph_kit::events::{
+    BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventHandler, EventTask, HandlerError,
+    StopSignal, consumer_task,
+};
+use talentgraph_kit::loaders::{LoaderScope, RowsById};
+use talentgraph_kit::{Database, DatabaseError, ErrorCode, client_error, identified_row};
+use uuid::Uuid;
+
+/// The migration every keeping subgraph has (`*_organization_cards.sql`,
+/// a byte-for-byte copy of this text, which a test checks).
+pub const ORGANIZATION_CARDS_SQL: &str = include_str!("../sql/organization_cards.sql");
+
+/// The fields a keeping subgraph's `@provides` names, in GraphQL terms.
+/// Core marks exactly these `@shareable`; the composition check fails when
+/// the two lists drift apart.
+pub const PROVIDED_FIELDS: &str = "name slug logoUrl verified";
+
+/// Reads the cards of a batch of organizations (`$1::uuid[]`).
+pub const ORGANIZATION_CARDS_BY_ID: &str = "SELECT organization_id, name, slug, logo_url, verified \
+     FROM organization_cards WHERE organization_id = ANY($1)";
+
+/// What pages show of an organization wherever it is mentioned.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OrganizationCard {
+    pub organization_id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub logo_url: Option<String>,
+    pub verified: bool,
+}
+
+identified_row!(OrganizationCard, organization_id);
+
+/// The per-request loader of cards, for a subgraph's `Loaders`.
+pub type OrganizationCardLoader =
+    talentgraph_kit::batching::RequestLoader<RowsById<OrganizationCard>>;
+
+/// The loader of cards for one request, named `Organization.card` in the
+/// statement counts and traces.
+pub fn card_loader(scope: &LoaderScope<'_>) -> OrganizationCardLoader {
+    scope.loader(RowsById::new(
+        scope.statement("Organization.card", ORGANIZATION_CARDS_BY_ID),
+    ))
+}
+
+/// The card of `organization_id`, loaded in the current batch; an error
+/// the client may see when the card has not reached this subgraph yet.
+pub async fn card_of(
+    loader: &OrganizationCardLoader,
+    organization_id: Uuid,
+) -> async_graphql::Result<OrganizationCard> {
+    loader.load_one(organization_id).await?.ok_or_else(|| {
+        client_error(
+            ErrorCode::NotFound,
+            format!("Organization {organization_id} is not known here yet; try again shortly."),
+        )
+    })
+}
+
+/// Keeps `changed` unless a card with the same or a higher revision is
+/// already kept.
+pub async fn keep_card(
+    transaction: &mut Transaction,
+    changed: &OrganizationChanged,
+) -> Result<(), DatabaseError> {
+    transaction
+        .execute(
+            sqlx::query(
+                "INSERT INTO organization_cards (organization_id, name, slug, logo_url, verified, revision) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (organization_id) DO UPDATE SET \
+                     name = EXCLUDED.name, slug = EXCLUDED.slug, logo_url = EXCLUDED.logo_url, \
+                     verified = EXCLUDED.verified, revision = EXCLUDED.revision \
+                 WHERE organization_cards.revision < EXCLUDED.revision",
+            )
+            .bind(changed.organization_id)
+            .bind(&changed.name)
+            .bind(&changed.slug)
+            .bind(&changed.logo_url)
+            .bind(changed.verified)
+            .bind(changed.revision),
+        )
+        .await?;
+    Ok(())
+}
+
+/// How many cards `database` keeps; the test harness and the dev stack
+/// wait on it after seeding.
+pub async fn kept_card_count(database: &Database) -> Result<i64, DatabaseError> {
+    database
+        .fetch_scalar(sqlx::query_scalar(
+            "SELECT count(*) FROM organization_cards",
+        ))
+        .await
+}
+
+/// `organization.changed` → the card, in the consumer's transaction.
+pub struct CardsFromCore;
+
+impl EventHandler for CardsFromCore {
+    fn handle<'a>(
+        &'a self,
+        transaction: &'a mut Transaction,
+        envelope: &'a Envelope,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            let changed: OrganizationChanged = envelope.decode()?;
+            keep_card(transaction, &changed).await?;
+            Ok(())
+        })
+    }
+}
+
+/// The consumer that keeps a subgraph's cards; `consumer_name` is unique per
+/// subgraph (`employer-organization-cards`).
+pub fn card_consumer_task(
+    database: &Database,
+    broker: &Broker,
+    consumer_name: &'static str,
+    stop: StopSignal,
+) -> EventTask {
+    consumer_task(
+        database,
+        broker,
+        ConsumerSettings::new(
+            consumer_name,
+            OrganizationChanged::PRODUCER,
+            vec![OrganizationChanged::subject()],
+        ),
+        CardsFromCore,
+        stop,
+    )
+}
