@@ -692,6 +692,7 @@ async fn run_load(
             let mut random = rand::rngs::StdRng::seed_from_u64(connection as u64);
             let mut latencies = Vec::new();
             let mut errors = 0;
+            let mut first_error: Option<String> = None;
             let mut calls_made = 0_usize;
             loop {
                 let sent = Instant::now();
@@ -717,11 +718,14 @@ async fn run_load(
                             latencies.push(answered - sent);
                             calls_made += calls;
                         }
-                        Err(_) => errors += 1,
+                        Err(error) => {
+                            errors += 1;
+                            first_error.get_or_insert(error);
+                        }
                     }
                 }
             }
-            (latencies, errors, calls_made)
+            (latencies, errors, first_error, calls_made)
         }));
     }
     tokio::time::sleep_until((measure_from).into()).await;
@@ -730,12 +734,23 @@ async fn run_load(
     let cpu_after = processes.snapshot(ticks_per_second);
     let mut latencies = Vec::new();
     let mut errors = 0;
+    let mut first_error: Option<String> = None;
     let mut calls_made = 0;
     for task in tasks {
-        let (mut some, failed, calls) = task.await.expect("a load task");
+        let (mut some, failed, error, calls) = task.await.expect("a load task");
         latencies.append(&mut some);
         errors += failed;
+        if first_error.is_none() {
+            first_error = error;
+        }
         calls_made += calls;
+    }
+    // A failing run says why, so its error count can be looked into.
+    if let Some(error) = first_error {
+        #[allow(clippy::print_stdout)]
+        {
+            println!("{page}: {errors} errors; the first: {error}");
+        }
     }
     latencies.sort();
     let pages = latencies.len();
