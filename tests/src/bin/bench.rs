@@ -1526,6 +1526,18 @@ impl RunContext<'_> {
         measurements
     }
 
+    /// Signs the demo accounts in again before each target: a full run
+    /// outlasts an access token (15 minutes), after which every signed-in
+    /// request would fail as UNAUTHENTICATED.
+    async fn sign_in_again(&mut self) {
+        let jobseeker_token = sign_in(&self.client, &WORLD.email(WORLD.demo_jobseeker())).await;
+        let recruiter_token = sign_in(&self.client, &WORLD.email(WORLD.demo_recruiter())).await;
+        let factory = Arc::get_mut(&mut self.factory)
+            .expect("no load task holds the request factory between targets");
+        factory.jobseeker_token = jobseeker_token;
+        factory.recruiter_token = recruiter_token;
+    }
+
     async fn recording_statistics(
         &self,
     ) -> Option<talentgraph_e2e::recorded_subgraphs::RecordingStatistics> {
@@ -1601,10 +1613,6 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
             .map(|scale_out| scale_out.router_url.clone()),
         compared_router_url: compared.as_ref().map(|(_, url)| url.clone()),
     });
-    if ceiling.is_some() {
-        println!("recording JobSearchPage's subgraph answers for the router's ceiling");
-        record_job_search(&client, &factory, &options.page_sizes).await;
-    }
     let pages_hive_answers_alike = if hive.is_some() {
         pages_hive_answers_alike(&client, &factory, options).await
     } else {
@@ -1658,7 +1666,7 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
             });
         }
     }
-    let context = RunContext {
+    let mut context = RunContext {
         options,
         client: client.clone(),
         factory,
@@ -1667,6 +1675,13 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
     };
     let mut measurements = Vec::new();
     for target in targets {
+        context.sign_in_again().await;
+        // The recording is keyed by the exact request, token included, so
+        // it is made with the tokens the ceiling's load will send.
+        if target.route == Route::ThroughRouter(RouterUnderTest::ApolloAgainstRecordedSubgraphs) {
+            println!("recording JobSearchPage's subgraph answers for the router's ceiling");
+            record_job_search(&client, &context.factory, &options.page_sizes).await;
+        }
         measurements.extend(context.measure(target, &processes).await);
     }
     if let Some(scale_out) = &mut scale_out {
@@ -1684,6 +1699,7 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
                 page: "JobSearchPage",
                 route: Route::ThroughRouter(RouterUnderTest::ScaleOut { replicas }),
             };
+            context.sign_in_again().await;
             for mut measurement in context.measure(target, &processes).await {
                 measurement.page = format!(
                     "JobSearchPage, {} as {replicas} standalone replica{} on one port",
