@@ -409,9 +409,22 @@ async fn an_organizations_new_card_reaches_jobs_and_internships() {
         .recruiter_organization(WORLD.demo_recruiter())
         .expect("the demo recruiter recruits");
     let organization_id = WORLD.organization_id(organization).to_string();
-    let update = "mutation($id: ID!, $input: UpdateOrganizationInput!) {
-                    updateOrganization(id: $id, input: $input) { id name logoUrl }
-                  }";
+    let update = |account: DemoAccount, variables: serde_json::Value| {
+        let stack = &stack;
+        async move {
+            let (response, _) = stack
+                .request(
+                    Some(stack.token(account)),
+                    "mutation($id: ID!, $input: UpdateOrganizationInput!) {
+                       updateOrganization(id: $id, input: $input) { id name logoUrl }
+                     }",
+                    None,
+                    variables,
+                )
+                .await;
+            response.body
+        }
+    };
     let renamed = json!({ "id": organization_id, "input": {
         "name": "Renamed Rustaceans",
         "logoUrl": "https://logos.example/renamed.png",
@@ -430,46 +443,26 @@ async fn an_organizations_new_card_reaches_jobs_and_internships() {
         cost.fetches
     );
 
-    // Only the organization's recruiters (and admins) may change it.
-    let (response, _) = stack
-        .request(
-            Some(stack.token(DemoAccount::Jobseeker)),
-            update,
-            None,
-            renamed.clone(),
-        )
-        .await;
+    // Only the organization's recruiters (and admins) may change it, and
+    // only to valid values.
+    let refused = update(DemoAccount::Jobseeker, renamed.clone()).await;
     assert_eq!(
-        response.body["errors"][0]["extensions"]["code"], "FORBIDDEN",
-        "{:#}",
-        response.body
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused:#}"
     );
-    let (response, _) = stack
-        .request(
-            Some(stack.token(DemoAccount::Recruiter)),
-            update,
-            None,
-            json!({ "id": organization_id, "input": { "logoUrl": "http://not-https.example/x.png" } }),
-        )
-        .await;
+    let invalid = update(
+        DemoAccount::Recruiter,
+        json!({ "id": organization_id, "input": { "logoUrl": "http://not-https.example/x.png" } }),
+    )
+    .await;
     assert_eq!(
-        response.body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
-        "{:#}",
-        response.body
+        invalid["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{invalid:#}"
     );
-
-    let (response, _) = stack
-        .request(
-            Some(stack.token(DemoAccount::Recruiter)),
-            update,
-            None,
-            renamed,
-        )
-        .await;
+    let accepted = update(DemoAccount::Recruiter, renamed).await;
     assert_eq!(
-        response.body["data"]["updateOrganization"]["name"], "Renamed Rustaceans",
-        "{:#}",
-        response.body
+        accepted["data"]["updateOrganization"]["name"], "Renamed Rustaceans",
+        "{accepted:#}"
     );
 
     let deadline = Instant::now() + Duration::from_secs(10);

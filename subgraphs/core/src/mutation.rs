@@ -1,6 +1,7 @@
 //! The core subgraph's mutations: parse, validate, authorize, call the store.
 
 use async_graphql::{Context, ID, Object};
+use talentgraph_kit::input::optional_text;
 use talentgraph_kit::loaders::parse_id_argument;
 use talentgraph_kit::{CommonError, Database, Viewer};
 
@@ -37,25 +38,6 @@ impl Mutation {
             .await?
             .ok_or_else(|| CoreError::OrganizationNotFound.into())
     }
-}
-
-/// Trims `value` and checks its length in characters.
-fn optional_text(
-    field: &'static str,
-    value: Option<&str>,
-    min: usize,
-    max: usize,
-) -> Result<Option<String>, CommonError> {
-    let Some(value) = value else { return Ok(None) };
-    let trimmed = value.trim();
-    let length = trimmed.chars().count();
-    if length < min || length > max {
-        return Err(CommonError::invalid_input(
-            field,
-            format!("`{field}` must be {min} to {max} characters long."),
-        ));
-    }
-    Ok(Some(trimmed.to_owned()))
 }
 
 /// An https address of at most 500 characters without spaces.

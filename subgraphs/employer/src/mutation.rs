@@ -1,6 +1,7 @@
 //! The employer subgraph's mutations: parse, validate, call the store.
 
 use async_graphql::{Context, ID, Object};
+use talentgraph_kit::input::{optional_text, validate_text};
 use talentgraph_kit::loaders::parse_id_argument;
 use talentgraph_kit::{CommonError, Database, Viewer};
 
@@ -111,35 +112,6 @@ fn actor(context: &Context<'_>) -> Result<Actor, EmployerError> {
         user_id: viewer.require_user()?,
         is_admin: viewer.is_admin(),
     })
-}
-
-/// Trims `value` and checks its length in characters.
-fn validate_text(
-    field: &'static str,
-    value: &str,
-    min: usize,
-    max: usize,
-) -> Result<String, CommonError> {
-    let trimmed = value.trim();
-    let length = trimmed.chars().count();
-    if length < min || length > max {
-        return Err(CommonError::invalid_input(
-            field,
-            format!("`{field}` must be {min} to {max} characters long."),
-        ));
-    }
-    Ok(trimmed.to_owned())
-}
-
-fn optional_text(
-    field: &'static str,
-    value: Option<&str>,
-    min: usize,
-    max: usize,
-) -> Result<Option<String>, CommonError> {
-    value
-        .map(|value| validate_text(field, value, min, max))
-        .transpose()
 }
 
 /// Checks a salary band: non-negative, minimum not above maximum, and a

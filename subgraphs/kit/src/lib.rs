@@ -19,6 +19,7 @@ pub mod events;
 pub mod graphql;
 pub mod guards;
 pub mod identity;
+pub mod input;
 pub mod loaders;
 pub mod local_postgres;
 pub mod metrics;
