@@ -317,7 +317,7 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
         entry::<JobCreditsPurchased>("a credit purchase's invoice was paid", &[]),
         entry::<PlanChanged>("`changePlan` committed a new plan", &[]),
         entry::<OrganizationChanged>(
-            "`updateOrganization` changed an organization's card (or the demo data created the organization)",
+            "`updateOrganization` changed an organization's card; also once per organization from the demo data that creates it and from the migration that introduced the copies",
             &[
                 "employer-organization-cards (employer): keeps the card, which `Job.organization` and `User.recruiterAt` provide",
                 "internship-organization-cards (internship): keeps the card, which `Internship.organization` provides",
