@@ -18,8 +18,11 @@
 //!
 //! An organization whose card has not arrived yet is an error on the
 //! provided fields (code `NOT_FOUND`), never a guessed value. Core creates
-//! organizations only in its demo data today, which announces each one,
-//! and the test harness waits for every card before its first request.
+//! organizations only in its demo data today, which announces each one;
+//! the migration that introduced the copies announced every organization
+//! that existed before; and the test harness waits for every card before
+//! its first request. Core marks the four card fields `@shareable`, and
+//! composition fails if a keeper provides a field core does not share.
 
 use talentgraph_events::OrganizationChanged;
 use talentgraph_kit::database::Transaction;
@@ -34,11 +37,6 @@ use uuid::Uuid;
 /// The migration every keeping subgraph has (`*_organization_cards.sql`,
 /// a byte-for-byte copy of this text, which a test checks).
 pub const ORGANIZATION_CARDS_SQL: &str = include_str!("../sql/organization_cards.sql");
-
-/// The fields a keeping subgraph's `@provides` names, in GraphQL terms.
-/// Core marks exactly these `@shareable`; the composition check fails when
-/// the two lists drift apart.
-pub const PROVIDED_FIELDS: &str = "name slug logoUrl verified";
 
 /// Reads the cards of a batch of organizations (`$1::uuid[]`).
 pub const ORGANIZATION_CARDS_BY_ID: &str = "SELECT organization_id, name, slug, logo_url, verified \
