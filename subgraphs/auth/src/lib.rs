@@ -90,11 +90,10 @@ fn exported_sdl() -> String {
 /// subgraph's own keys, read from its database rather than over HTTP.
 fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
     let keys = Arc::new(KeyRing::new(database.clone(), config.tokens.clone()));
-    let verifier = Arc::new(TokenVerifier::new(
-        keys.clone(),
-        &config.tokens.issuer,
-        &config.tokens.audience,
-    ));
+    let verifier = Arc::new(
+        TokenVerifier::new(keys.clone(), &config.tokens.issuer, &config.tokens.audience)
+            .with_verified_token_cache(config.tokens.verified_token_cache_entries),
+    );
     assemble(database, config, keys, verifier)
 }
 

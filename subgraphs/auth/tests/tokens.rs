@@ -747,6 +747,9 @@ async fn bad_tokens_are_refused_by_every_verifier() {
         }),
         ("garbage", "not.a.token".to_owned()),
     ];
+    // As deployed, the verifier remembers the tokens it verified: a bad
+    // token must be refused even after the good one it was made from was
+    // remembered.
     let jwks_verifier = TokenVerifier::new(
         Arc::new(JwksKeySet::new(
             app.url("/.well-known/jwks.json"),
@@ -754,11 +757,15 @@ async fn bad_tokens_are_refused_by_every_verifier() {
         )),
         &config.tokens.issuer,
         &config.tokens.audience,
-    );
-    assert!(
-        jwks_verifier.verify(&good).await.is_ok(),
-        "the good token verifies"
-    );
+    )
+    .with_verified_token_cache(16);
+    for _ in 0..2 {
+        assert!(
+            jwks_verifier.verify(&good).await.is_ok(),
+            "the good token verifies"
+        );
+    }
+    assert_eq!(jwks_verifier.remembered_verifications(), 1);
     for (label, token) in cases {
         let response = app.graphql_as(&token, ME, json!({})).await;
         assert_eq!(
@@ -915,4 +922,122 @@ async fn a_hanging_auth_never_delays_requests_with_known_keys() {
         "50 verifications while auth hangs: p99 {:.2} ms",
         latencies[latencies.len() * 99 / 100].as_secs_f64() * 1_000.0
     );
+}
+
+/// A key source a test can empty and refill, standing for a key set that
+/// drops a key and later serves it again (as a fresh object, the way a
+/// refetched key set does).
+struct SwitchableKeys {
+    published: jsonwebtoken::jwk::JwkSet,
+    served: std::sync::Mutex<std::collections::HashMap<String, Arc<jsonwebtoken::DecodingKey>>>,
+}
+
+impl SwitchableKeys {
+    fn new(published: &Value) -> Self {
+        let keys = Self {
+            published: serde_json::from_value(published.clone()).expect("a JWK set"),
+            served: std::sync::Mutex::default(),
+        };
+        keys.serve_again();
+        keys
+    }
+
+    fn drop_every_key(&self) {
+        self.served.lock().expect("the keys").clear();
+    }
+
+    fn serve_again(&self) {
+        *self.served.lock().expect("the keys") = self
+            .published
+            .keys
+            .iter()
+            .filter_map(talentgraph_kit::tokens::decoding_key)
+            .map(|(key_id, key)| (key_id, Arc::new(key)))
+            .collect();
+    }
+}
+
+impl VerificationKeys for SwitchableKeys {
+    fn key<'a>(
+        &'a self,
+        key_id: &'a str,
+    ) -> futures::future::BoxFuture<
+        'a,
+        Result<Option<Arc<jsonwebtoken::DecodingKey>>, talentgraph_kit::tokens::KeysUnavailable>,
+    > {
+        let key = self.served.lock().expect("the keys").get(key_id).cloned();
+        Box::pin(async move { Ok(key) })
+    }
+}
+
+/// A verifier that remembers tokens skips the signature check for a token
+/// it verified before, yet refuses a remembered token exactly when the
+/// full check would: once it has expired, and while the key set no longer
+/// holds the key that verified it. A key served again as a new object is
+/// checked in full once before tokens are remembered against it.
+#[tokio::test]
+async fn remembered_tokens_are_refused_once_expired_or_their_key_is_gone() {
+    let Auth {
+        app,
+        database,
+        config,
+    } = auth().await;
+    let (good, _) = sign_in(&app, WORLD.demo_jobseeker()).await;
+    let keys = Arc::new(SwitchableKeys::new(&jwks(&app).await));
+    let verifier = TokenVerifier::new(keys.clone(), &config.tokens.issuer, &config.tokens.audience)
+        .with_verified_token_cache(16);
+    for _ in 0..5 {
+        verifier
+            .verify(&good)
+            .await
+            .expect("the good token verifies");
+    }
+    assert_eq!(
+        verifier.remembered_verifications(),
+        4,
+        "one full check, then four answers from memory"
+    );
+
+    // The full check allows 30 s of clock skew past `exp`: this token is
+    // valid for about one more second.
+    let mut claims = claims_of(&good);
+    claims["exp"] = json!(chrono::Utc::now().timestamp() - 29);
+    let expiring = mint(&database, &claims).await;
+    verifier
+        .verify(&expiring)
+        .await
+        .expect("valid within the leeway");
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let refused = verifier
+        .verify(&expiring)
+        .await
+        .expect_err("expired since it was remembered");
+    assert_eq!(refused.message, "The access token has expired.");
+
+    keys.drop_every_key();
+    let refused = verifier
+        .verify(&good)
+        .await
+        .expect_err("its key left the key set");
+    assert_eq!(
+        refused.message,
+        "The access token's signing key is unknown."
+    );
+    assert_eq!(verifier.remembered_verifications(), 4);
+
+    keys.serve_again();
+    verifier
+        .verify(&good)
+        .await
+        .expect("verifies in full again");
+    assert_eq!(verifier.remembered_verifications(), 4);
+    verifier.verify(&good).await.expect("and from memory after");
+    assert_eq!(verifier.remembered_verifications(), 5);
+
+    let unremembering = TokenVerifier::new(keys, &config.tokens.issuer, &config.tokens.audience)
+        .with_verified_token_cache(0);
+    for _ in 0..3 {
+        unremembering.verify(&good).await.expect("verifies");
+    }
+    assert_eq!(unremembering.remembered_verifications(), 0);
 }

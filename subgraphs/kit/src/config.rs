@@ -63,6 +63,7 @@ pub enum Variable {
     AuthJwksUrl,
     AuthIssuer,
     AuthAudience,
+    AuthVerifiedTokenCacheEntries,
     RouterSharedSecret,
     AuthAccessTokenTtlSeconds,
     AuthRefreshTokenTtlDays,
@@ -118,6 +119,7 @@ impl Variable {
         Self::AuthJwksUrl,
         Self::AuthIssuer,
         Self::AuthAudience,
+        Self::AuthVerifiedTokenCacheEntries,
         Self::RouterSharedSecret,
         Self::AuthAccessTokenTtlSeconds,
         Self::AuthRefreshTokenTtlDays,
@@ -284,6 +286,11 @@ impl Variable {
                 default: "`talentgraph`",
                 meaning: "the `aud` every token must carry",
             },
+            Self::AuthVerifiedTokenCacheEntries => VariableDoc {
+                name: "AUTH_VERIFIED_TOKEN_CACHE_ENTRIES",
+                default: "4096",
+                meaning: "verified access tokens remembered per generation (two generations), so the router's fetches for one page check the signature once; a remembered token is still refused once expired or when its key leaves the key set; 0 checks every time",
+            },
             Self::RouterSharedSecret => VariableDoc {
                 name: "ROUTER_SHARED_SECRET",
                 default: "(required in production: ≥ 32 random characters, none written in this repository; ≥ 16 characters in development)",
@@ -439,6 +446,9 @@ pub struct TokenConfig {
     pub audience: String,
     /// Where the auth subgraph publishes its verification keys.
     pub jwks_url: String,
+    /// How many verified tokens one generation of a verifier's memory
+    /// keeps (see `tokens`); zero verifies every token in full every time.
+    pub verified_token_cache_entries: usize,
     /// How long an access token is valid.
     pub access_token_lifetime: Duration,
     /// How long a session may be refreshed before signing in again.
@@ -818,6 +828,11 @@ fn check_router_secret(secret: &str, is_production: bool) -> Result<(), ConfigEr
 /// production only.
 const DEVELOPMENT_JWKS_URL: &str = "http://127.0.0.1:4002/.well-known/jwks.json";
 
+/// Verified tokens a verifier remembers per generation by default: at
+/// about 1 KiB per token with its claims, two generations stay under
+/// 10 MiB.
+pub const DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES: usize = 4096;
+
 fn read_token_config(
     reader: &VariableReader<'_>,
     is_production: bool,
@@ -849,6 +864,12 @@ fn read_token_config(
             .raw(Variable::AuthAudience)
             .unwrap_or_else(|| "talentgraph".to_owned()),
         jwks_url,
+        verified_token_cache_entries: reader.ranged(
+            Variable::AuthVerifiedTokenCacheEntries,
+            DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES,
+            0,
+            1_000_000,
+        )?,
         access_token_lifetime: seconds(reader.ranged(
             Variable::AuthAccessTokenTtlSeconds,
             900,

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod error;
 pub mod errors;
 pub mod events;
+pub mod generational_cache;
 pub mod graphql;
 pub mod guards;
 pub mod identity;

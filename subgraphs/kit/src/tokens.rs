@@ -7,6 +7,14 @@
 //! refused with `UNAUTHENTICATED`, never downgraded to an anonymous viewer.
 //! Keys come from a [`VerificationKeys`] source: subgraphs fetch and cache
 //! the auth subgraph's JWKS ([`JwksKeySet`]); auth reads its own database.
+//!
+//! A verifier remembers the tokens it has verified
+//! ([`TokenVerifier::with_verified_token_cache`]). Every fetch the router
+//! makes for a signed-in page carries the same token, and checking its
+//! Ed25519 signature again each time is the same work with the same answer. A
+//! remembered token is accepted again only while it is unexpired and while
+//! its key id still names the very key that verified it, so a token is
+//! never accepted from memory that the full check would refuse now.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +30,7 @@ use uuid::Uuid;
 
 use crate::auth::{AuthenticationFailure, Authenticator, SharedAuthenticator, bearer_token};
 use crate::config::TokenConfig;
+use crate::generational_cache::GenerationalCache;
 use crate::identity::{Role, Viewer};
 
 /// The only signing algorithm issued and accepted.
@@ -74,10 +83,26 @@ pub trait VerificationKeys: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Option<Arc<DecodingKey>>, KeysUnavailable>>;
 }
 
+/// Tokens longer than this are verified every time: ours are about
+/// 600 bytes, and the bound keeps a flood of huge made-up tokens from
+/// filling memory (a token that fails verification is never kept anyway).
+const LONGEST_REMEMBERED_TOKEN_BYTES: usize = 4 * 1024;
+
 /// Verifies access tokens and turns them into viewers.
 pub struct TokenVerifier {
     keys: Arc<dyn VerificationKeys>,
     validation: Validation,
+    verified_tokens: GenerationalCache<Arc<VerifiedToken>>,
+    /// Verifications answered from `verified_tokens`, for tests and
+    /// measurements.
+    remembered_verifications: std::sync::atomic::AtomicU64,
+}
+
+/// A token that passed the full check, and the key that checked it.
+struct VerifiedToken {
+    claims: AccessTokenClaims,
+    key_id: String,
+    key: Arc<DecodingKey>,
 }
 
 fn refusal(message: &str) -> AuthenticationFailure {
@@ -93,13 +118,72 @@ impl TokenVerifier {
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = CLOCK_LEEWAY_SECONDS;
-        Self { keys, validation }
+        Self {
+            keys,
+            validation,
+            verified_tokens: GenerationalCache::new(0),
+            remembered_verifications: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Remembers up to `entries_per_generation` verified tokens per
+    /// generation (two generations; see `generational_cache`), so a token
+    /// seen before skips the signature check. Zero remembers none.
+    #[must_use]
+    pub fn with_verified_token_cache(mut self, entries_per_generation: usize) -> Self {
+        self.verified_tokens = GenerationalCache::new(entries_per_generation);
+        self
+    }
+
+    /// How many verifications were answered from remembered tokens.
+    pub fn remembered_verifications(&self) -> u64 {
+        self.remembered_verifications
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The claims of a valid token, or why it is refused. Messages name
     /// the class of problem and never echo the token.
     #[tracing::instrument(name = "verify_token", skip_all)]
     pub async fn verify(&self, token: &str) -> Result<AccessTokenClaims, AuthenticationFailure> {
+        let rememberable =
+            self.verified_tokens.is_enabled() && token.len() <= LONGEST_REMEMBERED_TOKEN_BYTES;
+        if rememberable && let Some(claims) = self.verified_before(token).await {
+            return Ok(claims);
+        }
+        let verified = self.verify_fully(token).await?;
+        let claims = verified.claims.clone();
+        if rememberable {
+            self.verified_tokens.insert(token, Arc::new(verified));
+        }
+        Ok(claims)
+    }
+
+    /// The claims of `token` when it passed the full check before and
+    /// would pass it now: it has not expired since, and its key id still
+    /// names the same key (a key set that dropped or replaced the key makes
+    /// the token go through the full check, which then decides).
+    async fn verified_before(&self, token: &str) -> Option<AccessTokenClaims> {
+        let verified = self.verified_tokens.get(token)?;
+        let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
+        let leeway = i64::try_from(self.validation.leeway).unwrap_or(0);
+        // The same rule as the full check's: expired once `exp` is more
+        // than the leeway in the past.
+        let unexpired = verified.claims.exp >= now.saturating_sub(leeway);
+        let same_key = matches!(
+            self.keys.key(&verified.key_id).await,
+            Ok(Some(key)) if Arc::ptr_eq(&key, &verified.key)
+        );
+        if !(unexpired && same_key) {
+            self.verified_tokens.remove(token);
+            return None;
+        }
+        self.remembered_verifications
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(verified.claims.clone())
+    }
+
+    /// The full check: algorithm, key, signature, issuer, audience, expiry.
+    async fn verify_fully(&self, token: &str) -> Result<VerifiedToken, AuthenticationFailure> {
         // The header is read before any key is looked up: a token whose
         // algorithm is not ours (including `none`) is refused without
         // touching the key set.
@@ -123,7 +207,11 @@ impl TokenVerifier {
             }
         };
         jsonwebtoken::decode::<AccessTokenClaims>(token, &key, &self.validation)
-            .map(|data| data.claims)
+            .map(|data| VerifiedToken {
+                claims: data.claims,
+                key_id,
+                key,
+            })
             .map_err(|error| {
                 use jsonwebtoken::errors::ErrorKind;
                 refusal(match error.kind() {
@@ -405,5 +493,8 @@ pub fn jwks_authenticator(tokens: &TokenConfig) -> SharedAuthenticator {
         tokens.jwks_url.clone(),
         JwksPolicy::default(),
     ));
-    Arc::new(TokenVerifier::new(keys, &tokens.issuer, &tokens.audience))
+    Arc::new(
+        TokenVerifier::new(keys, &tokens.issuer, &tokens.audience)
+            .with_verified_token_cache(tokens.verified_token_cache_entries),
+    )
 }

@@ -43,7 +43,11 @@
 //! times in one run, each time with the environment variables its variant
 //! names (for example `DATALOADER_DELAY_MS=2` against `=0`, or an allocator
 //! preloaded with `LD_PRELOAD`), so a change is measured before and after
-//! on the same machine in the same minutes.
+//! on the same machine in the same minutes. The one name it reads itself,
+//! `DEVSTACK_BINARY`, starts another build of devstack instead of the one
+//! it built (relative to the repository), for changes made at compile time:
+//! `cargo build --release -p devstack --features mimalloc`, copied aside,
+//! against the default build measures another allocator.
 //!
 //! It builds and starts `devstack up` in release mode (the full demo world;
 //! the six subgraphs in the devstack process, Apollo Router and PostgreSQL
@@ -1141,8 +1145,30 @@ fn build_devstack(scale_out: Option<&str>) {
     packages.extend(scale_out.map(|subgraph| format!("talentgraph-{subgraph}")));
     // One package per build: building them together would unify their
     // features into different artifacts than the README's commands build.
+    // `cargo run` gives this process the package variables of the bench's
+    // own crate (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, ...). Build
+    // scripts that watch them (ring's does) would see them change against
+    // a build from a shell and rerun, rebuilding everything above them:
+    // about ten minutes on two cores. Removed, the build is a no-op after
+    // the README's own command.
+    let inherited_package_variables = std::env::vars_os()
+        .filter_map(|(name, _)| {
+            let text = name.to_string_lossy();
+            let set_by_cargo_run = text.starts_with("CARGO_PKG_")
+                || text.starts_with("CARGO_MANIFEST_")
+                || text.starts_with("CARGO_BIN_")
+                || text.starts_with("CARGO_CRATE_")
+                || text == "CARGO_PRIMARY_PACKAGE"
+                || text == "OUT_DIR";
+            set_by_cargo_run.then_some(name)
+        })
+        .collect::<Vec<_>>();
     for package in packages {
-        let status = Command::new("cargo")
+        let mut build = Command::new("cargo");
+        for name in &inherited_package_variables {
+            build.env_remove(name);
+        }
+        let status = build
             .args(["build", "--release", "-p", &package])
             .current_dir(repository_root())
             .status()
@@ -1155,7 +1181,15 @@ fn build_devstack(scale_out: Option<&str>) {
 /// once it printed that the stack is up.
 fn start_devstack(variant: &Variant) -> RunningDevstack {
     let root = repository_root();
-    let mut child = Command::new(root.join("target/release/devstack"))
+    let binary = variant
+        .environment
+        .iter()
+        .find(|(name, _)| name == "DEVSTACK_BINARY")
+        .map_or_else(
+            || root.join("target/release/devstack"),
+            |(_, path)| root.join(path),
+        );
+    let mut child = Command::new(&binary)
         .arg("up")
         .current_dir(root)
         .env("RUST_LOG", "warn")
@@ -1273,6 +1307,10 @@ fn markdown(measurements: &[Measurement], options: &Options, (start, end): (&str
         comma_separated(&options.connections),
         comma_separated(&options.page_sizes),
         [
+            (
+                options.pages.len() != PAGES.len(),
+                format!(" --pages {}", options.pages.join(",")),
+            ),
             (options.direct, " --direct".to_owned()),
             (options.router_ceiling, " --router-ceiling".to_owned()),
             (options.hive_router, " --hive-router".to_owned()),
