@@ -1148,9 +1148,9 @@ fn build_devstack(scale_out: Option<&str>) {
     // `cargo run` gives this process the package variables of the bench's
     // own crate (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, ...). Build
     // scripts that watch them (ring's does) would see them change against
-    // a build from a shell and rerun, rebuilding everything above them:
-    // about ten minutes on two cores. Removed, the build is a no-op after
-    // the README's own command.
+    // a build from a shell (or from the last run) and rerun, rebuilding
+    // everything above them: about ten minutes on two cores. Removed, a
+    // build of unchanged sources has nothing to do.
     let inherited_package_variables = std::env::vars_os()
         .filter_map(|(name, _)| {
             let text = name.to_string_lossy();
