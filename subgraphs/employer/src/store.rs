@@ -6,6 +6,7 @@
 //! GraphQL type.
 
 use chrono::{DateTime, Utc};
+use sqlx::{Postgres, QueryBuilder};
 use talentgraph_kit::database::{Transaction, escape_like};
 use talentgraph_kit::{Database, DatabaseError, PageArgs, child_page_sql};
 use uuid::Uuid;
@@ -59,33 +60,55 @@ pub struct JobSearch {
 }
 
 /// One page of the job search, newest first.
+///
+/// Only the conditions asked for are written into the statement. Each
+/// combination of filters is then a prepared statement of its own, which
+/// PostgreSQL plans once and reuses. One statement for every combination,
+/// `($2::uuid IS NULL OR organization_id = $2)` and so on, had no plan that
+/// suits both a given and an absent filter, so PostgreSQL planned it afresh
+/// on every call: 0.19 ms of planning against 0.08 ms of running it
+/// (`pg_stat_statements`, JobSearchPage under load).
 pub async fn search_jobs(
     database: &Database,
     search: JobSearch,
     page: &PageArgs,
 ) -> Result<Vec<Job>, EmployerError> {
     let (cursor_at, cursor_id): (DateTime<Utc>, Uuid) = page.sql_bounds();
-    let query = sqlx::query_as::<_, Job>(concat!(
+    let mut statement = QueryBuilder::<Postgres>::new(concat!(
         "SELECT ",
         job_columns!(),
-        " FROM jobs \
-         WHERE status = $1 \
-           AND ($2::uuid IS NULL OR organization_id = $2) \
-           AND ($3::boolean IS NULL OR remote = $3) \
-           AND ($4::text IS NULL OR employment_type = $4) \
-           AND ($5::text IS NULL OR title ILIKE '%' || $5 || '%') \
-           AND (posted_at, id) < ($6, $7) \
-         ORDER BY posted_at DESC, id DESC LIMIT $8"
-    ))
-    .bind(search.status.as_str())
-    .bind(search.organization_id)
-    .bind(search.remote)
-    .bind(search.employment_type.map(EmploymentType::as_str))
-    .bind(search.title_contains.map(|text| escape_like(&text)))
-    .bind(cursor_at)
-    .bind(cursor_id)
-    .bind(page.fetch_limit());
-    Ok(database.fetch_all(query).await?)
+        " FROM jobs WHERE status = "
+    ));
+    statement.push_bind(search.status.as_str());
+    if let Some(organization_id) = search.organization_id {
+        statement
+            .push(" AND organization_id = ")
+            .push_bind(organization_id);
+    }
+    if let Some(remote) = search.remote {
+        statement.push(" AND remote = ").push_bind(remote);
+    }
+    if let Some(employment_type) = search.employment_type {
+        statement
+            .push(" AND employment_type = ")
+            .push_bind(employment_type.as_str());
+    }
+    if let Some(title_contains) = search.title_contains {
+        statement
+            .push(" AND title ILIKE '%' || ")
+            .push_bind(escape_like(&title_contains))
+            .push(" || '%'");
+    }
+    statement
+        .push(" AND (posted_at, id) < (")
+        .push_bind(cursor_at)
+        .push(", ")
+        .push_bind(cursor_id)
+        .push(") ORDER BY posted_at DESC, id DESC LIMIT ")
+        .push_bind(page.fetch_limit());
+    Ok(database
+        .fetch_all(statement.build_query_as::<Job>())
+        .await?)
 }
 
 /// Who acts: the signed-in user, and whether they are an admin (admins may

@@ -233,6 +233,52 @@ async fn root_fields_find_and_search_jobs() {
             .iter()
             .all(|edge| edge["node"]["remote"] == true && edge["node"]["status"] == "OPEN")
     );
+
+    // The other filters, each written into the statement only when given:
+    // job 5's status and employment type, and a piece of its title in
+    // capitals (the search ignores case).
+    let (status, employment_type, title): (String, String, String) = database
+        .fetch_one(
+            sqlx::query_as("SELECT status, employment_type, title FROM jobs WHERE id = $1")
+                .bind(WORLD.job_id(5)),
+        )
+        .await
+        .expect("reads job 5");
+    let title_piece: String = title
+        .chars()
+        .skip(1)
+        .take(4)
+        .collect::<String>()
+        .to_uppercase();
+    let response = app
+        .graphql(
+            "query($filter: JobFilter) { jobs(first: 50, filter: $filter) { edges { node { id } } } }",
+            json!({ "filter": { "status": status, "employmentType": employment_type, "search": title_piece } }),
+        )
+        .await;
+    let found: Vec<String> = response.body["data"]["jobs"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|edge| edge["node"]["id"].as_str().expect("an id").to_owned())
+        .collect();
+    let expected: i64 = database
+        .fetch_scalar(
+            sqlx::query_scalar(
+                "SELECT count(*) FROM jobs WHERE status = $1 AND employment_type = $2 \
+                 AND title ILIKE '%' || $3 || '%'",
+            )
+            .bind(&status)
+            .bind(&employment_type)
+            .bind(&title_piece),
+        )
+        .await
+        .expect("counts");
+    assert!(expected >= 1, "job 5 itself matches");
+    assert_eq!(found.len() as i64, expected.min(50));
+    if expected <= 50 {
+        assert!(found.contains(&WORLD.job_id(5).to_string()));
+    }
 }
 
 const POST_JOB: &str = "mutation($input: PostJobInput!) { postJob(input: $input) { id title status salaryRange { min max currency } } }";

@@ -5,6 +5,7 @@
 //! built from it at compile time.
 
 use chrono::{NaiveDate, Utc};
+use sqlx::{Postgres, QueryBuilder};
 use talentgraph_kit::{Database, PageArgs, child_page_sql};
 use uuid::Uuid;
 
@@ -72,31 +73,52 @@ pub struct InternshipSearch {
 }
 
 /// One page of the internship search, newest first.
+///
+/// Only the conditions asked for are written into the statement, so that
+/// each combination of filters is a prepared statement PostgreSQL plans
+/// once; see the job search in employer's store for the figures.
 pub async fn search_internships(
     database: &Database,
     search: InternshipSearch,
     page: &PageArgs,
 ) -> Result<Vec<Internship>, InternshipError> {
     let (cursor_at, cursor_id) = page.sql_bounds();
-    let query = sqlx::query_as::<_, Internship>(concat!(
+    let mut statement = QueryBuilder::<Postgres>::new(concat!(
         "SELECT ",
         internship_columns!(),
-        " FROM internships i \
-         WHERE ($1::text IS NULL OR kind = $1) \
-           AND ($2::uuid IS NULL OR organization_id = $2) \
-           AND ($3::boolean IS NULL OR remote = $3) \
-           AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM internship_skills s WHERE s.internship_id = i.id AND s.skill_id = $4)) \
-           AND (created_at, id) < ($5, $6) \
-         ORDER BY created_at DESC, id DESC LIMIT $7"
-    ))
-    .bind(search.kind.map(InternshipKind::as_str))
-    .bind(search.organization_id)
-    .bind(search.remote)
-    .bind(search.skill_id)
-    .bind(cursor_at)
-    .bind(cursor_id)
-    .bind(page.fetch_limit());
-    Ok(database.fetch_all(query).await?)
+        " FROM internships i WHERE (created_at, id) < ("
+    ));
+    statement
+        .push_bind(cursor_at)
+        .push(", ")
+        .push_bind(cursor_id)
+        .push(")");
+    if let Some(kind) = search.kind {
+        statement.push(" AND kind = ").push_bind(kind.as_str());
+    }
+    if let Some(organization_id) = search.organization_id {
+        statement
+            .push(" AND organization_id = ")
+            .push_bind(organization_id);
+    }
+    if let Some(remote) = search.remote {
+        statement.push(" AND remote = ").push_bind(remote);
+    }
+    if let Some(skill_id) = search.skill_id {
+        statement
+            .push(
+                " AND EXISTS (SELECT 1 FROM internship_skills s \
+                 WHERE s.internship_id = i.id AND s.skill_id = ",
+            )
+            .push_bind(skill_id)
+            .push(")");
+    }
+    statement
+        .push(" ORDER BY created_at DESC, id DESC LIMIT ")
+        .push_bind(page.fetch_limit());
+    Ok(database
+        .fetch_all(statement.build_query_as::<Internship>())
+        .await?)
 }
 
 /// Applies `applicant` to an internship whose deadline has not passed;

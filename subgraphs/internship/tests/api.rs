@@ -194,6 +194,53 @@ async fn root_fields_search_internships() {
             .map(Vec::len),
         Some(expected.min(50) as usize)
     );
+
+    // All four filters together, each written into the statement only when
+    // given: internship 3's own kind, organization, remoteness and a skill.
+    let (kind, organization_id, remote, skill_id): (String, uuid::Uuid, bool, uuid::Uuid) =
+        database
+            .fetch_one(
+                sqlx::query_as(
+                    "SELECT i.kind, i.organization_id, i.remote, s.skill_id \
+                     FROM internships i JOIN internship_skills s ON s.internship_id = i.id \
+                     WHERE i.id = $1 LIMIT 1",
+                )
+                .bind(WORLD.internship_id(3)),
+            )
+            .await
+            .expect("reads internship 3 and one of its skills");
+    let response = app
+        .graphql(
+            query,
+            json!({ "filter": {
+                "kind": kind, "organizationId": organization_id.to_string(),
+                "remote": remote, "skillId": skill_id.to_string()
+            } }),
+        )
+        .await;
+    let expected: i64 = database
+        .fetch_scalar(
+            sqlx::query_scalar(
+                "SELECT count(*) FROM internships i WHERE kind = $1 AND organization_id = $2 \
+                 AND remote = $3 AND EXISTS (SELECT 1 FROM internship_skills s \
+                 WHERE s.internship_id = i.id AND s.skill_id = $4)",
+            )
+            .bind(&kind)
+            .bind(organization_id)
+            .bind(remote)
+            .bind(skill_id),
+        )
+        .await
+        .expect("counts");
+    assert!(expected >= 1, "internship 3 itself matches");
+    assert_eq!(
+        response.body["data"]["internships"]["edges"]
+            .as_array()
+            .map(Vec::len),
+        Some(expected.min(50) as usize),
+        "{}",
+        response.body
+    );
 }
 
 /// applyToInternship: once before the deadline; unknown internships are

@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::database::ServingPool;
+
 /// A configuration problem, always naming the variable at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -42,6 +44,7 @@ pub enum Variable {
     DatabaseMaxConnections,
     DatabaseAcquireTimeoutSeconds,
     DatabaseStatementTimeoutSeconds,
+    DatabaseCheckIdleAfterMs,
     HttpMaxBodyBytes,
     GraphqlIntrospection,
     GraphqlMaxDepth,
@@ -98,6 +101,7 @@ impl Variable {
         Self::DatabaseMaxConnections,
         Self::DatabaseAcquireTimeoutSeconds,
         Self::DatabaseStatementTimeoutSeconds,
+        Self::DatabaseCheckIdleAfterMs,
         Self::HttpMaxBodyBytes,
         Self::GraphqlIntrospection,
         Self::GraphqlMaxDepth,
@@ -180,6 +184,11 @@ impl Variable {
                 name: "DATABASE_STATEMENT_TIMEOUT_SECONDS",
                 default: "10",
                 meaning: "PostgreSQL `statement_timeout` of the serving pool: no statement a request starts runs longer (the `migrate` command has none)",
+            },
+            Self::DatabaseCheckIdleAfterMs => VariableDoc {
+                name: "DATABASE_CHECK_IDLE_AFTER_MS",
+                default: "1000",
+                meaning: "a pooled connection idle this long is pinged before a request uses it; `0` pings on every use, a second round trip per statement",
             },
             Self::HttpMaxBodyBytes => VariableDoc {
                 name: "HTTP_MAX_BODY_BYTES",
@@ -477,14 +486,14 @@ pub struct SubgraphConfig {
     /// on `listen_address` (development only).
     pub metrics_listen_address: Option<SocketAddr>,
     pub database_url: String,
-    pub database_max_connections: u32,
-    pub database_acquire_timeout: Duration,
+    /// The serving pool: `DATABASE_MAX_CONNECTIONS`,
+    /// `DATABASE_ACQUIRE_TIMEOUT_SECONDS`, `DATABASE_STATEMENT_TIMEOUT_SECONDS`
+    /// and `DATABASE_CHECK_IDLE_AFTER_MS`.
+    pub database_pool: ServingPool,
     /// `NATS_URL`: the broker for the outbox relay and event consumers.
     pub nats_url: Option<String>,
     /// `NATS_STREAM_REPLICAS`: replicas of the streams declared.
     pub nats_stream_replicas: usize,
-    /// The serving pool's `statement_timeout`.
-    pub database_statement_timeout: Duration,
     pub log_format: LogFormat,
     pub limits: LimitsConfig,
     pub max_request_body_bytes: usize,
@@ -706,18 +715,27 @@ impl SubgraphConfig {
                 None => None,
             },
             database_url,
-            database_max_connections: reader.ranged(
-                Variable::DatabaseMaxConnections,
-                10,
-                1,
-                1_000,
-            )?,
-            database_acquire_timeout: Duration::from_secs(reader.ranged(
-                Variable::DatabaseAcquireTimeoutSeconds,
-                5,
-                1,
-                300,
-            )?),
+            database_pool: ServingPool {
+                max_connections: reader.ranged(Variable::DatabaseMaxConnections, 10, 1, 1_000)?,
+                acquire_timeout: Duration::from_secs(reader.ranged(
+                    Variable::DatabaseAcquireTimeoutSeconds,
+                    5,
+                    1,
+                    300,
+                )?),
+                statement_timeout: Duration::from_secs(reader.ranged(
+                    Variable::DatabaseStatementTimeoutSeconds,
+                    10,
+                    1,
+                    3_600,
+                )?),
+                check_idle_after: Duration::from_millis(reader.ranged(
+                    Variable::DatabaseCheckIdleAfterMs,
+                    1_000,
+                    0,
+                    3_600_000,
+                )?),
+            },
             nats_url: match reader.raw(Variable::NatsUrl) {
                 Some(url) if url.starts_with("nats://") || url.starts_with("tls://") => Some(url),
                 Some(url) => {
@@ -736,12 +754,6 @@ impl SubgraphConfig {
                 None => None,
             },
             nats_stream_replicas: reader.ranged(Variable::NatsStreamReplicas, 1, 1, 5)?,
-            database_statement_timeout: Duration::from_secs(reader.ranged(
-                Variable::DatabaseStatementTimeoutSeconds,
-                10,
-                1,
-                3_600,
-            )?),
             log_format,
             limits,
             max_request_body_bytes: reader.ranged(

@@ -62,6 +62,22 @@ impl DatabaseError {
     }
 }
 
+/// How the pool that serves requests is set up (from the configuration's
+/// `DATABASE_*` variables).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServingPool {
+    pub max_connections: u32,
+    /// How long a request waits for a connection.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL's `statement_timeout` on every connection.
+    pub statement_timeout: Duration,
+    /// A connection idle at least this long is pinged before it is handed
+    /// out, so one the server or the network dropped is replaced instead of
+    /// failing a request. Zero pings every connection on every hand-out
+    /// (sqlx's default), one extra round trip per statement.
+    pub check_idle_after: Duration,
+}
+
 /// A snapshot of a pool's connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolStatus {
@@ -111,26 +127,38 @@ impl Database {
         Ok(Self::from_pool(pool))
     }
 
-    /// Like [`Database::connect`], with PostgreSQL's `statement_timeout`
-    /// set on every connection: a statement that runs longer is cancelled
-    /// by the server, so one slow query cannot hold a pooled connection
-    /// (and the request waiting on it) indefinitely.
-    pub async fn connect_serving(
-        url: &str,
-        max_connections: u32,
-        acquire_timeout: Duration,
-        statement_timeout: Duration,
-    ) -> Result<Self, sqlx::Error> {
+    /// The pool a subgraph serves requests from, set up as `pool` says:
+    /// PostgreSQL's `statement_timeout` on every connection, and idle
+    /// connections checked before use only when they have been idle a while
+    /// (see [`ServingPool::check_idle_after`]).
+    pub async fn connect_serving(url: &str, pool: &ServingPool) -> Result<Self, sqlx::Error> {
         let options: sqlx::postgres::PgConnectOptions = url.parse()?;
         let options = options.options([(
             "statement_timeout",
-            format!("{}ms", statement_timeout.as_millis()),
+            format!("{}ms", pool.statement_timeout.as_millis()),
         )]);
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(acquire_timeout)
-            .connect_with(options)
-            .await?;
+        let check_idle_after = pool.check_idle_after;
+        let mut pool_options = PgPoolOptions::new()
+            .max_connections(pool.max_connections)
+            .acquire_timeout(pool.acquire_timeout);
+        if !check_idle_after.is_zero() {
+            // sqlx's own check pings every connection it hands out, which
+            // costs each statement a second round trip to PostgreSQL. This
+            // hook pings only connections idle long enough to have been
+            // dropped by the server or the network in between; an error
+            // discards the connection and the pool hands out another.
+            pool_options = pool_options.test_before_acquire(false).before_acquire(
+                move |connection, metadata| {
+                    Box::pin(async move {
+                        if metadata.idle_for >= check_idle_after {
+                            sqlx::Connection::ping(connection).await?;
+                        }
+                        Ok(true)
+                    })
+                },
+            );
+        }
+        let pool = pool_options.connect_with(options).await?;
         Ok(Self::from_pool(pool))
     }
 

@@ -135,9 +135,13 @@ pub async fn migrate<World>(
     subgraph: &Subgraph<World>,
     config: &SubgraphConfig,
 ) -> Result<(), KitError> {
-    let database = Database::connect(&config.database_url, 1, config.database_acquire_timeout)
-        .await
-        .map_err(KitError::DatabaseConnect)?;
+    let database = Database::connect(
+        &config.database_url,
+        1,
+        config.database_pool.acquire_timeout,
+    )
+    .await
+    .map_err(KitError::DatabaseConnect)?;
     database.run_migrations(subgraph.migrator).await?;
     database.close().await;
     tracing::info!(subgraph = subgraph.name, "migrations applied");
@@ -149,14 +153,9 @@ pub async fn run_subgraph<World>(
     subgraph: &Subgraph<World>,
     config: SubgraphConfig,
 ) -> Result<(), KitError> {
-    let database = Database::connect_serving(
-        &config.database_url,
-        config.database_max_connections,
-        config.database_acquire_timeout,
-        config.database_statement_timeout,
-    )
-    .await
-    .map_err(KitError::DatabaseConnect)?;
+    let database = Database::connect_serving(&config.database_url, &config.database_pool)
+        .await
+        .map_err(KitError::DatabaseConnect)?;
     database.run_migrations(subgraph.migrator).await?;
     let app = subgraph.deployed_app(database.clone(), &config);
     let listener = if config.listen_reuse_port {

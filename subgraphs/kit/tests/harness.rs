@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use talentgraph_kit::Database;
 use talentgraph_kit::testing::PostgresServer;
+use talentgraph_kit::{Database, ServingPool};
 
 /// Two databases created by the harness are distinct, empty and reachable,
 /// and every statement sent through `Database` is counted.
@@ -51,10 +51,17 @@ async fn serving_pool_statements_are_cancelled_after_the_timeout() {
         .create_database("tg_timeout")
         .await
         .expect("a database");
-    let database =
-        Database::connect_serving(&url, 1, Duration::from_secs(5), Duration::from_millis(200))
-            .await
-            .expect("connects");
+    let database = Database::connect_serving(
+        &url,
+        &ServingPool {
+            max_connections: 1,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_millis(200),
+            check_idle_after: Duration::from_secs(1),
+        },
+    )
+    .await
+    .expect("connects");
     let error = database
         .execute(sqlx::query("SELECT pg_sleep(5)"))
         .await
@@ -69,4 +76,51 @@ async fn serving_pool_statements_are_cancelled_after_the_timeout() {
         .await
         .expect("the connection is usable again");
     assert_eq!(one, 1);
+}
+
+/// A pooled connection that PostgreSQL dropped while it sat idle is noticed
+/// by the check before use and replaced, so the request that takes it next
+/// does not fail. (sqlx's own check before every use is off: it cost a
+/// round trip per statement.)
+#[tokio::test]
+async fn serving_pool_replaces_an_idle_connection_the_server_dropped() {
+    let server = PostgresServer::shared().expect("a PostgreSQL server for tests");
+    let url = server
+        .create_database("tg_idle_check")
+        .await
+        .expect("a database");
+    let check_idle_after = Duration::from_millis(200);
+    let database = Database::connect_serving(
+        &url,
+        &ServingPool {
+            max_connections: 1,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
+            check_idle_after,
+        },
+    )
+    .await
+    .expect("connects");
+    let backend_pid = sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()");
+    let first: i32 = database
+        .fetch_scalar(backend_pid)
+        .await
+        .expect("the first statement runs");
+
+    let admin = Database::connect(&url, 1, Duration::from_secs(5))
+        .await
+        .expect("a second pool");
+    let terminated: bool = admin
+        .fetch_scalar(sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(first))
+        .await
+        .expect("terminates the idle backend");
+    assert!(terminated);
+    // Idle for longer than the threshold, so the next hand-out pings it.
+    tokio::time::sleep(check_idle_after * 2).await;
+
+    let second: i32 = database
+        .fetch_scalar(sqlx::query_scalar("SELECT pg_backend_pid()"))
+        .await
+        .expect("the dropped connection was replaced before use");
+    assert_ne!(first, second, "a new backend serves the pool");
 }

@@ -72,7 +72,7 @@
 //! `tests/README.md` and every figure as JSON in `target/bench/bench.json`.
 //! The dev stack's ports (4000–4006, 4100, 4200, 54329, 54222) must be free.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -228,7 +228,78 @@ fn parse_options() -> Options {
 
 /// The processes whose CPU time is read, by label.
 struct Processes {
-    by_label: Vec<(&'static str, Vec<u32>)>,
+    by_label: Vec<(&'static str, ProcessGroup)>,
+}
+
+/// The processes one label's CPU time is read from.
+struct ProcessGroup {
+    /// Processes that live through the whole run (the dev stack, the
+    /// routers, NATS, this process).
+    long_lived: Vec<u32>,
+    /// A parent whose children come and go: PostgreSQL's postmaster forks
+    /// one backend per connection, and the subgraphs' pools open most of
+    /// theirs only once the load rises. So its children are listed again at
+    /// every snapshot, and the time of children that exited is read from
+    /// the parent's own count of its reaped children.
+    forking_parent: Option<u32>,
+}
+
+impl ProcessGroup {
+    fn long_lived(pids: Vec<u32>) -> Self {
+        Self {
+            long_lived: pids,
+            forking_parent: None,
+        }
+    }
+
+    fn snapshot(&self, ticks_per_second: f64) -> GroupSnapshot {
+        let mut pids = self.long_lived.clone();
+        let mut reaped_children_seconds = 0.0;
+        if let Some(parent) = self.forking_parent {
+            pids.extend(children_of(parent).into_iter().map(|(pid, _)| pid));
+            reaped_children_seconds = process_times(parent)
+                .map_or(0.0, |times| times.reaped_children_seconds(ticks_per_second));
+        }
+        GroupSnapshot {
+            seconds_by_pid: pids
+                .into_iter()
+                .filter_map(|pid| {
+                    process_times(pid).map(|times| (pid, times.own_seconds(ticks_per_second)))
+                })
+                .collect(),
+            reaped_children_seconds,
+        }
+    }
+}
+
+/// One group's CPU seconds at one moment.
+struct GroupSnapshot {
+    seconds_by_pid: HashMap<u32, f64>,
+    /// The forking parent's count for its children that exited and were
+    /// reaped (`cutime` + `cstime`).
+    reaped_children_seconds: f64,
+}
+
+impl GroupSnapshot {
+    /// The CPU seconds the group spent between `before` and `self`:
+    /// each process's growth (all of it for one that started in between),
+    /// plus what children reaped in between had spent, less what those of
+    /// them that `before` saw had already spent by then.
+    fn seconds_since(&self, before: &Self) -> f64 {
+        let living: f64 = self
+            .seconds_by_pid
+            .iter()
+            .map(|(pid, seconds)| seconds - before.seconds_by_pid.get(pid).unwrap_or(&0.0))
+            .sum();
+        let exited_before_counted: f64 = before
+            .seconds_by_pid
+            .iter()
+            .filter(|(pid, _)| !self.seconds_by_pid.contains_key(pid))
+            .map(|(_, seconds)| seconds)
+            .sum();
+        living + (self.reaped_children_seconds - before.reaped_children_seconds)
+            - exited_before_counted
+    }
 }
 
 fn children_of(parent: u32) -> Vec<(u32, String)> {
@@ -254,23 +325,42 @@ fn children_of(parent: u32) -> Vec<(u32, String)> {
     children
 }
 
-/// User plus system CPU time of a process, in seconds.
-fn cpu_seconds(pid: u32, ticks_per_second: f64) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    let Some((_, rest)) = stat.rsplit_once(") ") else {
-        return 0.0;
-    };
-    // Fields after the command: state is field 3; utime and stime are
-    // fields 14 and 15.
+/// A process's CPU time from `/proc/PID/stat`, in clock ticks.
+struct ProcessTimes {
+    /// `utime` + `stime`: the process's own user and system time.
+    own_ticks: f64,
+    /// `cutime` + `cstime`: the time of its children that exited and were
+    /// waited for.
+    reaped_children_ticks: f64,
+}
+
+impl ProcessTimes {
+    fn own_seconds(&self, ticks_per_second: f64) -> f64 {
+        self.own_ticks / ticks_per_second
+    }
+
+    fn reaped_children_seconds(&self, ticks_per_second: f64) -> f64 {
+        self.reaped_children_ticks / ticks_per_second
+    }
+}
+
+/// The CPU times of a process, or `None` once it has exited.
+fn process_times(pid: u32) -> Option<ProcessTimes> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(") ")?;
+    // Fields after the command: state is field 3; utime, stime, cutime and
+    // cstime are fields 14 to 17.
     let fields: Vec<&str> = rest.split(' ').collect();
     let ticks = |index: usize| {
         fields
             .get(index)
             .and_then(|field| field.parse::<f64>().ok())
+            .unwrap_or(0.0)
     };
-    (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / ticks_per_second
+    Some(ProcessTimes {
+        own_ticks: ticks(11) + ticks(12),
+        reaped_children_ticks: ticks(13) + ticks(14),
+    })
 }
 
 /// The processes a run starts beside the dev stack, whose CPU is read too.
@@ -296,36 +386,44 @@ impl Processes {
                 .map(|(pid, _)| *pid)
                 .collect()
         };
-        let mut postgres = vec![postmaster];
-        postgres.extend(children_of(postmaster).into_iter().map(|(pid, _)| pid));
         let mut routers = pids_named("router");
         routers.extend(&references.routers);
         let mut by_label = vec![
-            ("router", routers),
+            ("router", ProcessGroup::long_lived(routers)),
             (
                 "subgraphs",
-                std::iter::once(devstack)
-                    .chain(references.subgraph_replicas.iter().copied())
-                    .collect(),
+                ProcessGroup::long_lived(
+                    std::iter::once(devstack)
+                        .chain(references.subgraph_replicas.iter().copied())
+                        .collect(),
+                ),
             ),
-            ("PostgreSQL", postgres),
-            ("NATS", pids_named("nats-server")),
-            ("load generator", vec![std::process::id()]),
+            (
+                "PostgreSQL",
+                ProcessGroup {
+                    long_lived: vec![postmaster],
+                    forking_parent: Some(postmaster),
+                },
+            ),
+            ("NATS", ProcessGroup::long_lived(pids_named("nats-server"))),
+            (
+                "load generator",
+                ProcessGroup::long_lived(vec![std::process::id()]),
+            ),
         ];
         if let Some(recorded_subgraphs) = references.recorded_subgraphs {
-            by_label.push(("recorded subgraphs", vec![recorded_subgraphs]));
+            by_label.push((
+                "recorded subgraphs",
+                ProcessGroup::long_lived(vec![recorded_subgraphs]),
+            ));
         }
         Self { by_label }
     }
 
-    fn snapshot(&self, ticks_per_second: f64) -> Vec<f64> {
+    fn snapshot(&self, ticks_per_second: f64) -> Vec<GroupSnapshot> {
         self.by_label
             .iter()
-            .map(|(_, pids)| {
-                pids.iter()
-                    .map(|pid| cpu_seconds(*pid, ticks_per_second))
-                    .sum()
-            })
+            .map(|(_, group)| group.snapshot(ticks_per_second))
             .collect()
     }
 }
@@ -778,7 +876,12 @@ async fn run_load(
         .by_label
         .iter()
         .zip(cpu_before.iter().zip(&cpu_after))
-        .map(|((label, _), (before, after))| ((*label).to_owned(), per_thousand(after - before)))
+        .map(|((label, _), (before, after))| {
+            (
+                (*label).to_owned(),
+                per_thousand(after.seconds_since(before)),
+            )
+        })
         .collect();
     #[allow(clippy::cast_precision_loss)]
     Measurement {
@@ -1749,4 +1852,50 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
         }
     }
     measurements
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(seconds_by_pid: &[(u32, f64)], reaped_children_seconds: f64) -> GroupSnapshot {
+        GroupSnapshot {
+            seconds_by_pid: seconds_by_pid.iter().copied().collect(),
+            reaped_children_seconds,
+        }
+    }
+
+    #[test]
+    fn a_group_counts_children_that_started_or_exited_during_the_window() {
+        // The parent (1) spends 1 s. Backend 2 lives throughout and spends
+        // 2 s. Backend 3 had spent 4 s and exits with 7 s in all, so 3 s fall
+        // in the window. Backend 4 starts in the window and spends 5 s.
+        // Backend 5 starts and exits in the window, spending 6 s.
+        let before = snapshot(&[(1, 10.0), (2, 20.0), (3, 4.0)], 100.0);
+        let after = snapshot(&[(1, 11.0), (2, 22.0), (4, 5.0)], 100.0 + 7.0 + 6.0);
+        let seconds = after.seconds_since(&before);
+        assert!(
+            (seconds - (1.0 + 2.0 + 3.0 + 5.0 + 6.0)).abs() < 1e-9,
+            "{seconds}"
+        );
+    }
+
+    #[test]
+    fn a_parent_counts_the_time_of_its_reaped_children() {
+        let before = process_times(std::process::id()).expect("this process is alive");
+        // A child that spends at least a few clock ticks, then is waited for.
+        let status = Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"])
+            .status()
+            .expect("sh runs");
+        assert!(status.success());
+        let after = process_times(std::process::id()).expect("this process is alive");
+        assert!(
+            after.reaped_children_ticks > before.reaped_children_ticks,
+            "cutime + cstime did not grow: {} then {}",
+            before.reaped_children_ticks,
+            after.reaped_children_ticks
+        );
+        assert!(process_times(u32::MAX).is_none());
+    }
 }

@@ -43,14 +43,19 @@ async fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let database =
-        match Database::connect(&config.database_url, 2, config.database_acquire_timeout).await {
-            Ok(database) => database,
-            Err(error) => {
-                eprintln!("payment-reconcile: cannot connect: {error}");
-                return ExitCode::from(2);
-            }
-        };
+    let database = match Database::connect(
+        &config.database_url,
+        2,
+        config.database_pool.acquire_timeout,
+    )
+    .await
+    {
+        Ok(database) => database,
+        Err(error) => {
+            eprintln!("payment-reconcile: cannot connect: {error}");
+            return ExitCode::from(2);
+        }
+    };
     match talentgraph_payment::reconcile::reconcile(&database, &client).await {
         Ok(differences) if differences.is_empty() => {
             println!("the books agree with the provider");

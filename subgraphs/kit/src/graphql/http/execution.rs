@@ -32,8 +32,8 @@ pub async fn execute<E: Executor>(
     };
     let variables_hold_nul = variables_contain_nul(raw.variables.as_ref());
     let variables = match raw.variables {
-        None | Some(serde_json::Value::Null) => Variables::default(),
-        Some(value @ serde_json::Value::Object(_)) => Variables::from_json(value),
+        None | Some(Value::Null) => Variables::default(),
+        Some(value @ Value::Object(_)) => Variables::from_value(value),
         Some(_) => {
             return TransportError::malformed("`variables` must be a JSON object.")
                 .into_response(&context);
@@ -42,7 +42,7 @@ pub async fn execute<E: Executor>(
     if raw
         .extensions
         .as_ref()
-        .is_some_and(|value| !value.is_object() && !value.is_null())
+        .is_some_and(|value| !matches!(value, Value::Object(_) | Value::Null))
     {
         return TransportError::malformed("`extensions` must be a JSON object.")
             .into_response(&context);
@@ -187,12 +187,12 @@ fn response_too_large(
 }
 
 /// Whether any string (or object key) in the variables holds U+0000.
-fn variables_contain_nul(variables: Option<&serde_json::Value>) -> bool {
-    fn walk(value: &serde_json::Value) -> bool {
+fn variables_contain_nul(variables: Option<&Value>) -> bool {
+    fn walk(value: &Value) -> bool {
         match value {
-            serde_json::Value::String(text) => text.contains('\0'),
-            serde_json::Value::Array(items) => items.iter().any(walk),
-            serde_json::Value::Object(fields) => fields
+            Value::String(text) => text.contains('\0'),
+            Value::List(items) => items.iter().any(walk),
+            Value::Object(fields) => fields
                 .iter()
                 .any(|(key, value)| key.contains('\0') || walk(value)),
             _ => false,

@@ -68,13 +68,18 @@ impl ResponseMediaType {
 }
 
 /// The body of a GraphQL-over-HTTP request, before any GraphQL parsing.
+///
+/// `variables` is read straight into async-graphql's value type, which is
+/// what execution takes: reading a `serde_json::Value` first and converting
+/// it built every variable twice, and an `_entities` fetch carries all its
+/// representations there.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawGraphqlRequest {
     pub query: Option<String>,
     pub operation_name: Option<String>,
-    pub variables: Option<serde_json::Value>,
-    pub extensions: Option<serde_json::Value>,
+    pub variables: Option<async_graphql::Value>,
+    pub extensions: Option<async_graphql::Value>,
 }
 
 /// Whether the transport may run mutations (GET may not).
@@ -106,26 +111,42 @@ pub async fn read_post_request(
     let bytes: Bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| too_large)?;
-    let value = serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|error| {
-        TransportError::malformed(format!("The request body is not valid JSON: {error}."))
-    })?;
-    if !value.is_object() {
-        return Err(TransportError::malformed(
-            "The request body must be a JSON object with a `query` string.",
-        ));
+    // A struct also deserializes from a JSON array (field by position), so
+    // the body's shape is checked first; only then is it read in one pass.
+    let opens_an_object = bytes
+        .iter()
+        .find(|byte| !byte.is_ascii_whitespace())
+        .is_some_and(|byte| *byte == b'{');
+    if !opens_an_object {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+                Err(error) => not_json(&error),
+                Ok(_) => TransportError::malformed(
+                    "The request body must be a JSON object with a `query` string.",
+                ),
+            },
+        );
     }
-    serde_json::from_value(value).map_err(|error| {
-        TransportError::malformed(format!(
-            "The request body is not a GraphQL request: {error}."
-        ))
+    serde_json::from_slice::<RawGraphqlRequest>(&bytes).map_err(|error| {
+        if error.is_data() {
+            TransportError::malformed(format!(
+                "The request body is not a GraphQL request: {error}."
+            ))
+        } else {
+            not_json(&error)
+        }
     })
+}
+
+fn not_json(error: &serde_json::Error) -> TransportError {
+    TransportError::malformed(format!("The request body is not valid JSON: {error}."))
 }
 
 /// Reads a GET request's query string: `query`, `operationName`, and
 /// `variables`/`extensions` as JSON text.
 pub fn read_get_request(query_string: &str) -> Result<RawGraphqlRequest, TransportError> {
     let parameters = urlencoded_pairs(query_string).map_err(TransportError::malformed)?;
-    let json_parameter = |name: &str| -> Result<Option<serde_json::Value>, TransportError> {
+    let json_parameter = |name: &str| -> Result<Option<async_graphql::Value>, TransportError> {
         parameters
             .get(name)
             .map(|text| {
