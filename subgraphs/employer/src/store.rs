@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder};
-use talentgraph_kit::database::{Transaction, escape_like};
+use talentgraph_kit::database::{Transaction, escape_like, push_equals_if_given};
 use talentgraph_kit::{Database, DatabaseError, PageArgs, child_page_sql};
 use uuid::Uuid;
 
@@ -80,19 +80,13 @@ pub async fn search_jobs(
         " FROM jobs WHERE status = "
     ));
     statement.push_bind(search.status.as_str());
-    if let Some(organization_id) = search.organization_id {
-        statement
-            .push(" AND organization_id = ")
-            .push_bind(organization_id);
-    }
-    if let Some(remote) = search.remote {
-        statement.push(" AND remote = ").push_bind(remote);
-    }
-    if let Some(employment_type) = search.employment_type {
-        statement
-            .push(" AND employment_type = ")
-            .push_bind(employment_type.as_str());
-    }
+    push_equals_if_given(&mut statement, "organization_id", search.organization_id);
+    push_equals_if_given(&mut statement, "remote", search.remote);
+    push_equals_if_given(
+        &mut statement,
+        "employment_type",
+        search.employment_type.map(EmploymentType::as_str),
+    );
     if let Some(title_contains) = search.title_contains {
         statement
             .push(" AND title ILIKE '%' || ")

@@ -6,6 +6,7 @@
 
 use chrono::{NaiveDate, Utc};
 use sqlx::{Postgres, QueryBuilder};
+use talentgraph_kit::database::push_equals_if_given;
 use talentgraph_kit::{Database, PageArgs, child_page_sql};
 use uuid::Uuid;
 
@@ -93,17 +94,13 @@ pub async fn search_internships(
         .push(", ")
         .push_bind(cursor_id)
         .push(")");
-    if let Some(kind) = search.kind {
-        statement.push(" AND kind = ").push_bind(kind.as_str());
-    }
-    if let Some(organization_id) = search.organization_id {
-        statement
-            .push(" AND organization_id = ")
-            .push_bind(organization_id);
-    }
-    if let Some(remote) = search.remote {
-        statement.push(" AND remote = ").push_bind(remote);
-    }
+    push_equals_if_given(
+        &mut statement,
+        "kind",
+        search.kind.map(InternshipKind::as_str),
+    );
+    push_equals_if_given(&mut statement, "organization_id", search.organization_id);
+    push_equals_if_given(&mut statement, "remote", search.remote);
     if let Some(skill_id) = search.skill_id {
         statement
             .push(

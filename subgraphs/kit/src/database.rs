@@ -416,6 +416,27 @@ pub fn statement_summary(sql: &str) -> String {
     }
 }
 
+/// Adds ` AND <column> = <value>` to a statement being built, when a value
+/// is given. The searches write only the filters asked for this way, so
+/// that each combination of filters is its own prepared statement, which
+/// PostgreSQL plans once. The column is a `'static` text, written in the
+/// caller's code and never taken from a request.
+pub fn push_equals_if_given<'args, T>(
+    statement: &mut sqlx::QueryBuilder<'args, Postgres>,
+    column: &'static str,
+    value: Option<T>,
+) where
+    T: 'args + sqlx::Encode<'args, Postgres> + sqlx::Type<Postgres>,
+{
+    if let Some(value) = value {
+        statement
+            .push(" AND ")
+            .push(column)
+            .push(" = ")
+            .push_bind(value);
+    }
+}
+
 /// Escapes `LIKE`/`ILIKE` wildcards so a search for "100%" matches the text
 /// "100%" rather than everything starting with "100".
 pub fn escape_like(text: &str) -> String {
