@@ -62,8 +62,9 @@ pub struct JobSearch {
 /// One page of the job search, newest first.
 ///
 /// Only the conditions asked for are written into the statement. Each
-/// combination of filters is then a prepared statement of its own, which
-/// PostgreSQL plans once and reuses. One statement for every combination,
+/// combination of filters is then a prepared statement of its own, for
+/// which PostgreSQL can keep one generic plan after its first five calls.
+/// One statement for every combination,
 /// `($2::uuid IS NULL OR organization_id = $2)` and so on, had no plan that
 /// suits both a given and an absent filter, so PostgreSQL planned it afresh
 /// on every call: 0.19 ms of planning against 0.08 ms of running it

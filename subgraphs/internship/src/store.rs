@@ -76,8 +76,9 @@ pub struct InternshipSearch {
 /// One page of the internship search, newest first.
 ///
 /// Only the conditions asked for are written into the statement, so that
-/// each combination of filters is a prepared statement PostgreSQL plans
-/// once; see the job search in employer's store for the figures.
+/// each combination of filters is a prepared statement for which
+/// PostgreSQL can keep one generic plan; see the job search in employer's
+/// store for the figures.
 pub async fn search_internships(
     database: &Database,
     search: InternshipSearch,

@@ -418,8 +418,8 @@ pub fn statement_summary(sql: &str) -> String {
 
 /// Adds ` AND <column> = <value>` to a statement being built, when a value
 /// is given. The searches write only the filters asked for this way, so
-/// that each combination of filters is its own prepared statement, which
-/// PostgreSQL plans once. The column is a `'static` text, written in the
+/// that each combination of filters is its own prepared statement, for
+/// which PostgreSQL can keep one generic plan. The column is a `'static` text, written in the
 /// caller's code and never taken from a request.
 pub fn push_equals_if_given<'args, T>(
     statement: &mut sqlx::QueryBuilder<'args, Postgres>,
