@@ -20,6 +20,17 @@ if [ -x "${BINARY}" ]; then
     exit 0
 fi
 
+# Two installs at once (CI beside a developer's shell, or two clones) would
+# build into the same directory and break each other's build, so the second
+# waits for the first one's lock, then finds its result and stops.
+mkdir -p "${TOOLS_DIR}"
+exec 9>"${TOOLS_DIR}/.hive-router-${HIVE_ROUTER_VERSION}.lock"
+flock 9
+if [ -x "${BINARY}" ]; then
+    echo "${BINARY}"
+    exit 0
+fi
+
 echo "building Hive Router ${HIVE_ROUTER_VERSION} into ${ROOT}" >&2
 mkdir -p "${TOOLS_DIR}"
 CARGO_TARGET_DIR="${TOOLS_DIR}/hive-router-build" \

@@ -15,6 +15,17 @@ if [ -x "${PYTHON}" ] && "${PYTHON}" -c "import localstripe" 2>/dev/null; then
     exit 0
 fi
 
+# Two installs at once (CI beside a developer's shell, or two clones) would
+# build into the same directory and break each other's build, so the second
+# waits for the first one's lock, then finds its result and stops.
+mkdir -p "${TOOLS_DIR}"
+exec 9>"${TOOLS_DIR}/.localstripe-${LOCALSTRIPE_VERSION}.lock"
+flock 9
+if [ -x "${PYTHON}" ] && "${PYTHON}" -c "import localstripe" 2>/dev/null; then
+    echo "${PYTHON}"
+    exit 0
+fi
+
 echo "installing localstripe ${LOCALSTRIPE_VERSION} into ${ROOT}" >&2
 mkdir -p "${TOOLS_DIR}"
 rm -rf "${ROOT}"

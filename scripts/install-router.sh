@@ -17,6 +17,17 @@ if [ -x "${BINARY}" ] && "${BINARY}" --version 2>/dev/null | grep -q "${ROUTER_V
     exit 0
 fi
 
+# Two installs at once (CI beside a developer's shell, or two clones) would
+# build into the same directory and break each other's build, so the second
+# waits for the first one's lock, then finds its result and stops.
+mkdir -p "${TOOLS_DIR}"
+exec 9>"${TOOLS_DIR}/.apollo-router-${ROUTER_VERSION}.lock"
+flock 9
+if [ -x "${BINARY}" ] && "${BINARY}" --version 2>/dev/null | grep -q "${ROUTER_VERSION}"; then
+    echo "${BINARY}"
+    exit 0
+fi
+
 if ! command -v protoc >/dev/null 2>&1; then
     echo "installing protoc (Debian protobuf-compiler), needed to build the router" >&2
     if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi

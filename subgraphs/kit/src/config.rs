@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::database::ServingPool;
+use crate::database::{RandomPageCost, ServingPool};
 
 /// A configuration problem, always naming the variable at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,6 +45,7 @@ pub enum Variable {
     DatabaseAcquireTimeoutSeconds,
     DatabaseStatementTimeoutSeconds,
     DatabaseCheckIdleAfterMs,
+    DatabaseRandomPageCost,
     HttpMaxBodyBytes,
     GraphqlIntrospection,
     GraphqlMaxDepth,
@@ -102,6 +103,7 @@ impl Variable {
         Self::DatabaseAcquireTimeoutSeconds,
         Self::DatabaseStatementTimeoutSeconds,
         Self::DatabaseCheckIdleAfterMs,
+        Self::DatabaseRandomPageCost,
         Self::HttpMaxBodyBytes,
         Self::GraphqlIntrospection,
         Self::GraphqlMaxDepth,
@@ -189,6 +191,11 @@ impl Variable {
                 name: "DATABASE_CHECK_IDLE_AFTER_MS",
                 default: "1000",
                 meaning: "a pooled connection idle this long is pinged before a request uses it; `0` pings on every use, a second round trip per statement",
+            },
+            Self::DatabaseRandomPageCost => VariableDoc {
+                name: "DATABASE_RANDOM_PAGE_COST",
+                default: "1.1",
+                meaning: "PostgreSQL `random_page_cost` of the serving pool's sessions; PostgreSQL's own default, 4, prices an index lookup for a disk that seeks and makes the planner scan whole small tables for the batched `= ANY($1)` lookups",
             },
             Self::HttpMaxBodyBytes => VariableDoc {
                 name: "HTTP_MAX_BODY_BYTES",
@@ -487,8 +494,8 @@ pub struct SubgraphConfig {
     pub metrics_listen_address: Option<SocketAddr>,
     pub database_url: String,
     /// The serving pool: `DATABASE_MAX_CONNECTIONS`,
-    /// `DATABASE_ACQUIRE_TIMEOUT_SECONDS`, `DATABASE_STATEMENT_TIMEOUT_SECONDS`
-    /// and `DATABASE_CHECK_IDLE_AFTER_MS`.
+    /// `DATABASE_ACQUIRE_TIMEOUT_SECONDS`, `DATABASE_STATEMENT_TIMEOUT_SECONDS`,
+    /// `DATABASE_CHECK_IDLE_AFTER_MS` and `DATABASE_RANDOM_PAGE_COST`.
     pub database_pool: ServingPool,
     /// `NATS_URL`: the broker for the outbox relay and event consumers.
     pub nats_url: Option<String>,
@@ -735,6 +742,11 @@ impl SubgraphConfig {
                     0,
                     3_600_000,
                 )?),
+                random_page_cost: reader.parsed(
+                    Variable::DatabaseRandomPageCost,
+                    RandomPageCost::MEMORY_RESIDENT,
+                    RandomPageCost::EXPECTED,
+                )?,
             },
             nats_url: match reader.raw(Variable::NatsUrl) {
                 Some(url) if url.starts_with("nats://") || url.starts_with("tls://") => Some(url),
@@ -1123,6 +1135,34 @@ mod tests {
             !error.to_string().contains("secret"),
             "password leaked: {error}"
         );
+    }
+
+    /// The planner's page cost is a decimal PostgreSQL accepts; zero, a
+    /// negative or a word is refused at start-up with the expected form.
+    #[test]
+    fn random_page_cost_takes_a_positive_decimal() {
+        let config = config_from(&[("DATABASE_URL", "postgres://localhost/core")])
+            .expect("valid configuration");
+        assert_eq!(
+            config.database_pool.random_page_cost,
+            RandomPageCost::MEMORY_RESIDENT
+        );
+        let config = config_from(&[
+            ("DATABASE_URL", "postgres://localhost/core"),
+            ("DATABASE_RANDOM_PAGE_COST", "4"),
+        ])
+        .expect("valid configuration");
+        assert_eq!(config.database_pool.random_page_cost.get(), 4.0);
+        for refused in ["0", "-1", "cheap", "NaN", "inf", "1001"] {
+            let error = config_from(&[
+                ("DATABASE_URL", "postgres://localhost/core"),
+                ("DATABASE_RANDOM_PAGE_COST", refused),
+            ])
+            .expect_err(refused);
+            let message = error.to_string();
+            assert!(message.contains("DATABASE_RANDOM_PAGE_COST"), "{message}");
+            assert!(message.contains("above 0"), "{message}");
+        }
     }
 
     /// Database names are swapped without touching credentials or options.

@@ -64,7 +64,7 @@ impl DatabaseError {
 
 /// How the pool that serves requests is set up (from the configuration's
 /// `DATABASE_*` variables).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ServingPool {
     pub max_connections: u32,
     /// How long a request waits for a connection.
@@ -76,6 +76,53 @@ pub struct ServingPool {
     /// failing a request. Zero pings every connection on every hand-out
     /// (sqlx's default), one extra round trip per statement.
     pub check_idle_after: Duration,
+    /// PostgreSQL's `random_page_cost` on every connection.
+    pub random_page_cost: RandomPageCost,
+}
+
+/// What PostgreSQL's planner charges for reading a page out of order, the
+/// step of an index lookup, relative to a page read in sequence (1.0).
+///
+/// PostgreSQL's default, 4, models a disk that seeks. The subgraphs' tables
+/// are small enough to stay in memory, where an out-of-order read costs
+/// about what a sequential one does, and almost every statement a request
+/// runs is a batched key lookup (`WHERE job_id = ANY($1)`). Priced at 4, a
+/// lookup of ten keys in a table of a few hundred rows looks dearer than
+/// reading the whole table, so PostgreSQL scans it: on the demo world's
+/// job promotions (715 rows) that is 0.09 ms against 0.02 ms through the
+/// primary key. Worse, the plan it keeps for a prepared statement (the
+/// generic plan, with the keys unknown) chooses the index and is priced
+/// above the scan it plans for the actual keys, so PostgreSQL plans such a
+/// statement again on every call. At 1.1 the index wins both ways and the
+/// generic plan is kept.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RandomPageCost(f64);
+
+impl RandomPageCost {
+    /// The usual setting for data that lives in memory or on SSDs.
+    pub const MEMORY_RESIDENT: Self = Self(1.1);
+
+    /// What a configuration value must look like, for error messages.
+    pub const EXPECTED: &'static str = "a number above 0 and at most 1000, such as 1.1";
+
+    /// A cost PostgreSQL accepts and that means something: finite, above
+    /// zero, and not beyond any real device (PostgreSQL itself would take
+    /// up to 1.8e308).
+    pub fn new(cost: f64) -> Option<Self> {
+        (cost.is_finite() && cost > 0.0 && cost <= 1000.0).then_some(Self(cost))
+    }
+
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl std::str::FromStr for RandomPageCost {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        text.parse::<f64>().ok().and_then(Self::new).ok_or(())
+    }
 }
 
 /// A snapshot of a pool's connections.
@@ -128,15 +175,19 @@ impl Database {
     }
 
     /// The pool a subgraph serves requests from, set up as `pool` says:
-    /// PostgreSQL's `statement_timeout` on every connection, and idle
+    /// PostgreSQL's `statement_timeout` and `random_page_cost` on every
+    /// connection, and idle
     /// connections checked before use only when they have been idle a while
     /// (see [`ServingPool::check_idle_after`]).
     pub async fn connect_serving(url: &str, pool: &ServingPool) -> Result<Self, sqlx::Error> {
         let options: sqlx::postgres::PgConnectOptions = url.parse()?;
-        let options = options.options([(
-            "statement_timeout",
-            format!("{}ms", pool.statement_timeout.as_millis()),
-        )]);
+        let options = options.options([
+            (
+                "statement_timeout",
+                format!("{}ms", pool.statement_timeout.as_millis()),
+            ),
+            ("random_page_cost", pool.random_page_cost.get().to_string()),
+        ]);
         let check_idle_after = pool.check_idle_after;
         let mut pool_options = PgPoolOptions::new()
             .max_connections(pool.max_connections)

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use talentgraph_kit::testing::PostgresServer;
-use talentgraph_kit::{Database, ServingPool};
+use talentgraph_kit::{Database, RandomPageCost, ServingPool};
 
 /// Two databases created by the harness are distinct, empty and reachable,
 /// and every statement sent through `Database` is counted.
@@ -58,6 +58,7 @@ async fn serving_pool_statements_are_cancelled_after_the_timeout() {
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_millis(200),
             check_idle_after: Duration::from_secs(1),
+            random_page_cost: RandomPageCost::MEMORY_RESIDENT,
         },
     )
     .await
@@ -97,6 +98,7 @@ async fn serving_pool_replaces_an_idle_connection_the_server_dropped() {
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(5),
             check_idle_after,
+            random_page_cost: RandomPageCost::MEMORY_RESIDENT,
         },
     )
     .await
@@ -123,4 +125,132 @@ async fn serving_pool_replaces_an_idle_connection_the_server_dropped() {
         .await
         .expect("the dropped connection was replaced before use");
     assert_ne!(first, second, "a new backend serves the pool");
+}
+
+/// How PostgreSQL planned a batched key lookup, run `calls` times as one
+/// prepared statement on one serving connection.
+struct LookupPlans {
+    /// The plan's first node for the keys of the last call.
+    scan: String,
+    /// From `pg_prepared_statements`: plans made for the actual keys of a
+    /// call, and calls served by the one plan kept for any keys.
+    custom_plans: i64,
+    generic_plans: i64,
+}
+
+/// Builds the shape the subgraphs' loaders query (a table of a few hundred
+/// rows with a uuid primary key, read ten keys at a time with `= ANY($1)`;
+/// the demo world's job promotions are 715) and runs that lookup through a
+/// serving pool with `random_page_cost`.
+async fn plan_batched_lookups(random_page_cost: RandomPageCost, calls: i64) -> LookupPlans {
+    let server = PostgresServer::shared().expect("a PostgreSQL server for tests");
+    let url = server
+        .create_database("tg_page_cost")
+        .await
+        .expect("a database");
+    let admin = Database::connect(&url, 1, Duration::from_secs(5))
+        .await
+        .expect("connects");
+    admin
+        .execute(sqlx::query(
+            "CREATE TABLE promotions (job_id uuid PRIMARY KEY, tier text NOT NULL, \
+             starts_at timestamptz NOT NULL, ends_at timestamptz NOT NULL)",
+        ))
+        .await
+        .expect("creates the table");
+    admin
+        .execute(sqlx::query(
+            "INSERT INTO promotions SELECT gen_random_uuid(), 'FEATURED', now(), \
+             now() + interval '1 year' FROM generate_series(1, 715)",
+        ))
+        .await
+        .expect("fills it");
+    admin
+        .execute(sqlx::query("ANALYZE promotions"))
+        .await
+        .expect("gathers statistics, as autovacuum would");
+    let keys: Vec<uuid::Uuid> = admin
+        .fetch_all(sqlx::query_as::<_, (uuid::Uuid,)>(
+            "SELECT job_id FROM promotions ORDER BY job_id LIMIT 10",
+        ))
+        .await
+        .expect("ten keys")
+        .into_iter()
+        .map(|(key,)| key)
+        .collect();
+
+    let serving = Database::connect_serving(
+        &url,
+        &ServingPool {
+            max_connections: 1,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
+            check_idle_after: Duration::from_secs(1),
+            random_page_cost,
+        },
+    )
+    .await
+    .expect("connects");
+    let lookup = "SELECT job_id, tier, starts_at, ends_at FROM promotions WHERE job_id = ANY($1)";
+    for _ in 0..calls {
+        let rows = serving
+            .fetch_rows(sqlx::query(lookup).bind(&keys))
+            .await
+            .expect("the lookup runs");
+        assert_eq!(rows.len(), 10);
+    }
+    let (custom_plans, generic_plans): (i64, i64) = serving
+        .fetch_one(
+            sqlx::query_as(
+                "SELECT custom_plans, generic_plans FROM pg_prepared_statements \
+                 WHERE statement = $1",
+            )
+            .bind(lookup),
+        )
+        .await
+        .expect("the lookup is a prepared statement of the pool's one connection");
+    let explain = format!("EXPLAIN {lookup}");
+    let plan: Vec<(String,)> = serving
+        .fetch_all(sqlx::query_as(&explain).bind(&keys))
+        .await
+        .expect("explains the lookup");
+    // The first line names the top node, such as "Seq Scan on promotions
+    // (cost=…)" or "Bitmap Heap Scan on promotions (cost=…)".
+    let scan = plan[0]
+        .0
+        .split(" on ")
+        .next()
+        .expect("a plan node")
+        .to_owned();
+    LookupPlans {
+        scan,
+        custom_plans,
+        generic_plans,
+    }
+}
+
+/// The serving pool prices out-of-order page reads for data in memory, so
+/// a batched key lookup goes through the primary key and PostgreSQL keeps
+/// one plan for the prepared statement instead of planning every call.
+#[tokio::test]
+async fn serving_pool_plans_batched_lookups_once_through_the_key() {
+    let calls = 12;
+    let plans = plan_batched_lookups(RandomPageCost::MEMORY_RESIDENT, calls).await;
+    assert_ne!(plans.scan, "Seq Scan", "the lookup reads the index");
+    // PostgreSQL plans the first five calls for their actual keys before it
+    // compares them with the plan for any keys.
+    assert_eq!(plans.custom_plans, 5);
+    assert_eq!(plans.generic_plans, calls - 5);
+}
+
+/// The reason for the setting: at PostgreSQL's default the same lookup
+/// scans the whole table and is planned afresh on every call.
+#[tokio::test]
+async fn at_the_default_page_cost_batched_lookups_scan_and_replan() {
+    let calls = 12;
+    let postgres_default = RandomPageCost::new(4.0).expect("a valid cost");
+    let plans = plan_batched_lookups(postgres_default, calls).await;
+    assert_eq!(plans.scan, "Seq Scan");
+    assert_eq!(plans.custom_plans, calls);
+    assert_eq!(plans.generic_plans, 0);
 }
