@@ -94,7 +94,8 @@ pub struct ServingPool {
 /// generic plan, with the keys unknown) chooses the index and is priced
 /// above the scan it plans for the actual keys, so PostgreSQL plans such a
 /// statement again on every call. At 1.1 the index wins both ways and the
-/// generic plan is kept.
+/// generic plan is kept. (A lookup of a single key is still planned on
+/// every call: for one key the plan for that key is rightly the cheaper.)
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RandomPageCost(f64);
 
@@ -176,9 +177,8 @@ impl Database {
 
     /// The pool a subgraph serves requests from, set up as `pool` says:
     /// PostgreSQL's `statement_timeout` and `random_page_cost` on every
-    /// connection, and idle
-    /// connections checked before use only when they have been idle a while
-    /// (see [`ServingPool::check_idle_after`]).
+    /// connection, and idle connections checked before use only when they
+    /// have been idle a while (see [`ServingPool::check_idle_after`]).
     pub async fn connect_serving(url: &str, pool: &ServingPool) -> Result<Self, sqlx::Error> {
         let options: sqlx::postgres::PgConnectOptions = url.parse()?;
         let options = options.options([
