@@ -724,24 +724,27 @@ impl SubgraphConfig {
             database_url,
             database_pool: ServingPool {
                 max_connections: reader.ranged(Variable::DatabaseMaxConnections, 10, 1, 1_000)?,
-                acquire_timeout: Duration::from_secs(reader.ranged(
+                acquire_timeout: reader.duration(
                     Variable::DatabaseAcquireTimeoutSeconds,
+                    Duration::from_secs,
                     5,
                     1,
                     300,
-                )?),
-                statement_timeout: Duration::from_secs(reader.ranged(
+                )?,
+                statement_timeout: reader.duration(
                     Variable::DatabaseStatementTimeoutSeconds,
+                    Duration::from_secs,
                     10,
                     1,
                     3_600,
-                )?),
-                check_idle_after: Duration::from_millis(reader.ranged(
+                )?,
+                check_idle_after: reader.duration(
                     Variable::DatabaseCheckIdleAfterMs,
+                    Duration::from_millis,
                     1_000,
                     0,
                     3_600_000,
-                )?),
+                )?,
                 random_page_cost: reader.parsed(
                     Variable::DatabaseRandomPageCost,
                     RandomPageCost::MEMORY_RESIDENT,
@@ -779,18 +782,20 @@ impl SubgraphConfig {
                 !is_production,
                 "`true` or `false`",
             )?,
-            shutdown_grace_period: Duration::from_secs(reader.ranged(
+            shutdown_grace_period: reader.duration(
                 Variable::ShutdownGraceSeconds,
+                Duration::from_secs,
                 30,
                 0,
                 3_600,
-            )?),
-            dataloader_delay: Duration::from_millis(reader.ranged(
+            )?,
+            dataloader_delay: reader.duration(
                 Variable::DataloaderDelayMs,
+                Duration::from_millis,
                 0,
                 0,
                 100,
-            )?),
+            )?,
             document_cache_entries: reader.ranged(
                 Variable::GraphqlDocumentCacheEntries,
                 crate::graphql::DEFAULT_DOCUMENT_CACHE_ENTRIES,
@@ -878,7 +883,6 @@ fn read_token_config(
             expected: "an http:// URL inside the deployment (TLS is the mesh's job)".to_owned(),
         });
     }
-    let seconds = |value: u64| Duration::from_secs(value);
     const DAY: u64 = 24 * 60 * 60;
     Ok(TokenConfig {
         issuer: reader
@@ -894,24 +898,26 @@ fn read_token_config(
             0,
             1_000_000,
         )?,
-        access_token_lifetime: seconds(reader.ranged(
+        access_token_lifetime: reader.duration(
             Variable::AuthAccessTokenTtlSeconds,
+            Duration::from_secs,
             900,
             10,
             86_400,
-        )?),
-        refresh_token_lifetime: seconds(
+        )?,
+        refresh_token_lifetime: Duration::from_secs(
             reader.ranged(Variable::AuthRefreshTokenTtlDays, 30, 1, 365)? * DAY,
         ),
-        key_rotation_interval: seconds(
+        key_rotation_interval: Duration::from_secs(
             reader.ranged(Variable::AuthKeyRotationDays, 30, 1, 365)? * DAY,
         ),
-        key_publication_delay: seconds(reader.ranged(
+        key_publication_delay: reader.duration(
             Variable::AuthKeyPublicationDelaySeconds,
+            Duration::from_secs,
             if is_production { 600 } else { 0 },
             0,
             DAY,
-        )?),
+        )?,
         sign_in_failures_per_account: reader.ranged(
             Variable::AuthSignInMaxFailuresPerAccount,
             5,
@@ -924,7 +930,13 @@ fn read_token_config(
             1,
             100_000,
         )?,
-        sign_in_window: seconds(reader.ranged(Variable::AuthSignInWindowSeconds, 900, 1, DAY)?),
+        sign_in_window: reader.duration(
+            Variable::AuthSignInWindowSeconds,
+            Duration::from_secs,
+            900,
+            1,
+            DAY,
+        )?,
     })
 }
 
@@ -959,12 +971,13 @@ fn read_payment_config(reader: &VariableReader<'_>) -> Result<PaymentConfig, Con
     };
     Ok(PaymentConfig {
         provider,
-        provider_timeout: Duration::from_secs(reader.ranged(
+        provider_timeout: reader.duration(
             Variable::PaymentProviderTimeoutSeconds,
+            Duration::from_secs,
             10,
             1,
             60,
-        )?),
+        )?,
         webhook_secret: reader.raw(Variable::PaymentWebhookSecret),
         charge_retries: ChargeRetries::default(),
     })
@@ -997,6 +1010,21 @@ impl VariableReader<'_> {
                 expected: expected.to_owned(),
             }),
         }
+    }
+
+    /// A duration given in whole units (`Duration::from_secs`,
+    /// `Duration::from_millis`), within `minimum..=maximum` of them.
+    fn duration(
+        &self,
+        variable: Variable,
+        from_units: fn(u64) -> Duration,
+        default: u64,
+        minimum: u64,
+        maximum: u64,
+    ) -> Result<Duration, ConfigError> {
+        Ok(from_units(
+            self.ranged(variable, default, minimum, maximum)?,
+        ))
     }
 
     fn ranged<T>(
