@@ -5,19 +5,21 @@ use std::time::Duration;
 use talentgraph_kit::testing::PostgresServer;
 use talentgraph_kit::{Database, RandomPageCost, ServingPool};
 
+/// A new, empty database on the tests' shared throwaway server.
+async fn empty_database(prefix: &str) -> String {
+    PostgresServer::shared()
+        .expect("a PostgreSQL server for tests")
+        .create_database(prefix)
+        .await
+        .expect("a database")
+}
+
 /// Two databases created by the harness are distinct, empty and reachable,
 /// and every statement sent through `Database` is counted.
 #[tokio::test]
 async fn harness_creates_isolated_databases_and_counts_statements() {
-    let server = PostgresServer::shared().expect("a PostgreSQL server for tests");
-    let first_url = server
-        .create_database("tg_harness")
-        .await
-        .expect("first database");
-    let second_url = server
-        .create_database("tg_harness")
-        .await
-        .expect("second database");
+    let first_url = empty_database("tg_harness").await;
+    let second_url = empty_database("tg_harness").await;
     assert_ne!(first_url, second_url);
 
     let first = Database::connect(&first_url, 2, Duration::from_secs(5))
@@ -46,11 +48,7 @@ async fn harness_creates_isolated_databases_and_counts_statements() {
 /// connection is usable again at once.
 #[tokio::test]
 async fn serving_pool_statements_are_cancelled_after_the_timeout() {
-    let server = PostgresServer::shared().expect("a PostgreSQL server for tests");
-    let url = server
-        .create_database("tg_timeout")
-        .await
-        .expect("a database");
+    let url = empty_database("tg_timeout").await;
     let database = Database::connect_serving(
         &url,
         &ServingPool {
@@ -85,11 +83,7 @@ async fn serving_pool_statements_are_cancelled_after_the_timeout() {
 /// round trip per statement.)
 #[tokio::test]
 async fn serving_pool_replaces_an_idle_connection_the_server_dropped() {
-    let server = PostgresServer::shared().expect("a PostgreSQL server for tests");
-    let url = server
-        .create_database("tg_idle_check")
-        .await
-        .expect("a database");
+    let url = empty_database("tg_idle_check").await;
     let check_idle_after = Duration::from_millis(200);
     let database = Database::connect_serving(
         &url,
@@ -143,11 +137,7 @@ struct LookupPlans {
 /// the demo world's job promotions are 715) and runs that lookup through a
 /// serving pool with `random_page_cost`.
 async fn plan_batched_lookups(random_page_cost: RandomPageCost, calls: i64) -> LookupPlans {
-    let server = PostgresServer::shared().expect("a PostgreSQL server for tests");
-    let url = server
-        .create_database("tg_page_cost")
-        .await
-        .expect("a database");
+    let url = empty_database("tg_page_cost").await;
     let admin = Database::connect(&url, 1, Duration::from_secs(5))
         .await
         .expect("connects");
