@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::database::{RandomPageCost, ServingPool};
+use crate::database::{PlanCacheMode, RandomPageCost, ServingPool};
 
 /// A configuration problem, always naming the variable at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +46,7 @@ pub enum Variable {
     DatabaseStatementTimeoutSeconds,
     DatabaseCheckIdleAfterMs,
     DatabaseRandomPageCost,
+    DatabasePlanCacheMode,
     HttpMaxBodyBytes,
     GraphqlIntrospection,
     GraphqlMaxDepth,
@@ -104,6 +105,7 @@ impl Variable {
         Self::DatabaseStatementTimeoutSeconds,
         Self::DatabaseCheckIdleAfterMs,
         Self::DatabaseRandomPageCost,
+        Self::DatabasePlanCacheMode,
         Self::HttpMaxBodyBytes,
         Self::GraphqlIntrospection,
         Self::GraphqlMaxDepth,
@@ -196,6 +198,11 @@ impl Variable {
                 name: "DATABASE_RANDOM_PAGE_COST",
                 default: "1.1",
                 meaning: "PostgreSQL `random_page_cost` of the serving pool's sessions; PostgreSQL's own default, 4, prices an index lookup for a disk that seeks and makes the planner scan whole small tables for the batched `= ANY($1)` lookups",
+            },
+            Self::DatabasePlanCacheMode => VariableDoc {
+                name: "DATABASE_PLAN_CACHE_MODE",
+                default: "`force_generic_plan`",
+                meaning: "PostgreSQL `plan_cache_mode` of the serving pool's sessions (`auto`, `force_generic_plan`, `force_custom_plan`); in PostgreSQL's `auto` a lookup of a single key is planned again on every call",
             },
             Self::HttpMaxBodyBytes => VariableDoc {
                 name: "HTTP_MAX_BODY_BYTES",
@@ -495,7 +502,8 @@ pub struct SubgraphConfig {
     pub database_url: String,
     /// The serving pool: `DATABASE_MAX_CONNECTIONS`,
     /// `DATABASE_ACQUIRE_TIMEOUT_SECONDS`, `DATABASE_STATEMENT_TIMEOUT_SECONDS`,
-    /// `DATABASE_CHECK_IDLE_AFTER_MS` and `DATABASE_RANDOM_PAGE_COST`.
+    /// `DATABASE_CHECK_IDLE_AFTER_MS`, `DATABASE_RANDOM_PAGE_COST` and
+    /// `DATABASE_PLAN_CACHE_MODE`.
     pub database_pool: ServingPool,
     /// `NATS_URL`: the broker for the outbox relay and event consumers.
     pub nats_url: Option<String>,
@@ -749,6 +757,11 @@ impl SubgraphConfig {
                     Variable::DatabaseRandomPageCost,
                     RandomPageCost::MEMORY_RESIDENT,
                     RandomPageCost::EXPECTED,
+                )?,
+                plan_cache_mode: reader.parsed(
+                    Variable::DatabasePlanCacheMode,
+                    PlanCacheMode::ForceGenericPlan,
+                    PlanCacheMode::EXPECTED,
                 )?,
             },
             nats_url: match reader.raw(Variable::NatsUrl) {
@@ -1190,6 +1203,34 @@ mod tests {
             let message = error.to_string();
             assert!(message.contains("DATABASE_RANDOM_PAGE_COST"), "{message}");
             assert!(message.contains("above 0"), "{message}");
+        }
+    }
+
+    /// The plan cache mode is one of PostgreSQL's three words, generic plans
+    /// unless told otherwise; anything else is refused at start-up.
+    #[test]
+    fn plan_cache_mode_takes_postgresql_words() {
+        let config = config_from(&[("DATABASE_URL", "postgres://localhost/core")])
+            .expect("valid configuration");
+        assert_eq!(
+            config.database_pool.plan_cache_mode,
+            PlanCacheMode::ForceGenericPlan
+        );
+        let config = config_from(&[
+            ("DATABASE_URL", "postgres://localhost/core"),
+            ("DATABASE_PLAN_CACHE_MODE", "auto"),
+        ])
+        .expect("valid configuration");
+        assert_eq!(config.database_pool.plan_cache_mode, PlanCacheMode::Auto);
+        for refused in ["generic", "AUTO", "force_generic_plan;"] {
+            let error = config_from(&[
+                ("DATABASE_URL", "postgres://localhost/core"),
+                ("DATABASE_PLAN_CACHE_MODE", refused),
+            ])
+            .expect_err(refused);
+            let message = error.to_string();
+            assert!(message.contains("DATABASE_PLAN_CACHE_MODE"), "{message}");
+            assert!(message.contains("force_generic_plan"), "{message}");
         }
     }
 

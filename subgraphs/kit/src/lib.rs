@@ -43,7 +43,7 @@ pub mod reexports {
 }
 
 pub use config::{Environment, LimitsConfig, LogFormat, SubgraphConfig};
-pub use database::{Database, DatabaseError, RandomPageCost, ServingPool};
+pub use database::{Database, DatabaseError, PlanCacheMode, RandomPageCost, ServingPool};
 pub use error::KitError;
 pub use errors::{
     CommonError, ErrorCode, client_error, conflict_error, database_failure, input_error,
