@@ -123,8 +123,8 @@ async fn serving_pool_replaces_an_idle_connection_the_server_dropped() {
     assert_ne!(first, second, "a new backend serves the pool");
 }
 
-/// How PostgreSQL planned a batched key lookup, run `calls` times as one
-/// prepared statement on one serving connection.
+/// How PostgreSQL planned a batched key lookup, run [`LOOKUP_CALLS`] times
+/// as one prepared statement on one serving connection.
 struct LookupPlans {
     /// The plan's first node for the keys of the last call.
     scan: String,
@@ -133,6 +133,10 @@ struct LookupPlans {
     custom_plans: i64,
     generic_plans: i64,
 }
+
+/// How often each plan test runs its lookup: more than the five calls
+/// after which PostgreSQL's `auto` mode may switch to the kept plan.
+const LOOKUP_CALLS: i64 = 12;
 
 /// How the serving pool of [`plan_batched_lookups`] is set up, and how many
 /// keys each call looks up.
@@ -145,8 +149,8 @@ struct LookupSetup {
 /// Builds the shape the subgraphs' loaders query (a table of a few hundred
 /// rows with a uuid primary key, read with `= ANY($1)`; the demo world's
 /// job promotions are 715) and runs that lookup through a serving pool set
-/// up as `setup` says.
-async fn plan_batched_lookups(setup: LookupSetup, calls: i64) -> LookupPlans {
+/// up as `setup` says, [`LOOKUP_CALLS`] times.
+async fn plan_batched_lookups(setup: LookupSetup) -> LookupPlans {
     let url = empty_database("tg_page_cost").await;
     let admin = Database::connect(&url, 1, Duration::from_secs(5))
         .await
@@ -196,7 +200,7 @@ async fn plan_batched_lookups(setup: LookupSetup, calls: i64) -> LookupPlans {
     .await
     .expect("connects");
     let lookup = "SELECT job_id, tier, starts_at, ends_at FROM promotions WHERE job_id = ANY($1)";
-    for _ in 0..calls {
+    for _ in 0..LOOKUP_CALLS {
         let rows = serving
             .fetch_rows(sqlx::query(lookup).bind(&keys))
             .await
@@ -238,16 +242,15 @@ async fn plan_batched_lookups(setup: LookupSetup, calls: i64) -> LookupPlans {
 /// goes through the primary key and is planned once.
 #[tokio::test]
 async fn serving_pool_plans_a_single_key_lookup_once_through_the_key() {
-    let calls = 12;
-    let setup = LookupSetup {
+    let plans = plan_batched_lookups(LookupSetup {
         random_page_cost: RandomPageCost::MEMORY_RESIDENT,
         plan_cache_mode: PlanCacheMode::ForceGenericPlan,
         keys_per_call: 1,
-    };
-    let plans = plan_batched_lookups(setup, calls).await;
+    })
+    .await;
     assert_ne!(plans.scan, "Seq Scan", "the lookup reads the index");
     assert_eq!(plans.custom_plans, 0);
-    assert_eq!(plans.generic_plans, calls);
+    assert_eq!(plans.generic_plans, LOOKUP_CALLS);
 }
 
 /// Why the plan cache mode is set: in PostgreSQL's `auto` the same lookup
@@ -256,14 +259,13 @@ async fn serving_pool_plans_a_single_key_lookup_once_through_the_key() {
 /// behaviour, pinned like the page cost's below).
 #[tokio::test]
 async fn in_postgresql_s_automatic_mode_a_single_key_lookup_is_planned_every_call() {
-    let calls = 12;
-    let setup = LookupSetup {
+    let plans = plan_batched_lookups(LookupSetup {
         random_page_cost: RandomPageCost::MEMORY_RESIDENT,
         plan_cache_mode: PlanCacheMode::Auto,
         keys_per_call: 1,
-    };
-    let plans = plan_batched_lookups(setup, calls).await;
-    assert_eq!(plans.custom_plans, calls);
+    })
+    .await;
+    assert_eq!(plans.custom_plans, LOOKUP_CALLS);
     assert_eq!(plans.generic_plans, 0);
 }
 
@@ -271,18 +273,17 @@ async fn in_postgresql_s_automatic_mode_a_single_key_lookup_is_planned_every_cal
 /// one plan through the primary key for a lookup of ten keys.
 #[tokio::test]
 async fn at_the_memory_page_cost_batched_lookups_keep_a_plan_through_the_key() {
-    let calls = 12;
-    let setup = LookupSetup {
+    let plans = plan_batched_lookups(LookupSetup {
         random_page_cost: RandomPageCost::MEMORY_RESIDENT,
         plan_cache_mode: PlanCacheMode::Auto,
         keys_per_call: 10,
-    };
-    let plans = plan_batched_lookups(setup, calls).await;
+    })
+    .await;
     assert_ne!(plans.scan, "Seq Scan", "the lookup reads the index");
     // PostgreSQL plans the first five calls for their actual keys before it
     // compares them with the plan for any keys.
     assert_eq!(plans.custom_plans, 5);
-    assert_eq!(plans.generic_plans, calls - 5);
+    assert_eq!(plans.generic_plans, LOOKUP_CALLS - 5);
 }
 
 /// The reason for the setting: at PostgreSQL's default the same lookup
@@ -292,14 +293,13 @@ async fn at_the_memory_page_cost_batched_lookups_keep_a_plan_through_the_key() {
 /// the default, this test says so and the setting can be reconsidered.
 #[tokio::test]
 async fn at_the_default_page_cost_batched_lookups_scan_and_replan() {
-    let calls = 12;
-    let setup = LookupSetup {
+    let plans = plan_batched_lookups(LookupSetup {
         random_page_cost: RandomPageCost::new(4.0).expect("a valid cost"),
         plan_cache_mode: PlanCacheMode::Auto,
         keys_per_call: 10,
-    };
-    let plans = plan_batched_lookups(setup, calls).await;
+    })
+    .await;
     assert_eq!(plans.scan, "Seq Scan");
-    assert_eq!(plans.custom_plans, calls);
+    assert_eq!(plans.custom_plans, LOOKUP_CALLS);
     assert_eq!(plans.generic_plans, 0);
 }
