@@ -1133,6 +1133,20 @@ mod tests {
         SubgraphConfig::from_lookup(4001, |name| map.get(name).cloned())
     }
 
+    /// The configuration of a subgraph given its database and `variable`.
+    fn config_with(variable: &str, value: &str) -> Result<SubgraphConfig, ConfigError> {
+        config_from(&[
+            ("DATABASE_URL", "postgres://localhost/core"),
+            (variable, value),
+        ])
+    }
+
+    /// The start-up error for `variable` set to `value`, which must be
+    /// refused.
+    fn refusal_of(variable: &str, value: &str) -> String {
+        config_with(variable, value).expect_err(value).to_string()
+    }
+
     /// A minimal environment yields the documented defaults.
     #[test]
     fn defaults_apply_when_only_the_database_is_given() {
@@ -1154,21 +1168,11 @@ mod tests {
     /// Malformed numbers and out-of-range values name the variable and the range.
     #[test]
     fn malformed_values_name_the_variable_and_expectation() {
-        let error = config_from(&[
-            ("DATABASE_URL", "postgres://localhost/core"),
-            ("GRAPHQL_MAX_PAGE_SIZE", "500"),
-        ])
-        .expect_err("must fail");
-        let message = error.to_string();
+        let message = refusal_of("GRAPHQL_MAX_PAGE_SIZE", "500");
         assert!(message.contains("GRAPHQL_MAX_PAGE_SIZE"), "{message}");
         assert!(message.contains("from 1 to 100"), "{message}");
 
-        let error = config_from(&[
-            ("DATABASE_URL", "postgres://localhost/core"),
-            ("LISTEN_ADDR", "not-an-address"),
-        ])
-        .expect_err("must fail");
-        assert!(error.to_string().contains("LISTEN_ADDR"));
+        assert!(refusal_of("LISTEN_ADDR", "not-an-address").contains("LISTEN_ADDR"));
 
         let error =
             config_from(&[("DATABASE_URL", "mysql://user:secret@db/x")]).expect_err("must fail");
@@ -1188,19 +1192,10 @@ mod tests {
             config.database_pool.random_page_cost,
             RandomPageCost::MEMORY_RESIDENT
         );
-        let config = config_from(&[
-            ("DATABASE_URL", "postgres://localhost/core"),
-            ("DATABASE_RANDOM_PAGE_COST", "4"),
-        ])
-        .expect("valid configuration");
+        let config = config_with("DATABASE_RANDOM_PAGE_COST", "4").expect("valid configuration");
         assert_eq!(config.database_pool.random_page_cost.get(), 4.0);
         for refused in ["0", "-1", "cheap", "NaN", "inf", "1001"] {
-            let error = config_from(&[
-                ("DATABASE_URL", "postgres://localhost/core"),
-                ("DATABASE_RANDOM_PAGE_COST", refused),
-            ])
-            .expect_err(refused);
-            let message = error.to_string();
+            let message = refusal_of("DATABASE_RANDOM_PAGE_COST", refused);
             assert!(message.contains("DATABASE_RANDOM_PAGE_COST"), "{message}");
             assert!(message.contains("above 0"), "{message}");
         }
@@ -1216,19 +1211,10 @@ mod tests {
             config.database_pool.plan_cache_mode,
             PlanCacheMode::ForceGenericPlan
         );
-        let config = config_from(&[
-            ("DATABASE_URL", "postgres://localhost/core"),
-            ("DATABASE_PLAN_CACHE_MODE", "auto"),
-        ])
-        .expect("valid configuration");
+        let config = config_with("DATABASE_PLAN_CACHE_MODE", "auto").expect("valid configuration");
         assert_eq!(config.database_pool.plan_cache_mode, PlanCacheMode::Auto);
         for refused in ["generic", "AUTO", "force_generic_plan;"] {
-            let error = config_from(&[
-                ("DATABASE_URL", "postgres://localhost/core"),
-                ("DATABASE_PLAN_CACHE_MODE", refused),
-            ])
-            .expect_err(refused);
-            let message = error.to_string();
+            let message = refusal_of("DATABASE_PLAN_CACHE_MODE", refused);
             assert!(message.contains("DATABASE_PLAN_CACHE_MODE"), "{message}");
             assert!(message.contains("force_generic_plan"), "{message}");
         }
