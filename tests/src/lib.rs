@@ -26,6 +26,7 @@ use talentgraph_kit::testing::{TestApp, fresh_database, strict_test_config};
 use talentgraph_kit::{Database, Subgraph};
 use talentgraph_subgraphs::SUBGRAPHS;
 
+pub mod callgrind;
 pub mod fuzz;
 pub mod otlp;
 pub mod recorded_subgraphs;

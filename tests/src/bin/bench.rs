@@ -6,6 +6,15 @@
 //!       [--variants 'LABEL:NAME=VALUE NAME=VALUE;LABEL:...'] [--direct]
 //!       [--router-ceiling] [--hive-router] [--scale-out SUBGRAPH]
 //!       [--compare-supergraph 'LABEL=PATH']
+//!   cargo run --release -p talentgraph-e2e --bin bench -- --count-instructions SUBGRAPH
+//!       [--counted-pages N] [--page-sizes 10,100] [--pages JobSearchPage,...]
+//!
+//! `--count-instructions employer` runs no load: it counts the instructions
+//! and allocations per page of one subgraph, run as a standalone replica
+//! under Valgrind's callgrind (see `talentgraph_e2e::callgrind`), with the
+//! pages sent one at a time. Unlike CPU time, those counts repeat from run
+//! to run on a busy machine, so a change is measured by counting the build
+//! before it and the build after it. Needs Debian's `valgrind`.
 //!
 //! `--compare-supergraph` adds every page through a second Apollo Router
 //! that serves another supergraph of the same subgraphs (routing URLs
@@ -91,6 +100,9 @@ const TABLE_END: &str = "<!-- bench:end -->";
 /// full table stays.
 const VARIANTS_TABLE_START: &str = "<!-- bench-variants:start -->";
 const VARIANTS_TABLE_END: &str = "<!-- bench-variants:end -->";
+/// `--count-instructions` writes a section of its own.
+const INSTRUCTIONS_TABLE_START: &str = "<!-- bench-instructions:start -->";
+const INSTRUCTIONS_TABLE_END: &str = "<!-- bench-instructions:end -->";
 const ROUTER_URL: &str = "http://127.0.0.1:4000/";
 const WORLD: DemoWorld = DemoWorld::STANDARD;
 
@@ -148,6 +160,11 @@ struct Options {
     hive_router: bool,
     /// The subgraph run as standalone replicas for the scale-out figure.
     scale_out: Option<String>,
+    /// The subgraph whose instructions and allocations per page are counted
+    /// under callgrind instead of running the load.
+    count_instructions: Option<String>,
+    /// How many pages, one at a time, each count covers.
+    counted_pages: usize,
     /// Another supergraph of the same subgraphs (an earlier commit's, say),
     /// served by a second Apollo Router beside the dev stack's: its label
     /// and file.
@@ -169,6 +186,8 @@ fn parse_options() -> Options {
         router_ceiling: false,
         hive_router: false,
         scale_out: None,
+        count_instructions: None,
+        counted_pages: 100,
         compare_supergraph: None,
         seconds: 5,
         warm_up_seconds: 1,
@@ -213,6 +232,10 @@ fn parse_options() -> Options {
             "--pages" => options.pages = list().map(str::to_owned).collect(),
             "--variants" => options.variants = parse_variants(value),
             "--scale-out" => options.scale_out = Some(value.clone()),
+            "--count-instructions" => options.count_instructions = Some(value.clone()),
+            "--counted-pages" => {
+                options.counted_pages = value.parse().expect("--counted-pages is a number");
+            }
             "--compare-supergraph" => {
                 let (label, path) = value
                     .split_once('=')
@@ -223,6 +246,10 @@ fn parse_options() -> Options {
         }
         index += 2;
     }
+    assert!(
+        options.count_instructions.is_none() || options.variants.len() == 1,
+        "--count-instructions counts one build at a time: its counts repeat, so two builds are compared by two runs"
+    );
     options
 }
 
@@ -1119,6 +1146,16 @@ struct ScaleOut {
 
 impl ScaleOut {
     fn start(subgraph: &str) -> Self {
+        Self::start_with_first_replica(subgraph, None)
+    }
+
+    /// One replica, run under callgrind with its dumps in `dump_file`, for
+    /// `--count-instructions`.
+    fn start_counted(subgraph: &str, dump_file: &Path) -> Self {
+        Self::start_with_first_replica(subgraph, Some(dump_file))
+    }
+
+    fn start_with_first_replica(subgraph: &str, callgrind_dump_file: Option<&Path>) -> Self {
         let supergraph = devstack_supergraph();
         let (_, url) = routing_urls(&supergraph)
             .into_iter()
@@ -1137,18 +1174,34 @@ impl ScaleOut {
             router,
             router_url,
         };
-        scale_out.add_replica();
+        scale_out.add_replica_running(callgrind_dump_file);
         scale_out
     }
 
     /// Starts one more replica and waits until it serves.
     fn add_replica(&mut self) {
+        self.add_replica_running(None);
+    }
+
+    /// Starts one more replica, under callgrind when `callgrind_dump_file`
+    /// is given, and waits until it serves.
+    fn add_replica_running(&mut self, callgrind_dump_file: Option<&Path>) {
         let root = repository_root();
         let binary = root.join(format!("target/release/talentgraph-{}", self.subgraph));
         let replica = self.replicas.len() + 1;
         let (log_path, log) = bench_log(&format!("{}-replica-{replica}.log", self.subgraph));
+        let mut command = match callgrind_dump_file {
+            Some(dump_file) => {
+                let mut command = Command::new("valgrind");
+                command
+                    .args(talentgraph_e2e::callgrind::valgrind_arguments(dump_file))
+                    .arg(&binary);
+                command
+            }
+            None => Command::new(&binary),
+        };
         let mut child = BenchChild(
-            Command::new(&binary)
+            command
                 .env("TALENTGRAPH_ENV", "development")
                 // Warnings only, as the dev stack runs, plus the one line
                 // that says the replica listens.
@@ -1167,6 +1220,9 @@ impl ScaleOut {
                 )
                 .env("LISTEN_ADDR", format!("127.0.0.1:{}", self.port))
                 .env("LISTEN_REUSE_PORT", "true")
+                // The secret the second router sends, as the dev stack's
+                // subgraphs know it: requests from it are the router's.
+                .env("ROUTER_SHARED_SECRET", devstack::router_secret())
                 .env_remove("METRICS_LISTEN_ADDR")
                 .stdout(log.try_clone().expect("a second handle on the log"))
                 .stderr(log)
@@ -1174,8 +1230,14 @@ impl ScaleOut {
                 .unwrap_or_else(|error| panic!("{} starts: {error}", binary.display())),
         );
         // The shared port already answers from the first replica; wait for
-        // this one by its log line instead.
-        let deadline = Instant::now() + Duration::from_secs(60);
+        // this one by its log line instead. Under valgrind, start-up runs
+        // several times slower.
+        let start_up = if callgrind_dump_file.is_some() {
+            Duration::from_secs(600)
+        } else {
+            Duration::from_secs(60)
+        };
+        let deadline = Instant::now() + start_up;
         while !std::fs::read_to_string(&log_path)
             .unwrap_or_default()
             .contains("subgraph listening")
@@ -1189,8 +1251,9 @@ impl ScaleOut {
             }
             assert!(
                 Instant::now() < deadline,
-                "{} did not listen within 60 s; see {}",
+                "{} did not listen within {} s; see {}",
                 binary.display(),
+                start_up.as_secs(),
                 log_path.display()
             );
             std::thread::sleep(Duration::from_millis(100));
@@ -1476,7 +1539,33 @@ async fn main() {
     }
     let options = parse_options();
     let root = repository_root();
-    build_devstack(options.scale_out.as_deref());
+    build_devstack(
+        options
+            .scale_out
+            .as_deref()
+            .or(options.count_instructions.as_deref()),
+    );
+    // The second routers' supergraphs, the logs and the dumps go here.
+    std::fs::create_dir_all(root.join("target/bench")).expect("creates target/bench");
+    if let Some(subgraph) = &options.count_instructions {
+        println!("starting the stack");
+        let devstack = start_devstack(&options.variants[0]);
+        let counts = count_instructions(&options, subgraph).await;
+        drop(devstack);
+        let output: PathBuf = root.join("target/bench");
+        std::fs::write(
+            output.join("instructions.json"),
+            serde_json::to_string_pretty(&counts).expect("serializes"),
+        )
+        .expect("writes target/bench/instructions.json");
+        write_tests_readme_section(
+            INSTRUCTIONS_TABLE_START,
+            INSTRUCTIONS_TABLE_END,
+            &instructions_markdown(&counts, &options),
+            "## Instructions per page\n\n",
+        );
+        return;
+    }
     let mut measurements = Vec::new();
     for variant in &options.variants {
         println!("variant {}: starting the stack", variant.label);
@@ -1689,6 +1778,31 @@ impl RunContext<'_> {
     }
 }
 
+/// The slugs of the organizations OrganizationPage's requests pick from.
+async fn organization_slugs(client: &reqwest::Client) -> Vec<String> {
+    let slugs_answer = post(
+        client,
+        None,
+        &json!({ "query": "{ jobs(first: 100) { edges { node { organization { slug } } } } }" }),
+    )
+    .await
+    .expect("reads organization slugs");
+    let mut slugs: Vec<String> = slugs_answer["data"]["jobs"]["edges"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|edge| {
+            edge["node"]["organization"]["slug"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    slugs.sort();
+    slugs.dedup();
+    slugs
+}
+
 /// Runs every page, page size and connection count against a running stack.
 #[allow(clippy::print_stdout)]
 async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<Measurement> {
@@ -1722,28 +1836,8 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
         postmaster_pid(root),
         &references(scale_out.as_ref()),
     );
-    let slugs_answer = post(
-        &client,
-        None,
-        &json!({ "query": "{ jobs(first: 100) { edges { node { organization { slug } } } } }" }),
-    )
-    .await
-    .expect("reads organization slugs");
-    let mut slugs: Vec<String> = slugs_answer["data"]["jobs"]["edges"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|edge| {
-            edge["node"]["organization"]["slug"]
-                .as_str()
-                .map(str::to_owned)
-        })
-        .collect();
-    slugs.sort();
-    slugs.dedup();
     let factory = Arc::new(RequestFactory {
-        slugs,
+        slugs: organization_slugs(&client).await,
         jobseeker_token: sign_in(&client, &WORLD.email(WORLD.demo_jobseeker())).await,
         recruiter_token: sign_in(&client, &WORLD.email(WORLD.demo_recruiter())).await,
         direct: DirectFetches::new(),
@@ -1854,9 +1948,140 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
     measurements
 }
 
+/// Pages sent before each count, one at a time, so the counted ones find
+/// the subgraph's parsed documents, pooled connections and remembered
+/// tokens as a warm process has them.
+const COUNTED_WARM_UP_PAGES: usize = 20;
+
+/// Instructions and allocations per page in one subgraph process.
+#[derive(serde::Serialize)]
+struct InstructionCount {
+    subgraph: String,
+    page: String,
+    page_size: i64,
+    pages: usize,
+    instructions_per_page: u64,
+    allocations_per_page: u64,
+}
+
+/// `--count-instructions SUBGRAPH`: the subgraph as one standalone replica
+/// under callgrind behind a second Apollo Router (as `--scale-out` runs
+/// it); for each page and page size, [`COUNTED_WARM_UP_PAGES`] pages and
+/// then `--counted-pages` counted ones, one at a time, with the same
+/// seeded variables on every run.
+#[allow(clippy::print_stdout)]
+async fn count_instructions(options: &Options, subgraph: &str) -> Vec<InstructionCount> {
+    let dump_file = repository_root().join(format!("target/bench/callgrind-{subgraph}.out"));
+    let counted = ScaleOut::start_counted(subgraph, &dump_file);
+    let replica_pid = counted.replicas[0].0.id();
+    let mut process = talentgraph_e2e::callgrind::CountedProcess::new(replica_pid, dump_file);
+    let client = reqwest::Client::new();
+    let factory = RequestFactory {
+        slugs: organization_slugs(&client).await,
+        jobseeker_token: sign_in(&client, &WORLD.email(WORLD.demo_jobseeker())).await,
+        recruiter_token: sign_in(&client, &WORLD.email(WORLD.demo_recruiter())).await,
+        direct: DirectFetches::new(),
+        ceiling_router_url: None,
+        hive_router_url: None,
+        scale_out_router_url: Some(counted.router_url.clone()),
+        compared_router_url: None,
+    };
+    let router_url = factory.router_url(RouterUnderTest::ScaleOut { replicas: 1 });
+    let mut counts = Vec::new();
+    for page in &options.pages {
+        let document = page_document(page);
+        for page_size in &options.page_sizes {
+            let mut random = rand::rngs::StdRng::seed_from_u64(0);
+            for index in 0..COUNTED_WARM_UP_PAGES + options.counted_pages {
+                if index == COUNTED_WARM_UP_PAGES {
+                    process
+                        .start_counting()
+                        .unwrap_or_else(|error| panic!("{error}"));
+                }
+                let (token, variables) = factory.request(page, *page_size, &mut random);
+                let body =
+                    json!({ "query": document, "operationName": page, "variables": variables });
+                post_to(&client, router_url, token, &body)
+                    .await
+                    .unwrap_or_else(|error| panic!("{page} under callgrind: {error}"));
+            }
+            let totals = process
+                .stop_counting()
+                .unwrap_or_else(|error| panic!("{error}"));
+            let pages = options.counted_pages.max(1) as u64;
+            let count = InstructionCount {
+                subgraph: subgraph.to_owned(),
+                page: page.clone(),
+                page_size: *page_size,
+                pages: options.counted_pages,
+                instructions_per_page: totals.instructions / pages,
+                allocations_per_page: totals.allocations / pages,
+            };
+            println!(
+                "{page} size {page_size}: {subgraph} executed {} instructions and {} allocations per page",
+                count.instructions_per_page, count.allocations_per_page
+            );
+            counts.push(count);
+        }
+    }
+    counts
+}
+
+/// The markdown section of `--count-instructions`.
+fn instructions_markdown(counts: &[InstructionCount], options: &Options) -> String {
+    let subgraph = options.count_instructions.as_deref().unwrap_or_default();
+    let mut table = format!(
+        "| page | size | pages counted | {subgraph}: instructions per page | {subgraph}: allocations per page |\n|---|---|---|---|---|\n"
+    );
+    for count in counts {
+        table.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            count.page,
+            count.page_size,
+            count.pages,
+            thousands(count.instructions_per_page),
+            thousands(count.allocations_per_page)
+        ));
+    }
+    format!(
+        "{INSTRUCTIONS_TABLE_START}\n{table}\nCounted with `cargo run --release -p talentgraph-e2e --bin bench -- --count-instructions {subgraph} --counted-pages {} --page-sizes {}{}`: \
+         {subgraph}'s release binary under `valgrind --tool=callgrind`, behind a second Apollo Router, the rest of the dev stack as `devstack up` runs it; \
+         {COUNTED_WARM_UP_PAGES} pages uncounted, then the counted ones one at a time, with the same variables on every run. \
+         Instructions are user space only; allocations are calls into the C allocator (`malloc`, `calloc`, `realloc` and the aligned forms).\n",
+        options.counted_pages,
+        comma_separated(&options.page_sizes),
+        if options.pages.len() == PAGES.len() {
+            String::new()
+        } else {
+            format!(" --pages {}", options.pages.join(","))
+        }
+    ) + INSTRUCTIONS_TABLE_END
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(number: u64) -> String {
+    let digits = number.to_string();
+    let mut grouped = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_are_grouped_by_commas() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(12_345_678), "12,345,678");
+    }
 
     fn snapshot(seconds_by_pid: &[(u32, f64)], reaped_children_seconds: f64) -> GroupSnapshot {
         GroupSnapshot {
