@@ -1,5 +1,7 @@
 //! The GraphQL types of the auth subgraph and their field resolvers.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use talentgraph_kit::guards::OwnerGuard;
@@ -37,7 +39,7 @@ pub struct User {
 }
 
 impl User {
-    async fn account(&self, context: &Context<'_>) -> async_graphql::Result<Option<Account>> {
+    async fn account(&self, context: &Context<'_>) -> async_graphql::Result<Option<Arc<Account>>> {
         Loaders::of(context).accounts_by_id.load_one(self.id).await
     }
 }
@@ -51,7 +53,10 @@ impl User {
     /// The sign-in e-mail address (the user themself and admins only).
     #[graphql(guard = "OwnerGuard::self_or_admin(self.id)")]
     async fn email(&self, context: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        Ok(self.account(context).await?.map(|account| account.email))
+        Ok(self
+            .account(context)
+            .await?
+            .map(|account| account.email.clone()))
     }
 
     /// Platform roles (the user themself and admins only).

@@ -1,5 +1,7 @@
 //! The auth subgraph's root query fields and entity resolvers.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 use talentgraph_kit::guards::RoleGuard;
 use talentgraph_kit::loaders::{RequestLoaders, parse_id};
@@ -43,7 +45,7 @@ impl Query {
         // email and roles cost no second query.
         Loaders::of(context).accounts_by_id.feed_many(
             rows.iter()
-                .map(|account| (account.user_id, account.clone())),
+                .map(|account| (account.user_id, Arc::new(account.clone()))),
         );
         Ok(UserConnection::from_rows(
             &page,

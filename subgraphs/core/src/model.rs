@@ -46,7 +46,7 @@ impl User {
     async fn skills(&self, context: &Context<'_>) -> async_graphql::Result<Vec<Skill>> {
         let loader = &Loaders::of(context).skills_of_user;
         let rows = loader.load_one(self.id).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(|row| row.skill()).collect())
+        Ok(rows.iter().map(UserSkill::skill).collect())
     }
 }
 
@@ -113,11 +113,11 @@ pub struct UserSkill {
 }
 
 impl UserSkill {
-    fn skill(self) -> Skill {
+    fn skill(&self) -> Skill {
         Skill {
             id: self.id,
-            name: self.name,
-            slug: self.slug,
+            name: self.name.clone(),
+            slug: self.slug.clone(),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The core subgraph's root query fields and entity resolvers.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 use talentgraph_kit::loaders::{RequestLoaders, load_entity, parse_id, parse_id_argument};
 use talentgraph_kit::{CommonError, Cursor, Database, PageArgs};
@@ -42,7 +44,11 @@ impl Query {
     }
 
     /// One user by id; null when there is none.
-    async fn user(&self, context: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
+    async fn user(
+        &self,
+        context: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Arc<User>>> {
         let id = parse_id_argument("id", &id)?;
         Loaders::of(context).users_by_id.load_one(id).await
     }
@@ -55,7 +61,7 @@ impl Query {
         &self,
         context: &Context<'_>,
         ids: Vec<ID>,
-    ) -> async_graphql::Result<Vec<Option<User>>> {
+    ) -> async_graphql::Result<Vec<Option<Arc<User>>>> {
         let parsed: Vec<Option<Uuid>> = ids.iter().map(parse_id).collect();
         let wanted: Vec<Uuid> = parsed.iter().flatten().copied().collect();
         let found = Loaders::of(context).users_by_id.load_many(wanted).await?;
@@ -71,7 +77,7 @@ impl Query {
         context: &Context<'_>,
         id: Option<ID>,
         slug: Option<String>,
-    ) -> async_graphql::Result<Option<Organization>> {
+    ) -> async_graphql::Result<Option<Arc<Organization>>> {
         match (id, slug) {
             (Some(id), None) => {
                 let id = parse_id_argument("id", &id)?;
@@ -79,7 +85,9 @@ impl Query {
             }
             (None, Some(slug)) => {
                 let database = context.data_unchecked::<Database>();
-                Ok(store::organization_by_slug(database, slug).await?)
+                Ok(store::organization_by_slug(database, slug)
+                    .await?
+                    .map(Arc::new))
             }
             _ => {
                 Err(CommonError::invalid_input("id", "Give exactly one of `id` and `slug`.").into())

@@ -1,5 +1,7 @@
 //! The GraphQL types of the employer subgraph and their field resolvers.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use talentgraph_kit::loaders::{NoFilter, RequestLoaders, TextFilter, load_child_page};
@@ -118,7 +120,7 @@ pub struct Organization {
 }
 
 impl Organization {
-    async fn card(&self, context: &Context<'_>) -> async_graphql::Result<OrganizationCard> {
+    async fn card(&self, context: &Context<'_>) -> async_graphql::Result<Arc<OrganizationCard>> {
         card_of(&Loaders::of(context).organization_cards, self.id).await
     }
 }
@@ -131,17 +133,17 @@ impl Organization {
 
     #[graphql(external)]
     async fn name(&self, context: &Context<'_>) -> async_graphql::Result<String> {
-        Ok(self.card(context).await?.name)
+        Ok(self.card(context).await?.name.clone())
     }
 
     #[graphql(external)]
     async fn slug(&self, context: &Context<'_>) -> async_graphql::Result<String> {
-        Ok(self.card(context).await?.slug)
+        Ok(self.card(context).await?.slug.clone())
     }
 
     #[graphql(external)]
     async fn logo_url(&self, context: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        Ok(self.card(context).await?.logo_url)
+        Ok(self.card(context).await?.logo_url.clone())
     }
 
     #[graphql(external)]

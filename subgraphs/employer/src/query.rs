@@ -1,5 +1,7 @@
 //! The employer subgraph's root query fields and entity resolvers.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 use talentgraph_kit::Database;
 use talentgraph_kit::PageArgs;
@@ -37,7 +39,7 @@ impl Query {
     }
 
     /// One job by id; null when there is none.
-    async fn job(&self, context: &Context<'_>, id: ID) -> async_graphql::Result<Option<Job>> {
+    async fn job(&self, context: &Context<'_>, id: ID) -> async_graphql::Result<Option<Arc<Job>>> {
         let id = parse_id_argument("id", &id)?;
         Loaders::of(context).jobs_by_id.load_one(id).await
     }

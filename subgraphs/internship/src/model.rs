@@ -1,5 +1,7 @@
 //! The GraphQL types of the internship subgraph and their field resolvers.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use talentgraph_kit::guards::OwnerGuard;
@@ -162,7 +164,10 @@ impl InternshipApplication {
         ID(self.id.to_string())
     }
 
-    async fn internship(&self, context: &Context<'_>) -> async_graphql::Result<Option<Internship>> {
+    async fn internship(
+        &self,
+        context: &Context<'_>,
+    ) -> async_graphql::Result<Option<Arc<Internship>>> {
         Loaders::of(context)
             .internships_by_id
             .load_one(self.internship_id)
@@ -190,7 +195,7 @@ pub struct Organization {
 }
 
 impl Organization {
-    async fn card(&self, context: &Context<'_>) -> async_graphql::Result<OrganizationCard> {
+    async fn card(&self, context: &Context<'_>) -> async_graphql::Result<Arc<OrganizationCard>> {
         card_of(&Loaders::of(context).organization_cards, self.id).await
     }
 }
@@ -203,17 +208,17 @@ impl Organization {
 
     #[graphql(external)]
     async fn name(&self, context: &Context<'_>) -> async_graphql::Result<String> {
-        Ok(self.card(context).await?.name)
+        Ok(self.card(context).await?.name.clone())
     }
 
     #[graphql(external)]
     async fn slug(&self, context: &Context<'_>) -> async_graphql::Result<String> {
-        Ok(self.card(context).await?.slug)
+        Ok(self.card(context).await?.slug.clone())
     }
 
     #[graphql(external)]
     async fn logo_url(&self, context: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        Ok(self.card(context).await?.logo_url)
+        Ok(self.card(context).await?.logo_url.clone())
     }
 
     #[graphql(external)]

@@ -1,5 +1,7 @@
 //! The internship subgraph's root query fields and entity resolvers.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 use talentgraph_kit::loaders::{
     ChildPage, RequestLoaders, load_entity, parse_id, parse_id_argument, parse_optional_id_argument,
@@ -55,7 +57,7 @@ impl Query {
         &self,
         context: &Context<'_>,
         id: ID,
-    ) -> async_graphql::Result<Option<Internship>> {
+    ) -> async_graphql::Result<Option<Arc<Internship>>> {
         let id = parse_id_argument("id", &id)?;
         Loaders::of(context).internships_by_id.load_one(id).await
     }

@@ -1,5 +1,7 @@
 //! The GraphQL types of the jobseeker subgraph and their field resolvers.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use talentgraph_kit::guards::OwnerGuard;
@@ -255,7 +257,7 @@ impl User {
     async fn jobseeker_profile(
         &self,
         context: &Context<'_>,
-    ) -> async_graphql::Result<Option<JobseekerProfile>> {
+    ) -> async_graphql::Result<Option<Arc<JobseekerProfile>>> {
         Loaders::of(context)
             .profiles_by_user
             .load_one(self.id)

@@ -1,5 +1,7 @@
 //! The jobseeker subgraph's root query fields and entity resolvers.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 use talentgraph_kit::Viewer;
 use talentgraph_kit::loaders::{RequestLoaders, load_entity, parse_id, parse_id_argument};
@@ -55,7 +57,7 @@ impl Query {
         &self,
         context: &Context<'_>,
         id: ID,
-    ) -> async_graphql::Result<Option<Application>> {
+    ) -> async_graphql::Result<Option<Arc<Application>>> {
         let id = parse_id_argument("id", &id)?;
         let viewer = Viewer::of(context);
         viewer.require_user()?;

@@ -20,6 +20,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use sqlx::FromRow;
 use sqlx::postgres::PgRow;
@@ -105,6 +106,13 @@ pub trait ChildRow {
 }
 
 /// Loads rows by id. The SQL takes the ids as `$1::uuid[]`.
+///
+/// Each row comes shared (`Arc`): a batch hands its value to every resolver
+/// that asked for the key and keeps it for the rest of the request, and an
+/// organization's card, say, is asked for by each of its four fields next
+/// to every job on a page. Cloning the row for each of them allocated
+/// every string in it again; a resolver now copies only the field it
+/// returns.
 pub struct RowsById<Row> {
     statement: BatchStatement,
     row: PhantomData<fn() -> Row>,
@@ -121,13 +129,13 @@ impl<Row> RowsById<Row> {
 
 impl<Row> BatchLoad for RowsById<Row>
 where
-    Row: IdentifiedRow + for<'r> FromRow<'r, PgRow> + Clone + Send + Sync + Unpin + 'static,
+    Row: IdentifiedRow + for<'r> FromRow<'r, PgRow> + Send + Sync + Unpin + 'static,
 {
-    type Value = Row;
+    type Value = Arc<Row>;
     type Key = Uuid;
 
     #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
-    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, Row>> {
+    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, Arc<Row>>> {
         self.statement.observe(keys.len());
         let rows = self
             .statement
@@ -135,12 +143,16 @@ where
             .fetch_all(sqlx::query_as::<_, Row>(self.statement.sql).bind(keys))
             .await
             .map_err(database_failure)?;
-        Ok(rows.into_iter().map(|row| (row.row_id(), row)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.row_id(), Arc::new(row)))
+            .collect())
     }
 }
 
 /// Loads every child of many parents. The SQL takes the parent ids as
-/// `$1::uuid[]` and must bound the children per parent itself.
+/// `$1::uuid[]` and must bound the children per parent itself. A parent's
+/// children come shared, as [`RowsById`]'s rows do.
 pub struct RowsByParent<Row> {
     statement: BatchStatement,
     row: PhantomData<fn() -> Row>,
@@ -157,13 +169,13 @@ impl<Row> RowsByParent<Row> {
 
 impl<Row> BatchLoad for RowsByParent<Row>
 where
-    Row: ChildRow + for<'r> FromRow<'r, PgRow> + Clone + Send + Sync + Unpin + 'static,
+    Row: ChildRow + for<'r> FromRow<'r, PgRow> + Send + Sync + Unpin + 'static,
 {
-    type Value = Vec<Row>;
+    type Value = Arc<[Row]>;
     type Key = Uuid;
 
     #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
-    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, Vec<Row>>> {
+    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, Arc<[Row]>>> {
         self.statement.observe(keys.len());
         let rows = self
             .statement
@@ -176,7 +188,10 @@ where
         for row in rows {
             grouped.entry(row.parent_id()).or_default().push(row);
         }
-        Ok(grouped)
+        Ok(grouped
+            .into_iter()
+            .map(|(parent, rows)| (parent, Arc::from(rows)))
+            .collect())
     }
 }
 
@@ -246,17 +261,17 @@ impl<Row, Filter> PagesByParent<Row, Filter> {
 
 impl<Row, Filter> BatchLoad for PagesByParent<Row, Filter>
 where
-    Row: ChildRow + for<'r> FromRow<'r, PgRow> + Clone + Send + Sync + Unpin + 'static,
+    Row: ChildRow + for<'r> FromRow<'r, PgRow> + Send + Sync + Unpin + 'static,
     Filter: PageFilter,
 {
-    type Value = Vec<Row>;
+    type Value = Arc<[Row]>;
     type Key = PageKey<Filter>;
 
     #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
     async fn load(
         &self,
         keys: &[PageKey<Filter>],
-    ) -> async_graphql::Result<HashMap<PageKey<Filter>, Vec<Row>>> {
+    ) -> async_graphql::Result<HashMap<PageKey<Filter>, Arc<[Row]>>> {
         self.statement.observe(keys.len());
         let mut groups: HashMap<(PageArgs, Filter), Vec<Uuid>> = HashMap::new();
         for key in keys {
@@ -292,7 +307,7 @@ where
                         page,
                         filter: filter.clone(),
                     },
-                    rows,
+                    Arc::from(rows),
                 );
             }
         }
@@ -331,7 +346,12 @@ where
         })
         .await?
         .unwrap_or_default();
-    Ok(ChildPage { page, rows })
+    // The loader keeps the shared page for the rest of the request; the
+    // connection owns its rows.
+    Ok(ChildPage {
+        page,
+        rows: rows.to_vec(),
+    })
 }
 
 /// Writes the statement a [`PagesByParent`] loader runs: for each parent in
@@ -484,7 +504,9 @@ where
     let Some(id) = parse_id(id) else {
         return Ok(None);
     };
-    loader.load_one(id).await
+    // The loader keeps the shared row for the rest of the request, so this
+    // is the one copy the entity's resolver owns.
+    Ok(loader.load_one(id).await?.map(Arc::unwrap_or_clone))
 }
 
 /// Parses an `ID` argument of a root field or mutation, with a

@@ -66,12 +66,13 @@ pub fn card_loader(scope: &LoaderScope<'_>) -> OrganizationCardLoader {
     ))
 }
 
-/// The card of `organization_id`, loaded in the current batch; an error
-/// the client may see when the card has not reached this subgraph yet.
+/// The card of `organization_id`, loaded in the current batch and shared
+/// by every field that asks for it; an error the client may see when the
+/// card has not reached this subgraph yet.
 pub async fn card_of(
     loader: &OrganizationCardLoader,
     organization_id: Uuid,
-) -> async_graphql::Result<OrganizationCard> {
+) -> async_graphql::Result<std::sync::Arc<OrganizationCard>> {
     loader.load_one(organization_id).await?.ok_or_else(|| {
         client_error(
             ErrorCode::NotFound,

@@ -1,5 +1,7 @@
 //! The GraphQL types of the payment subgraph and their field resolvers.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use talentgraph_kit::guards::RecruiterGuard;
@@ -147,7 +149,7 @@ impl Organization {
     /// Plan, subscription status and credits (the organization's
     /// recruiters and admins).
     #[graphql(guard = "RecruiterGuard::of(self.id)")]
-    async fn billing(&self, context: &Context<'_>) -> async_graphql::Result<Option<Billing>> {
+    async fn billing(&self, context: &Context<'_>) -> async_graphql::Result<Option<Arc<Billing>>> {
         Loaders::of(context)
             .billing_by_organization
             .load_one(self.id)
@@ -186,7 +188,7 @@ impl Job {
     async fn promotion(
         &self,
         context: &Context<'_>,
-    ) -> async_graphql::Result<Option<JobPromotion>> {
+    ) -> async_graphql::Result<Option<Arc<JobPromotion>>> {
         let promotion = Loaders::of(context)
             .promotions_by_job
             .load_one(self.id)

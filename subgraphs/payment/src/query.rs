@@ -1,5 +1,7 @@
 //! The payment subgraph's root query fields and entity resolvers.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 use talentgraph_kit::guards::RoleGuard;
 use talentgraph_kit::loaders::{RequestLoaders, load_entity, parse_id, parse_id_argument};
@@ -53,7 +55,7 @@ impl Query {
         &self,
         context: &Context<'_>,
         id: ID,
-    ) -> async_graphql::Result<Option<Invoice>> {
+    ) -> async_graphql::Result<Option<Arc<Invoice>>> {
         let id = parse_id_argument("id", &id)?;
         Ok(Loaders::of(context)
             .invoices_by_id
