@@ -34,6 +34,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use sqlx::migrate::Migrator;
 use talentgraph_demo_world::DemoWorld;
+use talentgraph_kit::graphql::SchemaAudience;
 use talentgraph_kit::subgraph::{SeedFuture, Subgraph};
 use talentgraph_kit::tokens::TokenVerifier;
 use talentgraph_kit::{Database, SubgraphConfig};
@@ -69,12 +70,18 @@ fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a>
 
 pub type AuthSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// The executable schema around `sessions`.
-fn schema(database: Database, config: &SubgraphConfig, sessions: Arc<Sessions>) -> AuthSchema {
+/// The executable schema for `audience` around `sessions`.
+fn schema(
+    database: Database,
+    config: &SubgraphConfig,
+    sessions: Arc<Sessions>,
+    audience: SchemaAudience,
+) -> AuthSchema {
     talentgraph_kit::graphql::configure_schema(
         Schema::build(Query, Mutation, EmptySubscription),
         &config.limits,
         config.introspection_enabled,
+        audience,
     )
     .data(database)
     .data(sessions)
@@ -118,7 +125,18 @@ fn assemble(
     let passwords = crate::passwords::PasswordWork::per_cpu(std::time::Duration::from_millis(250));
     let sessions = Arc::new(Sessions::new(database.clone(), keys.clone(), passwords));
     let graphql = talentgraph_kit::server::subgraph_app::<_, Loaders>(
-        schema(database.clone(), config, sessions),
+        schema(
+            database.clone(),
+            config,
+            sessions.clone(),
+            SchemaAudience::AnyCaller,
+        ),
+        schema(
+            database.clone(),
+            config,
+            sessions,
+            SchemaAudience::TheRouter,
+        ),
         database,
         config,
         authenticator,

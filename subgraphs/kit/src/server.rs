@@ -219,11 +219,15 @@ pub async fn run_subgraph<World>(
     Ok(())
 }
 
-/// A subgraph's whole HTTP application: `/graphql` around `executor` with
-/// the configured limits, a fresh `Loaders` per request and
-/// `authenticator`, plus `/health`, `/ready` and `/metrics`.
+/// A subgraph's whole HTTP application: `/graphql` around `executor` (and
+/// `router_executor`, the same schema for
+/// [`SchemaAudience::TheRouter`](crate::graphql::SchemaAudience), for
+/// requests that carry the router's secret) with the configured limits, a
+/// fresh `Loaders` per request and `authenticator`, plus `/health`,
+/// `/ready` and `/metrics`.
 pub fn subgraph_app<E, Loaders>(
     executor: E,
+    router_executor: E,
     database: Database,
     config: &SubgraphConfig,
     authenticator: crate::auth::SharedAuthenticator,
@@ -253,6 +257,7 @@ where
         request.data(Loaders::for_request(&scope))
     })
     .with_authenticator(authenticator)
+    .with_router_executor(router_executor)
     .with_router_secret(config.router_secret.clone())
     .with_service_sdl(config.introspection_enabled)
     .with_document_cache(config.document_cache_entries);

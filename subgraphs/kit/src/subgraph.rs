@@ -22,6 +22,7 @@ use sqlx::migrate::Migrator;
 use crate::auth::SharedAuthenticator;
 use crate::config::SubgraphConfig;
 use crate::database::{Database, DatabaseError};
+use crate::graphql::SchemaAudience;
 use crate::loaders::RequestLoaders;
 
 /// The future a demo seeder returns: how many rows it inserted.
@@ -155,14 +156,19 @@ where
 pub type SchemaOf<S> =
     Schema<<S as SubgraphSchema>::Query, <S as SubgraphSchema>::Mutation, EmptySubscription>;
 
-/// The executable schema: Federation v2, the configured limits and
-/// introspection switch, and the database as shared data.
-pub fn schema<S: SubgraphSchema>(database: Database, config: &SubgraphConfig) -> SchemaOf<S> {
+/// The executable schema for `audience`: Federation v2, the configured
+/// limits and introspection switch, and the database as shared data.
+pub fn schema<S: SubgraphSchema>(
+    database: Database,
+    config: &SubgraphConfig,
+    audience: SchemaAudience,
+) -> SchemaOf<S> {
     crate::graphql::build_schema(
         S::Query::default(),
         S::Mutation::default(),
         database,
         config,
+        audience,
     )
 }
 
@@ -178,7 +184,8 @@ pub fn app<S: SubgraphSchema>(
     authenticator: SharedAuthenticator,
 ) -> Router {
     crate::server::subgraph_app::<_, S::Loaders>(
-        schema::<S>(database.clone(), config),
+        schema::<S>(database.clone(), config, SchemaAudience::AnyCaller),
+        schema::<S>(database.clone(), config, SchemaAudience::TheRouter),
         database,
         config,
         authenticator,

@@ -2,7 +2,9 @@
 //! needs no database.
 
 use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+use talentgraph_kit::graphql::SchemaAudience;
 use talentgraph_kit::graphql::http::routes;
+use talentgraph_kit::request::ROUTER_SECRET_HEADER;
 use talentgraph_kit::testing::TestApp;
 use talentgraph_kit::{GraphqlEndpoint, LimitsConfig};
 
@@ -163,6 +165,7 @@ async fn production_hides_the_service_sdl_and_suggestions() {
         Schema::build(Query, EmptyMutation, EmptySubscription),
         &LimitsConfig::default(),
         false,
+        SchemaAudience::AnyCaller,
     )
     .finish();
     let app = TestApp::spawn(routes(
@@ -195,4 +198,79 @@ async fn production_hides_the_service_sdl_and_suggestions() {
     );
     let response = app.graphql("{ ok }", serde_json::json!({})).await;
     assert_eq!(response.body["data"]["ok"], "fine");
+}
+
+/// Requests that carry the router's secret run on the instance built for
+/// the router: a document the specification's rules refuse (a declared
+/// variable no field uses) is answered for the router and refused for
+/// anyone else, while depth and complexity limits hold for both.
+#[tokio::test]
+async fn only_the_router_skips_the_specification_rules_and_the_limits_hold_for_it() {
+    let limits = LimitsConfig {
+        max_complexity: 2,
+        ..LimitsConfig::default()
+    };
+    let instance = |audience| {
+        talentgraph_kit::graphql::configure_schema(
+            Schema::build(Query, EmptyMutation, EmptySubscription),
+            &limits,
+            true,
+            audience,
+        )
+        .finish()
+    };
+    let app = TestApp::spawn(routes(
+        GraphqlEndpoint::new(
+            instance(SchemaAudience::AnyCaller),
+            limits.clone(),
+            64 * 1024,
+        )
+        .with_router_executor(instance(SchemaAudience::TheRouter))
+        .with_router_secret(Some("the-router-secret".to_owned())),
+    ))
+    .await
+    .expect("starts");
+    let send = |query: &'static str, router_secret: Option<&'static str>| {
+        let mut request = app
+            .client
+            .post(app.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "query": query }).to_string());
+        if let Some(secret) = router_secret {
+            request = request.header(ROUTER_SECRET_HEADER, secret);
+        }
+        async move {
+            let response = request.send().await.expect("answers");
+            response.json::<serde_json::Value>().await.expect("JSON")
+        }
+    };
+    let code = |body: &serde_json::Value| body["errors"][0]["extensions"]["code"].clone();
+
+    let unused_variable = "query($unused: Int) { ok }";
+    let from_anyone = send(unused_variable, None).await;
+    assert_eq!(
+        code(&from_anyone),
+        "GRAPHQL_VALIDATION_FAILED",
+        "{from_anyone:#}"
+    );
+    let with_a_wrong_secret = send(unused_variable, Some("a-guess")).await;
+    assert_eq!(
+        code(&with_a_wrong_secret),
+        "GRAPHQL_VALIDATION_FAILED",
+        "{with_a_wrong_secret:#}"
+    );
+    let from_the_router = send(unused_variable, Some("the-router-secret")).await;
+    assert_eq!(from_the_router["data"]["ok"], "fine", "{from_the_router:#}");
+
+    let too_complex = "{ ok echo(text: \"a\") padding(kilobytes: 0) }";
+    for router_secret in [None, Some("the-router-secret")] {
+        let body = send(too_complex, router_secret).await;
+        assert!(body["data"].is_null(), "{body:#}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|message| message.contains("too complex")),
+            "{body:#}"
+        );
+    }
 }

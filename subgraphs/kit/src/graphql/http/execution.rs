@@ -106,10 +106,14 @@ pub async fn execute<E: Executor>(
         .in_scope(|| (endpoint.request_data)(&context, request))
         .data(context.viewer.clone())
         .data(context.clone());
+    let executor = match &endpoint.router_executor {
+        Some(router_executor) if context.via_router => router_executor,
+        _ => &endpoint.executor,
+    };
     let started = Instant::now();
     let mut response = context
         .activity
-        .track(endpoint.executor.execute(request))
+        .track(executor.execute(request))
         .instrument(span.clone())
         .await;
     let is_request_error = response.data == Value::Null
