@@ -136,13 +136,13 @@ pub fn read_dump(text: &str) -> Result<CallgrindCounts, String> {
                 .any(|function| name == *function || name == format!("__libc_{function}"));
         } else if let Some(reference) = line.strip_prefix("fn=") {
             resolve_name(&mut names_by_id, reference);
-        } else if let Some(calls) = line.strip_prefix("calls=") {
-            if called_is_allocation {
-                let count = calls.split_whitespace().next().unwrap_or_default();
-                counts.allocations += count
-                    .parse::<u64>()
-                    .map_err(|_| format!("a callgrind call count that is not a number: {line}"))?;
-            }
+        } else if let Some(calls) = line.strip_prefix("calls=")
+            && called_is_allocation
+        {
+            let count = calls.split_whitespace().next().unwrap_or_default();
+            counts.allocations += count
+                .parse::<u64>()
+                .map_err(|_| format!("a callgrind call count that is not a number: {line}"))?;
         }
     }
     counts.instructions =

@@ -115,7 +115,7 @@ impl Internship {
             .await?;
         Ok(rows
             .unwrap_or_default()
-            .into_iter()
+            .iter()
             .map(|row| Skill {
                 id: ID(row.skill_id.to_string()),
             })
