@@ -234,7 +234,11 @@ fn parse_options() -> Options {
             "--scale-out" => options.scale_out = Some(value.clone()),
             "--count-instructions" => options.count_instructions = Some(value.clone()),
             "--counted-pages" => {
-                options.counted_pages = value.parse().expect("--counted-pages is a number");
+                options.counted_pages = value
+                    .parse()
+                    .ok()
+                    .filter(|pages| *pages > 0)
+                    .expect("--counted-pages is a number above zero");
             }
             "--compare-supergraph" => {
                 let (label, path) = value
@@ -2008,7 +2012,7 @@ async fn count_instructions(options: &Options, subgraph: &str) -> Vec<Instructio
             let totals = process
                 .stop_counting()
                 .unwrap_or_else(|error| panic!("{error}"));
-            let pages = options.counted_pages.max(1) as u64;
+            let pages = options.counted_pages as u64;
             let count = InstructionCount {
                 subgraph: subgraph.to_owned(),
                 page: page.clone(),
