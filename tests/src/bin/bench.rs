@@ -495,6 +495,22 @@ struct RequestFactory {
 }
 
 impl RequestFactory {
+    /// The demo accounts signed in and the organizations' slugs read, with
+    /// only the dev stack's router to send to; a run adds the others it
+    /// started.
+    async fn signed_in(client: &reqwest::Client) -> Self {
+        Self {
+            slugs: organization_slugs(client).await,
+            jobseeker_token: sign_in(client, &WORLD.email(WORLD.demo_jobseeker())).await,
+            recruiter_token: sign_in(client, &WORLD.email(WORLD.demo_recruiter())).await,
+            direct: DirectFetches::new(),
+            ceiling_router_url: None,
+            hive_router_url: None,
+            scale_out_router_url: None,
+            compared_router_url: None,
+        }
+    }
+
     fn router_url(&self, router: RouterUnderTest) -> &str {
         let started = match router {
             RouterUnderTest::Apollo => Some(ROUTER_URL),
@@ -1841,16 +1857,13 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
         &references(scale_out.as_ref()),
     );
     let factory = Arc::new(RequestFactory {
-        slugs: organization_slugs(&client).await,
-        jobseeker_token: sign_in(&client, &WORLD.email(WORLD.demo_jobseeker())).await,
-        recruiter_token: sign_in(&client, &WORLD.email(WORLD.demo_recruiter())).await,
-        direct: DirectFetches::new(),
         ceiling_router_url: ceiling.as_ref().map(|ceiling| ceiling.router_url.clone()),
         hive_router_url: hive.as_ref().map(|(_, url)| url.clone()),
         scale_out_router_url: scale_out
             .as_ref()
             .map(|scale_out| scale_out.router_url.clone()),
         compared_router_url: compared.as_ref().map(|(_, url)| url.clone()),
+        ..RequestFactory::signed_in(&client).await
     });
     let pages_hive_answers_alike = if hive.is_some() {
         pages_hive_answers_alike(&client, &factory, options).await
@@ -1981,14 +1994,8 @@ async fn count_instructions(options: &Options, subgraph: &str) -> Vec<Instructio
     let mut process = talentgraph_e2e::callgrind::CountedProcess::new(replica_pid, dump_file);
     let client = reqwest::Client::new();
     let factory = RequestFactory {
-        slugs: organization_slugs(&client).await,
-        jobseeker_token: sign_in(&client, &WORLD.email(WORLD.demo_jobseeker())).await,
-        recruiter_token: sign_in(&client, &WORLD.email(WORLD.demo_recruiter())).await,
-        direct: DirectFetches::new(),
-        ceiling_router_url: None,
-        hive_router_url: None,
         scale_out_router_url: Some(counted.router_url.clone()),
-        compared_router_url: None,
+        ..RequestFactory::signed_in(&client).await
     };
     let router_url = factory.router_url(RouterUnderTest::ScaleOut { replicas: 1 });
     let mut counts = Vec::new();
