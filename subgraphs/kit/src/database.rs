@@ -293,9 +293,19 @@ impl Database {
         Ok(())
     }
 
-    /// The pool, for what needs a connection of its own (`LISTEN`).
-    pub(crate) fn pool(&self) -> &PgPool {
-        &self.pool
+    /// A pool of one connection to the same database, apart from this
+    /// handle's pool, for a task that holds its connection for as long as
+    /// it runs (the outbox relay's `LISTEN`). Taken from the serving pool,
+    /// such a connection leaves the requests one fewer than
+    /// `DATABASE_MAX_CONNECTIONS` says, and none at all when it is 1.
+    /// Connects lazily: the first acquire opens the connection.
+    pub(crate) fn dedicated_single_connection(&self) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(self.pool.options().get_acquire_timeout())
+            .connect_lazy_with((*self.pool.connect_options()).clone())
     }
 
     /// Applies the migrations embedded in `migrator` that have not run yet.

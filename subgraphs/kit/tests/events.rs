@@ -190,6 +190,54 @@ async fn committed_events_are_applied_once_and_rolled_back_ones_never() {
     let _ = stop.send(true);
 }
 
+/// The relay's `LISTEN` holds its connection for as long as the relay runs.
+/// It has one of its own: taken from the serving pool, it left a pool of
+/// one with none, so every statement, the relay's own reads of the outbox
+/// included, waited out the acquire timeout and failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_relays_listener_leaves_the_serving_pool_whole() {
+    let nats = NatsServer::start();
+    let database = fresh_event_database(
+        "CREATE TABLE effects (id bigserial PRIMARY KEY, note bigint NOT NULL)",
+        1,
+    )
+    .await;
+    let broker = Broker::connect(&nats.url(), "events-test")
+        .await
+        .expect("connects");
+    let (stop, signal) = StopSignal::new();
+    spawn_relay(&database, &broker, &signal);
+    wait_until("the relay listens for outbox notifications", async || {
+        count(
+            &database,
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        )
+        .await
+            == 1
+    })
+    .await;
+    // Each note is a transaction of its own on the pool's one connection,
+    // and the relay reads and marks them through that connection too.
+    for note in 0..10 {
+        write_notes(&database, note..note + 1).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    wait_until("10 events on the stream", async || {
+        stream_messages(&broker).await == 10
+    })
+    .await;
+    assert_eq!(
+        count(
+            &database,
+            "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+        )
+        .await,
+        0
+    );
+    let _ = stop.send(true);
+}
+
 /// The broker is stopped while events are recorded: every producing
 /// transaction still commits, nothing is lost, and the relay catches up
 /// when the broker is back.

@@ -278,7 +278,10 @@ impl OutboxRelay {
                 }
             }
             if listener.is_none() {
-                listener = match PgListener::connect_with(self.database.pool()).await {
+                // Its connection is its own, outside the serving pool: the
+                // listener keeps it for as long as the relay runs.
+                let own_connection = self.database.dedicated_single_connection();
+                listener = match PgListener::connect_with(&own_connection).await {
                     Ok(mut connected) => match connected.listen(OUTBOX_CHANNEL).await {
                         Ok(()) => Some(connected),
                         Err(error) => {
