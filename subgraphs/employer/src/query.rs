@@ -8,6 +8,7 @@ use talentgraph_kit::PageArgs;
 use talentgraph_kit::loaders::{
     ChildPage, RequestLoaders, load_entity, parse_id, parse_id_argument, parse_optional_id_argument,
 };
+use talentgraph_organization_cards::{connection_asks_for_organization, keep_joined_cards};
 
 use crate::loaders::Loaders;
 use crate::model::{Job, JobConnection, JobFilter, JobStatus, Organization, User};
@@ -65,7 +66,13 @@ impl Query {
             employment_type: filter.employment_type,
             title_contains: filter.search,
         };
-        let rows = store::search_jobs(context.data_unchecked::<Database>(), search, &page).await?;
+        let database = context.data_unchecked::<Database>();
+        let rows = if connection_asks_for_organization(context) {
+            let rows = store::search_jobs_with_cards(database, search, &page).await?;
+            keep_joined_cards(&Loaders::of(context).organization_cards, rows)
+        } else {
+            store::search_jobs(database, search, &page).await?
+        };
         Ok(JobConnection::from_child_page(
             ChildPage { page, rows },
             |job| job,

@@ -7,6 +7,7 @@ use talentgraph_kit::loaders::{
     ChildPage, RequestLoaders, load_entity, parse_id, parse_id_argument, parse_optional_id_argument,
 };
 use talentgraph_kit::{Database, PageArgs, Viewer};
+use talentgraph_organization_cards::{connection_asks_for_organization, keep_joined_cards};
 
 use crate::loaders::Loaders;
 use crate::model::{
@@ -83,7 +84,12 @@ impl Query {
             skill_id: parse_optional_id_argument("filter.skillId", filter.skill_id.as_ref())?,
         };
         let database = context.data_unchecked::<Database>();
-        let rows = store::search_internships(database, search, &page).await?;
+        let rows = if connection_asks_for_organization(context) {
+            let rows = store::search_internships_with_cards(database, search, &page).await?;
+            keep_joined_cards(&Loaders::of(context).organization_cards, rows)
+        } else {
+            store::search_internships(database, search, &page).await?
+        };
         Ok(InternshipConnection::from_child_page(
             ChildPage { page, rows },
             |row| row,

@@ -8,6 +8,7 @@ use chrono::{NaiveDate, Utc};
 use sqlx::{Postgres, QueryBuilder};
 use talentgraph_kit::database::push_equals_if_given;
 use talentgraph_kit::{Database, PageArgs, child_page_sql};
+use talentgraph_organization_cards::{CARD_JOIN, JOINED_CARD_COLUMNS, WithCard};
 use uuid::Uuid;
 
 use crate::error::InternshipError;
@@ -84,13 +85,48 @@ pub async fn search_internships(
     search: InternshipSearch,
     page: &PageArgs,
 ) -> Result<Vec<Internship>, InternshipError> {
+    let mut statement = internship_search_statement(search, page, OrganizationCards::NotRead);
+    Ok(database
+        .fetch_all(statement.build_query_as::<Internship>())
+        .await?)
+}
+
+/// [`search_internships`], with each internship's organization card read by
+/// the same statement (see `talentgraph_organization_cards::JOINED_CARD_COLUMNS`).
+pub async fn search_internships_with_cards(
+    database: &Database,
+    search: InternshipSearch,
+    page: &PageArgs,
+) -> Result<Vec<WithCard<Internship>>, InternshipError> {
+    let mut statement = internship_search_statement(search, page, OrganizationCards::ReadBeside);
+    Ok(database
+        .fetch_all(statement.build_query_as::<WithCard<Internship>>())
+        .await?)
+}
+
+/// Whether a search statement reads the organization cards beside the rows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OrganizationCards {
+    NotRead,
+    ReadBeside,
+}
+
+fn internship_search_statement(
+    search: InternshipSearch,
+    page: &PageArgs,
+    cards: OrganizationCards,
+) -> QueryBuilder<'static, Postgres> {
     let (cursor_at, cursor_id) = page.sql_bounds();
-    let mut statement = QueryBuilder::<Postgres>::new(concat!(
-        "SELECT ",
-        internship_columns!(),
-        " FROM internships i WHERE (created_at, id) < ("
-    ));
+    let mut statement = QueryBuilder::<Postgres>::new(concat!("SELECT ", internship_columns!()));
+    if cards == OrganizationCards::ReadBeside {
+        statement.push(JOINED_CARD_COLUMNS);
+    }
+    statement.push(" FROM internships i");
+    if cards == OrganizationCards::ReadBeside {
+        statement.push(CARD_JOIN);
+    }
     statement
+        .push(" WHERE (created_at, id) < (")
         .push_bind(cursor_at)
         .push(", ")
         .push_bind(cursor_id)
@@ -114,9 +150,7 @@ pub async fn search_internships(
     statement
         .push(" ORDER BY created_at DESC, id DESC LIMIT ")
         .push_bind(page.fetch_limit());
-    Ok(database
-        .fetch_all(statement.build_query_as::<Internship>())
-        .await?)
+    statement
 }
 
 /// Applies `applicant` to an internship whose deadline has not passed;

@@ -24,6 +24,11 @@
 //! its first request. Core marks the four card fields `@shareable`, and
 //! composition fails if a keeper provides a field core does not share.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sqlx::Row as _;
+use sqlx::postgres::PgRow;
 use talentgraph_events::OrganizationChanged;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
@@ -72,13 +77,98 @@ pub fn card_loader(scope: &LoaderScope<'_>) -> OrganizationCardLoader {
 pub async fn card_of(
     loader: &OrganizationCardLoader,
     organization_id: Uuid,
-) -> async_graphql::Result<std::sync::Arc<OrganizationCard>> {
+) -> async_graphql::Result<Arc<OrganizationCard>> {
     loader.load_one(organization_id).await?.ok_or_else(|| {
         client_error(
             ErrorCode::NotFound,
             format!("Organization {organization_id} is not known here yet; try again shortly."),
         )
     })
+}
+
+/// The card columns a search selects beside its own when its page shows
+/// each row's organization; they come with [`CARD_JOIN`].
+///
+/// On JobSearchPage every job's card was a second statement (the card
+/// loader's batch, `WHERE organization_id = ANY($1)`) right after the
+/// search that found the jobs. Read in the search itself, the cards are in
+/// the loader before any field asks for them, and the page costs one
+/// statement fewer.
+pub const JOINED_CARD_COLUMNS: &str = ", card.name AS card_name, card.slug AS card_slug, \
+     card.logo_url AS card_logo_url, card.verified AS card_verified";
+
+/// The join that goes with [`JOINED_CARD_COLUMNS`], after the searched
+/// table, which must have an `organization_id` column. A left join: a row
+/// whose card has not arrived yet is still found, and its card is then
+/// asked of the loader (which answers that it is not known yet).
+pub const CARD_JOIN: &str = " LEFT JOIN organization_cards card USING (organization_id)";
+
+/// A searched row and its organization's card, read by one statement that
+/// selects [`JOINED_CARD_COLUMNS`] through [`CARD_JOIN`].
+pub struct WithCard<Row> {
+    pub row: Row,
+    /// `None` when the organization's card has not arrived yet.
+    pub card: Option<OrganizationCard>,
+}
+
+impl<'r, Row> sqlx::FromRow<'r, PgRow> for WithCard<Row>
+where
+    Row: sqlx::FromRow<'r, PgRow>,
+{
+    fn from_row(pg_row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        // The card's name is `NOT NULL` in its table, so a null name means
+        // the join found no card.
+        let card = match pg_row.try_get::<Option<String>, _>("card_name")? {
+            None => None,
+            Some(name) => Some(OrganizationCard {
+                organization_id: pg_row.try_get("organization_id")?,
+                name,
+                slug: pg_row.try_get("card_slug")?,
+                logo_url: pg_row.try_get("card_logo_url")?,
+                verified: pg_row.try_get("card_verified")?,
+            }),
+        };
+        Ok(Self {
+            row: Row::from_row(pg_row)?,
+            card,
+        })
+    }
+}
+
+/// Hands the cards read beside `rows` to this request's card `loader`, so
+/// the organization fields of those rows cost no statement, and returns the
+/// rows alone.
+pub fn keep_joined_cards<Row>(
+    loader: &OrganizationCardLoader,
+    rows: Vec<WithCard<Row>>,
+) -> Vec<Row> {
+    let mut cards: HashMap<Uuid, Arc<OrganizationCard>> = HashMap::new();
+    let rows = rows
+        .into_iter()
+        .map(|WithCard { row, card }| {
+            if let Some(card) = card {
+                cards
+                    .entry(card.organization_id)
+                    .or_insert_with(|| Arc::new(card));
+            }
+            row
+        })
+        .collect();
+    loader.feed_many(cards);
+    rows
+}
+
+/// Whether the page asks for the organization of the rows of the
+/// connection `context` resolves (`edges { node { organization } }`,
+/// through fragments too): the question a search answers before it decides
+/// to read the cards beside its rows.
+pub fn connection_asks_for_organization(context: &async_graphql::Context<'_>) -> bool {
+    context
+        .look_ahead()
+        .field("edges")
+        .field("node")
+        .field("organization")
+        .exists()
 }
 
 /// Keeps `changed` unless a card with the same or a higher revision is
