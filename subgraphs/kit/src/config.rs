@@ -176,8 +176,8 @@ impl Variable {
             },
             Self::DatabaseMaxConnections => VariableDoc {
                 name: "DATABASE_MAX_CONNECTIONS",
-                default: "10",
-                meaning: "pool size",
+                default: "10 (3 under `devstack up`)",
+                meaning: "connections for requests and event handlers; the outbox relay keeps one more of its own for `LISTEN`",
             },
             Self::DatabaseAcquireTimeoutSeconds => VariableDoc {
                 name: "DATABASE_ACQUIRE_TIMEOUT_SECONDS",
