@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder};
 use talentgraph_kit::database::{Transaction, escape_like, push_equals_if_given};
 use talentgraph_kit::{Database, DatabaseError, PageArgs, child_page_sql};
-use talentgraph_organization_cards::{CARD_JOIN, JOINED_CARD_COLUMNS, WithCard};
+use talentgraph_organization_cards::{CardsInSearch, WithCard};
 use uuid::Uuid;
 
 use crate::error::EmployerError;
@@ -75,7 +75,7 @@ pub async fn search_jobs(
     search: JobSearch,
     page: &PageArgs,
 ) -> Result<Vec<Job>, EmployerError> {
-    let mut statement = job_search_statement(search, page, OrganizationCards::NotRead);
+    let mut statement = job_search_statement(search, page, CardsInSearch::NotRead);
     Ok(database
         .fetch_all(statement.build_query_as::<Job>())
         .await?)
@@ -88,35 +88,25 @@ pub async fn search_jobs_with_cards(
     search: JobSearch,
     page: &PageArgs,
 ) -> Result<Vec<WithCard<Job>>, EmployerError> {
-    let mut statement = job_search_statement(search, page, OrganizationCards::ReadBeside);
+    let mut statement = job_search_statement(search, page, CardsInSearch::ReadBeside);
     Ok(database
         .fetch_all(statement.build_query_as::<WithCard<Job>>())
         .await?)
 }
 
-/// Whether a search statement reads the organization cards beside the rows.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum OrganizationCards {
-    NotRead,
-    ReadBeside,
-}
-
 fn job_search_statement(
     search: JobSearch,
     page: &PageArgs,
-    cards: OrganizationCards,
+    cards: CardsInSearch,
 ) -> QueryBuilder<'static, Postgres> {
     let (cursor_at, cursor_id): (DateTime<Utc>, Uuid) = page.sql_bounds();
     let mut statement = QueryBuilder::<Postgres>::new(concat!("SELECT ", job_columns!()));
-    if cards == OrganizationCards::ReadBeside {
-        statement.push(JOINED_CARD_COLUMNS);
-    }
-    statement.push(" FROM jobs");
-    if cards == OrganizationCards::ReadBeside {
-        statement.push(CARD_JOIN);
-    }
-    statement.push(" WHERE status = ");
-    statement.push_bind(search.status.as_str());
+    statement
+        .push(cards.columns())
+        .push(" FROM jobs")
+        .push(cards.join())
+        .push(" WHERE status = ")
+        .push_bind(search.status.as_str());
     push_equals_if_given(&mut statement, "organization_id", search.organization_id);
     push_equals_if_given(&mut statement, "remote", search.remote);
     push_equals_if_given(

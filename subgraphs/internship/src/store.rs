@@ -8,7 +8,7 @@ use chrono::{NaiveDate, Utc};
 use sqlx::{Postgres, QueryBuilder};
 use talentgraph_kit::database::push_equals_if_given;
 use talentgraph_kit::{Database, PageArgs, child_page_sql};
-use talentgraph_organization_cards::{CARD_JOIN, JOINED_CARD_COLUMNS, WithCard};
+use talentgraph_organization_cards::{CardsInSearch, WithCard};
 use uuid::Uuid;
 
 use crate::error::InternshipError;
@@ -85,7 +85,7 @@ pub async fn search_internships(
     search: InternshipSearch,
     page: &PageArgs,
 ) -> Result<Vec<Internship>, InternshipError> {
-    let mut statement = internship_search_statement(search, page, OrganizationCards::NotRead);
+    let mut statement = internship_search_statement(search, page, CardsInSearch::NotRead);
     Ok(database
         .fetch_all(statement.build_query_as::<Internship>())
         .await?)
@@ -98,33 +98,23 @@ pub async fn search_internships_with_cards(
     search: InternshipSearch,
     page: &PageArgs,
 ) -> Result<Vec<WithCard<Internship>>, InternshipError> {
-    let mut statement = internship_search_statement(search, page, OrganizationCards::ReadBeside);
+    let mut statement = internship_search_statement(search, page, CardsInSearch::ReadBeside);
     Ok(database
         .fetch_all(statement.build_query_as::<WithCard<Internship>>())
         .await?)
 }
 
-/// Whether a search statement reads the organization cards beside the rows.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum OrganizationCards {
-    NotRead,
-    ReadBeside,
-}
-
 fn internship_search_statement(
     search: InternshipSearch,
     page: &PageArgs,
-    cards: OrganizationCards,
+    cards: CardsInSearch,
 ) -> QueryBuilder<'static, Postgres> {
     let (cursor_at, cursor_id) = page.sql_bounds();
     let mut statement = QueryBuilder::<Postgres>::new(concat!("SELECT ", internship_columns!()));
-    if cards == OrganizationCards::ReadBeside {
-        statement.push(JOINED_CARD_COLUMNS);
-    }
-    statement.push(" FROM internships i");
-    if cards == OrganizationCards::ReadBeside {
-        statement.push(CARD_JOIN);
-    }
+    statement
+        .push(cards.columns())
+        .push(" FROM internships i")
+        .push(cards.join());
     statement
         .push(" WHERE (created_at, id) < (")
         .push_bind(cursor_at)

@@ -103,6 +103,32 @@ pub const JOINED_CARD_COLUMNS: &str = ", card.name AS card_name, card.slug AS ca
 /// asked of the loader (which answers that it is not known yet).
 pub const CARD_JOIN: &str = " LEFT JOIN organization_cards card USING (organization_id)";
 
+/// Whether a search statement reads its rows' organization cards beside
+/// them: what it pushes after its own columns and after its table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CardsInSearch {
+    NotRead,
+    ReadBeside,
+}
+
+impl CardsInSearch {
+    /// Pushed right after the search's own columns.
+    pub fn columns(self) -> &'static str {
+        match self {
+            Self::NotRead => "",
+            Self::ReadBeside => JOINED_CARD_COLUMNS,
+        }
+    }
+
+    /// Pushed right after the searched table.
+    pub fn join(self) -> &'static str {
+        match self {
+            Self::NotRead => "",
+            Self::ReadBeside => CARD_JOIN,
+        }
+    }
+}
+
 /// A searched row and its organization's card, read by one statement that
 /// selects [`JOINED_CARD_COLUMNS`] through [`CARD_JOIN`].
 pub struct WithCard<Row> {
