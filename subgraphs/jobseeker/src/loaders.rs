@@ -1,7 +1,7 @@
 //! The jobseeker subgraph's per-request loaders.
 
 use talentgraph_kit::loaders::{
-    CountsByParent, FlagsByKey, LoaderScope, PagesByParent, RequestLoader, RequestLoaders, RowsById,
+    CountsWithSubjectByParent, LoaderScope, PagesByParent, RequestLoader, RequestLoaders, RowsById,
 };
 
 use crate::model::{Application, JobOwnership, JobseekerProfile, SavedJob};
@@ -12,10 +12,11 @@ pub struct Loaders {
     pub applications_by_id: RequestLoader<RowsById<Application>>,
     pub applications_of_applicant: RequestLoader<PagesByParent<Application>>,
     pub applications_of_job: RequestLoader<PagesByParent<Application>>,
-    pub application_counts_by_job: RequestLoader<CountsByParent>,
-    /// Whether the viewer has an active application for each job: bound to
+    /// Each job's count of active applications and whether the viewer
+    /// holds one of them: `Job.applicationCount` and `Job.viewerHasApplied`
+    /// both read it, so a page showing both costs one statement. Bound to
     /// one viewer, which is one reason loaders are built per request.
-    pub viewer_has_applied: RequestLoader<FlagsByKey>,
+    pub application_tallies_by_job: RequestLoader<CountsWithSubjectByParent>,
     pub profiles_by_user: RequestLoader<RowsById<JobseekerProfile>>,
     pub saved_jobs_of_user: RequestLoader<PagesByParent<SavedJob>>,
     /// Each job's organization as employer announced it.
@@ -34,14 +35,10 @@ impl RequestLoaders for Loaders {
             applications_of_job: scope.loader(PagesByParent::new(
                 scope.statement("Job.applications", store::APPLICATION_PAGES_BY_JOB),
             )),
-            application_counts_by_job: scope.loader(CountsByParent::new(scope.statement(
-                "Job.applicationCount",
-                store::ACTIVE_APPLICATION_COUNTS_BY_JOB,
-            ))),
-            viewer_has_applied: scope.loader(FlagsByKey::for_subject(
+            application_tallies_by_job: scope.loader(CountsWithSubjectByParent::new(
                 scope.statement(
-                    "Job.viewerHasApplied",
-                    store::JOBS_WITH_ACTIVE_APPLICATION_OF,
+                    "Job.applicationCount",
+                    store::ACTIVE_APPLICATION_TALLIES_BY_JOB,
                 ),
                 scope.request.viewer.user_id(),
             )),

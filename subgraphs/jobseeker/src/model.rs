@@ -210,14 +210,15 @@ impl Job {
 
     /// Active (not withdrawn) applications to this job.
     async fn application_count(&self, context: &Context<'_>) -> async_graphql::Result<i64> {
-        let loader = &Loaders::of(context).application_counts_by_job;
-        Ok(loader.load_one(self.id).await?.unwrap_or(0))
+        let loader = &Loaders::of(context).application_tallies_by_job;
+        Ok(loader.load_one(self.id).await?.unwrap_or_default().count)
     }
 
     /// Whether the signed-in viewer has an active application; false when anonymous.
     async fn viewer_has_applied(&self, context: &Context<'_>) -> async_graphql::Result<bool> {
-        let loader = &Loaders::of(context).viewer_has_applied;
-        Ok(loader.load_one(self.id).await?.unwrap_or(false))
+        let loader = &Loaders::of(context).application_tallies_by_job;
+        let tally = loader.load_one(self.id).await?.unwrap_or_default();
+        Ok(tally.includes_subject)
     }
 
     /// The job's applications, newest first: for recruiters of the job's

@@ -45,12 +45,14 @@ pub const APPLICATION_PAGES_BY_JOB: &str = child_page_sql!(
     order: ("applied_at", "id"),
 );
 
-pub const ACTIVE_APPLICATION_COUNTS_BY_JOB: &str = "SELECT job_id, count(*) FROM applications \
+/// Each job in `$1` with its count of active applications and whether the
+/// viewer `$2` (null when anonymous) holds one of them. `bool_or` over no
+/// match is false and over a null viewer null, hence the `coalesce`.
+/// `applications_active_job_applicant_idx` holds both columns, so the
+/// statement reads the index alone.
+pub const ACTIVE_APPLICATION_TALLIES_BY_JOB: &str = "SELECT job_id, count(*), \
+     coalesce(bool_or(applicant_id = $2), false) FROM applications \
      WHERE job_id = ANY($1) AND status <> 'WITHDRAWN' GROUP BY job_id";
-
-/// The jobs in `$1` the applicant `$2` has an active application for.
-pub const JOBS_WITH_ACTIVE_APPLICATION_OF: &str = "SELECT job_id FROM applications \
-     WHERE applicant_id = $2 AND job_id = ANY($1) AND status <> 'WITHDRAWN'";
 
 pub const PROFILES_BY_USER: &str = concat!(
     "SELECT ",

@@ -9,6 +9,8 @@
 //!   `LATERAL` subquery so each parent gets its own `LIMIT` (its SQL comes
 //!   from [`child_page_sql!`](crate::child_page_sql));
 //! - [`CountsByParent`]: `GROUP BY parent` counts, zero when absent;
+//! - [`CountsWithSubjectByParent`]: those counts together with whether one
+//!   subject (the viewer) is among each parent's counted rows;
 //! - [`FlagsByKey`]: a yes/no per key, no when absent.
 //!
 //! Each subgraph gathers its loaders in one struct that implements
@@ -423,39 +425,77 @@ impl BatchLoad for CountsByParent {
     }
 }
 
-/// Loads a yes/no per key: the SQL returns the keys whose answer is yes, and
-/// every other key is no.
-///
-/// A flag may depend on who asks ("has the viewer applied to this job?"):
-/// [`FlagsByKey::for_subject`] binds the subject's id as `$2`, and with no
-/// subject (an anonymous viewer) every answer is no without a statement.
-pub struct FlagsByKey {
-    statement: BatchStatement,
-    subject: FlagSubject,
+/// A parent's count, and whether one subject is among the rows counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CountWithSubject {
+    pub count: i64,
+    pub includes_subject: bool,
 }
 
-enum FlagSubject {
-    /// The SQL takes only `$1::uuid[]`.
-    Nobody,
-    /// The SQL takes `$1::uuid[]` and the subject as `$2::uuid`.
-    Subject(Option<Uuid>),
+/// Loads a count per parent together with whether one subject is among each
+/// parent's counted rows: "how many active applications has this job, and
+/// is one of them the viewer's?". A page that shows both asked them of two
+/// loaders, a count and a flag, which cost two statements over the same
+/// rows; this loader answers both in one.
+///
+/// The SQL takes the parents as `$1::uuid[]` and the subject as `$2::uuid`,
+/// null for an anonymous viewer (a null matches no row), and returns
+/// `(parent uuid, count bigint, includes_subject bool)` rows. Parents
+/// without rows count zero and do not include the subject.
+pub struct CountsWithSubjectByParent {
+    statement: BatchStatement,
+    subject: Option<Uuid>,
+}
+
+impl CountsWithSubjectByParent {
+    pub fn new(statement: BatchStatement, subject: Option<Uuid>) -> Self {
+        Self { statement, subject }
+    }
+}
+
+impl BatchLoad for CountsWithSubjectByParent {
+    type Value = CountWithSubject;
+    type Key = Uuid;
+
+    #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
+    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, CountWithSubject>> {
+        self.statement.observe(keys.len());
+        let rows: Vec<(Uuid, i64, bool)> = self
+            .statement
+            .database
+            .fetch_all(
+                sqlx::query_as(self.statement.sql)
+                    .bind(keys)
+                    .bind(self.subject),
+            )
+            .await
+            .map_err(database_failure)?;
+        let mut tallies: HashMap<Uuid, CountWithSubject> = keys
+            .iter()
+            .map(|key| (*key, CountWithSubject::default()))
+            .collect();
+        tallies.extend(rows.into_iter().map(|(parent, count, includes_subject)| {
+            (
+                parent,
+                CountWithSubject {
+                    count,
+                    includes_subject,
+                },
+            )
+        }));
+        Ok(tallies)
+    }
+}
+
+/// Loads a yes/no per key: the SQL takes `$1::uuid[]` and returns the keys
+/// whose answer is yes, and every other key is no.
+pub struct FlagsByKey {
+    statement: BatchStatement,
 }
 
 impl FlagsByKey {
-    /// Flags that hold for everyone; the SQL takes `$1::uuid[]`.
     pub fn new(statement: BatchStatement) -> Self {
-        Self {
-            statement,
-            subject: FlagSubject::Nobody,
-        }
-    }
-
-    /// Flags about `subject`; the SQL takes `$1::uuid[]` and `$2::uuid`.
-    pub fn for_subject(statement: BatchStatement, subject: Option<Uuid>) -> Self {
-        Self {
-            statement,
-            subject: FlagSubject::Subject(subject),
-        }
+        Self { statement }
     }
 }
 
@@ -467,16 +507,10 @@ impl BatchLoad for FlagsByKey {
     async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, bool>> {
         self.statement.observe(keys.len());
         let mut flags: HashMap<Uuid, bool> = keys.iter().map(|key| (*key, false)).collect();
-        let query = sqlx::query_as::<_, (Uuid,)>(self.statement.sql).bind(keys);
-        let query = match self.subject {
-            FlagSubject::Nobody => query,
-            FlagSubject::Subject(Some(subject)) => query.bind(subject),
-            FlagSubject::Subject(None) => return Ok(flags),
-        };
         let rows = self
             .statement
             .database
-            .fetch_all(query)
+            .fetch_all(sqlx::query_as::<_, (Uuid,)>(self.statement.sql).bind(keys))
             .await
             .map_err(database_failure)?;
         flags.extend(rows.into_iter().map(|(key,)| (key, true)));
