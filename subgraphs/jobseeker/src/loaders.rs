@@ -37,7 +37,7 @@ impl RequestLoaders for Loaders {
             )),
             application_tallies_by_job: scope.loader(CountsWithSubjectByParent::new(
                 scope.statement(
-                    "Job.applicationCount",
+                    "Job.applicationCount and Job.viewerHasApplied",
                     store::ACTIVE_APPLICATION_TALLIES_BY_JOB,
                 ),
                 scope.request.viewer.user_id(),
