@@ -19,7 +19,6 @@
 //! it with `Loaders::of(context)`: a typed field access, so a loader that
 //! was never built is a compile error rather than a panic mid-request.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -29,7 +28,7 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 pub use crate::batching::RequestLoader;
-use crate::batching::{BatchGathering, BatchLoad};
+use crate::batching::{BatchGathering, BatchLoad, LoaderMap};
 use crate::database::Database;
 use crate::errors::{CommonError, database_failure, internal_error};
 use crate::pagination::{Cursor, PageArgs};
@@ -137,7 +136,7 @@ where
     type Key = Uuid;
 
     #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
-    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, Arc<Row>>> {
+    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<LoaderMap<Uuid, Arc<Row>>> {
         self.statement.observe(keys.len());
         let rows = self
             .statement
@@ -177,7 +176,7 @@ where
     type Key = Uuid;
 
     #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
-    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, Arc<[Row]>>> {
+    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<LoaderMap<Uuid, Arc<[Row]>>> {
         self.statement.observe(keys.len());
         let rows = self
             .statement
@@ -185,7 +184,7 @@ where
             .fetch_all(sqlx::query_as::<_, Row>(self.statement.sql).bind(keys))
             .await
             .map_err(database_failure)?;
-        let mut grouped: HashMap<Uuid, Vec<Row>> =
+        let mut grouped: LoaderMap<Uuid, Vec<Row>> =
             keys.iter().map(|key| (*key, Vec::new())).collect();
         for row in rows {
             grouped.entry(row.parent_id()).or_default().push(row);
@@ -273,16 +272,16 @@ where
     async fn load(
         &self,
         keys: &[PageKey<Filter>],
-    ) -> async_graphql::Result<HashMap<PageKey<Filter>, Arc<[Row]>>> {
+    ) -> async_graphql::Result<LoaderMap<PageKey<Filter>, Arc<[Row]>>> {
         self.statement.observe(keys.len());
-        let mut groups: HashMap<(PageArgs, Filter), Vec<Uuid>> = HashMap::new();
+        let mut groups: LoaderMap<(PageArgs, Filter), Vec<Uuid>> = LoaderMap::default();
         for key in keys {
             groups
                 .entry((key.page, key.filter.clone()))
                 .or_default()
                 .push(key.parent);
         }
-        let mut pages = HashMap::with_capacity(keys.len());
+        let mut pages = LoaderMap::with_capacity_and_hasher(keys.len(), Default::default());
         for ((page, filter), parents) in groups {
             let (cursor_at, cursor_id) = page.sql_bounds();
             let query = sqlx::query(self.statement.sql)
@@ -296,7 +295,7 @@ where
                 .fetch_rows(filter.bind(query))
                 .await
                 .map_err(database_failure)?;
-            let mut by_parent: HashMap<Uuid, Vec<Row>> =
+            let mut by_parent: LoaderMap<Uuid, Vec<Row>> =
                 parents.iter().map(|parent| (*parent, Vec::new())).collect();
             for row in rows {
                 let row = Row::from_row(&row).map_err(internal_error)?;
@@ -411,7 +410,7 @@ impl BatchLoad for CountsByParent {
     type Key = Uuid;
 
     #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
-    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, i64>> {
+    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<LoaderMap<Uuid, i64>> {
         self.statement.observe(keys.len());
         let rows: Vec<(Uuid, i64)> = self
             .statement
@@ -419,7 +418,7 @@ impl BatchLoad for CountsByParent {
             .fetch_all(sqlx::query_as(self.statement.sql).bind(keys))
             .await
             .map_err(database_failure)?;
-        let mut counts: HashMap<Uuid, i64> = keys.iter().map(|key| (*key, 0)).collect();
+        let mut counts: LoaderMap<Uuid, i64> = keys.iter().map(|key| (*key, 0)).collect();
         counts.extend(rows);
         Ok(counts)
     }
@@ -458,7 +457,10 @@ impl BatchLoad for CountsWithSubjectByParent {
     type Key = Uuid;
 
     #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
-    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, CountWithSubject>> {
+    async fn load(
+        &self,
+        keys: &[Uuid],
+    ) -> async_graphql::Result<LoaderMap<Uuid, CountWithSubject>> {
         self.statement.observe(keys.len());
         let rows: Vec<(Uuid, i64, bool)> = self
             .statement
@@ -470,7 +472,7 @@ impl BatchLoad for CountsWithSubjectByParent {
             )
             .await
             .map_err(database_failure)?;
-        let mut tallies: HashMap<Uuid, CountWithSubject> = keys
+        let mut tallies: LoaderMap<Uuid, CountWithSubject> = keys
             .iter()
             .map(|key| (*key, CountWithSubject::default()))
             .collect();
@@ -504,9 +506,9 @@ impl BatchLoad for FlagsByKey {
     type Key = Uuid;
 
     #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
-    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, bool>> {
+    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<LoaderMap<Uuid, bool>> {
         self.statement.observe(keys.len());
-        let mut flags: HashMap<Uuid, bool> = keys.iter().map(|key| (*key, false)).collect();
+        let mut flags: LoaderMap<Uuid, bool> = keys.iter().map(|key| (*key, false)).collect();
         let rows = self
             .statement
             .database
