@@ -65,7 +65,6 @@ pub struct Organization {
     pub slug: String,
     pub about: Option<String>,
     pub industry: String,
-    #[sqlx(try_from = "String")]
     pub size: OrganizationSize,
     pub website: Option<String>,
     #[graphql(shareable)]

@@ -4,11 +4,13 @@ use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use talentgraph_kit::database::ColumnsInOrder;
 use talentgraph_kit::loaders::{NoFilter, RequestLoaders, TextFilter, load_child_page};
 use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
 
-use talentgraph_organization_cards::{OrganizationCard, card_of};
+use talentgraph_organization_cards::{OfOrganization, OrganizationCard, card_of};
 
 use crate::loaders::Loaders;
 use talentgraph_kit::{child_row, identified_row};
@@ -38,8 +40,9 @@ pub struct SalaryRange {
     pub currency: String,
 }
 
-/// A job posting.
-#[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
+/// A job posting, read from the columns `store::job_columns!` lists, in
+/// that order (see the `FromRow` impl below).
+#[derive(Debug, Clone, SimpleObject)]
 #[graphql(complex)]
 pub struct Job {
     #[graphql(skip)]
@@ -52,7 +55,6 @@ pub struct Job {
     pub description: String,
     pub location: String,
     pub remote: bool,
-    #[sqlx(try_from = "String")]
     pub employment_type: EmploymentType,
     #[graphql(skip)]
     pub salary_min: Option<i32>,
@@ -60,12 +62,43 @@ pub struct Job {
     pub salary_max: Option<i32>,
     #[graphql(skip)]
     pub salary_currency: Option<String>,
-    #[sqlx(try_from = "String")]
     pub status: JobStatus,
     pub posted_at: DateTime<Utc>,
 }
 
+/// By position rather than by name: a search reads ten to a hundred jobs a
+/// page, and sqlx's lookup of each column by name was the larger part of
+/// reading them (see `talentgraph_kit::database::ColumnsInOrder`). The
+/// names must follow `store::job_columns!`; one out of order is an error
+/// on every statement that reads jobs, which every store test runs.
+impl<'r> sqlx::FromRow<'r, PgRow> for Job {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        let mut columns = ColumnsInOrder::from_first(row);
+        Ok(Self {
+            id: columns.next("id")?,
+            organization_id: columns.next("organization_id")?,
+            posted_by: columns.next("posted_by")?,
+            title: columns.next("title")?,
+            description: columns.next("description")?,
+            location: columns.next("location")?,
+            remote: columns.next("remote")?,
+            employment_type: columns.next("employment_type")?,
+            salary_min: columns.next("salary_min")?,
+            salary_max: columns.next("salary_max")?,
+            salary_currency: columns.next("salary_currency")?,
+            status: columns.next("status")?,
+            posted_at: columns.next("posted_at")?,
+        })
+    }
+}
+
 identified_row!(Job, id);
+
+impl OfOrganization for Job {
+    fn organization_id(&self) -> Uuid {
+        self.organization_id
+    }
+}
 
 child_row!(Job, parent: organization_id, cursor: (posted_at, id));
 

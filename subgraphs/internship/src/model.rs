@@ -4,12 +4,14 @@ use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::postgres::PgRow;
+use talentgraph_kit::database::ColumnsInOrder;
 use talentgraph_kit::guards::OwnerGuard;
 use talentgraph_kit::loaders::{NoFilter, RequestLoaders, TextFilter, load_child_page};
 use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
 
-use talentgraph_organization_cards::{OrganizationCard, card_of};
+use talentgraph_organization_cards::{OfOrganization, OrganizationCard, card_of};
 
 use crate::loaders::Loaders;
 use talentgraph_kit::{child_row, identified_row};
@@ -46,8 +48,10 @@ pub struct Stipend {
     pub period: StipendPeriod,
 }
 
-/// An internship or apprenticeship.
-#[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
+/// An internship or apprenticeship, read from the columns
+/// `store::internship_columns!` lists, in that order (see the `FromRow`
+/// impl below).
+#[derive(Debug, Clone, SimpleObject)]
 #[graphql(complex)]
 pub struct Internship {
     #[graphql(skip)]
@@ -58,7 +62,6 @@ pub struct Internship {
     pub mentor_id: Option<Uuid>,
     pub title: String,
     pub description: String,
-    #[sqlx(try_from = "String")]
     pub kind: InternshipKind,
     #[graphql(skip)]
     pub stipend_amount: Option<i32>,
@@ -74,7 +77,40 @@ pub struct Internship {
     pub created_at: DateTime<Utc>,
 }
 
+/// By position rather than by name, as employer reads its jobs (see
+/// `talentgraph_kit::database::ColumnsInOrder`): InternshipBrowsePage reads
+/// ten to a hundred internships a page. The names must follow
+/// `store::internship_columns!`.
+impl<'r> sqlx::FromRow<'r, PgRow> for Internship {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        let mut columns = ColumnsInOrder::from_first(row);
+        Ok(Self {
+            id: columns.next("id")?,
+            organization_id: columns.next("organization_id")?,
+            mentor_id: columns.next("mentor_id")?,
+            title: columns.next("title")?,
+            description: columns.next("description")?,
+            kind: columns.next("kind")?,
+            stipend_amount: columns.next("stipend_amount")?,
+            stipend_currency: columns.next("stipend_currency")?,
+            stipend_period: columns.next("stipend_period")?,
+            duration_weeks: columns.next("duration_weeks")?,
+            starts_on: columns.next("starts_on")?,
+            application_deadline: columns.next("application_deadline")?,
+            location: columns.next("location")?,
+            remote: columns.next("remote")?,
+            created_at: columns.next("created_at")?,
+        })
+    }
+}
+
 identified_row!(Internship, id);
+
+impl OfOrganization for Internship {
+    fn organization_id(&self) -> Uuid {
+        self.organization_id
+    }
+}
 
 child_row!(Internship, parent: organization_id, cursor: (created_at, id));
 
@@ -85,7 +121,7 @@ impl Internship {
     }
 
     async fn stipend(&self) -> Option<Stipend> {
-        let period = StipendPeriod::try_from(self.stipend_period.clone()?).ok()?;
+        let period = StipendPeriod::try_from(self.stipend_period.as_deref()?).ok()?;
         Some(Stipend {
             amount: self.stipend_amount?,
             currency: self.stipend_currency.clone()?,
@@ -148,7 +184,6 @@ pub struct InternshipApplication {
     pub internship_id: Uuid,
     #[graphql(skip)]
     pub applicant_id: Uuid,
-    #[sqlx(try_from = "String")]
     pub status: InternshipApplicationStatus,
     pub motivation: Option<String>,
     pub applied_at: DateTime<Utc>,

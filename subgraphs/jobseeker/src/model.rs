@@ -38,7 +38,6 @@ pub struct Application {
     pub job_id: Uuid,
     #[graphql(skip)]
     pub applicant_id: Uuid,
-    #[sqlx(try_from = "String")]
     pub status: ApplicationStatus,
     pub cover_letter: Option<String>,
     pub applied_at: DateTime<Utc>,

@@ -39,6 +39,7 @@ pub mod testing;
 #[doc(hidden)]
 pub mod reexports {
     pub use chrono;
+    pub use sqlx;
     pub use uuid;
 }
 

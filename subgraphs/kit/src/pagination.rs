@@ -212,8 +212,10 @@ macro_rules! connection_type {
 }
 
 /// Declares a GraphQL enum stored in PostgreSQL as `text` (guarded by a
-/// `CHECK` constraint in the migration), with `as_str` for binding and
-/// `TryFrom<String>` for `#[sqlx(try_from = "String")]` row fields.
+/// `CHECK` constraint in the migration), with `as_str` for binding. It
+/// decodes straight from a `text` column's bytes (`sqlx::Decode`), so a row
+/// field of the enum's type needs no attribute and reading it allocates no
+/// `String` on the way.
 ///
 /// Plain text instead of a PostgreSQL enum type keeps migrations simple
 /// (adding a value is a `CHECK` change) and avoids sqlx's per-connection
@@ -239,14 +241,33 @@ macro_rules! text_enum {
             }
         }
 
-        impl TryFrom<String> for $name {
+        impl TryFrom<&str> for $name {
             type Error = String;
 
-            fn try_from(text: String) -> Result<Self, String> {
-                match text.as_str() {
+            fn try_from(text: &str) -> Result<Self, String> {
+                match text {
                     $($text => Ok(Self::$variant),)+
                     other => Err(format!("unknown {} value {other:?}", stringify!($name))),
                 }
+            }
+        }
+
+        impl $crate::reexports::sqlx::Type<$crate::reexports::sqlx::Postgres> for $name {
+            fn type_info() -> $crate::reexports::sqlx::postgres::PgTypeInfo {
+                <&str as $crate::reexports::sqlx::Type<$crate::reexports::sqlx::Postgres>>::type_info()
+            }
+
+            fn compatible(column: &$crate::reexports::sqlx::postgres::PgTypeInfo) -> bool {
+                <&str as $crate::reexports::sqlx::Type<$crate::reexports::sqlx::Postgres>>::compatible(column)
+            }
+        }
+
+        impl<'r> $crate::reexports::sqlx::Decode<'r, $crate::reexports::sqlx::Postgres> for $name {
+            fn decode(
+                value: $crate::reexports::sqlx::postgres::PgValueRef<'r>,
+            ) -> Result<Self, $crate::reexports::sqlx::error::BoxDynError> {
+                let text = <&str as $crate::reexports::sqlx::Decode<'r, $crate::reexports::sqlx::Postgres>>::decode(value)?;
+                Ok(Self::try_from(text)?)
             }
         }
     };

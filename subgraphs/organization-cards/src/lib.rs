@@ -27,10 +27,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sqlx::Row as _;
 use sqlx::postgres::PgRow;
 use talentgraph_events::OrganizationChanged;
-use talentgraph_kit::database::Transaction;
+use talentgraph_kit::database::{ColumnsInOrder, Transaction};
 use talentgraph_kit::events::{
     BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventHandler, EventTask, HandlerError,
     StopSignal, consumer_task,
@@ -129,6 +128,12 @@ impl CardsInSearch {
     }
 }
 
+/// A row that belongs to one organization (a job, an internship): the row
+/// a search reads with its organization's card beside it.
+pub trait OfOrganization {
+    fn organization_id(&self) -> Uuid;
+}
+
 /// A searched row and its organization's card, read by one statement that
 /// selects [`JOINED_CARD_COLUMNS`] through [`CARD_JOIN`].
 pub struct WithCard<Row> {
@@ -139,25 +144,27 @@ pub struct WithCard<Row> {
 
 impl<'r, Row> sqlx::FromRow<'r, PgRow> for WithCard<Row>
 where
-    Row: sqlx::FromRow<'r, PgRow>,
+    Row: sqlx::FromRow<'r, PgRow> + OfOrganization,
 {
     fn from_row(pg_row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        // The card's columns come last, in the order of
+        // `JOINED_CARD_COLUMNS`, and are read by position like the search
+        // rows before them (see `talentgraph_kit::database::ColumnsInOrder`).
         // The card's name is `NOT NULL` in its table, so a null name means
         // the join found no card.
-        let card = match pg_row.try_get::<Option<String>, _>("card_name")? {
+        let row = Row::from_row(pg_row)?;
+        let mut columns = ColumnsInOrder::from_column(pg_row, "card_name")?;
+        let card = match columns.next::<Option<String>>("card_name")? {
             None => None,
             Some(name) => Some(OrganizationCard {
-                organization_id: pg_row.try_get("organization_id")?,
+                organization_id: row.organization_id(),
                 name,
-                slug: pg_row.try_get("card_slug")?,
-                logo_url: pg_row.try_get("card_logo_url")?,
-                verified: pg_row.try_get("card_verified")?,
+                slug: columns.next("card_slug")?,
+                logo_url: columns.next("card_logo_url")?,
+                verified: columns.next("card_verified")?,
             }),
         };
-        Ok(Self {
-            row: Row::from_row(pg_row)?,
-            card,
-        })
+        Ok(Self { row, card })
     }
 }
 

@@ -12,8 +12,8 @@ use talentgraph_kit::loaders::LoaderScope;
 use talentgraph_kit::testing::fresh_event_database;
 use talentgraph_kit::{ErrorCode, RequestContext, Viewer};
 use talentgraph_organization_cards::{
-    CARD_JOIN, CardsFromCore, JOINED_CARD_COLUMNS, ORGANIZATION_CARDS_SQL, WithCard, card_loader,
-    card_of, keep_joined_cards, kept_card_count,
+    CARD_JOIN, CardsFromCore, JOINED_CARD_COLUMNS, ORGANIZATION_CARDS_SQL, OfOrganization,
+    WithCard, card_loader, card_of, keep_joined_cards, kept_card_count,
 };
 use uuid::Uuid;
 
@@ -78,6 +78,12 @@ const LISTINGS_WITH_CARDS_SQL: &str = concat!(
 struct Listing {
     id: i32,
     organization_id: Uuid,
+}
+
+impl OfOrganization for Listing {
+    fn organization_id(&self) -> Uuid {
+        self.organization_id
+    }
 }
 
 #[tokio::test]

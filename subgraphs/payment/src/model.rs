@@ -50,7 +50,6 @@ text_enum! {
 /// A subscription plan.
 #[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
 pub struct Plan {
-    #[sqlx(try_from = "String")]
     pub code: PlanCode,
     pub name: String,
     pub monthly_price_cents: i32,
@@ -65,7 +64,6 @@ pub struct Billing {
     pub organization_id: Uuid,
     #[sqlx(flatten)]
     pub plan: Plan,
-    #[sqlx(try_from = "String")]
     pub status: SubscriptionStatus,
     pub current_period_end: DateTime<Utc>,
     /// Job-posting credits left.
@@ -83,7 +81,6 @@ pub struct Invoice {
     #[graphql(skip)]
     pub organization_id: Uuid,
     pub number: String,
-    #[sqlx(try_from = "String")]
     pub status: InvoiceStatus,
     pub currency: String,
     pub total_cents: i32,
@@ -118,7 +115,6 @@ impl Invoice {
 pub struct JobPromotion {
     #[graphql(skip)]
     pub job_id: Uuid,
-    #[sqlx(try_from = "String")]
     pub tier: PromotionTier,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
