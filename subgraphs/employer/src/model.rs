@@ -67,8 +67,8 @@ pub struct Job {
 }
 
 /// By position rather than by name: a search reads ten to a hundred jobs a
-/// page, and sqlx's lookup of each column by name was the larger part of
-/// reading them (see `talentgraph_kit::database::ColumnsInOrder`). The
+/// page, and sqlx's lookup of each column by name was a quarter of reading
+/// them (see `talentgraph_kit::database::ColumnsInOrder`). The
 /// names must follow `store::job_columns!`; one out of order is an error
 /// on every statement that reads jobs, which every store test runs.
 impl<'r> sqlx::FromRow<'r, PgRow> for Job {

@@ -540,12 +540,13 @@ pub fn statement_summary(sql: &str) -> String {
 /// sqlx's derived `FromRow` finds every column by name through a map of the
 /// statement's column names, hashed with SipHash, once per column and row.
 /// A search row of thirteen columns (employer's `Job`) is read ten to a
-/// hundred times per page, and the hashing was the largest part of reading
-/// it. A hand-written `from_row` that walks the columns with this cursor
-/// compares each expected name with the column's own instead, which costs
-/// a few byte comparisons and still turns a column list that drifted from
-/// the struct into an error (`ColumnNotFound`, naming the column and its
-/// expected position) rather than a wrong value.
+/// hundred times per page, and the lookups were a quarter of reading it
+/// (counted: `Job::from_row` 4.3 → 3.2 million instructions over 50
+/// JobSearchPages). A hand-written `from_row` that walks the columns with
+/// this cursor compares each expected name with the column's own instead,
+/// which costs a few byte comparisons and still turns a column list that
+/// drifted from the struct into an error (`ColumnNotFound`, naming the
+/// column and its expected position) rather than a wrong value.
 pub struct ColumnsInOrder<'r> {
     row: &'r PgRow,
     position: usize,
