@@ -40,8 +40,10 @@ pub struct SalaryRange {
     pub currency: String,
 }
 
-/// A job posting, read from the columns `store::job_columns!` lists, in
-/// that order (see the `FromRow` impl below).
+/// A job posting.
+// Read from the columns `store::job_columns!` lists, in that order (see the
+// `FromRow` impl below); a doc comment here would become the schema's
+// description of `Job`.
 #[derive(Debug, Clone, SimpleObject)]
 #[graphql(complex)]
 pub struct Job {

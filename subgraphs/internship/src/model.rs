@@ -48,9 +48,9 @@ pub struct Stipend {
     pub period: StipendPeriod,
 }
 
-/// An internship or apprenticeship, read from the columns
-/// `store::internship_columns!` lists, in that order (see the `FromRow`
-/// impl below).
+/// An internship or apprenticeship.
+// Read from the columns `store::internship_columns!` lists, in that order
+// (see the `FromRow` impl below).
 #[derive(Debug, Clone, SimpleObject)]
 #[graphql(complex)]
 pub struct Internship {
