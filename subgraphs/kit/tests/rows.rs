@@ -1,12 +1,11 @@
 //! Reading rows by position (`ColumnsInOrder`) and text enums straight
 //! from their column, against a real PostgreSQL.
 
-use std::time::Duration;
-
+use sqlx::migrate::Migrator;
 use sqlx::postgres::PgRow;
 use talentgraph_kit::Database;
 use talentgraph_kit::database::ColumnsInOrder;
-use talentgraph_kit::testing::PostgresServer;
+use talentgraph_kit::testing::fresh_database;
 
 talentgraph_kit::text_enum! {
     pub enum Light {
@@ -15,15 +14,12 @@ talentgraph_kit::text_enum! {
     }
 }
 
+/// A new, empty database on the tests' shared throwaway server.
 async fn database() -> Database {
-    let url = PostgresServer::shared()
-        .expect("a PostgreSQL server for tests")
-        .create_database("tg_rows")
+    fresh_database(&Migrator::DEFAULT)
         .await
-        .expect("a database");
-    Database::connect(&url, 1, Duration::from_secs(5))
-        .await
-        .expect("connects")
+        .expect("a fresh database")
+        .0
 }
 
 async fn one_row(database: &Database, sql: &'static str) -> PgRow {
