@@ -4,8 +4,6 @@ use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
-use talentgraph_kit::database::ColumnsInOrder;
 use talentgraph_kit::loaders::{NoFilter, RequestLoaders, TextFilter, load_child_page};
 use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
@@ -13,7 +11,7 @@ use uuid::Uuid;
 use talentgraph_organization_cards::{OfOrganization, OrganizationCard, card_of};
 
 use crate::loaders::Loaders;
-use talentgraph_kit::{child_row, identified_row};
+use talentgraph_kit::{child_row, columns_in_order_row, identified_row};
 
 text_enum! {
     pub enum EmploymentType {
@@ -42,7 +40,7 @@ pub struct SalaryRange {
 
 /// A job posting.
 // Read from the columns `store::job_columns!` lists, in that order (see the
-// `FromRow` impl below); a doc comment here would become the schema's
+// `columns_in_order_row!` below); a doc comment here would become the schema's
 // description of `Job`.
 #[derive(Debug, Clone, SimpleObject)]
 #[graphql(complex)]
@@ -68,31 +66,26 @@ pub struct Job {
     pub posted_at: DateTime<Utc>,
 }
 
-/// By position rather than by name: a search reads ten to a hundred jobs a
-/// page, and sqlx's lookup of each column by name was a quarter of reading
-/// them (see `talentgraph_kit::database::ColumnsInOrder`). The
-/// names must follow `store::job_columns!`; one out of order is an error
-/// on every statement that reads jobs, which every store test runs.
-impl<'r> sqlx::FromRow<'r, PgRow> for Job {
-    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
-        let mut columns = ColumnsInOrder::from_first(row);
-        Ok(Self {
-            id: columns.next("id")?,
-            organization_id: columns.next("organization_id")?,
-            posted_by: columns.next("posted_by")?,
-            title: columns.next("title")?,
-            description: columns.next("description")?,
-            location: columns.next("location")?,
-            remote: columns.next("remote")?,
-            employment_type: columns.next("employment_type")?,
-            salary_min: columns.next("salary_min")?,
-            salary_max: columns.next("salary_max")?,
-            salary_currency: columns.next("salary_currency")?,
-            status: columns.next("status")?,
-            posted_at: columns.next("posted_at")?,
-        })
-    }
-}
+// By position rather than by name: a search reads ten to a hundred jobs a
+// page, and sqlx's lookup of each column by name was a quarter of reading
+// them (see `talentgraph_kit::database::ColumnsInOrder`). The
+// names must follow `store::job_columns!`; one out of order is an error
+// on every statement that reads jobs, which every store test runs.
+columns_in_order_row!(Job {
+    id,
+    organization_id,
+    posted_by,
+    title,
+    description,
+    location,
+    remote,
+    employment_type,
+    salary_min,
+    salary_max,
+    salary_currency,
+    status,
+    posted_at,
+});
 
 identified_row!(Job, id);
 

@@ -4,8 +4,6 @@ use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::postgres::PgRow;
-use talentgraph_kit::database::ColumnsInOrder;
 use talentgraph_kit::guards::OwnerGuard;
 use talentgraph_kit::loaders::{NoFilter, RequestLoaders, TextFilter, load_child_page};
 use talentgraph_kit::{connection_type, text_enum};
@@ -14,7 +12,7 @@ use uuid::Uuid;
 use talentgraph_organization_cards::{OfOrganization, OrganizationCard, card_of};
 
 use crate::loaders::Loaders;
-use talentgraph_kit::{child_row, identified_row};
+use talentgraph_kit::{child_row, columns_in_order_row, identified_row};
 
 text_enum! {
     pub enum InternshipKind {
@@ -50,7 +48,7 @@ pub struct Stipend {
 
 /// An internship or apprenticeship.
 // Read from the columns `store::internship_columns!` lists, in that order
-// (see the `FromRow` impl below).
+// (`columns_in_order_row!` below).
 #[derive(Debug, Clone, SimpleObject)]
 #[graphql(complex)]
 pub struct Internship {
@@ -77,32 +75,27 @@ pub struct Internship {
     pub created_at: DateTime<Utc>,
 }
 
-/// By position rather than by name, as employer reads its jobs (see
-/// `talentgraph_kit::database::ColumnsInOrder`): InternshipBrowsePage reads
-/// ten to a hundred internships a page. The names must follow
-/// `store::internship_columns!`.
-impl<'r> sqlx::FromRow<'r, PgRow> for Internship {
-    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
-        let mut columns = ColumnsInOrder::from_first(row);
-        Ok(Self {
-            id: columns.next("id")?,
-            organization_id: columns.next("organization_id")?,
-            mentor_id: columns.next("mentor_id")?,
-            title: columns.next("title")?,
-            description: columns.next("description")?,
-            kind: columns.next("kind")?,
-            stipend_amount: columns.next("stipend_amount")?,
-            stipend_currency: columns.next("stipend_currency")?,
-            stipend_period: columns.next("stipend_period")?,
-            duration_weeks: columns.next("duration_weeks")?,
-            starts_on: columns.next("starts_on")?,
-            application_deadline: columns.next("application_deadline")?,
-            location: columns.next("location")?,
-            remote: columns.next("remote")?,
-            created_at: columns.next("created_at")?,
-        })
-    }
-}
+// By position rather than by name, as employer reads its jobs (see
+// `talentgraph_kit::database::ColumnsInOrder`): InternshipBrowsePage reads
+// ten to a hundred internships a page. The names must follow
+// `store::internship_columns!`.
+columns_in_order_row!(Internship {
+    id,
+    organization_id,
+    mentor_id,
+    title,
+    description,
+    kind,
+    stipend_amount,
+    stipend_currency,
+    stipend_period,
+    duration_weeks,
+    starts_on,
+    application_deadline,
+    location,
+    remote,
+    created_at,
+});
 
 identified_row!(Internship, id);
 

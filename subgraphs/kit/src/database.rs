@@ -586,6 +586,28 @@ impl<'r> ColumnsInOrder<'r> {
     }
 }
 
+/// Implements `sqlx::FromRow` for a row struct whose fields are named after
+/// its columns, reading them with [`ColumnsInOrder`] in the order listed,
+/// which must be the order of the store's column list:
+/// `columns_in_order_row!(Job { id, organization_id, title })`.
+#[macro_export]
+macro_rules! columns_in_order_row {
+    ($row:ident { $($field:ident),+ $(,)? }) => {
+        impl<'r> $crate::reexports::sqlx::FromRow<'r, $crate::reexports::sqlx::postgres::PgRow>
+            for $row
+        {
+            fn from_row(
+                row: &'r $crate::reexports::sqlx::postgres::PgRow,
+            ) -> Result<Self, $crate::reexports::sqlx::Error> {
+                let mut columns = $crate::database::ColumnsInOrder::from_first(row);
+                Ok(Self {
+                    $($field: columns.next(stringify!($field))?,)+
+                })
+            }
+        }
+    };
+}
+
 /// Adds ` AND <column> = <value>` to a statement being built, when a value
 /// is given. The searches write only the filters asked for this way, so
 /// that each combination of filters is its own prepared statement, for
