@@ -275,6 +275,15 @@ pub fn export_schemas() -> Result<(), DevstackError> {
     Ok(())
 }
 
+/// Where the dev stack keeps its own PostgreSQL cluster, whose
+/// Unix-domain socket is in this directory too.
+pub fn postgres_directory() -> PathBuf {
+    workspace_root()
+        .join("target")
+        .join("devstack")
+        .join("postgres")
+}
+
 /// The PostgreSQL server the stack uses.
 struct DatabaseServer {
     admin_url: String,
@@ -300,10 +309,7 @@ impl DatabaseServer {
             })?,
             Err(_) => DEFAULT_POSTGRES_PORT,
         };
-        let directory = workspace_root()
-            .join("target")
-            .join("devstack")
-            .join("postgres");
+        let directory = postgres_directory();
         eprintln!(
             "▸ starting PostgreSQL in {} on port {port}",
             directory.display()

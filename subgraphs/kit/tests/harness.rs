@@ -43,6 +43,27 @@ async fn harness_creates_isolated_databases_and_counts_statements() {
     assert_eq!(second.statements_executed(), 1);
 }
 
+/// The harness's own cluster is reached through its Unix-domain socket, as
+/// the dev stack's is (`local_cluster_url`): PostgreSQL reports no client
+/// address for such a session. A server given in `DATABASE_URL` is
+/// reached however that URL says, so the check is about the harness's
+/// cluster only.
+#[tokio::test]
+async fn the_harness_cluster_is_reached_through_its_unix_socket() {
+    if std::env::var("DATABASE_URL").is_ok_and(|url| !url.trim().is_empty()) {
+        return;
+    }
+    let url = empty_database("tg_socket").await;
+    let database = Database::connect(&url, 1, Duration::from_secs(5))
+        .await
+        .expect("connects");
+    let over_a_socket: bool = database
+        .fetch_scalar(sqlx::query_scalar("SELECT inet_client_addr() IS NULL"))
+        .await
+        .expect("asks for the client address");
+    assert!(over_a_socket, "the session came over TCP: {url}");
+}
+
 /// The serving pool's statement timeout is PostgreSQL's: a statement that
 /// runs longer is cancelled by the server (SQLSTATE 57014) and the pool's
 /// connection is usable again at once.

@@ -1226,12 +1226,14 @@ impl ScaleOut {
                 // Warnings only, as the dev stack runs, plus the one line
                 // that says the replica listens.
                 .env("RUST_LOG", "warn,talentgraph_kit::server=info")
+                // The dev stack's cluster, by its socket as the dev stack's
+                // own subgraphs reach it.
                 .env(
                     "DATABASE_URL",
-                    format!(
-                        "postgres://postgres@127.0.0.1:{}/talentgraph_{}",
+                    talentgraph_kit::local_postgres::local_cluster_url(
                         devstack::DEFAULT_POSTGRES_PORT,
-                        self.subgraph
+                        &devstack::postgres_directory(),
+                        &format!("talentgraph_{}", self.subgraph),
                     ),
                 )
                 .env(

@@ -4,11 +4,12 @@
 //! Otherwise the harness starts a throwaway cluster of its own the first
 //! time a test in the process asks for one: `initdb` into a temporary
 //! directory, `postgres` on a free loopback port, tuned for speed over
-//! durability. The cluster dies with the test process (it is started with
+//! durability, reached through its Unix-domain socket in that directory. The cluster dies with the test process (it is started with
 //! a parent-death signal from a thread that lives as long as the process),
 //! and directories left by killed runs are swept the next time.
 
 use std::net::{SocketAddr, TcpListener as StdTcpListener};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -20,7 +21,7 @@ use sqlx::postgres::PgConnection;
 use crate::database::Database;
 use crate::error::KitError;
 use crate::local_postgres::{
-    postgres_binaries, postgres_command, postmaster_alive, running_as_root,
+    local_cluster_url, postgres_binaries, postgres_command, postmaster_alive, running_as_root,
 };
 
 const CLUSTER_DIRECTORY_PREFIX: &str = "talentgraph-pg-";
@@ -40,8 +41,8 @@ impl PostgresServer {
         SERVER
             .get_or_init(|| match std::env::var("DATABASE_URL") {
                 Ok(url) if !url.trim().is_empty() => Ok(PostgresServer { admin_url: url }),
-                _ => start_throwaway_cluster().map(|port| PostgresServer {
-                    admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+                _ => start_throwaway_cluster().map(|(port, socket_directory)| PostgresServer {
+                    admin_url: local_cluster_url(port, &socket_directory, "postgres"),
                 }),
             })
             .as_ref()
@@ -142,7 +143,9 @@ fn sweep_stale_clusters() {
     }
 }
 
-fn start_throwaway_cluster() -> Result<u16, String> {
+/// Starts a throwaway cluster and returns its port and the directory of its
+/// Unix-domain socket.
+fn start_throwaway_cluster() -> Result<(u16, PathBuf), String> {
     sweep_stale_clusters();
     let binaries = postgres_binaries()?;
     let as_postgres_user = running_as_root();
@@ -237,7 +240,7 @@ fn start_throwaway_cluster() -> Result<u16, String> {
             // Accepting TCP comes a moment before accepting logins; a short
             // pause avoids "the database system is starting up".
             std::thread::sleep(Duration::from_millis(200));
-            return Ok(port);
+            return Ok((port, directory));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
