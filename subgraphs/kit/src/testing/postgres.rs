@@ -4,7 +4,8 @@
 //! Otherwise the harness starts a throwaway cluster of its own the first
 //! time a test in the process asks for one: `initdb` into a temporary
 //! directory, `postgres` on a free loopback port, tuned for speed over
-//! durability, reached through its Unix-domain socket in that directory. The cluster dies with the test process (it is started with
+//! durability, and reached through its Unix-domain socket in that
+//! directory. The cluster dies with the test process (it is started with
 //! a parent-death signal from a thread that lives as long as the process),
 //! and directories left by killed runs are swept the next time.
 
