@@ -235,10 +235,13 @@ fn start_throwaway_cluster() -> Result<(u16, PathBuf), String> {
         .map_err(|error| format!("cannot start postgres: {error}"))?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if std::net::TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port))).is_ok()
+        // The harness connects through the Unix-domain socket, so that is
+        // what it waits for (PostgreSQL opens its TCP port a moment
+        // earlier).
+        if directory.join(format!(".s.PGSQL.{port}")).exists()
             && postmaster_alive(&directory.join("data"))
         {
-            // Accepting TCP comes a moment before accepting logins; a short
+            // The socket comes a moment before accepting logins; a short
             // pause avoids "the database system is starting up".
             std::thread::sleep(Duration::from_millis(200));
             return Ok((port, directory));
