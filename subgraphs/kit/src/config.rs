@@ -39,6 +39,7 @@ pub enum Variable {
     DatabaseUrl,
     ListenAddr,
     ListenReusePort,
+    AsyncWorkerThreads,
     MetricsListenAddr,
     LogFormat,
     DatabaseMaxConnections,
@@ -98,6 +99,7 @@ impl Variable {
         Self::DatabaseUrl,
         Self::ListenAddr,
         Self::ListenReusePort,
+        Self::AsyncWorkerThreads,
         Self::MetricsListenAddr,
         Self::LogFormat,
         Self::DatabaseMaxConnections,
@@ -163,6 +165,11 @@ impl Variable {
                 name: "LISTEN_REUSE_PORT",
                 default: "false",
                 meaning: "`true` lets several replicas on one host listen on the same `LISTEN_ADDR` (SO_REUSEPORT); the kernel spreads new connections across them",
+            },
+            Self::AsyncWorkerThreads => VariableDoc {
+                name: "ASYNC_WORKER_THREADS",
+                default: "(unset: one per CPU the process may use; 1 under `devstack up`)",
+                meaning: "threads that run requests; set it to the CPUs the process is given, since a pod without a CPU limit sees every core of its node",
             },
             Self::MetricsListenAddr => VariableDoc {
                 name: "METRICS_LISTEN_ADDR",
@@ -496,6 +503,9 @@ pub struct SubgraphConfig {
     /// Whether the listener sets SO_REUSEPORT, so replicas on one host can
     /// share `listen_address` and the kernel balances connections.
     pub listen_reuse_port: bool,
+    /// `ASYNC_WORKER_THREADS`: the async runtime's worker threads; `None`
+    /// leaves tokio's default, one per CPU the process may use.
+    pub async_worker_threads: Option<usize>,
     /// Where `/metrics` is served apart from `/graphql`; `None` serves it
     /// on `listen_address` (development only).
     pub metrics_listen_address: Option<SocketAddr>,
@@ -720,6 +730,7 @@ impl SubgraphConfig {
                 false,
                 "`true` or `false`",
             )?,
+            async_worker_threads: read_async_worker_threads(&reader)?,
             metrics_listen_address: match reader.raw(Variable::MetricsListenAddr) {
                 Some(_) => Some(reader.parsed(
                     Variable::MetricsListenAddr,
@@ -996,6 +1007,24 @@ fn read_payment_config(reader: &VariableReader<'_>) -> Result<PaymentConfig, Con
     })
 }
 
+/// `ASYNC_WORKER_THREADS` read on its own, for a process that must build
+/// its async runtime before it reads a subgraph's whole configuration (the
+/// dev stack, which runs all six subgraphs on one runtime).
+pub fn async_worker_threads_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<usize>, ConfigError> {
+    read_async_worker_threads(&VariableReader { lookup: &lookup })
+}
+
+fn read_async_worker_threads(reader: &VariableReader<'_>) -> Result<Option<usize>, ConfigError> {
+    match reader.raw(Variable::AsyncWorkerThreads) {
+        None => Ok(None),
+        Some(_) => reader
+            .ranged(Variable::AsyncWorkerThreads, 1, 1, 1_024)
+            .map(Some),
+    }
+}
+
 struct VariableReader<'a> {
     lookup: &'a dyn Fn(&str) -> Option<String>,
 }
@@ -1156,6 +1185,32 @@ mod tests {
         assert_eq!(config.log_format, LogFormat::Pretty);
         assert_eq!(config.limits, LimitsConfig::default());
         assert!(config.introspection_enabled);
+    }
+
+    /// `ASYNC_WORKER_THREADS` is read as a whole number of threads, left to
+    /// tokio when unset, and refused at start-up when it is not a count the
+    /// runtime can be built with; the dev stack reads it through the same
+    /// function before any subgraph's configuration.
+    #[test]
+    fn async_worker_threads_are_a_positive_count_or_tokios_default() {
+        let unset = config_from(&[("DATABASE_URL", "postgres://localhost/core")])
+            .expect("valid configuration");
+        assert_eq!(unset.async_worker_threads, None);
+        let one = config_with("ASYNC_WORKER_THREADS", "1").expect("one thread");
+        assert_eq!(one.async_worker_threads, Some(1));
+        for refused in ["0", "1025", "two", "-1"] {
+            let message = refusal_of("ASYNC_WORKER_THREADS", refused);
+            assert!(
+                message.contains("ASYNC_WORKER_THREADS") && message.contains("1 to 1024"),
+                "{refused}: {message}"
+            );
+        }
+        let lookup = |value: &'static str| {
+            move |name: &str| (name == "ASYNC_WORKER_THREADS").then(|| value.to_owned())
+        };
+        assert_eq!(async_worker_threads_from_lookup(lookup("4")), Ok(Some(4)));
+        assert_eq!(async_worker_threads_from_lookup(lookup(" ")), Ok(None));
+        assert!(async_worker_threads_from_lookup(lookup("0")).is_err());
     }
 
     /// A missing DATABASE_URL names the variable.

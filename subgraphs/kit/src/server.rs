@@ -51,10 +51,11 @@ pub fn run_subgraph_main<World>(subgraph: &Subgraph<World>) -> ExitCode {
     if let Some(export) = &export {
         tracing::info!(endpoint = %export.traces_endpoint, service = %export.service_name, "exporting traces over OTLP");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut runtime_builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(worker_threads) = config.async_worker_threads {
+        runtime_builder.worker_threads(worker_threads);
+    }
+    let runtime = match runtime_builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!(
