@@ -226,11 +226,7 @@ pub fn main_with_args(arguments: Vec<String>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(worker_threads)
-        .enable_all()
-        .build()
-    {
+    let runtime = match talentgraph_kit::server::async_runtime(Some(worker_threads)) {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("devstack: cannot start the async runtime: {error}");

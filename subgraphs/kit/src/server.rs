@@ -51,11 +51,7 @@ pub fn run_subgraph_main<World>(subgraph: &Subgraph<World>) -> ExitCode {
     if let Some(export) = &export {
         tracing::info!(endpoint = %export.traces_endpoint, service = %export.service_name, "exporting traces over OTLP");
     }
-    let mut runtime_builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(worker_threads) = config.async_worker_threads {
-        runtime_builder.worker_threads(worker_threads);
-    }
-    let runtime = match runtime_builder.enable_all().build() {
+    let runtime = match async_runtime(config.async_worker_threads) {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!(
@@ -82,6 +78,19 @@ pub fn run_subgraph_main<World>(subgraph: &Subgraph<World>) -> ExitCode {
     };
     telemetry.shutdown();
     exit
+}
+
+/// The multi-threaded tokio runtime a process serves subgraphs on, with
+/// `worker_threads` workers (`ASYNC_WORKER_THREADS`), or tokio's default of
+/// one per CPU the process may use when it is `None`. The subgraph binaries
+/// and the dev stack build theirs here, so the setting means the same in
+/// both.
+pub fn async_runtime(worker_threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(worker_threads) = worker_threads {
+        builder.worker_threads(worker_threads);
+    }
+    builder.enable_all().build()
 }
 
 /// Prints what clap's error says and returns its exit code: `--help` goes
