@@ -18,17 +18,17 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The C allocator's entry points. Rust's global allocator (glibc's by
-/// default) reaches the heap through these, so the calls into them are the
-/// process's allocations; `free` is left out since it releases what these
-/// took.
-const ALLOCATION_FUNCTIONS: [&str; 6] = [
-    "malloc",
-    "calloc",
-    "realloc",
-    "posix_memalign",
-    "aligned_alloc",
-    "memalign",
+/// Rust's allocation entry points, the functions every `Box`, `Vec` or
+/// `String` calls whatever the global allocator behind them (mimalloc in
+/// the kit's binaries, glibc's malloc before it), so their calls are the
+/// process's heap allocations and counts stay comparable across
+/// allocators; deallocation is left out since it releases what these took.
+/// Counting the C allocator's `malloc` instead would count nothing once the
+/// global allocator no longer calls it.
+const ALLOCATION_FUNCTIONS: [&str; 3] = [
+    "__rustc::__rust_alloc",
+    "__rustc::__rust_alloc_zeroed",
+    "__rustc::__rust_realloc",
 ];
 
 /// What one callgrind dump holds for the counted window.
@@ -110,7 +110,7 @@ impl CountedProcess {
 /// calls into [`ALLOCATION_FUNCTIONS`].
 ///
 /// Callgrind names a function in full the first time it appears and by a
-/// number afterwards (`fn=(12) malloc`, later `cfn=(12)`), in one number
+/// number afterwards (`fn=(12) __rustc::__rust_alloc`, later `cfn=(12)`), in one number
 /// space for `fn=` and `cfn=`; a `calls=N …` line counts the calls of the
 /// function named by the `cfn=` before it.
 pub fn read_dump(text: &str) -> Result<CallgrindCounts, String> {
@@ -131,9 +131,7 @@ pub fn read_dump(text: &str) -> Result<CallgrindCounts, String> {
             );
         } else if let Some(reference) = line.strip_prefix("cfn=") {
             let name = resolve_name(&mut names_by_id, reference);
-            called_is_allocation = ALLOCATION_FUNCTIONS
-                .iter()
-                .any(|function| name == *function || name == format!("__libc_{function}"));
+            called_is_allocation = ALLOCATION_FUNCTIONS.contains(&name);
         } else if let Some(reference) = line.strip_prefix("fn=") {
             resolve_name(&mut names_by_id, reference);
         } else if let Some(calls) = line.strip_prefix("calls=")
@@ -176,7 +174,8 @@ mod tests {
     use super::*;
 
     /// A dump in callgrind's format, cut down: two functions that allocate,
-    /// one through a name given by number only.
+    /// one through a name given by number only, and the allocator's own
+    /// call under Rust's entry point, which is not another allocation.
     const DUMP: &str = "# callgrind format
 version: 1
 creator: callgrind-3.19.0
@@ -192,16 +191,15 @@ positions: line
 events: Ir
 summary: 123456
 
-ob=(1) /usr/lib/x86_64-linux-gnu/libc.so.6
+ob=(1) target/release/talentgraph-employer
 fl=(1) ???
-fn=(1) malloc
+fn=(1) __rustc::__rust_alloc
 0 40
+cfn=(6) mi_malloc_aligned
+calls=9 0
+0 400
 
-ob=(2) target/release/talentgraph-employer
-fl=(2) ???
 fn=(2) talentgraph_kit::graphql::http::execution::execute
-cob=(1)
-cfi=(1)
 cfn=(1)
 calls=7 0
 0 280
@@ -211,9 +209,7 @@ calls=2 0
 0 1000
 
 fn=(4) serde_json::de::from_slice
-cob=(1)
-cfi=(1)
-cfn=(5) realloc
+cfn=(5) __rustc::__rust_realloc
 calls=3 0
 0 60
 cfn=(1)

@@ -5,9 +5,11 @@
 //! that lives here, once: typed configuration from the environment, the
 //! PostgreSQL pool with statement counting, GraphQL over HTTP with the
 //! spec's status codes, operation limits with stable error codes, error
-//! masking, structured logs, graceful shutdown and (behind the `testing`
-//! feature) a harness that gives each test a fresh database.
+//! masking, structured logs, graceful shutdown, the process's allocator
+//! (mimalloc, see `allocator.rs`) and (behind the `testing` feature) a
+//! harness that gives each test a fresh database.
 
+mod allocator;
 pub mod auth;
 pub mod batching;
 pub mod config;

@@ -50,13 +50,12 @@
 //!
 //! `--variants` measures the same ladder against the stack started several
 //! times in one run, each time with the environment variables its variant
-//! names (for example `DATALOADER_DELAY_MS=2` against `=0`, or an allocator
-//! preloaded with `LD_PRELOAD`), so a change is measured before and after
-//! on the same machine in the same minutes. The one name it reads itself,
-//! `DEVSTACK_BINARY`, starts another build of devstack instead of the one
-//! it built (relative to the repository), for changes made at compile time:
-//! `cargo build --release -p devstack --features mimalloc`, copied aside,
-//! against the default build measures another allocator.
+//! names (for example `DATALOADER_DELAY_MS=2` against `=0`), so a change
+//! is measured before and after on the same machine in the same minutes.
+//! The one name it reads itself, `DEVSTACK_BINARY`, starts another build of
+//! devstack instead of the one it built (relative to the repository), for
+//! changes made at compile time: the release build of the commit before a
+//! change, copied aside, against the build of the change.
 //!
 //! It builds and starts `devstack up` in release mode (the full demo world;
 //! the six subgraphs in the devstack process, Apollo Router and PostgreSQL
@@ -2060,7 +2059,7 @@ fn instructions_markdown(counts: &[InstructionCount], options: &Options) -> Stri
         "{INSTRUCTIONS_TABLE_START}\n{table}\nCounted with `cargo run --release -p talentgraph-e2e --bin bench -- --count-instructions {subgraph} --counted-pages {} --page-sizes {}{}`: \
          {subgraph}'s release binary under `valgrind --tool=callgrind`, behind a second Apollo Router, the rest of the dev stack as `devstack up` runs it; \
          {COUNTED_WARM_UP_PAGES} pages uncounted, then the counted ones one at a time, with the same variables on every run. \
-         Instructions are user space only; allocations are calls into the C allocator (`malloc`, `calloc`, `realloc` and the aligned forms).\n",
+         Instructions are user space only; allocations are calls to Rust's allocation functions (`__rust_alloc`, `__rust_alloc_zeroed`, `__rust_realloc`), whichever allocator serves them.\n",
         options.counted_pages,
         comma_separated(&options.page_sizes),
         if options.pages.len() == PAGES.len() {
