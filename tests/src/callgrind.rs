@@ -25,11 +25,19 @@ use std::process::Command;
 /// allocators; deallocation is left out since it releases what these took.
 /// Counting the C allocator's `malloc` instead would count nothing once the
 /// global allocator no longer calls it.
-const ALLOCATION_FUNCTIONS: [&str; 3] = [
-    "__rustc::__rust_alloc",
-    "__rustc::__rust_alloc_zeroed",
-    "__rustc::__rust_realloc",
-];
+///
+/// The names are compared without the crate path that v0 symbol mangling
+/// puts before them (`__rustc::__rust_alloc`, as rustc 1.95 emits them): a
+/// toolchain that emits the legacy names (`__rust_alloc`) or another prefix
+/// still counts the same calls, instead of silently counting none.
+const ALLOCATION_FUNCTIONS: [&str; 3] = ["__rust_alloc", "__rust_alloc_zeroed", "__rust_realloc"];
+
+/// Whether a callgrind function name is one of [`ALLOCATION_FUNCTIONS`],
+/// whatever module path precedes it.
+fn is_allocation_function(name: &str) -> bool {
+    let unqualified = name.rsplit("::").next().unwrap_or(name);
+    ALLOCATION_FUNCTIONS.contains(&unqualified)
+}
 
 /// What one callgrind dump holds for the counted window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -131,7 +139,7 @@ pub fn read_dump(text: &str) -> Result<CallgrindCounts, String> {
             );
         } else if let Some(reference) = line.strip_prefix("cfn=") {
             let name = resolve_name(&mut names_by_id, reference);
-            called_is_allocation = ALLOCATION_FUNCTIONS.contains(&name);
+            called_is_allocation = is_allocation_function(name);
         } else if let Some(reference) = line.strip_prefix("fn=") {
             resolve_name(&mut names_by_id, reference);
         } else if let Some(calls) = line.strip_prefix("calls=")
@@ -228,6 +236,27 @@ totals: 123456
                 allocations: 7 + 3 + 5,
             }
         );
+    }
+
+    #[test]
+    fn allocation_functions_are_recognised_with_or_without_their_crate_path() {
+        for name in [
+            "__rustc::__rust_alloc",
+            "__rust_alloc",
+            "__rust_alloc_zeroed",
+            "__rustc::__rust_realloc",
+        ] {
+            assert!(is_allocation_function(name), "{name}");
+        }
+        for name in [
+            "__rustc::__rust_dealloc",
+            "__rust_alloc_error_handler",
+            "mi_malloc_aligned",
+            "malloc",
+            "my_crate::__rust_allocator_stats",
+        ] {
+            assert!(!is_allocation_function(name), "{name}");
+        }
     }
 
     #[test]
