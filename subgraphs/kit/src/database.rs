@@ -547,6 +547,16 @@ pub fn statement_summary(sql: &str) -> String {
 /// which costs a few byte comparisons and still turns a column list that
 /// drifted from the struct into an error (`ColumnNotFound`, naming the
 /// column and its expected position) rather than a wrong value.
+///
+/// It also spares sqlx's type check where it can prove it would pass. sqlx's
+/// `try_get` asks the Rust type whether each column's type is one it
+/// accepts, once per row and column, and for text that question builds and
+/// compares a list of six PostgreSQL types (`text`, `varchar`, `citext`, …):
+/// about 230 instructions per column, 3 % of an employer search. When the
+/// column's type is exactly the Rust type's own (the same built-in type
+/// OID), the check cannot fail, so the value is decoded directly; any other
+/// column type still goes through sqlx's full check and its
+/// mismatched-type error.
 pub struct ColumnsInOrder<'r> {
     row: &'r PgRow,
     position: usize,
@@ -578,11 +588,30 @@ impl<'r> ColumnsInOrder<'r> {
         let position = self.position;
         self.position += 1;
         match self.row.columns().get(position) {
-            Some(column) if column.name() == name => self.row.try_get(position),
+            Some(column) if column.name() == name => {
+                if is_exactly_the_type_of::<T>(column.type_info()) {
+                    self.row.try_get_unchecked(position)
+                } else {
+                    self.row.try_get(position)
+                }
+            }
             _ => Err(sqlx::Error::ColumnNotFound(format!(
                 "{name} (expected as column {position} of the statement)"
             ))),
         }
+    }
+}
+
+/// Whether a column of type `column_type` is of `T`'s own PostgreSQL type,
+/// compared by OID. Types known by name only (enums and other types an
+/// extension or a migration creates, whose OIDs differ between databases)
+/// have no OID on `T`'s side and are never taken as exact.
+fn is_exactly_the_type_of<T: sqlx::Type<Postgres>>(
+    column_type: &sqlx::postgres::PgTypeInfo,
+) -> bool {
+    match (column_type.oid(), T::type_info().oid()) {
+        (Some(column_oid), Some(own_oid)) => column_oid == own_oid,
+        _ => false,
     }
 }
 

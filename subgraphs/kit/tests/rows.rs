@@ -102,3 +102,48 @@ async fn a_text_enum_refuses_a_value_it_does_not_declare_and_a_column_of_another
         "{wrong_type:?}"
     );
 }
+
+/// A column of exactly the Rust type's own PostgreSQL type skips sqlx's
+/// compatibility check (see `ColumnsInOrder`); these are the cases that must
+/// still go through it, or fail as they did with it.
+#[tokio::test]
+async fn columns_of_another_but_compatible_type_and_of_a_wrong_type_are_still_checked() {
+    let database = database().await;
+    let row = one_row(
+        &database,
+        "SELECT 'v'::varchar AS short_label, 'c'::char(1) AS letter, 5::int AS count, \
+         NULL::int AS missing, 9::bigint AS big",
+    )
+    .await;
+    let mut columns = ColumnsInOrder::from_first(&row);
+    // varchar and char are not `String`'s own type (text), but sqlx accepts them.
+    assert_eq!(columns.next::<String>("short_label").expect("varchar"), "v");
+    assert_eq!(columns.next::<String>("letter").expect("char"), "c");
+    // An int read as text is the mismatched-type error, not bytes misread.
+    let mismatched = columns
+        .next::<String>("count")
+        .expect_err("an int is not text");
+    assert!(
+        matches!(&mismatched, sqlx::Error::ColumnDecode { source, .. }
+            if source.to_string().contains("mismatched types")),
+        "{mismatched:?}"
+    );
+    // A NULL read as a non-optional value of its exact type is an error,
+    // not a panic or a zero.
+    let null = columns
+        .next::<i32>("missing")
+        .expect_err("NULL is not an i32");
+    assert!(
+        matches!(&null, sqlx::Error::ColumnDecode { .. }),
+        "{null:?}"
+    );
+    // A bigint read as a 32-bit int is refused before its eight bytes are decoded.
+    let too_wide = columns
+        .next::<i32>("big")
+        .expect_err("a bigint is not an i32");
+    assert!(
+        matches!(&too_wide, sqlx::Error::ColumnDecode { source, .. }
+            if source.to_string().contains("mismatched types")),
+        "{too_wide:?}"
+    );
+}
