@@ -29,6 +29,10 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
+/// The longest cursor text: `v1|`, an `i64` of up to 20 characters with its
+/// sign, `|`, and a hyphenated UUID of 36.
+const CURSOR_TEXT_MAX_BYTES: usize = 3 + 20 + 1 + 36;
+
 /// A position in a list ordered by `(at DESC, id DESC)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cursor {
@@ -41,10 +45,29 @@ impl Cursor {
         Self { at, id }
     }
 
-    /// The opaque form handed to clients.
+    /// The opaque form handed to clients: `v1|<microseconds>|<id>` in
+    /// unpadded URL-safe base64.
+    ///
+    /// Every edge of every page gets one, so the text is assembled from its
+    /// parts rather than through `format!`, whose formatting machinery was
+    /// two thirds of the 2,200 instructions a cursor cost (counted under
+    /// callgrind on an employer search).
     pub fn encode(&self) -> String {
-        let raw = format!("v1|{}|{}", self.at.timestamp_micros(), self.id);
-        URL_SAFE_NO_PAD.encode(raw)
+        let mut micros = itoa::Buffer::new();
+        let mut id = Uuid::encode_buffer();
+        let parts = [
+            "v1|",
+            micros.format(self.at.timestamp_micros()),
+            "|",
+            self.id.hyphenated().encode_lower(&mut id),
+        ];
+        let mut raw = [0_u8; CURSOR_TEXT_MAX_BYTES];
+        let mut length = 0;
+        for part in parts {
+            raw[length..length + part.len()].copy_from_slice(part.as_bytes());
+            length += part.len();
+        }
+        URL_SAFE_NO_PAD.encode(&raw[..length])
     }
 
     /// Parses a cursor from a client, with an `INVALID_CURSOR` error when it
@@ -293,6 +316,39 @@ mod tests {
                 .and_then(|extensions| extensions.get("code").cloned());
             assert_eq!(code, Some(async_graphql::Value::from("INVALID_CURSOR")));
         }
+    }
+
+    /// The cursor text is the one every earlier release handed out, so the
+    /// cursors clients hold stay valid, down to the extremes of its parts.
+    #[test]
+    fn cursors_keep_their_text_for_every_timestamp() {
+        let times = [
+            DateTime::from_timestamp_micros(1_700_000_000_123_456).expect("valid time"),
+            DateTime::<Utc>::UNIX_EPOCH,
+            DateTime::from_timestamp_micros(-1).expect("valid time"),
+            DateTime::<Utc>::MIN_UTC,
+            // Cursors hold microseconds, as PostgreSQL's timestamps do.
+            DateTime::from_timestamp_micros(DateTime::<Utc>::MAX_UTC.timestamp_micros())
+                .expect("valid time"),
+            end_of_time(),
+        ];
+        for at in times {
+            for id in [
+                Uuid::nil(),
+                Uuid::max(),
+                Uuid::from_u128(0x0b5c_7a3e_2f1d_4e8a_9c6b_1a2b_3c4d_5e6f),
+            ] {
+                let cursor = Cursor::new(at, id);
+                let text = format!("v1|{}|{}", at.timestamp_micros(), id);
+                assert_eq!(cursor.encode(), URL_SAFE_NO_PAD.encode(text), "{at} {id}");
+                assert_eq!(Cursor::decode(&cursor.encode()).expect("decodes"), cursor);
+            }
+        }
+        // The longest text fits the buffer exactly.
+        assert_eq!(
+            format!("v1|{}|{}", i64::MIN, Uuid::max()).len(),
+            CURSOR_TEXT_MAX_BYTES
+        );
     }
 
     /// first is bounded, defaulted, and a page reports whether more exist.
