@@ -11,7 +11,9 @@ use tracing::Instrument;
 
 use super::observe_error_codes;
 use super::request::{RawGraphqlRequest, ResponseMediaType, Transport};
-use super::response::{TransportError, json_response, request_error_response, set_code};
+use super::response::{
+    TransportError, json_response, operation_response_body, request_error_response, set_code,
+};
 use crate::errors::{ErrorCode, MASKED_INTERNAL_MESSAGE};
 use crate::graphql::GraphqlEndpoint;
 use crate::graphql::limits::{
@@ -138,7 +140,7 @@ pub async fn execute<E: Executor>(
         return request_error_response(&context, media_type, response.errors);
     }
     observe_error_codes(&response.errors);
-    let body = match serde_json::to_vec(&response) {
+    let body = match operation_response_body(&response) {
         Ok(body) => body,
         Err(error) => {
             tracing::error!(request_id = %context.request_id, %error, "could not serialize a GraphQL response");

@@ -139,6 +139,21 @@ pub fn request_error_response(
     )
 }
 
+/// The JSON text of an executed operation's response.
+///
+/// Written by sonic-rs rather than serde_json: the bytes are the same (the
+/// test below holds the two to it), but sonic-rs scans strings for the
+/// characters JSON must escape sixteen or thirty-two bytes at a time where
+/// serde_json looks at each byte. A subgraph's answer is mostly short
+/// strings (ids, cursors, names, the field names themselves), and writing
+/// employer's JobSearchPage answer was a tenth of that fetch's
+/// instructions, escaping alone 7 % (counted under callgrind).
+pub fn operation_response_body(
+    response: &async_graphql::Response,
+) -> Result<Vec<u8>, sonic_rs::Error> {
+    sonic_rs::to_vec(response)
+}
+
 /// A JSON body with its content type and the request id header.
 pub fn json_response(
     context: &RequestContext,
@@ -165,8 +180,70 @@ pub fn set_code(error: &mut ServerError, code: ErrorCode) {
 
 #[cfg(test)]
 mod tests {
-    use super::TransportError;
+    use super::{TransportError, operation_response_body};
     use async_graphql::parser::types::OperationType;
+    use async_graphql::{Name, Pos, ServerError, Value};
+
+    /// sonic-rs writes every response byte for byte as serde_json does:
+    /// escapes (quotes, backslashes, control characters, the `\u` forms),
+    /// text outside ASCII, the extremes of integers, nesting, nulls, errors
+    /// with locations, paths and extensions.
+    #[test]
+    fn operation_responses_are_written_as_serde_json_writes_them() {
+        let awkward_texts = [
+            String::new(),
+            "plain".to_owned(),
+            "quote \" backslash \\ slash / tab \t newline \n return \r".to_owned(),
+            (0_u8..0x20).map(char::from).collect::<String>(),
+            "\u{7f} delete, \u{2028}\u{2029} separators, é, 中文, 🦀".to_owned(),
+            "a long run of text before an escape at the end: ".repeat(8) + "\"",
+        ];
+        let mut object = async_graphql::indexmap::IndexMap::new();
+        for (index, text) in awkward_texts.iter().enumerate() {
+            object.insert(Name::new(format!("text{index}")), Value::from(text.clone()));
+            object.insert(Name::new(text.clone()), Value::from(index as i32));
+        }
+        object.insert(Name::new("smallest"), Value::from(i64::MIN));
+        object.insert(Name::new("largest"), Value::from(u64::MAX));
+        object.insert(Name::new("flag"), Value::from(false));
+        object.insert(Name::new("nothing"), Value::Null);
+        object.insert(Name::new("empty list"), Value::List(Vec::new()));
+        object.insert(
+            Name::new("empty object"),
+            Value::Object(async_graphql::indexmap::IndexMap::new()),
+        );
+        let nested = Value::List(vec![
+            Value::Object(object.clone()),
+            Value::List(vec![Value::Null, Value::from(1), Value::from("x")]),
+        ]);
+        object.insert(Name::new("nested"), nested);
+
+        let mut error =
+            ServerError::new("Something \"failed\"\n", Some(Pos { line: 3, column: 7 }));
+        error.path = vec![
+            async_graphql::PathSegment::Field("jobs".to_owned()),
+            async_graphql::PathSegment::Index(4),
+        ];
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", "NOT_FOUND");
+
+        let responses = [
+            async_graphql::Response::new(Value::Object(object.clone())),
+            async_graphql::Response::new(Value::Object(object)).extension("cost", Value::from(12)),
+            async_graphql::Response::from_errors(vec![error.clone()]),
+            async_graphql::Response::new(Value::Null),
+        ];
+        for response in responses {
+            let by_serde_json = serde_json::to_vec(&response).expect("serde_json writes it");
+            let by_sonic_rs = operation_response_body(&response).expect("sonic-rs writes it");
+            assert_eq!(
+                String::from_utf8_lossy(&by_sonic_rs),
+                String::from_utf8_lossy(&by_serde_json)
+            );
+        }
+    }
 
     /// Every transport error answers with a client status and a code of its
     /// own, except the internal one.
