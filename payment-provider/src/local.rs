@@ -55,6 +55,35 @@ fn free_port() -> Result<u16, String> {
         .map_err(|error| format!("no free port: {error}"))
 }
 
+/// Polls localstripe on `port` until it answers; it takes about a second
+/// to import.
+async fn wait_until_ready(
+    localstripe: &mut Child,
+    port: u16,
+    http: &reqwest::Client,
+) -> Result<(), LocalstripeStartFailure> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(Some(status)) = localstripe.try_wait() {
+            return Err(LocalstripeStartFailure::Exited(status));
+        }
+        let answer = http
+            .get(format!("http://127.0.0.1:{port}/v1/customers"))
+            .basic_auth(LOCAL_SECRET_KEY, Some(""))
+            .send()
+            .await;
+        if answer.is_ok_and(|answer| answer.status().is_success()) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(LocalstripeStartFailure::Other(
+                "localstripe did not answer within 20 s".to_owned(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A running localstripe and its proxy. Dropping it stops both.
 pub struct LocalProvider {
     localstripe: Child,
@@ -62,6 +91,17 @@ pub struct LocalProvider {
     proxy_port: u16,
     proxy: tokio::task::JoinHandle<()>,
     http: reqwest::Client,
+}
+
+/// How many ports [`LocalProvider::start`] tries localstripe on.
+const START_ATTEMPTS: usize = 5;
+
+/// Why localstripe did not come up.
+enum LocalstripeStartFailure {
+    /// The process ended, most likely because another process bound its
+    /// port between the choice and localstripe's start.
+    Exited(std::process::ExitStatus),
+    Other(String),
 }
 
 impl LocalProvider {
@@ -76,16 +116,38 @@ impl LocalProvider {
                 python.display()
             ));
         }
-        let localstripe_port = free_port()?;
-        let localstripe = Command::new(&python)
-            .arg("-c")
-            .arg(LAUNCHER)
-            .arg(localstripe_port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|error| format!("could not start localstripe: {error}"))?;
+        let http = reqwest::Client::new();
+        let mut attempt = 1;
+        let (localstripe, localstripe_port) = loop {
+            let localstripe_port = free_port()?;
+            let mut localstripe = Command::new(&python)
+                .arg("-c")
+                .arg(LAUNCHER)
+                .arg(localstripe_port.to_string())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|error| format!("could not start localstripe: {error}"))?;
+            match wait_until_ready(&mut localstripe, localstripe_port, &http).await {
+                Ok(()) => break (localstripe, localstripe_port),
+                Err(LocalstripeStartFailure::Exited(_)) if attempt < START_ATTEMPTS => {
+                    attempt += 1;
+                }
+                Err(failure) => {
+                    let _ = localstripe.kill();
+                    let _ = localstripe.wait();
+                    return Err(match failure {
+                        LocalstripeStartFailure::Exited(status) => format!(
+                            "localstripe exited with {status} on {START_ATTEMPTS} different ports"
+                        ),
+                        LocalstripeStartFailure::Other(message) => message,
+                    });
+                }
+            }
+        };
+        // The proxy binds its listener itself and keeps it, so its port
+        // cannot be lost to another process.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|error| format!("no port for the proxy: {error}"))?;
@@ -99,34 +161,13 @@ impl LocalProvider {
                 tracing::error!(%error, "the provider proxy stopped");
             }
         });
-        let provider = Self {
+        Ok(Self {
             localstripe,
             localstripe_port,
             proxy_port,
             proxy,
-            http: reqwest::Client::new(),
-        };
-        provider.wait_until_ready().await?;
-        Ok(provider)
-    }
-
-    async fn wait_until_ready(&self) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let answer = self
-                .http
-                .get(format!("{}/v1/customers", self.localstripe_url()))
-                .basic_auth(LOCAL_SECRET_KEY, Some(""))
-                .send()
-                .await;
-            if answer.is_ok_and(|answer| answer.status().is_success()) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err("localstripe did not answer within 20 s".to_owned());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            http,
+        })
     }
 
     /// The proxy's URL: what the payment subgraph is configured with.

@@ -25,10 +25,7 @@ fn sha256_hex(text: &str) -> String {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
+    talentgraph_kit::testing::unused_loopback_port()
 }
 
 /// A running `schema-registry` process with a write and a read token.

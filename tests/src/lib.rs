@@ -11,7 +11,7 @@
 //! subgraphs verify them against its JWKS, and the stack signs the three
 //! demo accounts in through the router before any test runs.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -369,11 +369,169 @@ pub struct Stack {
     _directory: tempfile::TempDir,
 }
 
-/// A loopback address nobody listens on now.
+/// A loopback address nobody listens on now, for a server a test starts
+/// as a child process (see `talentgraph_kit::testing::ports` for why it is
+/// not the kernel's choice).
 pub fn free_address() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
+    talentgraph_kit::testing::unused_loopback_address()
+}
+
+/// How many times [`Stack::start`] starts the router on fresh ports when
+/// another process took one of them first.
+const ROUTER_START_ATTEMPTS: u32 = 5;
+
+/// The router's three listening addresses.
+struct RouterAddresses {
+    listen: SocketAddr,
+    health: SocketAddr,
+    metrics: SocketAddr,
+}
+
+impl RouterAddresses {
+    fn unused() -> Self {
+        Self {
+            listen: free_address(),
+            health: free_address(),
+            metrics: free_address(),
+        }
+    }
+
+    fn health_url(&self, router: RouterChoice) -> String {
+        match router {
+            RouterChoice::Apollo => format!("http://{}/health", self.health),
+            // Hive Router's /health answers before it has loaded the
+            // supergraph (requests then fail with NO_SUPERGRAPH_AVAILABLE);
+            // /readiness waits for it.
+            RouterChoice::Hive => format!("http://{}/readiness", self.listen),
+        }
+    }
+}
+
+/// Everything the router is started with but its addresses, so that a
+/// start that lost a port can be repeated on others.
+struct RouterLaunch<'a> {
+    program: &'a Path,
+    options: &'a StackOptions,
+    inputs: &'a [SubgraphInput],
+    directory: &'a Path,
+    supergraph_path: &'a Path,
+    rhai_scripts_directory: &'a Path,
+}
+
+impl RouterLaunch<'_> {
+    /// Starts the router on `addresses`, writing its output to `log` (a
+    /// fresh file each time).
+    fn spawn(&self, addresses: &RouterAddresses, log: &Path) -> Child {
+        let options = self.options;
+        let log = std::fs::File::create(log).expect("creates the router log");
+        let mut command = Command::new(self.program);
+        if options.router == RouterChoice::Hive {
+            let config = self.directory.join("hive-router.yaml");
+            std::fs::write(
+                &config,
+                devstack::hive_router_config(addresses.listen, self.supergraph_path, ROUTER_SECRET),
+            )
+            .expect("writes Hive Router's configuration");
+            command.env("ROUTER_CONFIG_FILE_PATH", &config);
+            for variable in devstack::HIVE_ROUTER_OVERRIDE_VARIABLES {
+                command.env_remove(variable);
+            }
+        } else {
+            command
+                .arg("--supergraph")
+                .arg(self.supergraph_path)
+                .arg("--config")
+                .arg(repository_root().join("router").join(options.router_config));
+            if options.hot_reload {
+                command.arg("--hot-reload");
+            }
+        }
+        // The production profile routes by SUBGRAPH_<NAME>_URL; point it at
+        // this stack's ports as the composed supergraph does.
+        for input in self.inputs {
+            command.env(
+                format!("SUBGRAPH_{}_URL", input.name.to_uppercase()),
+                &input.routing_url,
+            );
+        }
+        if let Some(endpoint) = &options.router_otlp_endpoint {
+            command
+                .env("ROUTER_OTLP_ENABLED", "true")
+                .env("ROUTER_OTLP_ENDPOINT", endpoint);
+        } else {
+            command.env("ROUTER_OTLP_ENABLED", "false");
+        }
+        // The router refuses to start when the standard OTLP variables are
+        // set; its endpoint comes from ROUTER_OTLP_ENDPOINT instead.
+        for variable in [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        ] {
+            command.env_remove(variable);
+        }
+        command
+            .env("ROUTER_RHAI_SCRIPTS", self.rhai_scripts_directory)
+            .env("ROUTER_LISTEN", addresses.listen.to_string())
+            .env("ROUTER_HEALTH_LISTEN", addresses.health.to_string())
+            .env("ROUTER_METRICS_LISTEN", addresses.metrics.to_string())
+            .env("ROUTER_SUBGRAPH_TIMEOUT", options.subgraph_timeout)
+            .env("ROUTER_SHARED_SECRET", ROUTER_SECRET)
+            // The browser tests serve the web app from a free loopback port;
+            // both profiles must let it call the router.
+            .env(
+                "ROUTER_CORS_ORIGINS",
+                "^http://(localhost|127[.]0[.]0[.]1):[0-9]+$",
+            )
+            .env("APOLLO_TELEMETRY_DISABLED", "true")
+            .env_remove("APOLLO_KEY")
+            .env_remove("APOLLO_GRAPH_REF")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clones the log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("starts the router")
+    }
+}
+
+/// Why the router did not become healthy.
+#[derive(Debug)]
+enum RouterStartFailure {
+    Exited(std::process::ExitStatus),
+    TimedOut,
+}
+
+impl std::fmt::Display for RouterStartFailure {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Exited(status) => write!(formatter, "the router exited with {status}"),
+            Self::TimedOut => write!(formatter, "the router did not become healthy within 60 s"),
+        }
+    }
+}
+
+/// Polls `health_url` until the router answers it; a router still starting
+/// after 60 s is killed.
+async fn wait_until_healthy(
+    router: &mut Child,
+    client: &reqwest::Client,
+    health_url: &str,
+) -> Result<(), RouterStartFailure> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = router.try_wait() {
+            return Err(RouterStartFailure::Exited(status));
+        }
+        if let Ok(response) = client.get(health_url).send().await
+            && response.status().is_success()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = router.kill();
+    let _ = router.wait();
+    Err(RouterStartFailure::TimedOut)
 }
 
 /// The subgraphs in stack order: auth first, because the others verify
@@ -516,93 +674,47 @@ impl Stack {
         } else {
             committed_scripts
         };
-        let listen = free_address();
-        let health = free_address();
-        let router_metrics = free_address();
         let router_log = directory.path().join("router.log");
-        let log = std::fs::File::create(&router_log).expect("creates the router log");
-        let mut command = Command::new(&router);
-        if options.router == RouterChoice::Hive {
-            let config = directory.path().join("hive-router.yaml");
-            std::fs::write(
-                &config,
-                devstack::hive_router_config(listen, &supergraph_path, ROUTER_SECRET),
-            )
-            .expect("writes Hive Router's configuration");
-            command.env("ROUTER_CONFIG_FILE_PATH", &config);
-            for variable in devstack::HIVE_ROUTER_OVERRIDE_VARIABLES {
-                command.env_remove(variable);
+        let client = reqwest::Client::builder()
+            .timeout(options.client_timeout)
+            .build()
+            .expect("an HTTP client");
+        let launch = RouterLaunch {
+            program: &router,
+            options: &options,
+            inputs: &inputs,
+            directory: directory.path(),
+            supergraph_path: &supergraph_path,
+            rhai_scripts_directory: &rhai_scripts_directory,
+        };
+        // The router is told its ports, so another process can bind one of
+        // them between the choice and the router's start; the router then
+        // exits, and starting it again on fresh ports is all it takes.
+        let mut attempt = 1;
+        let (child, addresses) = loop {
+            let addresses = RouterAddresses::unused();
+            let mut child = launch.spawn(&addresses, &router_log);
+            let health_url = addresses.health_url(options.router);
+            match wait_until_healthy(&mut child, &client, &health_url).await {
+                Ok(()) => break (child, addresses),
+                Err(failure) => {
+                    let log = std::fs::read_to_string(&router_log).unwrap_or_default();
+                    let port_taken = matches!(failure, RouterStartFailure::Exited(_))
+                        && log.contains("Address already in use");
+                    if port_taken && attempt < ROUTER_START_ATTEMPTS {
+                        attempt += 1;
+                        continue;
+                    }
+                    panic!("{failure}; its log:\n{log}");
+                }
             }
-        } else {
-            command
-                .arg("--supergraph")
-                .arg(&supergraph_path)
-                .arg("--config")
-                .arg(repository_root().join("router").join(options.router_config));
-            if options.hot_reload {
-                command.arg("--hot-reload");
-            }
-        }
-        // The production profile routes by SUBGRAPH_<NAME>_URL; point it at
-        // this stack's ports as the composed supergraph does.
-        for input in &inputs {
-            command.env(
-                format!("SUBGRAPH_{}_URL", input.name.to_uppercase()),
-                &input.routing_url,
-            );
-        }
-        if let Some(endpoint) = &options.router_otlp_endpoint {
-            command
-                .env("ROUTER_OTLP_ENABLED", "true")
-                .env("ROUTER_OTLP_ENDPOINT", endpoint);
-        } else {
-            command.env("ROUTER_OTLP_ENABLED", "false");
-        }
-        // The router refuses to start when the standard OTLP variables are
-        // set; its endpoint comes from ROUTER_OTLP_ENDPOINT instead.
-        for variable in [
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-        ] {
-            command.env_remove(variable);
-        }
-        let child = command
-            .env("ROUTER_RHAI_SCRIPTS", &rhai_scripts_directory)
-            .env("ROUTER_LISTEN", listen.to_string())
-            .env("ROUTER_HEALTH_LISTEN", health.to_string())
-            .env("ROUTER_METRICS_LISTEN", router_metrics.to_string())
-            .env("ROUTER_SUBGRAPH_TIMEOUT", options.subgraph_timeout)
-            .env("ROUTER_SHARED_SECRET", ROUTER_SECRET)
-            // The browser tests serve the web app from a free loopback port;
-            // both profiles must let it call the router.
-            .env(
-                "ROUTER_CORS_ORIGINS",
-                "^http://(localhost|127[.]0[.]0[.]1):[0-9]+$",
-            )
-            .env("APOLLO_TELEMETRY_DISABLED", "true")
-            .env_remove("APOLLO_KEY")
-            .env_remove("APOLLO_GRAPH_REF")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("clones the log handle"))
-            .stderr(log)
-            .spawn()
-            .expect("starts the router");
+        };
         let mut stack = Self {
             subgraphs,
-            router_url: format!("http://{listen}/"),
-            health_url: match options.router {
-                RouterChoice::Apollo => format!("http://{health}/health"),
-                // Hive Router's /health answers before it has loaded the
-                // supergraph (requests then fail with
-                // NO_SUPERGRAPH_AVAILABLE); /readiness waits for it.
-                RouterChoice::Hive => format!("http://{listen}/readiness"),
-            },
-            router_metrics_url: format!("http://{router_metrics}/metrics"),
-            client: reqwest::Client::builder()
-                .timeout(options.client_timeout)
-                .build()
-                .expect("an HTTP client"),
+            router_url: format!("http://{}/", addresses.listen),
+            health_url: addresses.health_url(options.router),
+            router_metrics_url: format!("http://{}/metrics", addresses.metrics),
+            client,
             sessions: Vec::new(),
             router: child,
             router_choice: options.router,
@@ -615,7 +727,6 @@ impl Stack {
             provider,
             _directory: directory,
         };
-        stack.wait_until_healthy().await;
         stack.wait_for_demo_memberships().await;
         stack.wait_for_organization_cards().await;
         for account in DemoAccount::ALL {
@@ -748,28 +859,6 @@ impl Stack {
             access_token: payload["accessToken"].as_str()?.to_owned(),
             refresh_token: payload["refreshToken"].as_str()?.to_owned(),
         })
-    }
-
-    async fn wait_until_healthy(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.router.try_wait() {
-                panic!(
-                    "the router exited with {status}; its log:\n{}",
-                    self.router_log()
-                );
-            }
-            if let Ok(response) = self.client.get(&self.health_url).send().await
-                && response.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
-            "the router did not become healthy within 60 s; its log:\n{}",
-            self.router_log()
-        );
     }
 
     /// What the router has logged so far.

@@ -91,12 +91,13 @@ pub fn postgres_command(
     command
 }
 
-/// The URL of database `name` on a cluster of ours that listens on `port`
-/// and keeps its Unix-domain socket in `socket_directory` (`postgres -k`).
+/// The URL of database `name` on a cluster of ours started with `-p port`,
+/// which keeps its Unix-domain socket in `socket_directory` (`postgres -k`).
 ///
-/// The clusters we start also listen on 127.0.0.1 for other tools, but our
-/// own connections take the socket: a statement's round trip then skips
-/// the kernel's TCP stack in both processes. Under the page benchmark,
+/// The dev stack's cluster also listens on 127.0.0.1 for other tools (the
+/// tests' throwaway clusters do not), but our own connections take the
+/// socket: a statement's round trip then skips the kernel's TCP stack in
+/// both processes. Under the page benchmark,
 /// where PostgreSQL, the subgraphs and the router share two cores, that
 /// took 9 to 20 % off PostgreSQL's CPU per page (tests/README.md, "Pages
 /// under load"). PostgreSQL refuses to start when the socket's path is

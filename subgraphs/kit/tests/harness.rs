@@ -45,9 +45,10 @@ async fn harness_creates_isolated_databases_and_counts_statements() {
 
 /// The harness's own cluster is reached through its Unix-domain socket, as
 /// the dev stack's is (`local_cluster_url`): PostgreSQL reports no client
-/// address for such a session. A server given in `DATABASE_URL` is
-/// reached however that URL says, so the check is about the harness's
-/// cluster only.
+/// address for such a session. It opens no TCP port either, so it needs no
+/// free port and cannot lose one to another process. A server given in
+/// `DATABASE_URL` is reached however that URL says, so the check is about
+/// the harness's cluster only.
 #[tokio::test]
 async fn the_harness_cluster_is_reached_through_its_unix_socket() {
     if std::env::var("DATABASE_URL").is_ok_and(|url| !url.trim().is_empty()) {
@@ -62,6 +63,11 @@ async fn the_harness_cluster_is_reached_through_its_unix_socket() {
         .await
         .expect("asks for the client address");
     assert!(over_a_socket, "the session came over TCP: {url}");
+    let listen_addresses: String = database
+        .fetch_scalar(sqlx::query_scalar("SHOW listen_addresses"))
+        .await
+        .expect("reads listen_addresses");
+    assert_eq!(listen_addresses, "", "the cluster listens on TCP");
 }
 
 /// The serving pool's statement timeout is PostgreSQL's: a statement that

@@ -20,10 +20,7 @@ use talentgraph_payment_provider::proxy::Faults;
 const WORLD: DemoWorld = DemoWorld::SMALL;
 
 fn start_payment(database_url: &str, nats: &NatsServer, provider: &LocalProvider) -> Child {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
+    let port = talentgraph_kit::testing::unused_loopback_port();
     Command::new(env!("CARGO_BIN_EXE_talentgraph-payment"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -176,10 +173,7 @@ async fn a_process_killed_after_the_charge_is_completed_after_restart() {
 async fn a_postgres_restart_mid_charge_loses_nothing() {
     use talentgraph_kit::local_postgres::PersistentCluster;
     let directory = tempfile::tempdir().expect("a temporary directory");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
+    let port = talentgraph_kit::testing::unused_loopback_port();
     let cluster = PersistentCluster::ensure_running(directory.path(), port)
         .expect("a PostgreSQL cluster of this test's own");
     let admin = Database::connect(&cluster.url_for("postgres"), 1, Duration::from_secs(10))

@@ -3,13 +3,13 @@
 //! When `DATABASE_URL` is set, tests create their databases on that server.
 //! Otherwise the harness starts a throwaway cluster of its own the first
 //! time a test in the process asks for one: `initdb` into a temporary
-//! directory, `postgres` on a free loopback port, tuned for speed over
-//! durability, and reached through its Unix-domain socket in that
-//! directory. The cluster dies with the test process (it is started with
+//! directory, `postgres` tuned for speed over durability and reached only
+//! through its Unix-domain socket in that directory. It opens no TCP port,
+//! so no other process on the machine can take its port before it starts
+//! or be mistaken for it. The cluster dies with the test process (it is started with
 //! a parent-death signal from a thread that lives as long as the process),
 //! and directories left by killed runs are swept the next time.
 
-use std::net::{SocketAddr, TcpListener as StdTcpListener};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -26,6 +26,11 @@ use crate::local_postgres::{
 };
 
 const CLUSTER_DIRECTORY_PREFIX: &str = "talentgraph-pg-";
+
+/// The port number the cluster's socket is named by (`.s.PGSQL.5432`). The
+/// socket lives in the cluster's own directory, so every cluster can use
+/// the same number.
+const SOCKET_PORT: u16 = 5432;
 
 /// Where test databases are created.
 #[derive(Debug)]
@@ -113,13 +118,6 @@ pub async fn fresh_event_database(extra_sql: &'static str, max_connections: u32)
     database
 }
 
-fn free_port() -> Result<u16, String> {
-    StdTcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .map_err(|error| format!("cannot find a free port: {error}"))
-}
-
 /// Removes cluster directories whose postmaster is gone (left by test
 /// processes that were killed before they could clean up).
 fn sweep_stale_clusters() {
@@ -188,7 +186,7 @@ fn start_throwaway_cluster() -> Result<(u16, PathBuf), String> {
             String::from_utf8_lossy(&output.stderr)
         ));
     }
-    let port = free_port()?;
+    let port = SOCKET_PORT;
     let log_path = directory.join("postgres.log");
     let (sender, receiver) = std::sync::mpsc::channel();
     let socket_directory = directory.clone();
@@ -202,7 +200,7 @@ fn start_throwaway_cluster() -> Result<(u16, PathBuf), String> {
                 postgres_command(&binaries, "postgres", as_postgres_user, true)
                     .arg("-D")
                     .arg(&data)
-                    .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+                    .args(["-p", &port.to_string(), "-c", "listen_addresses="])
                     .arg("-k")
                     .arg(&socket_directory)
                     .args([
@@ -235,9 +233,7 @@ fn start_throwaway_cluster() -> Result<(u16, PathBuf), String> {
         .map_err(|error| format!("cannot start postgres: {error}"))?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        // The harness connects through the Unix-domain socket, so that is
-        // what it waits for (PostgreSQL opens its TCP port a moment
-        // earlier).
+        // The socket is the cluster's only way in.
         if directory.join(format!(".s.PGSQL.{port}")).exists()
             && postmaster_alive(&directory.join("data"))
         {
