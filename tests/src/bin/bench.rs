@@ -74,7 +74,10 @@
 //! CPU seconds per 1,000 pages come from `/proc/<pid>/stat` (user + system
 //! time) before and after each measured window, for the router, the
 //! devstack process (the subgraphs), every PostgreSQL process, NATS and the
-//! load generator itself.
+//! load generator itself. The system (kernel) part is kept apart as well,
+//! in the JSON and the progress lines: on loopback much of a process's CPU
+//! is the kernel's work on its sockets and thread switches, which no change
+//! to the process's own code reaches.
 //!
 //! Output: a markdown table between the `bench` markers of
 //! `tests/README.md` and every figure as JSON in `target/bench/bench.json`.
@@ -284,17 +287,19 @@ impl ProcessGroup {
 
     fn snapshot(&self, ticks_per_second: f64) -> GroupSnapshot {
         let mut pids = self.long_lived.clone();
-        let mut reaped_children_seconds = 0.0;
+        let mut reaped_children_seconds = CpuSeconds::default();
         if let Some(parent) = self.forking_parent {
             pids.extend(children_of(parent).into_iter().map(|(pid, _)| pid));
             reaped_children_seconds = process_times(parent)
-                .map_or(0.0, |times| times.reaped_children_seconds(ticks_per_second));
+                .map_or_else(CpuSeconds::default, |times| {
+                    times.reaped_children.in_seconds(ticks_per_second)
+                });
         }
         GroupSnapshot {
             seconds_by_pid: pids
                 .into_iter()
                 .filter_map(|pid| {
-                    process_times(pid).map(|times| (pid, times.own_seconds(ticks_per_second)))
+                    process_times(pid).map(|times| (pid, times.own.in_seconds(ticks_per_second)))
                 })
                 .collect(),
             reaped_children_seconds,
@@ -302,12 +307,54 @@ impl ProcessGroup {
     }
 }
 
+/// CPU time split as the kernel accounts it: in the process's own code and
+/// libraries (user) and in the kernel on its behalf (system).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct CpuSeconds {
+    user: f64,
+    system: f64,
+}
+
+impl CpuSeconds {
+    fn total(self) -> f64 {
+        self.user + self.system
+    }
+}
+
+impl std::ops::Add for CpuSeconds {
+    type Output = Self;
+
+    fn add(self, other: Self) -> Self {
+        Self {
+            user: self.user + other.user,
+            system: self.system + other.system,
+        }
+    }
+}
+
+impl std::ops::Sub for CpuSeconds {
+    type Output = Self;
+
+    fn sub(self, other: Self) -> Self {
+        Self {
+            user: self.user - other.user,
+            system: self.system - other.system,
+        }
+    }
+}
+
+impl std::iter::Sum for CpuSeconds {
+    fn sum<I: Iterator<Item = Self>>(iterator: I) -> Self {
+        iterator.fold(Self::default(), |sum, seconds| sum + seconds)
+    }
+}
+
 /// One group's CPU seconds at one moment.
 struct GroupSnapshot {
-    seconds_by_pid: HashMap<u32, f64>,
+    seconds_by_pid: HashMap<u32, CpuSeconds>,
     /// The forking parent's count for its children that exited and were
-    /// reaped (`cutime` + `cstime`).
-    reaped_children_seconds: f64,
+    /// reaped (`cutime` and `cstime`).
+    reaped_children_seconds: CpuSeconds,
 }
 
 impl GroupSnapshot {
@@ -315,17 +362,19 @@ impl GroupSnapshot {
     /// each process's growth (all of it for one that started in between),
     /// plus what children reaped in between had spent, less what those of
     /// them that `before` saw had already spent by then.
-    fn seconds_since(&self, before: &Self) -> f64 {
-        let living: f64 = self
+    fn seconds_since(&self, before: &Self) -> CpuSeconds {
+        let living: CpuSeconds = self
             .seconds_by_pid
             .iter()
-            .map(|(pid, seconds)| seconds - before.seconds_by_pid.get(pid).unwrap_or(&0.0))
+            .map(|(pid, seconds)| {
+                *seconds - before.seconds_by_pid.get(pid).copied().unwrap_or_default()
+            })
             .sum();
-        let exited_before_counted: f64 = before
+        let exited_before_counted: CpuSeconds = before
             .seconds_by_pid
             .iter()
             .filter(|(pid, _)| !self.seconds_by_pid.contains_key(pid))
-            .map(|(_, seconds)| seconds)
+            .map(|(_, seconds)| *seconds)
             .sum();
         living + (self.reaped_children_seconds - before.reaped_children_seconds)
             - exited_before_counted
@@ -357,20 +406,25 @@ fn children_of(parent: u32) -> Vec<(u32, String)> {
 
 /// A process's CPU time from `/proc/PID/stat`, in clock ticks.
 struct ProcessTimes {
-    /// `utime` + `stime`: the process's own user and system time.
-    own_ticks: f64,
-    /// `cutime` + `cstime`: the time of its children that exited and were
-    /// waited for.
-    reaped_children_ticks: f64,
+    /// `utime` and `stime`: the process's own user and system time.
+    own: CpuTicks,
+    /// `cutime` and `cstime`: the time of its children that exited and
+    /// were waited for.
+    reaped_children: CpuTicks,
 }
 
-impl ProcessTimes {
-    fn own_seconds(&self, ticks_per_second: f64) -> f64 {
-        self.own_ticks / ticks_per_second
-    }
+/// User and system time in clock ticks.
+struct CpuTicks {
+    user: f64,
+    system: f64,
+}
 
-    fn reaped_children_seconds(&self, ticks_per_second: f64) -> f64 {
-        self.reaped_children_ticks / ticks_per_second
+impl CpuTicks {
+    fn in_seconds(&self, ticks_per_second: f64) -> CpuSeconds {
+        CpuSeconds {
+            user: self.user / ticks_per_second,
+            system: self.system / ticks_per_second,
+        }
     }
 }
 
@@ -388,8 +442,14 @@ fn process_times(pid: u32) -> Option<ProcessTimes> {
             .unwrap_or(0.0)
     };
     Some(ProcessTimes {
-        own_ticks: ticks(11) + ticks(12),
-        reaped_children_ticks: ticks(13) + ticks(14),
+        own: CpuTicks {
+            user: ticks(11),
+            system: ticks(12),
+        },
+        reaped_children: CpuTicks {
+            user: ticks(13),
+            system: ticks(14),
+        },
     })
 }
 
@@ -473,6 +533,9 @@ struct Measurement {
     p99_milliseconds: f64,
     /// CPU seconds per 1,000 pages, by process label.
     cpu_seconds_per_1000_pages: BTreeMap<String, f64>,
+    /// The part of `cpu_seconds_per_1000_pages` the kernel spent on the
+    /// process's behalf (system time), by process label.
+    system_cpu_seconds_per_1000_pages: BTreeMap<String, f64>,
 }
 
 /// Variables and token for one request of `page`, varied per request so
@@ -918,16 +981,19 @@ async fn run_load(
             seconds * 1000.0 / pages as f64
         }
     };
-    let cpu_seconds_per_1000_pages = processes
+    let cpu_seconds_by_label: Vec<(String, CpuSeconds)> = processes
         .by_label
         .iter()
         .zip(cpu_before.iter().zip(&cpu_after))
-        .map(|((label, _), (before, after))| {
-            (
-                (*label).to_owned(),
-                per_thousand(after.seconds_since(before)),
-            )
-        })
+        .map(|((label, _), (before, after))| ((*label).to_owned(), after.seconds_since(before)))
+        .collect();
+    let cpu_seconds_per_1000_pages = cpu_seconds_by_label
+        .iter()
+        .map(|(label, seconds)| (label.clone(), per_thousand(seconds.total())))
+        .collect();
+    let system_cpu_seconds_per_1000_pages = cpu_seconds_by_label
+        .iter()
+        .map(|(label, seconds)| (label.clone(), per_thousand(seconds.system)))
         .collect();
     #[allow(clippy::cast_precision_loss)]
     Measurement {
@@ -962,6 +1028,7 @@ async fn run_load(
         p95_milliseconds: percentile(&latencies, 0.95),
         p99_milliseconds: percentile(&latencies, 0.99),
         cpu_seconds_per_1000_pages,
+        system_cpu_seconds_per_1000_pages,
     }
 }
 
@@ -1763,13 +1830,14 @@ impl RunContext<'_> {
                     _ => {}
                 }
                 println!(
-                    "{} size {page_size} connections {connections}: {:.0} pages/s, p50 {:.1} ms, p99 {:.1} ms, {} errors, CPU s/1000 pages {:?}",
+                    "{} size {page_size} connections {connections}: {:.0} pages/s, p50 {:.1} ms, p99 {:.1} ms, {} errors, CPU s/1000 pages {:?}, of it system {:?}",
                     measurement.page,
                     measurement.pages_per_second,
                     measurement.p50_milliseconds,
                     measurement.p99_milliseconds,
                     measurement.errors,
-                    measurement.cpu_seconds_per_1000_pages
+                    measurement.cpu_seconds_per_1000_pages,
+                    measurement.system_cpu_seconds_per_1000_pages
                 );
                 measurements.push(measurement);
             }
@@ -2095,26 +2163,36 @@ mod tests {
         assert_eq!(thousands(12_345_678), "12,345,678");
     }
 
-    fn snapshot(seconds_by_pid: &[(u32, f64)], reaped_children_seconds: f64) -> GroupSnapshot {
+    /// A snapshot whose system time is a tenth of its user time, so the
+    /// two sums can be told apart.
+    fn snapshot(user_seconds_by_pid: &[(u32, f64)], reaped_children_user: f64) -> GroupSnapshot {
+        let split = |user: f64| CpuSeconds {
+            user,
+            system: user / 10.0,
+        };
         GroupSnapshot {
-            seconds_by_pid: seconds_by_pid.iter().copied().collect(),
-            reaped_children_seconds,
+            seconds_by_pid: user_seconds_by_pid
+                .iter()
+                .map(|(pid, user)| (*pid, split(*user)))
+                .collect(),
+            reaped_children_seconds: split(reaped_children_user),
         }
     }
 
     #[test]
     fn a_group_counts_children_that_started_or_exited_during_the_window() {
-        // The parent (1) spends 1 s. Backend 2 lives throughout and spends
-        // 2 s. Backend 3 had spent 4 s and exits with 7 s in all, so 3 s fall
-        // in the window. Backend 4 starts in the window and spends 5 s.
-        // Backend 5 starts and exits in the window, spending 6 s.
+        // In user time: the parent (1) spends 1 s. Backend 2 lives
+        // throughout and spends 2 s. Backend 3 had spent 4 s and exits with
+        // 7 s in all, so 3 s fall in the window. Backend 4 starts in the
+        // window and spends 5 s. Backend 5 starts and exits in the window,
+        // spending 6 s. Each spends a tenth of that in system time.
         let before = snapshot(&[(1, 10.0), (2, 20.0), (3, 4.0)], 100.0);
         let after = snapshot(&[(1, 11.0), (2, 22.0), (4, 5.0)], 100.0 + 7.0 + 6.0);
         let seconds = after.seconds_since(&before);
-        assert!(
-            (seconds - (1.0 + 2.0 + 3.0 + 5.0 + 6.0)).abs() < 1e-9,
-            "{seconds}"
-        );
+        let user = 1.0 + 2.0 + 3.0 + 5.0 + 6.0;
+        assert!((seconds.user - user).abs() < 1e-9, "{seconds:?}");
+        assert!((seconds.system - user / 10.0).abs() < 1e-9, "{seconds:?}");
+        assert!((seconds.total() - user * 1.1).abs() < 1e-9, "{seconds:?}");
     }
 
     #[test]
@@ -2127,11 +2205,13 @@ mod tests {
             .expect("sh runs");
         assert!(status.success());
         let after = process_times(std::process::id()).expect("this process is alive");
+        let reaped =
+            |times: &ProcessTimes| times.reaped_children.user + times.reaped_children.system;
         assert!(
-            after.reaped_children_ticks > before.reaped_children_ticks,
+            reaped(&after) > reaped(&before),
             "cutime + cstime did not grow: {} then {}",
-            before.reaped_children_ticks,
-            after.reaped_children_ticks
+            reaped(&before),
+            reaped(&after)
         );
         assert!(process_times(u32::MAX).is_none());
     }
