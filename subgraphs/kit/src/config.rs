@@ -46,6 +46,7 @@ pub enum Variable {
     DatabaseAcquireTimeoutSeconds,
     DatabaseStatementTimeoutSeconds,
     DatabaseCheckIdleAfterMs,
+    DatabaseKeepConnections,
     DatabaseRandomPageCost,
     DatabasePlanCacheMode,
     HttpMaxBodyBytes,
@@ -106,6 +107,7 @@ impl Variable {
         Self::DatabaseAcquireTimeoutSeconds,
         Self::DatabaseStatementTimeoutSeconds,
         Self::DatabaseCheckIdleAfterMs,
+        Self::DatabaseKeepConnections,
         Self::DatabaseRandomPageCost,
         Self::DatabasePlanCacheMode,
         Self::HttpMaxBodyBytes,
@@ -199,7 +201,12 @@ impl Variable {
             Self::DatabaseCheckIdleAfterMs => VariableDoc {
                 name: "DATABASE_CHECK_IDLE_AFTER_MS",
                 default: "1000",
-                meaning: "a pooled connection idle this long is pinged before a request uses it; `0` pings on every use, a second round trip per statement",
+                meaning: "a pooled connection idle this long is pinged before a request uses it; `0` pings on every use, a second round trip per statement, and keeps no connection between statements",
+            },
+            Self::DatabaseKeepConnections => VariableDoc {
+                name: "DATABASE_KEEP_CONNECTIONS",
+                default: "true",
+                meaning: "a connection whose statement ran to its end goes straight to the next statement; `false` hands every connection back to sqlx's pool, which pings it on the way back (a second round trip per statement)",
             },
             Self::DatabaseRandomPageCost => VariableDoc {
                 name: "DATABASE_RANDOM_PAGE_COST",
@@ -512,7 +519,8 @@ pub struct SubgraphConfig {
     pub database_url: String,
     /// The serving pool: `DATABASE_MAX_CONNECTIONS`,
     /// `DATABASE_ACQUIRE_TIMEOUT_SECONDS`, `DATABASE_STATEMENT_TIMEOUT_SECONDS`,
-    /// `DATABASE_CHECK_IDLE_AFTER_MS`, `DATABASE_RANDOM_PAGE_COST` and
+    /// `DATABASE_CHECK_IDLE_AFTER_MS`, `DATABASE_KEEP_CONNECTIONS`,
+    /// `DATABASE_RANDOM_PAGE_COST` and
     /// `DATABASE_PLAN_CACHE_MODE`.
     pub database_pool: ServingPool,
     /// `NATS_URL`: the broker for the outbox relay and event consumers.
@@ -763,6 +771,11 @@ impl SubgraphConfig {
                     1_000,
                     0,
                     3_600_000,
+                )?,
+                keep_connections: reader.parsed(
+                    Variable::DatabaseKeepConnections,
+                    true,
+                    "`true` or `false`",
                 )?,
                 random_page_cost: reader.parsed(
                     Variable::DatabaseRandomPageCost,

@@ -3,7 +3,12 @@
 //! All SQL goes through [`Database`] (or a [`Transaction`] it opened) rather
 //! than through the sqlx pool directly. That gives one place to count the
 //! statements a request costs — the number the batching tests assert on —
-//! and one place to put a tracing span around every statement.
+//! and one place to put a tracing span around every statement. It is also
+//! where connections come from: statements take them through
+//! [`kept_connections`], which spares sqlx's check on the way back to its
+//! pool when a statement ran to its end.
+
+mod kept_connections;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,6 +18,8 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
 use sqlx::query::{Query, QueryAs, QueryScalar};
 use sqlx::{Execute, FromRow, PgPool, Postgres};
+
+use kept_connections::ConnectionKeeper;
 
 /// A database failure. Its detail is for logs only: clients see a masked
 /// internal error unless a subgraph maps a constraint to a user-facing one.
@@ -74,8 +81,14 @@ pub struct ServingPool {
     /// A connection idle at least this long is pinged before it is handed
     /// out, so one the server or the network dropped is replaced instead of
     /// failing a request. Zero pings every connection on every hand-out
-    /// (sqlx's default), one extra round trip per statement.
+    /// (sqlx's default), one extra round trip per statement, and then no
+    /// connection is kept between statements either.
     pub check_idle_after: Duration,
+    /// Whether a connection whose statement ran to its end goes straight
+    /// to the next statement instead of back to sqlx's pool, which pings
+    /// every connection it takes back (see
+    /// `database/kept_connections.rs`).
+    pub keep_connections: bool,
     /// PostgreSQL's `random_page_cost` on every connection.
     pub random_page_cost: RandomPageCost,
     /// PostgreSQL's `plan_cache_mode` on every connection.
@@ -196,8 +209,15 @@ pub struct PoolStatus {
 #[derive(Clone, Debug)]
 pub struct Database {
     pool: PgPool,
+    /// The connections statements left ready, and the permits every user
+    /// of `pool` takes first; shared by clones, since they share the pool.
+    keeper: Arc<ConnectionKeeper>,
     statements_executed: Arc<AtomicU64>,
 }
+
+/// How long a pool made by [`Database::connect`] or [`Database::from_pool`]
+/// keeps a connection unchecked; the serving pool's default.
+const DEFAULT_CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 impl Database {
     /// The pool's connections now, for the metrics endpoint.
@@ -210,7 +230,10 @@ impl Database {
                 .unwrap_or("default")
                 .to_owned(),
             size: self.pool.size(),
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            // Kept connections wait for the next statement as idle ones do;
+            // sqlx counts them as in use.
+            idle: u32::try_from(self.pool.num_idle() + self.keeper.kept_count())
+                .unwrap_or(u32::MAX),
             max: self.pool.options().get_max_connections(),
         }
     }
@@ -232,9 +255,10 @@ impl Database {
 
     /// The pool a subgraph serves requests from, set up as `pool` says:
     /// PostgreSQL's `statement_timeout`, `random_page_cost` and
-    /// `plan_cache_mode` on every connection, and idle connections checked
+    /// `plan_cache_mode` on every connection, idle connections checked
     /// before use only when they have been idle a while (see
-    /// [`ServingPool::check_idle_after`]).
+    /// [`ServingPool::check_idle_after`]), and connections kept between
+    /// statements unless [`ServingPool::keep_connections`] is off.
     pub async fn connect_serving(url: &str, pool: &ServingPool) -> Result<Self, sqlx::Error> {
         let options: sqlx::postgres::PgConnectOptions = url.parse()?;
         let options = options.options([
@@ -246,6 +270,11 @@ impl Database {
             ("plan_cache_mode", pool.plan_cache_mode.as_str().to_owned()),
         ]);
         let check_idle_after = pool.check_idle_after;
+        let keep_unchecked_for = if pool.keep_connections {
+            check_idle_after
+        } else {
+            Duration::ZERO
+        };
         let mut pool_options = PgPoolOptions::new()
             .max_connections(pool.max_connections)
             .acquire_timeout(pool.acquire_timeout);
@@ -267,13 +296,22 @@ impl Database {
             );
         }
         let pool = pool_options.connect_with(options).await?;
-        Ok(Self::from_pool(pool))
+        Ok(Self::keeping_connections(pool, keep_unchecked_for))
     }
 
     /// Wraps an existing pool, starting a fresh statement counter.
     pub fn from_pool(pool: PgPool) -> Self {
+        Self::keeping_connections(pool, DEFAULT_CHECK_IDLE_AFTER)
+    }
+
+    /// Wraps `pool`, keeping connections between statements for up to
+    /// `keep_unchecked_for` (none when it is zero).
+    fn keeping_connections(pool: PgPool, keep_unchecked_for: Duration) -> Self {
+        let keeper =
+            ConnectionKeeper::new(pool.options().get_max_connections(), keep_unchecked_for);
         Self {
             pool,
+            keeper: Arc::new(keeper),
             statements_executed: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -282,13 +320,18 @@ impl Database {
     /// work (the outbox relay, event consumers) whose statements must not be
     /// counted against the requests that tests and metrics measure.
     pub fn with_separate_counter(&self) -> Self {
-        Self::from_pool(self.pool.clone())
+        Self {
+            pool: self.pool.clone(),
+            keeper: self.keeper.clone(),
+            statements_executed: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// Runs a script of several statements (a migration's text) as one
     /// simple query; for tests and tools, not for requests.
     pub async fn execute_script(&self, script: &'static str) -> Result<(), DatabaseError> {
         self.count_statement();
+        let _permit = self.keeper.permit_for_pool(&self.pool).await?;
         sqlx::raw_sql(script).execute(&self.pool).await?;
         Ok(())
     }
@@ -314,6 +357,11 @@ impl Database {
         &self,
         migrator: &Migrator,
     ) -> Result<(), sqlx::migrate::MigrateError> {
+        let _permit = self
+            .keeper
+            .permit_for_pool(&self.pool)
+            .await
+            .map_err(sqlx::migrate::MigrateError::Execute)?;
         migrator.run(&self.pool).await
     }
 
@@ -325,6 +373,7 @@ impl Database {
 
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
+        self.keeper.close();
         self.pool.close().await;
     }
 
@@ -348,7 +397,9 @@ impl Database {
         O: Send + Unpin + for<'r> FromRow<'r, PgRow>,
     {
         self.count_statement();
-        let rows = query.fetch_all(&self.pool).await?;
+        let mut lease = self.keeper.lease(&self.pool).await?;
+        let rows = query.fetch_all(lease.connection()).await?;
+        lease.finished();
         tracing::Span::current().record("db.rows", rows.len());
         Ok(rows)
     }
@@ -361,7 +412,9 @@ impl Database {
         query: Query<'q, Postgres, PgArguments>,
     ) -> Result<Vec<PgRow>, DatabaseError> {
         self.count_statement();
-        let rows = query.fetch_all(&self.pool).await?;
+        let mut lease = self.keeper.lease(&self.pool).await?;
+        let rows = query.fetch_all(lease.connection()).await?;
+        lease.finished();
         tracing::Span::current().record("db.rows", rows.len());
         Ok(rows)
     }
@@ -376,7 +429,9 @@ impl Database {
         O: Send + Unpin + for<'r> FromRow<'r, PgRow>,
     {
         self.count_statement();
-        let row = query.fetch_optional(&self.pool).await?;
+        let mut lease = self.keeper.lease(&self.pool).await?;
+        let row = query.fetch_optional(lease.connection()).await?;
+        lease.finished();
         tracing::Span::current().record("db.rows", usize::from(row.is_some()));
         Ok(row)
     }
@@ -394,7 +449,10 @@ impl Database {
         O: Send + Unpin + for<'r> FromRow<'r, PgRow>,
     {
         self.count_statement();
-        Ok(query.fetch_one(&self.pool).await?)
+        let mut lease = self.keeper.lease(&self.pool).await?;
+        let row = query.fetch_one(lease.connection()).await?;
+        lease.finished();
+        Ok(row)
     }
 
     /// Runs a query that returns exactly one scalar.
@@ -408,7 +466,10 @@ impl Database {
         (O,): for<'r> FromRow<'r, PgRow>,
     {
         self.count_statement();
-        Ok(query.fetch_one(&self.pool).await?)
+        let mut lease = self.keeper.lease(&self.pool).await?;
+        let row = query.fetch_one(lease.connection()).await?;
+        lease.finished();
+        Ok(row)
     }
 
     /// Runs a statement and returns the number of rows it affected.
@@ -418,7 +479,9 @@ impl Database {
         query: Query<'q, Postgres, PgArguments>,
     ) -> Result<u64, DatabaseError> {
         self.count_statement();
-        let affected = query.execute(&self.pool).await?.rows_affected();
+        let mut lease = self.keeper.lease(&self.pool).await?;
+        let affected = query.execute(lease.connection()).await?.rows_affected();
+        lease.finished();
         tracing::Span::current().record("db.rows", affected);
         Ok(affected)
     }
@@ -428,9 +491,11 @@ impl Database {
     #[tracing::instrument(name = "sql", skip_all, fields(db.statement = "BEGIN"))]
     pub async fn begin(&self) -> Result<Transaction, DatabaseError> {
         self.count_statement();
+        let permit = self.keeper.permit_for_pool(&self.pool).await?;
         Ok(Transaction {
             inner: self.pool.begin().await?,
             database: self.clone(),
+            _permit: permit,
         })
     }
 }
@@ -439,6 +504,9 @@ impl Database {
 pub struct Transaction {
     inner: sqlx::Transaction<'static, Postgres>,
     database: Database,
+    /// The transaction's connection is one of those the pool's permits
+    /// bound; released after the connection goes back to sqlx.
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Transaction {
