@@ -27,6 +27,32 @@ enum Upstream {
     Tcp(String, u16),
 }
 
+/// What the server sends, on a socket or a TCP connection.
+type ServerReader = Box<dyn AsyncRead + Unpin + Send>;
+/// What is sent to the server.
+type ServerWriter = Box<dyn AsyncWrite + Unpin + Send>;
+
+impl Upstream {
+    async fn connect(&self) -> (ServerReader, ServerWriter) {
+        match self {
+            Self::Socket(path) => {
+                let (reader, writer) = tokio::net::UnixStream::connect(path)
+                    .await
+                    .expect("connects to the cluster's socket")
+                    .into_split();
+                (Box::new(reader), Box::new(writer))
+            }
+            Self::Tcp(host, port) => {
+                let (reader, writer) = tokio::net::TcpStream::connect((host.as_str(), *port))
+                    .await
+                    .expect("connects to the server")
+                    .into_split();
+                (Box::new(reader), Box::new(writer))
+            }
+        }
+    }
+}
+
 /// A TCP proxy in front of PostgreSQL that counts the Sync messages
 /// clients send.
 struct SyncCountingProxy {
@@ -48,36 +74,15 @@ impl SyncCountingProxy {
                 let counter = counter.clone();
                 tokio::spawn(async move {
                     let (client_reader, client_writer) = client.into_split();
-                    match upstream {
-                        Upstream::Socket(path) => {
-                            let server = tokio::net::UnixStream::connect(path)
-                                .await
-                                .expect("connects to the cluster's socket");
-                            let (server_reader, server_writer) = server.into_split();
-                            relay(
-                                client_reader,
-                                client_writer,
-                                server_reader,
-                                server_writer,
-                                counter,
-                            )
-                            .await;
-                        }
-                        Upstream::Tcp(host, port) => {
-                            let server = tokio::net::TcpStream::connect((host.as_str(), port))
-                                .await
-                                .expect("connects to the server");
-                            let (server_reader, server_writer) = server.into_split();
-                            relay(
-                                client_reader,
-                                client_writer,
-                                server_reader,
-                                server_writer,
-                                counter,
-                            )
-                            .await;
-                        }
-                    }
+                    let (server_reader, server_writer) = upstream.connect().await;
+                    relay(
+                        client_reader,
+                        client_writer,
+                        server_reader,
+                        server_writer,
+                        counter,
+                    )
+                    .await;
                 });
             }
         });
