@@ -307,8 +307,11 @@ impl Database {
     /// Wraps `pool`, keeping connections between statements for up to
     /// `keep_unchecked_for` (none when it is zero).
     fn keeping_connections(pool: PgPool, keep_unchecked_for: Duration) -> Self {
-        let keeper =
-            ConnectionKeeper::new(pool.options().get_max_connections(), keep_unchecked_for);
+        let keeper = ConnectionKeeper::new(
+            pool.options().get_max_connections(),
+            keep_unchecked_for,
+            pool.options().get_max_lifetime(),
+        );
         Self {
             pool,
             keeper: Arc::new(keeper),

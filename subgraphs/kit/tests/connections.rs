@@ -308,3 +308,39 @@ async fn a_transaction_and_a_script_get_a_connection_while_every_connection_is_k
         .expect("counts");
     assert_eq!(rows, 2);
 }
+
+/// A connection in steady use is never idle long enough to go back to
+/// sqlx's pool on its own, yet the pool's `max_lifetime` still retires it:
+/// once it has been out of the pool that long, it goes back after its
+/// statement and sqlx closes it for its age.
+#[tokio::test]
+async fn a_kept_connection_still_retires_at_the_pools_max_lifetime() {
+    let url = PostgresServer::shared()
+        .expect("a PostgreSQL server for tests")
+        .create_database("tg_lifetime")
+        .await
+        .expect("a database");
+    let max_lifetime = Duration::from_millis(300);
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(max_lifetime)
+        .connect(&url)
+        .await
+        .expect("connects");
+    let database = Database::from_pool(pool);
+    let mut backends = std::collections::BTreeSet::new();
+    // Twenty statements 50 ms apart: never idle for the second after which
+    // a kept connection is returned unused, and three lifetimes long.
+    for _ in 0..20 {
+        let backend: i32 = database
+            .fetch_scalar(sqlx::query_scalar("SELECT pg_backend_pid()"))
+            .await
+            .expect("runs");
+        backends.insert(backend);
+        tokio::time::sleep(max_lifetime / 6).await;
+    }
+    assert!(
+        backends.len() >= 2,
+        "one backend served every statement: {backends:?}"
+    );
+}

@@ -16,6 +16,10 @@
 //! `check_idle_after`, are dropped into sqlx's pool, which checks them and
 //! hands them out again (after its own idle check).
 //!
+//! sqlx also closes a connection older than the pool's `max_lifetime` when
+//! it takes it back; a connection in steady use would never be taken back,
+//! so one out of sqlx's pool for that long goes back after its statement.
+//!
 //! Because kept connections stay checked out, sqlx cannot hand them to its
 //! own callers. The keeper's permits, as many as the pool's maximum, bound
 //! the connections in use; a caller that needs a connection from sqlx
@@ -40,6 +44,9 @@ pub(super) struct ConnectionKeeper {
     /// unchecked. Zero keeps none: every connection goes back to sqlx,
     /// which then checks each one it hands out.
     check_idle_after: Duration,
+    /// The pool's `max_lifetime`: how long a connection may stay out of
+    /// sqlx's pool before it goes back for sqlx to judge its age.
+    longest_out_of_pool: Option<Duration>,
 }
 
 #[derive(Debug, Default)]
@@ -56,6 +63,7 @@ struct Kept {
 struct KeptConnection {
     connection: PoolConnection<Postgres>,
     kept_since: Instant,
+    out_of_pool_since: Instant,
 }
 
 /// One statement's use of a connection. Dropped after
@@ -63,6 +71,8 @@ struct KeptConnection {
 /// statement; dropped before, it goes back to sqlx's pool to be checked.
 pub(super) struct ConnectionLease<'keeper> {
     connection: Option<PoolConnection<Postgres>>,
+    /// When the connection last left sqlx's pool.
+    out_of_pool_since: Instant,
     keeper: &'keeper ConnectionKeeper,
     finished: bool,
     /// Released after the connection is kept, in field order, so the next
@@ -71,13 +81,18 @@ pub(super) struct ConnectionLease<'keeper> {
 }
 
 impl ConnectionKeeper {
-    pub(super) fn new(max_connections: u32, check_idle_after: Duration) -> Self {
+    pub(super) fn new(
+        max_connections: u32,
+        check_idle_after: Duration,
+        longest_out_of_pool: Option<Duration>,
+    ) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(
                 usize::try_from(max_connections).unwrap_or(usize::MAX),
             )),
             kept: Mutex::new(Kept::default()),
             check_idle_after,
+            longest_out_of_pool,
         }
     }
 
@@ -87,12 +102,13 @@ impl ConnectionKeeper {
     pub(super) async fn lease(&self, pool: &PgPool) -> Result<ConnectionLease<'_>, sqlx::Error> {
         let deadline = tokio::time::Instant::now() + pool.options().get_acquire_timeout();
         let permit = self.permit(deadline).await?;
-        let connection = match self.take_fresh() {
-            Some(connection) => connection,
-            None => acquire_before(deadline, pool).await?,
+        let (connection, out_of_pool_since) = match self.take_fresh() {
+            Some(kept) => (kept.connection, kept.out_of_pool_since),
+            None => (acquire_before(deadline, pool).await?, Instant::now()),
         };
         Ok(ConnectionLease {
             connection: Some(connection),
+            out_of_pool_since,
             keeper: self,
             finished: false,
             _permit: permit,
@@ -145,11 +161,11 @@ impl ConnectionKeeper {
     /// The most recently kept connection, if it was kept less than
     /// `check_idle_after` ago. When it was not, it and every connection
     /// below it (kept even longer) go back to sqlx's pool.
-    fn take_fresh(&self) -> Option<PoolConnection<Postgres>> {
+    fn take_fresh(&self) -> Option<KeptConnection> {
         let mut kept = self.lock();
         let newest = kept.connections.pop()?;
         if newest.kept_since.elapsed() < self.check_idle_after {
-            return Some(newest.connection);
+            return Some(newest);
         }
         let stale = std::mem::take(&mut kept.connections);
         drop(kept);
@@ -158,11 +174,14 @@ impl ConnectionKeeper {
         None
     }
 
-    /// Keeps `connection` unless the pool is closing; then it goes back to
-    /// sqlx's pool.
-    fn keep(&self, connection: PoolConnection<Postgres>) {
+    /// Keeps `connection` unless the pool is closing or the connection has
+    /// been out of sqlx's pool for its `max_lifetime`; then it goes back.
+    fn keep(&self, connection: PoolConnection<Postgres>, out_of_pool_since: Instant) {
+        let out_too_long = self
+            .longest_out_of_pool
+            .is_some_and(|longest| out_of_pool_since.elapsed() >= longest);
         let mut kept = self.lock();
-        if kept.closed {
+        if kept.closed || out_too_long {
             drop(kept);
             drop(connection);
             return;
@@ -170,6 +189,7 @@ impl ConnectionKeeper {
         kept.connections.push(KeptConnection {
             connection,
             kept_since: Instant::now(),
+            out_of_pool_since,
         });
     }
 
@@ -210,7 +230,7 @@ impl Drop for ConnectionLease<'_> {
             return;
         };
         if self.finished && !self.keeper.check_idle_after.is_zero() {
-            self.keeper.keep(connection);
+            self.keeper.keep(connection, self.out_of_pool_since);
         }
         // Otherwise dropping the connection hands it back to sqlx's pool,
         // which checks it before anyone uses it again.
