@@ -139,7 +139,10 @@ impl LocalProvider {
                     let _ = localstripe.wait();
                     return Err(match failure {
                         LocalstripeStartFailure::Exited(status) => format!(
-                            "localstripe exited with {status} on {START_ATTEMPTS} different ports"
+                            "localstripe exited with {status} at each of {START_ATTEMPTS} starts, \
+                             each on another port (if not its port, its installation: try \
+                             `{} -c 'import localstripe'`)",
+                            python.display()
                         ),
                         LocalstripeStartFailure::Other(message) => message,
                     });

@@ -861,12 +861,13 @@ impl Stack {
         })
     }
 
-    /// What the router has logged so far.
     /// Which router this stack runs.
     pub fn router(&self) -> RouterChoice {
         self.router_choice
     }
 
+    /// What the router has logged so far (since its last start, when a
+    /// start on taken ports had to be repeated).
     pub fn router_log(&self) -> String {
         std::fs::read_to_string(&self.router_log).unwrap_or_default()
     }

@@ -70,7 +70,11 @@ impl NatsServer {
                 Err(StartFailure::TimedOut) => panic!("nats-server did not start within 10 s"),
             }
         }
-        panic!("nats-server exited at start on {START_ATTEMPTS} different ports")
+        panic!(
+            "nats-server exited at each of {START_ATTEMPTS} starts, each on another port \
+             (if not its port, the binary: try `{} --version`)",
+            binary().display()
+        )
     }
 
     /// `nats://127.0.0.1:<port>`.
