@@ -75,9 +75,10 @@
 //! time) before and after each measured window, for the router, the
 //! devstack process (the subgraphs), every PostgreSQL process, NATS and the
 //! load generator itself. The system (kernel) part is kept apart as well,
-//! in the JSON and the progress lines: on loopback much of a process's CPU
-//! is the kernel's work on its sockets and thread switches, which no change
-//! to the process's own code reaches.
+//! in the JSON and the progress lines: part of a process's CPU (a sixth of
+//! the subgraph process's at 32 connections on JobSearchPage) is the
+//! kernel's work on its sockets and thread switches, which changes to the
+//! process's own code reach only by making fewer system calls.
 //!
 //! Output: a markdown table between the `bench` markers of
 //! `tests/README.md` and every figure as JSON in `target/bench/bench.json`.

@@ -6,9 +6,10 @@
 //! directory, `postgres` tuned for speed over durability and reached only
 //! through its Unix-domain socket in that directory. It opens no TCP port,
 //! so no other process on the machine can take its port before it starts
-//! or be mistaken for it. The cluster dies with the test process (it is started with
-//! a parent-death signal from a thread that lives as long as the process),
-//! and directories left by killed runs are swept the next time.
+//! or be mistaken for it. The cluster dies with the test process (it is
+//! started with a parent-death signal from a thread that lives as long as
+//! the process), and directories left by killed runs are swept the next
+//! time.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
