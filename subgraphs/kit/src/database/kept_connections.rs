@@ -41,8 +41,8 @@ pub(super) struct ConnectionKeeper {
     permits: Arc<Semaphore>,
     kept: Mutex<Kept>,
     /// How long a connection may stay kept and still be handed out
-    /// unchecked. Zero keeps none: every connection goes back to sqlx,
-    /// which then checks each one it hands out.
+    /// unchecked. Zero keeps none: every connection goes back to sqlx and
+    /// its check.
     check_idle_after: Duration,
     /// The pool's `max_lifetime`: how long a connection may stay out of
     /// sqlx's pool before it goes back for sqlx to judge its age.
@@ -75,8 +75,9 @@ pub(super) struct ConnectionLease<'keeper> {
     out_of_pool_since: Instant,
     keeper: &'keeper ConnectionKeeper,
     finished: bool,
-    /// Released after the connection is kept, in field order, so the next
-    /// holder of the permit finds it.
+    /// Released after `Drop::drop` has kept the connection (a value's
+    /// `drop` runs before its fields are dropped), so the next holder of
+    /// the permit finds it.
     _permit: OwnedSemaphorePermit,
 }
 
