@@ -206,14 +206,18 @@ async fn until_idle(database: &Database) {
     );
 }
 
+/// Runs the tests' one prepared statement, which answers `value`.
+async fn echo(database: &Database, value: i32) -> i32 {
+    database
+        .fetch_scalar(sqlx::query_scalar("SELECT $1::int").bind(value))
+        .await
+        .expect("the connection serves the statement")
+}
+
 /// Runs the same prepared statement `times` times, one after another.
 async fn run_lookups(database: &Database, times: i32) {
     for value in 0..times {
-        let echoed: i32 = database
-            .fetch_scalar(sqlx::query_scalar("SELECT $1::int").bind(value))
-            .await
-            .expect("the lookup runs");
-        assert_eq!(echoed, value);
+        assert_eq!(echo(database, value).await, value);
     }
 }
 
@@ -258,11 +262,7 @@ async fn a_cancelled_or_failed_statement_does_not_leave_its_connection_to_the_ne
     )
     .await;
     assert!(cancelled.is_err(), "the sleep outlasted the timeout");
-    let after_cancel: i32 = database
-        .fetch_scalar(sqlx::query_scalar("SELECT $1::int").bind(41))
-        .await
-        .expect("the connection serves the next statement");
-    assert_eq!(after_cancel, 41);
+    assert_eq!(echo(&database, 41).await, 41);
     assert_eq!(proxy.syncs() - before_cancel, 4);
 
     let before_failure = proxy.syncs();
@@ -270,11 +270,7 @@ async fn a_cancelled_or_failed_statement_does_not_leave_its_connection_to_the_ne
         .fetch_scalar(sqlx::query_scalar::<_, i32>("SELECT 1 / (0 * $1::int)").bind(1))
         .await;
     assert!(failed.is_err(), "division by zero fails");
-    let after_failure: i32 = database
-        .fetch_scalar(sqlx::query_scalar("SELECT $1::int").bind(42))
-        .await
-        .expect("the connection serves the next statement");
-    assert_eq!(after_failure, 42);
+    assert_eq!(echo(&database, 42).await, 42);
     assert_eq!(proxy.syncs() - before_failure, 4);
 }
 
