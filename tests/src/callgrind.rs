@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Rust's allocation entry points, the functions every `Box`, `Vec` or
-/// `String` calls whatever the global allocator behind them (mimalloc in
-/// the kit's binaries, glibc's malloc before it), so their calls are the
+/// `String` calls whatever the global allocator behind them (jemalloc in
+/// the kit's binaries; mimalloc and glibc's malloc before it), so their calls are the
 /// process's heap allocations and counts stay comparable across
 /// allocators; deallocation is left out since it releases what these took.
 /// Counting the C allocator's `malloc` instead would count nothing once the
