@@ -17,8 +17,10 @@
 //! cache: in a profile of the dev stack at 32 connections, 10.8 % of the
 //! process's samples sat on the one load in mimalloc's allocation path that
 //! reads the popped block, and mimalloc's functions 16 % in all, against
-//! 6.5 % for jemalloc's. Timed, jemalloc's stack spent less subgraph CPU
-//! per page relative to the router's in every one of eight paired rows.
+//! 6.5 % for jemalloc's. Timed through the router in two runs, every
+//! start on jemalloc spent less subgraph CPU per page, relative to the
+//! router's, than every start on mimalloc at the same number of
+//! connections (0.52–0.56× against 0.55–0.63×).
 //!
 //! It is declared here, not in each binary's `main.rs`, so that no binary
 //! that links the kit can run on another allocator by omission: a second
