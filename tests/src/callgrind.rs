@@ -20,8 +20,8 @@ use std::process::Command;
 
 /// Rust's allocation entry points, the functions every `Box`, `Vec` or
 /// `String` calls whatever the global allocator behind them (jemalloc in
-/// the kit's binaries; mimalloc and glibc's malloc before it), so their calls are the
-/// process's heap allocations and counts stay comparable across
+/// the kit's binaries; mimalloc and glibc's malloc before it), so their
+/// calls are the process's heap allocations and counts stay comparable across
 /// allocators; deallocation is left out since it releases what these took.
 /// Counting the C allocator's `malloc` instead would count nothing once the
 /// global allocator no longer calls it.

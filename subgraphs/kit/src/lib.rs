@@ -6,8 +6,7 @@
 //! PostgreSQL pool with statement counting, GraphQL over HTTP with the
 //! spec's status codes, operation limits with stable error codes, error
 //! masking, structured logs, graceful shutdown, the process's allocator
-//! (jemalloc, see `allocator.rs`) and
-//! (behind the `testing` feature) a
+//! (jemalloc, see `allocator.rs`) and (behind the `testing` feature) a
 //! harness that gives each test a fresh database.
 
 mod allocator;
