@@ -8,7 +8,8 @@ use talentgraph_kit::loaders::{NoFilter, RequestLoaders, TextFilter, load_child_
 use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
 
-use talentgraph_organization_cards::{OfOrganization, OrganizationCard, card_of};
+use talentgraph_kit::graphql::plain_fields::{PlainFields, PlainObject};
+use talentgraph_organization_cards::{OfOrganization, OrganizationCard, card_field_value, card_of};
 
 use crate::loaders::Loaders;
 use talentgraph_kit::{child_row, columns_in_order_row, identified_row};
@@ -36,6 +37,21 @@ pub struct SalaryRange {
     pub min: Option<i32>,
     pub max: Option<i32>,
     pub currency: String,
+}
+
+impl PlainFields for SalaryRange {
+    fn plain_field(&self, field_name: &str) -> Option<async_graphql::Value> {
+        use async_graphql::ScalarType;
+        let amount = |amount: Option<i32>| {
+            amount.map_or(async_graphql::Value::Null, |amount| amount.to_value())
+        };
+        Some(match field_name {
+            "min" => amount(self.min),
+            "max" => amount(self.max),
+            "currency" => self.currency.to_value(),
+            _ => return None,
+        })
+    }
 }
 
 /// A job posting.
@@ -103,21 +119,31 @@ impl Job {
         ID(self.id.to_string())
     }
 
-    async fn salary_range(&self) -> Option<SalaryRange> {
-        self.salary_currency.clone().map(|currency| SalaryRange {
-            min: self.salary_min,
-            max: self.salary_max,
-            currency,
+    async fn salary_range(&self) -> Option<PlainObject<SalaryRange>> {
+        self.salary_currency.clone().map(|currency| {
+            PlainObject(SalaryRange {
+                min: self.salary_min,
+                max: self.salary_max,
+                currency,
+            })
         })
     }
 
     /// The hiring organization. Its card comes from employer's copy in the
     /// same fetch; every other field is resolved by core.
     #[graphql(provides = "name slug logoUrl verified")]
-    async fn organization(&self) -> Organization {
-        Organization {
+    async fn organization(&self, context: &Context<'_>) -> PlainObject<Organization> {
+        // A search that shows organizations read their cards beside its rows
+        // and fed them to the loader, so the card is usually known here and
+        // the badge resolves in one pass; otherwise its fields load it.
+        let known_card = Loaders::of(context)
+            .organization_cards
+            .known(&self.organization_id)
+            .flatten();
+        PlainObject(Organization {
             id: self.organization_id,
-        }
+            known_card,
+        })
     }
 
     /// The recruiter who posted the job (resolved by core).
@@ -145,9 +171,30 @@ connection_type!(OrganizationConnection, OrganizationEdge, Organization);
 /// card (core's, copied here; see `talentgraph_organization_cards`).
 pub struct Organization {
     pub id: Uuid,
+    /// The card, when the request already held it where this organization
+    /// was made; its fields then resolve in one pass (see
+    /// [`PlainFields`]). `None` leaves them to the card loader.
+    pub known_card: Option<Arc<OrganizationCard>>,
+}
+
+impl PlainFields for Organization {
+    fn plain_field(&self, field_name: &str) -> Option<async_graphql::Value> {
+        match field_name {
+            "id" => Some(async_graphql::Value::String(self.id.to_string())),
+            _ => card_field_value(self.known_card.as_deref()?, field_name),
+        }
+    }
 }
 
 impl Organization {
+    /// An organization whose card fields load the card when asked for.
+    pub fn without_card(id: Uuid) -> Self {
+        Self {
+            id,
+            known_card: None,
+        }
+    }
+
     async fn card(&self, context: &Context<'_>) -> async_graphql::Result<Arc<OrganizationCard>> {
         card_of(&Loaders::of(context).organization_cards, self.id).await
     }
@@ -241,7 +288,7 @@ impl User {
         let loader = &Loaders::of(context).organizations_of_recruiter;
         let page = load_child_page(loader, self.id, first, after, NoFilter).await?;
         Ok(OrganizationConnection::from_child_page(page, |row| {
-            Organization { id: row.member_id }
+            Organization::without_card(row.member_id)
         }))
     }
 }

@@ -31,7 +31,7 @@ impl Query {
     /// Organizations are owned by core; employer only adds fields to them.
     #[graphql(entity)]
     async fn find_organization_by_id(&self, id: ID) -> Option<Organization> {
-        parse_id(&id).map(|id| Organization { id })
+        parse_id(&id).map(Organization::without_card)
     }
 
     #[graphql(entity)]

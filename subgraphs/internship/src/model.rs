@@ -9,7 +9,8 @@ use talentgraph_kit::loaders::{NoFilter, RequestLoaders, TextFilter, load_child_
 use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
 
-use talentgraph_organization_cards::{OfOrganization, OrganizationCard, card_of};
+use talentgraph_kit::graphql::plain_fields::{PlainFields, PlainObject};
+use talentgraph_organization_cards::{OfOrganization, OrganizationCard, card_field_value, card_of};
 
 use crate::loaders::Loaders;
 use talentgraph_kit::{child_row, columns_in_order_row, identified_row};
@@ -125,10 +126,18 @@ impl Internship {
     /// The organization offering it. Its card comes from internship's copy
     /// in the same fetch; every other field is resolved by core.
     #[graphql(provides = "name slug logoUrl verified")]
-    async fn organization(&self) -> Organization {
-        Organization {
+    async fn organization(&self, context: &Context<'_>) -> PlainObject<Organization> {
+        // A search that shows organizations read their cards beside its rows
+        // and fed them to the loader, so the card is usually known here and
+        // the badge resolves in one pass; otherwise its fields load it.
+        let known_card = Loaders::of(context)
+            .organization_cards
+            .known(&self.organization_id)
+            .flatten();
+        PlainObject(Organization {
             id: self.organization_id,
-        }
+            known_card,
+        })
     }
 
     async fn mentor(&self) -> Option<User> {
@@ -220,9 +229,30 @@ connection_type!(
 /// (core's, copied here; see `talentgraph_organization_cards`).
 pub struct Organization {
     pub id: Uuid,
+    /// The card, when the request already held it where this organization
+    /// was made; its fields then resolve in one pass (see
+    /// [`PlainFields`]). `None` leaves them to the card loader.
+    pub known_card: Option<Arc<OrganizationCard>>,
+}
+
+impl PlainFields for Organization {
+    fn plain_field(&self, field_name: &str) -> Option<async_graphql::Value> {
+        match field_name {
+            "id" => Some(async_graphql::Value::String(self.id.to_string())),
+            _ => card_field_value(self.known_card.as_deref()?, field_name),
+        }
+    }
 }
 
 impl Organization {
+    /// An organization whose card fields load the card when asked for.
+    pub fn without_card(id: Uuid) -> Self {
+        Self {
+            id,
+            known_card: None,
+        }
+    }
+
     async fn card(&self, context: &Context<'_>) -> async_graphql::Result<Arc<OrganizationCard>> {
         card_of(&Loaders::of(context).organization_cards, self.id).await
     }

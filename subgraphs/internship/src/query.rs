@@ -45,7 +45,7 @@ impl Query {
 
     #[graphql(entity)]
     async fn find_organization_by_id(&self, id: ID) -> Option<Organization> {
-        parse_id(&id).map(|id| Organization { id })
+        parse_id(&id).map(Organization::without_card)
     }
 
     #[graphql(entity)]

@@ -296,6 +296,16 @@ impl<Source: BatchLoad> RequestLoader<Source> {
         })
     }
 
+    /// The value for `key` when this request already knows it (fed, or
+    /// loaded by an earlier batch), without scheduling a load: `None` when
+    /// it is not known yet, `Some(None)` when it is known to be absent.
+    /// For resolvers that use a value only if it costs nothing, such as a
+    /// [`PlainObject`](crate::graphql::plain_fields::PlainObject) built
+    /// from it.
+    pub fn known(&self, key: &Source::Key) -> Option<Option<Source::Value>> {
+        lock(&self.shared.state).known.get(key).cloned()
+    }
+
     /// The values for `keys` that exist, in one batch.
     pub async fn load_many(
         &self,

@@ -168,6 +168,24 @@ where
     }
 }
 
+/// The value of the card field `field_name` of an `Organization` (`name`,
+/// `slug`, `logoUrl`, `verified`) as async-graphql would write it, for an
+/// organization resolved in one pass
+/// ([`talentgraph_kit::graphql::plain_fields`]); `None` for any other field.
+pub fn card_field_value(card: &OrganizationCard, field_name: &str) -> Option<async_graphql::Value> {
+    use async_graphql::ScalarType;
+    Some(match field_name {
+        "name" => card.name.to_value(),
+        "slug" => card.slug.to_value(),
+        "logoUrl" => card
+            .logo_url
+            .as_ref()
+            .map_or(async_graphql::Value::Null, ScalarType::to_value),
+        "verified" => card.verified.to_value(),
+        _ => return None,
+    })
+}
+
 /// Hands the cards read beside `rows` to this request's card `loader`, so
 /// the organization fields of those rows cost no statement, and returns the
 /// rows alone.

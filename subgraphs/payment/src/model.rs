@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use talentgraph_kit::graphql::plain_fields::{PlainFields, PlainObject};
 use talentgraph_kit::guards::RecruiterGuard;
 use talentgraph_kit::loaders::{NoFilter, RequestLoaders, load_child_page};
 use talentgraph_kit::{connection_type, text_enum};
@@ -122,6 +123,18 @@ pub struct JobPromotion {
 
 identified_row!(JobPromotion, job_id);
 
+impl PlainFields for JobPromotion {
+    fn plain_field(&self, field_name: &str) -> Option<async_graphql::Value> {
+        use async_graphql::ScalarType;
+        Some(match field_name {
+            "tier" => async_graphql::resolver_utils::enum_value(self.tier),
+            "startsAt" => self.starts_at.to_value(),
+            "endsAt" => self.ends_at.to_value(),
+            _ => return None,
+        })
+    }
+}
+
 connection_type!(InvoiceConnection, InvoiceEdge, Invoice);
 
 /// An organization as payment sees it.
@@ -184,13 +197,15 @@ impl Job {
     async fn promotion(
         &self,
         context: &Context<'_>,
-    ) -> async_graphql::Result<Option<Arc<JobPromotion>>> {
+    ) -> async_graphql::Result<Option<PlainObject<Arc<JobPromotion>>>> {
         let promotion = Loaders::of(context)
             .promotions_by_job
             .load_one(self.id)
             .await?;
         let now = Utc::now();
-        Ok(promotion.filter(|promotion| promotion.starts_at <= now && now < promotion.ends_at))
+        Ok(promotion
+            .filter(|promotion| promotion.starts_at <= now && now < promotion.ends_at)
+            .map(PlainObject))
     }
 }
 

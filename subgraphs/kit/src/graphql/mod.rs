@@ -3,6 +3,7 @@
 pub mod document_cache;
 pub mod http;
 pub mod limits;
+pub mod plain_fields;
 
 use std::sync::Arc;
 
@@ -130,6 +131,10 @@ impl SchemaAudience {
 
 /// Applies the limits async-graphql enforces itself, Federation v2, the
 /// introspection switch and the audience's validation to a schema builder.
+///
+/// It installs no async-graphql extension: objects resolved in one pass
+/// ([`plain_fields::PlainObject`]) skip the per-field extension hooks, so
+/// a schema that adds one must not use them.
 pub fn configure_schema<Query, Mutation, Subscription>(
     builder: SchemaBuilder<Query, Mutation, Subscription>,
     limits: &LimitsConfig,
