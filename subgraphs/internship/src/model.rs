@@ -10,7 +10,9 @@ use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
 
 use talentgraph_kit::graphql::plain_fields::{PlainFields, PlainObject};
-use talentgraph_organization_cards::{OfOrganization, OrganizationCard, card_field_value, card_of};
+use talentgraph_organization_cards::{
+    OfOrganization, OrganizationCard, badge_field_value, card_of, known_card,
+};
 
 use crate::loaders::Loaders;
 use talentgraph_kit::{child_row, columns_in_order_row, identified_row};
@@ -127,16 +129,10 @@ impl Internship {
     /// in the same fetch; every other field is resolved by core.
     #[graphql(provides = "name slug logoUrl verified")]
     async fn organization(&self, context: &Context<'_>) -> PlainObject<Organization> {
-        // A search that shows organizations read their cards beside its rows
-        // and fed them to the loader, so the card is usually known here and
-        // the badge resolves in one pass; otherwise its fields load it.
-        let known_card = Loaders::of(context)
-            .organization_cards
-            .known(&self.organization_id)
-            .flatten();
+        let loader = &Loaders::of(context).organization_cards;
         PlainObject(Organization {
             id: self.organization_id,
-            known_card,
+            known_card: known_card(loader, self.organization_id),
         })
     }
 
@@ -237,10 +233,7 @@ pub struct Organization {
 
 impl PlainFields for Organization {
     fn plain_field(&self, field_name: &str) -> Option<async_graphql::Value> {
-        match field_name {
-            "id" => Some(async_graphql::Value::String(self.id.to_string())),
-            _ => card_field_value(self.known_card.as_deref()?, field_name),
-        }
+        badge_field_value(self.id, self.known_card.as_deref(), field_name)
     }
 }
 

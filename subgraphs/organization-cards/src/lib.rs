@@ -168,12 +168,32 @@ where
     }
 }
 
-/// The value of the card field `field_name` of an `Organization` (`name`,
-/// `slug`, `logoUrl`, `verified`) as async-graphql would write it, for an
-/// organization resolved in one pass
-/// ([`talentgraph_kit::graphql::plain_fields`]); `None` for any other field.
-pub fn card_field_value(card: &OrganizationCard, field_name: &str) -> Option<async_graphql::Value> {
+/// The card of `organization_id` when this request already knows it, for
+/// an organization badge resolved in one pass
+/// ([`talentgraph_kit::graphql::plain_fields`]). A search that shows
+/// organizations read their cards beside its rows and fed them to the
+/// loader ([`keep_joined_cards`]), so the card is usually known; when it
+/// is not, nothing is loaded here and the badge's fields load it.
+pub fn known_card(
+    loader: &OrganizationCardLoader,
+    organization_id: Uuid,
+) -> Option<Arc<OrganizationCard>> {
+    loader.known(&organization_id).flatten()
+}
+
+/// The value of the badge field `field_name` of an `Organization` (`id`,
+/// `name`, `slug`, `logoUrl`, `verified`) as async-graphql would write it;
+/// `None` for any other field, or for a card field without `card`.
+pub fn badge_field_value(
+    organization_id: Uuid,
+    card: Option<&OrganizationCard>,
+    field_name: &str,
+) -> Option<async_graphql::Value> {
     use async_graphql::ScalarType;
+    if field_name == "id" {
+        return Some(async_graphql::Value::String(organization_id.to_string()));
+    }
+    let card = card?;
     Some(match field_name {
         "name" => card.name.to_value(),
         "slug" => card.slug.to_value(),
