@@ -17,8 +17,9 @@
 //! with the response keys the generic path would use. Anything else in the
 //! selection (a field the object resolves asynchronously, a field with
 //! arguments or a subselection, a directive, a fragment on another type) and
-//! the whole object goes the generic way, so a mistake in an implementation
-//! makes a selection slower, never different.
+//! the whole object goes the generic way, so a field an implementation
+//! leaves out makes a selection slower, never different. (A field it maps
+//! to the wrong value would be different: the page tests read those values.)
 //!
 //! The wrapper registers the wrapped type itself, so the schema does not
 //! change. It skips async-graphql's per-field extension hooks, which the
@@ -81,7 +82,7 @@ impl<T: PlainFields> OutputType for PlainObject<T> {
 
 /// The value of `object` for the selection of `context`, or `None` when
 /// some part of the selection needs the generic path.
-pub fn resolve_in_one_pass<T: PlainFields>(
+fn resolve_in_one_pass<T: PlainFields>(
     context: &ContextSelectionSet<'_>,
     object: &T,
 ) -> Option<Value> {
