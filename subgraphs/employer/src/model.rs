@@ -8,7 +8,7 @@ use talentgraph_kit::loaders::{NoFilter, RequestLoaders, TextFilter, load_child_
 use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
 
-use talentgraph_kit::graphql::plain_fields::{PlainFields, PlainObject};
+use talentgraph_kit::graphql::plain_fields::{PlainFields, PlainObject, PlainSelection};
 use talentgraph_organization_cards::{
     OfOrganization, OrganizationCard, badge_field_value, card_of, known_card,
 };
@@ -115,6 +115,61 @@ impl OfOrganization for Job {
 
 child_row!(Job, parent: organization_id, cursor: (posted_at, id));
 
+impl Job {
+    /// The salary band, when the posting gives one (a currency says so).
+    fn salary_range_held(&self) -> Option<SalaryRange> {
+        self.salary_currency.clone().map(|currency| SalaryRange {
+            min: self.salary_min,
+            max: self.salary_max,
+            currency,
+        })
+    }
+
+    /// The hiring organization, with its card when the request already
+    /// holds it (a search reads the cards beside the jobs).
+    fn organization_of_request(&self, loaders: &Loaders) -> Organization {
+        Organization {
+            id: self.organization_id,
+            known_card: known_card(&loaders.organization_cards, self.organization_id),
+        }
+    }
+}
+
+/// A search's jobs resolve in one pass with their salary bands and badges
+/// (see [`PlainFields`]); only `postedBy` and the fields other subgraphs
+/// add send a selection the generic way.
+impl PlainFields for Job {
+    fn plain_field(&self, field_name: &str) -> Option<async_graphql::Value> {
+        use async_graphql::{ScalarType, Value, resolver_utils::enum_value};
+        Some(match field_name {
+            "id" => Value::String(self.id.to_string()),
+            "title" => Value::String(self.title.clone()),
+            "description" => Value::String(self.description.clone()),
+            "location" => Value::String(self.location.clone()),
+            "remote" => Value::Boolean(self.remote),
+            "employmentType" => enum_value(self.employment_type),
+            "status" => enum_value(self.status),
+            "postedAt" => self.posted_at.to_value(),
+            _ => return None,
+        })
+    }
+
+    fn plain_object_field(
+        &self,
+        field_name: &str,
+        selection: &PlainSelection<'_>,
+    ) -> Option<async_graphql::Value> {
+        match field_name {
+            "salaryRange" => selection.optional_object(self.salary_range_held().as_ref()),
+            "organization" => {
+                let loaders = selection.data::<Loaders>()?;
+                selection.object(&self.organization_of_request(loaders))
+            }
+            _ => None,
+        }
+    }
+}
+
 #[ComplexObject]
 impl Job {
     async fn id(&self) -> ID {
@@ -122,24 +177,14 @@ impl Job {
     }
 
     async fn salary_range(&self) -> Option<PlainObject<SalaryRange>> {
-        self.salary_currency.clone().map(|currency| {
-            PlainObject(SalaryRange {
-                min: self.salary_min,
-                max: self.salary_max,
-                currency,
-            })
-        })
+        self.salary_range_held().map(PlainObject)
     }
 
     /// The hiring organization. Its card comes from employer's copy in the
     /// same fetch; every other field is resolved by core.
     #[graphql(provides = "name slug logoUrl verified")]
     async fn organization(&self, context: &Context<'_>) -> PlainObject<Organization> {
-        let loader = &Loaders::of(context).organization_cards;
-        PlainObject(Organization {
-            id: self.organization_id,
-            known_card: known_card(loader, self.organization_id),
-        })
+        PlainObject(self.organization_of_request(Loaders::of(context)))
     }
 
     /// The recruiter who posted the job (resolved by core).
@@ -159,7 +204,7 @@ pub struct Membership {
 
 child_row!(Membership, parent: parent_id, cursor: (added_at, member_id));
 
-connection_type!(JobConnection, JobEdge, Job);
+connection_type!(JobConnection, JobEdge, Job, plain_fields);
 connection_type!(UserConnection, UserEdge, User);
 connection_type!(OrganizationConnection, OrganizationEdge, Organization);
 
@@ -227,11 +272,11 @@ impl Organization {
         status: Option<JobStatus>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<JobConnection> {
+    ) -> async_graphql::Result<PlainObject<JobConnection>> {
         let filter = TextFilter(status.map(JobStatus::as_str));
         let loader = &Loaders::of(context).jobs_of_organization;
         let page = load_child_page(loader, self.id, first, after, filter).await?;
-        Ok(JobConnection::from_child_page(page, |job| job))
+        Ok(PlainObject(JobConnection::from_child_page(page, |job| job)))
     }
 
     /// How many of the organization's jobs are open.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object};
 use talentgraph_kit::Database;
 use talentgraph_kit::PageArgs;
+use talentgraph_kit::graphql::plain_fields::PlainObject;
 use talentgraph_kit::loaders::{
     ChildPage, RequestLoaders, load_entity, parse_id, parse_id_argument, parse_optional_id_argument,
 };
@@ -53,7 +54,7 @@ impl Query {
         filter: Option<JobFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<JobConnection> {
+    ) -> async_graphql::Result<PlainObject<JobConnection>> {
         let page = PageArgs::new(first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let search = JobSearch {
@@ -73,9 +74,9 @@ impl Query {
         } else {
             store::search_jobs(database, search, &page).await?
         };
-        Ok(JobConnection::from_child_page(
+        Ok(PlainObject(JobConnection::from_child_page(
             ChildPage { page, rows },
             |job| job,
-        ))
+        )))
     }
 }

@@ -281,6 +281,61 @@ async fn root_fields_find_and_search_jobs() {
     }
 }
 
+/// A search's jobs, salary bands and badges resolve in one pass (see
+/// `talentgraph_kit::graphql::plain_fields`); selecting `postedBy` too,
+/// which only the generic path answers, sends the whole page the generic
+/// way. The two answers must agree on every other field.
+#[tokio::test]
+async fn a_search_answers_in_one_pass_as_field_by_field() {
+    let (app, database) = seeded_employer().await;
+    // The cards that core's events would bring, some without a logo and
+    // some unverified, so both kinds of value are compared.
+    database
+        .execute(sqlx::query(
+            "INSERT INTO organization_cards (organization_id, name, slug, logo_url, verified, revision) \
+             SELECT DISTINCT organization_id, 'Organization \"' || organization_id || '\"', \
+                 organization_id::text, \
+                 CASE WHEN get_byte(uuid_send(organization_id), 0) % 2 = 0 \
+                      THEN 'https://example.com/' || organization_id || '.png' END, \
+                 get_byte(uuid_send(organization_id), 1) % 2 = 0, 1 \
+             FROM jobs",
+        ))
+        .await
+        .expect("keeps a card for every organization with jobs");
+    let search_with = |extra_job_field: &str| {
+        format!(
+            "{{ jobs(first: 12) {{ edges {{ cursor node {{ __typename id title description \
+             location remote employmentType status postedAt {extra_job_field} \
+             salaryRange {{ min max currency }} \
+             organization {{ id name slug logoUrl verified }} }} }} \
+             pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} }} }}"
+        )
+    };
+    let one_pass = app.graphql(&search_with(""), json!({})).await.body;
+    let mut field_by_field = app
+        .graphql(&search_with("postedBy { id }"), json!({}))
+        .await
+        .body;
+    assert!(one_pass.get("errors").is_none(), "{one_pass}");
+    assert!(field_by_field.get("errors").is_none(), "{field_by_field}");
+    let edges = field_by_field["data"]["jobs"]["edges"]
+        .as_array_mut()
+        .expect("edges");
+    assert_eq!(edges.len(), 12);
+    for edge in edges.iter_mut() {
+        let node = edge["node"].as_object_mut().expect("a job");
+        assert!(node.remove("postedBy").is_some());
+    }
+    assert_eq!(one_pass, field_by_field);
+    let salaries = one_pass["data"]["jobs"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter(|edge| !edge["node"]["salaryRange"].is_null())
+        .count();
+    assert!(salaries > 0, "the demo jobs give salaries");
+}
+
 const POST_JOB: &str = "mutation($input: PostJobInput!) { postJob(input: $input) { id title status salaryRange { min max currency } } }";
 
 fn post_job_input(organization: u64, minimum: i32, maximum: i32) -> Value {

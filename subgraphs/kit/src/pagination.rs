@@ -33,6 +33,23 @@ pub struct PageInfo {
 /// sign, `|`, and a hyphenated UUID of 36.
 const CURSOR_TEXT_MAX_BYTES: usize = 3 + 20 + 1 + 36;
 
+impl crate::graphql::plain_fields::PlainFields for PageInfo {
+    fn plain_field(&self, field_name: &str) -> Option<async_graphql::Value> {
+        let optional_text = |text: &Option<String>| {
+            text.as_ref().map_or(async_graphql::Value::Null, |text| {
+                async_graphql::Value::String(text.clone())
+            })
+        };
+        Some(match field_name {
+            "hasNextPage" => async_graphql::Value::Boolean(self.has_next_page),
+            "hasPreviousPage" => async_graphql::Value::Boolean(self.has_previous_page),
+            "startCursor" => optional_text(&self.start_cursor),
+            "endCursor" => optional_text(&self.end_cursor),
+            _ => return None,
+        })
+    }
+}
+
 /// A position in a list ordered by `(at DESC, id DESC)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cursor {
@@ -179,8 +196,48 @@ pub fn list_complexity(first: Option<i32>, child_complexity: usize) -> usize {
 /// Connection types are value types that several subgraphs may define (two
 /// subgraphs can both return `OrganizationConnection`), so they are
 /// `@shareable`; their definitions come from this one macro and so agree.
+///
+/// With a trailing `plain_fields`, for a node type that implements
+/// [`PlainFields`](crate::graphql::plain_fields::PlainFields), the
+/// connection and edge implement it too, so a resolver that returns the
+/// connection as a `PlainObject` answers a page of held nodes in one pass.
 #[macro_export]
 macro_rules! connection_type {
+    ($connection:ident, $edge:ident, $node:ty, plain_fields) => {
+        $crate::connection_type!($connection, $edge, $node);
+
+        impl $crate::graphql::plain_fields::PlainFields for $edge {
+            fn plain_field(&self, field_name: &str) -> Option<async_graphql::Value> {
+                (field_name == "cursor").then(|| async_graphql::Value::String(self.cursor.clone()))
+            }
+
+            fn plain_object_field(
+                &self,
+                field_name: &str,
+                selection: &$crate::graphql::plain_fields::PlainSelection<'_>,
+            ) -> Option<async_graphql::Value> {
+                (field_name == "node").then(|| selection.object(&self.node))?
+            }
+        }
+
+        impl $crate::graphql::plain_fields::PlainFields for $connection {
+            fn plain_field(&self, _field_name: &str) -> Option<async_graphql::Value> {
+                None
+            }
+
+            fn plain_object_field(
+                &self,
+                field_name: &str,
+                selection: &$crate::graphql::plain_fields::PlainSelection<'_>,
+            ) -> Option<async_graphql::Value> {
+                match field_name {
+                    "edges" => selection.list(&self.edges),
+                    "pageInfo" => selection.object(&self.page_info),
+                    _ => None,
+                }
+            }
+        }
+    };
     ($connection:ident, $edge:ident, $node:ty) => {
         #[derive(async_graphql::SimpleObject)]
         #[graphql(shareable)]
