@@ -29,10 +29,8 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
-/// The longest cursor text: `v1|`, an `i64` of up to 20 characters with its
-/// sign, `|`, and a hyphenated UUID of 36.
-const CURSOR_TEXT_MAX_BYTES: usize = 3 + 20 + 1 + 36;
-
+// Page info holds every field it answers, so a connection declared with
+// `plain_fields` (see `connection_type!`) takes the one pass down to it.
 impl crate::graphql::plain_fields::PlainFields for PageInfo {
     fn plain_field(&self, field_name: &str) -> Option<async_graphql::Value> {
         let optional_text = |text: &Option<String>| {
@@ -49,6 +47,10 @@ impl crate::graphql::plain_fields::PlainFields for PageInfo {
         })
     }
 }
+
+/// The longest cursor text: `v1|`, an `i64` of up to 20 characters with its
+/// sign, `|`, and a hyphenated UUID of 36.
+const CURSOR_TEXT_MAX_BYTES: usize = 3 + 20 + 1 + 36;
 
 /// A position in a list ordered by `(at DESC, id DESC)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
