@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use talentgraph_kit::graphql::plain_fields::PlainFields;
 use talentgraph_kit::guards::OwnerGuard;
 use talentgraph_kit::identity::Viewer;
-use talentgraph_kit::loaders::{NoFilter, RequestLoaders, load_child_page};
+use talentgraph_kit::loaders::{CountWithSubject, NoFilter, RequestLoaders, load_child_page};
 use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
 
@@ -158,6 +159,10 @@ pub struct Job {
     /// The job's organization, when the router sent it along (it does for
     /// `applications`, which requires it); owned by employer.
     pub organization_id: Option<Uuid>,
+    /// The job's application tally, when whoever made this job had already
+    /// loaded it (the entity resolver does, when the fetch asks for it);
+    /// its two fields then resolve in one pass (see [`PlainFields`]).
+    pub known_tally: Option<CountWithSubject>,
 }
 
 impl Job {
@@ -165,6 +170,32 @@ impl Job {
         Self {
             id,
             organization_id: None,
+            known_tally: None,
+        }
+    }
+
+    async fn tally(&self, context: &Context<'_>) -> async_graphql::Result<CountWithSubject> {
+        if let Some(tally) = self.known_tally {
+            return Ok(tally);
+        }
+        let loader = &Loaders::of(context).application_tallies_by_job;
+        Ok(loader.load_one(self.id).await?.unwrap_or_default())
+    }
+}
+
+/// A search page's jobs arrive here as ten representations asking for
+/// `applicationCount` and `viewerHasApplied`: with the tally known, that
+/// is one pass per job instead of two field futures.
+impl PlainFields for Job {
+    fn plain_field(&self, field_name: &str) -> Option<async_graphql::Value> {
+        use async_graphql::Value;
+        match field_name {
+            "id" => Some(Value::String(self.id.to_string())),
+            "applicationCount" => self.known_tally.map(|tally| Value::from(tally.count)),
+            "viewerHasApplied" => self
+                .known_tally
+                .map(|tally| Value::Boolean(tally.includes_subject)),
+            _ => None,
         }
     }
 }
@@ -209,15 +240,12 @@ impl Job {
 
     /// Active (not withdrawn) applications to this job.
     async fn application_count(&self, context: &Context<'_>) -> async_graphql::Result<i64> {
-        let loader = &Loaders::of(context).application_tallies_by_job;
-        Ok(loader.load_one(self.id).await?.unwrap_or_default().count)
+        Ok(self.tally(context).await?.count)
     }
 
     /// Whether the signed-in viewer has an active application; false when anonymous.
     async fn viewer_has_applied(&self, context: &Context<'_>) -> async_graphql::Result<bool> {
-        let loader = &Loaders::of(context).application_tallies_by_job;
-        let tally = loader.load_one(self.id).await?.unwrap_or_default();
-        Ok(tally.includes_subject)
+        Ok(self.tally(context).await?.includes_subject)
     }
 
     /// The job's applications, newest first: for recruiters of the job's

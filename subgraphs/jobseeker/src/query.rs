@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
 use talentgraph_kit::Viewer;
+use talentgraph_kit::graphql::plain_fields::PlainObject;
 use talentgraph_kit::loaders::{RequestLoaders, load_entity, parse_id, parse_id_argument};
 
 use crate::loaders::Loaders;
@@ -35,16 +36,37 @@ impl Query {
         )
     }
 
+    /// When the fetch asks for the application tally, the job loads it
+    /// here, so its fields need no future of their own (the entities of
+    /// one fetch resolve together, so their loads are still one batch). A
+    /// failed load leaves the tally to the fields, which report the error
+    /// where they always did.
     #[graphql(entity)]
     async fn find_job_by_id(
         &self,
+        context: &Context<'_>,
         #[graphql(key)] id: ID,
         organization: Option<OrganizationReference>,
-    ) -> Option<Job> {
-        parse_id(&id).map(|id| Job {
+    ) -> Option<PlainObject<Job>> {
+        let id = parse_id(&id)?;
+        let fetch = context.look_ahead();
+        let asks_for_tally =
+            fetch.field("applicationCount").exists() || fetch.field("viewerHasApplied").exists();
+        let known_tally = if asks_for_tally {
+            let loader = &Loaders::of(context).application_tallies_by_job;
+            loader
+                .load_one(id)
+                .await
+                .ok()
+                .map(Option::unwrap_or_default)
+        } else {
+            None
+        };
+        Some(PlainObject(Job {
             id,
             organization_id: organization.and_then(|organization| parse_id(&organization.id)),
-        })
+            known_tally,
+        }))
     }
 
     #[graphql(entity)]

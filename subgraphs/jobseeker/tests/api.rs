@@ -205,6 +205,64 @@ async fn job_contributions_are_batched() {
     );
 }
 
+/// A job entity loads its tally when the fetch asks for it and answers in
+/// one pass; asking for `organization` too, which only the generic path
+/// answers, sends it field by field. Both answers, and both statement
+/// counts, agree.
+#[tokio::test]
+async fn job_entities_answer_in_one_pass_as_field_by_field() {
+    let (app, database) = seeded_jobseeker().await;
+    let representations: Vec<Value> = (0..40)
+        .map(|index| {
+            json!({
+                "__typename": "Job",
+                "id": WORLD.job_id(index).to_string(),
+                "organization": { "id": WORLD.organization_id(0).to_string() },
+            })
+        })
+        .collect();
+    let query_with = |extra_field: &str| {
+        format!(
+            "query($representations: [_Any!]!) {{ _entities(representations: $representations) {{ \
+             ... on Job {{ __typename id applicationCount viewerHasApplied {extra_field} }} }} }}"
+        )
+    };
+    let (one_pass, one_pass_statements) = count_statements(
+        &database,
+        app.graphql_as(
+            "jobseeker-a",
+            &query_with(""),
+            json!({ "representations": representations }),
+        ),
+    )
+    .await;
+    let (field_by_field, field_by_field_statements) = count_statements(
+        &database,
+        app.graphql_as(
+            "jobseeker-a",
+            &query_with("organization { id }"),
+            json!({ "representations": representations }),
+        ),
+    )
+    .await;
+    assert_eq!(one_pass_statements, 1, "{:#}", one_pass.body);
+    assert_eq!(field_by_field_statements, 1, "{:#}", field_by_field.body);
+    let mut field_by_field = field_by_field.body;
+    for job in field_by_field["data"]["_entities"]
+        .as_array_mut()
+        .expect("entities")
+    {
+        let job = job.as_object_mut().expect("a job");
+        assert!(job.remove("organization").is_some());
+    }
+    assert_eq!(one_pass.body, field_by_field);
+    let jobs = one_pass.body["data"]["_entities"]
+        .as_array()
+        .expect("entities");
+    assert!(jobs.iter().any(|job| job["viewerHasApplied"] == true));
+    assert!(jobs.iter().any(|job| job["applicationCount"] != 0));
+}
+
 /// User.applications pages for many users cost one statement at page size 10
 /// and at 100; another user's applications are FORBIDDEN (no BOLA).
 #[tokio::test]
