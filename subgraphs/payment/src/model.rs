@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use talentgraph_kit::graphql::plain_fields::{PlainFields, PlainObject};
+use talentgraph_kit::graphql::plain_fields::{PlainFields, PlainObject, PlainSelection};
 use talentgraph_kit::guards::RecruiterGuard;
 use talentgraph_kit::loaders::{NoFilter, RequestLoaders, load_child_page};
 use talentgraph_kit::{connection_type, text_enum};
@@ -185,6 +185,32 @@ impl Organization {
 /// A job as payment sees it.
 pub struct Job {
     pub id: Uuid,
+    /// The job's promotion when the entity resolver already loaded it for
+    /// this fetch, so that `promotion` is a held value (see
+    /// [`PlainFields`]).
+    pub known_promotion: KnownPromotion,
+}
+
+/// What a job knows of its promotion before its fields resolve.
+pub enum KnownPromotion {
+    /// Not loaded (the fetch did not ask for it, or the load failed): the
+    /// `promotion` field loads it, and reports the error if there is one.
+    NotLoaded,
+    /// Loaded: the promotion running when it was loaded, if any.
+    Loaded(Option<Arc<JobPromotion>>),
+}
+
+impl Job {
+    /// The running promotion of the job `job_id`, through the request's
+    /// batched loader.
+    pub async fn load_running_promotion(
+        loaders: &Loaders,
+        job_id: Uuid,
+    ) -> async_graphql::Result<Option<Arc<JobPromotion>>> {
+        let promotion = loaders.promotions_by_job.load_one(job_id).await?;
+        let now = Utc::now();
+        Ok(promotion.filter(|promotion| promotion.starts_at <= now && now < promotion.ends_at))
+    }
 }
 
 #[Object]
@@ -198,14 +224,38 @@ impl Job {
         &self,
         context: &Context<'_>,
     ) -> async_graphql::Result<Option<PlainObject<Arc<JobPromotion>>>> {
-        let promotion = Loaders::of(context)
-            .promotions_by_job
-            .load_one(self.id)
-            .await?;
-        let now = Utc::now();
-        Ok(promotion
-            .filter(|promotion| promotion.starts_at <= now && now < promotion.ends_at)
-            .map(PlainObject))
+        let promotion = match &self.known_promotion {
+            KnownPromotion::Loaded(promotion) => promotion.clone(),
+            KnownPromotion::NotLoaded => {
+                Self::load_running_promotion(Loaders::of(context), self.id).await?
+            }
+        };
+        Ok(promotion.map(PlainObject))
+    }
+}
+
+/// A search page's jobs arrive here as ten representations asking for
+/// `promotion { tier endsAt }`: with the promotion loaded, each job is one
+/// pass instead of a field future and a promotion below it.
+impl PlainFields for Job {
+    fn plain_field(&self, field_name: &str) -> Option<async_graphql::Value> {
+        match field_name {
+            "id" => Some(async_graphql::Value::String(self.id.to_string())),
+            _ => None,
+        }
+    }
+
+    fn plain_object_field(
+        &self,
+        field_name: &str,
+        selection: &PlainSelection<'_>,
+    ) -> Option<async_graphql::Value> {
+        match (field_name, &self.known_promotion) {
+            ("promotion", KnownPromotion::Loaded(promotion)) => {
+                selection.optional_object(promotion.as_ref())
+            }
+            _ => None,
+        }
     }
 }
 

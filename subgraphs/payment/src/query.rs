@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
+use talentgraph_kit::graphql::plain_fields::PlainObject;
 use talentgraph_kit::guards::RoleGuard;
 use talentgraph_kit::loaders::{RequestLoaders, load_entity, parse_id, parse_id_argument};
 use talentgraph_kit::{Database, Role, Viewer};
 
 use crate::loaders::Loaders;
-use crate::model::{Invoice, Job, Organization, Plan};
+use crate::model::{Invoice, Job, KnownPromotion, Organization, Plan};
 use crate::store;
 
 /// Who may read an invoice: its organization's recruiters and admins.
@@ -43,9 +44,26 @@ impl Query {
         parse_id(&id).map(|id| Organization { id })
     }
 
+    /// When the fetch asks for the promotion, the job loads it here, so
+    /// that the job resolves in one pass (the entities of one fetch
+    /// resolve together, so their loads are still one batch). A failed
+    /// load leaves the promotion to the field, which reports the error
+    /// where it always did.
     #[graphql(entity)]
-    async fn find_job_by_id(&self, id: ID) -> Option<Job> {
-        parse_id(&id).map(|id| Job { id })
+    async fn find_job_by_id(&self, context: &Context<'_>, id: ID) -> Option<PlainObject<Job>> {
+        let id = parse_id(&id)?;
+        let known_promotion = if context.look_ahead().field("promotion").exists() {
+            match Job::load_running_promotion(Loaders::of(context), id).await {
+                Ok(promotion) => KnownPromotion::Loaded(promotion),
+                Err(_) => KnownPromotion::NotLoaded,
+            }
+        } else {
+            KnownPromotion::NotLoaded
+        };
+        Some(PlainObject(Job {
+            id,
+            known_promotion,
+        }))
     }
 
     /// One invoice by id; null unless the viewer recruits for its

@@ -192,6 +192,53 @@ async fn job_promotions_are_batched() {
     assert!(jobs[1]["promotion"].is_null());
 }
 
+/// A job's promotion, loaded by the entity resolver and answered in one
+/// pass, equals the field-by-field answer (a directive sends a fetch the
+/// generic way), in one statement; a fetch that does not ask for the
+/// promotion loads nothing.
+#[tokio::test]
+async fn job_entities_answer_in_one_pass_as_field_by_field() {
+    let (app, database) = seeded_payment().await;
+    let representations: Vec<Value> = (0..40)
+        .map(|index| json!({ "__typename": "Job", "id": WORLD.job_id(index).to_string() }))
+        .collect();
+    let mut answers = Vec::new();
+    for directive in ["", "@include(if: true)"] {
+        let query = format!(
+            "query($representations: [_Any!]!) {{ _entities(representations: $representations) {{ \
+             ... on Job {{ __typename id promotion {directive} {{ __typename tier startsAt endsAt }} }} }} }}"
+        );
+        let (response, statements) = count_statements(
+            &database,
+            app.graphql(&query, json!({ "representations": representations })),
+        )
+        .await;
+        assert_eq!(statements, 1, "{directive}: {:#}", response.body);
+        answers.push(response.body);
+    }
+    let [one_pass, field_by_field] = <[Value; 2]>::try_from(answers).expect("two answers");
+    assert_eq!(one_pass, field_by_field);
+    let jobs = one_pass["data"]["_entities"].as_array().expect("entities");
+    assert_eq!(jobs.len(), 40);
+    assert!(
+        jobs.iter()
+            .any(|job| job["promotion"]["tier"] == "FEATURED")
+    );
+    assert!(jobs.iter().any(|job| job["promotion"].is_null()));
+
+    let ids_only = "query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Job { id } } }";
+    let (response, statements) = count_statements(
+        &database,
+        app.graphql(ids_only, json!({ "representations": representations })),
+    )
+    .await;
+    assert_eq!(statements, 0, "{:#}", response.body);
+    assert_eq!(
+        response.body["data"]["_entities"][3]["id"],
+        WORLD.job_id(3).to_string()
+    );
+}
+
 const PURCHASE: &str = "mutation($input: PurchaseJobCreditsInput!, $key: String!) { \
     purchaseJobCredits(input: $input, idempotencyKey: $key) { replayed jobCredits invoice { id totalCents status } } }";
 
