@@ -5,7 +5,7 @@
 //!       [--connections 1,8,32,64] [--page-sizes 10,100] [--pages JobSearchPage,...]
 //!       [--variants 'LABEL:NAME=VALUE NAME=VALUE;LABEL:...'] [--direct]
 //!       [--router-ceiling] [--hive-router] [--scale-out SUBGRAPH]
-//!       [--compare-supergraph 'LABEL=PATH']
+//!       [--compare-supergraph 'LABEL=PATH'] [--router-own-core]
 //!   cargo run --release -p talentgraph-e2e --bin bench -- --count-instructions SUBGRAPH
 //!       [--counted-pages N] [--page-sizes 10,100] [--pages JobSearchPage,...]
 //!
@@ -40,6 +40,15 @@
 //! (`scripts/install-hive-router.sh`) in front of the same subgraphs, after
 //! checking that it answers each page as Apollo Router does; a page whose
 //! answer differs is left out and named in the output.
+//!
+//! `--router-own-core` places the processes before the load: every router
+//! on the first core, everything else (the subgraphs, PostgreSQL, NATS,
+//! the recorded subgraphs and this load generator) on the others, with
+//! `taskset` (Debian's util-linux). On a machine of few cores the router
+//! otherwise shares them with the processes behind it, so a run cannot
+//! tell whether the router limits the stack; placed apart, as a
+//! deployment places them on hosts of their own, the router serves with
+//! one core in every row, the ceiling's included.
 //!
 //! `--direct` adds a reference line: JobSearchPage's data fetched straight
 //! from the subgraphs, as a client of separate services would, once with
@@ -161,6 +170,8 @@ struct Options {
     direct: bool,
     router_ceiling: bool,
     hive_router: bool,
+    /// Every router on a core of its own, everything else on the others.
+    router_own_core: bool,
     /// The subgraph run as standalone replicas for the scale-out figure.
     scale_out: Option<String>,
     /// The subgraph whose instructions and allocations per page are counted
@@ -188,6 +199,7 @@ fn parse_options() -> Options {
         direct: false,
         router_ceiling: false,
         hive_router: false,
+        router_own_core: false,
         scale_out: None,
         count_instructions: None,
         counted_pages: 100,
@@ -205,6 +217,7 @@ fn parse_options() -> Options {
             "--direct" => Some(&mut options.direct),
             "--router-ceiling" => Some(&mut options.router_ceiling),
             "--hive-router" => Some(&mut options.hive_router),
+            "--router-own-core" => Some(&mut options.router_own_core),
             _ => None,
         };
         if let Some(switch) = switch {
@@ -305,6 +318,26 @@ impl ProcessGroup {
                 .collect(),
             reaped_children_seconds,
         }
+    }
+}
+
+/// Restricts every thread of `pid` to `cores` (a list as `taskset -c`
+/// reads it).
+fn place_on_cores(pid: u32, cores: &str) -> Result<(), String> {
+    let output = Command::new("taskset")
+        .args([
+            "--all-tasks",
+            "--cpu-list",
+            "--pid",
+            cores,
+            &pid.to_string(),
+        ])
+        .output()
+        .map_err(|error| format!("taskset (Debian's util-linux) does not run: {error}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
     }
 }
 
@@ -509,6 +542,66 @@ impl Processes {
             ));
         }
         Self { by_label }
+    }
+
+    /// `--router-own-core`: every router on the first core, every other
+    /// process of the run (and the dev stack's other children, such as the
+    /// payment provider) on the rest. PostgreSQL's backends forked later
+    /// inherit the postmaster's cores, and threads started later their
+    /// process's.
+    #[allow(clippy::print_stdout)]
+    fn give_the_routers_a_core_of_their_own(&self, devstack: u32) {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        assert!(
+            cores >= 2,
+            "--router-own-core needs two cores or more; this machine has {cores}"
+        );
+        let router_core = "0".to_owned();
+        let other_cores = if cores == 2 {
+            "1".to_owned()
+        } else {
+            format!("1-{}", cores - 1)
+        };
+        let routers: Vec<u32> = self
+            .by_label
+            .iter()
+            .filter(|(label, _)| *label == "router")
+            .flat_map(|(_, group)| group.long_lived.iter().copied())
+            .collect();
+        let mut others: Vec<u32> = Vec::new();
+        for (label, group) in &self.by_label {
+            if *label == "router" {
+                continue;
+            }
+            others.extend(&group.long_lived);
+            if let Some(parent) = group.forking_parent {
+                others.push(parent);
+                others.extend(children_of(parent).into_iter().map(|(pid, _)| pid));
+            }
+        }
+        for parent in [devstack, std::process::id()] {
+            others.extend(children_of(parent).into_iter().map(|(pid, _)| pid));
+        }
+        others.sort_unstable();
+        others.dedup();
+        others.retain(|pid| !routers.contains(pid));
+        for pid in &routers {
+            place_on_cores(*pid, &router_core)
+                .unwrap_or_else(|error| panic!("placing router {pid}: {error}"));
+        }
+        for pid in &others {
+            // A PostgreSQL backend may exit between the listing and here.
+            if let Err(error) = place_on_cores(*pid, &other_cores)
+                && Path::new(&format!("/proc/{pid}")).exists()
+            {
+                panic!("placing process {pid}: {error}");
+            }
+        }
+        println!(
+            "placed {} router process(es) on core {router_core} and {} other process(es) on cores {other_cores}",
+            routers.len(),
+            others.len()
+        );
     }
 
     fn snapshot(&self, ticks_per_second: f64) -> Vec<GroupSnapshot> {
@@ -1569,6 +1662,7 @@ fn markdown(measurements: &[Measurement], options: &Options, (start, end): (&str
             (options.direct, " --direct".to_owned()),
             (options.router_ceiling, " --router-ceiling".to_owned()),
             (options.hive_router, " --hive-router".to_owned()),
+            (options.router_own_core, " --router-own-core".to_owned()),
             (
                 options.scale_out.is_some(),
                 format!(
@@ -1926,6 +2020,9 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
         postmaster_pid(root),
         &references(scale_out.as_ref()),
     );
+    if options.router_own_core {
+        processes.give_the_routers_a_core_of_their_own(devstack.0.id());
+    }
     let factory = Arc::new(RequestFactory {
         ceiling_router_url: ceiling.as_ref().map(|ceiling| ceiling.router_url.clone()),
         hive_router_url: hive.as_ref().map(|(_, url)| url.clone()),
@@ -2017,6 +2114,9 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
                 postmaster_pid(root),
                 &references(Some(scale_out)),
             );
+            if options.router_own_core {
+                processes.give_the_routers_a_core_of_their_own(devstack.0.id());
+            }
             let target = LoadTarget {
                 page: "JobSearchPage",
                 route: Route::ThroughRouter(RouterUnderTest::ScaleOut { replicas }),
