@@ -321,6 +321,26 @@ impl ProcessGroup {
     }
 }
 
+/// The cores a process may run on, from the `Cpus_allowed_list` line of
+/// its `/proc/PID/status` (`0-3,6`), so that a run confined to some of the
+/// machine's cores (a container's cpuset) places processes on those.
+fn allowed_cores(status: &str) -> Vec<usize> {
+    let list = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+        .map(str::trim)
+        .unwrap_or_default();
+    let mut cores = Vec::new();
+    for range in list.split(',').filter(|range| !range.is_empty()) {
+        let (first, last) = range.split_once('-').unwrap_or((range, range));
+        let (Ok(first), Ok(last)) = (first.parse::<usize>(), last.parse::<usize>()) else {
+            continue;
+        };
+        cores.extend(first..=last);
+    }
+    cores
+}
+
 /// Restricts every thread of `pid` to `cores` (a list as `taskset -c`
 /// reads it).
 fn place_on_cores(pid: u32, cores: &str) -> Result<(), String> {
@@ -551,17 +571,14 @@ impl Processes {
     /// process's.
     #[allow(clippy::print_stdout)]
     fn give_the_routers_a_core_of_their_own(&self, devstack: u32) {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let status = std::fs::read_to_string("/proc/self/status").expect("reads /proc/self/status");
+        let cores = allowed_cores(&status);
         assert!(
-            cores >= 2,
-            "--router-own-core needs two cores or more; this machine has {cores}"
+            cores.len() >= 2,
+            "--router-own-core needs two cores or more; this process may run on {cores:?}"
         );
-        let router_core = "0".to_owned();
-        let other_cores = if cores == 2 {
-            "1".to_owned()
-        } else {
-            format!("1-{}", cores - 1)
-        };
+        let router_core = cores[0].to_string();
+        let other_cores = comma_separated(&cores[1..]);
         let routers: Vec<u32> = self
             .by_label
             .iter()
@@ -2255,6 +2272,34 @@ fn thousands(number: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allowed_cores_are_read_from_the_status_list() {
+        let status =
+            "Name:\tbench\nCpus_allowed:\t4f\nCpus_allowed_list:\t0-3,6\nMems_allowed:\t1\n";
+        assert_eq!(allowed_cores(status), vec![0, 1, 2, 3, 6]);
+        assert_eq!(allowed_cores("Cpus_allowed_list:\t1\n"), vec![1]);
+        assert!(allowed_cores("Name:\tbench\n").is_empty());
+    }
+
+    /// A process placed on one core may run only there, every thread of
+    /// it, as the kernel reports it.
+    #[test]
+    fn a_placed_process_runs_only_on_its_cores() {
+        let own = std::fs::read_to_string("/proc/self/status").expect("reads its status");
+        let core = *allowed_cores(&own).last().expect("at least one core");
+        let mut sleeper = Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep starts");
+        let placed = place_on_cores(sleeper.id(), &core.to_string());
+        let status = std::fs::read_to_string(format!("/proc/{}/status", sleeper.id()))
+            .expect("reads the sleeper's status");
+        sleeper.kill().expect("stops the sleeper");
+        sleeper.wait().expect("reaps the sleeper");
+        placed.expect("taskset places the process");
+        assert_eq!(allowed_cores(&status), vec![core]);
+    }
 
     #[test]
     fn thousands_are_grouped_by_commas() {
