@@ -172,6 +172,10 @@ struct Options {
     hive_router: bool,
     /// Every router on a core of its own, everything else on the others.
     router_own_core: bool,
+    /// The cores `--router-own-core` places processes on, read once at
+    /// start-up: the first placement confines this process too, so a
+    /// later reading would see only the others' cores.
+    core_placement: Option<CorePlacement>,
     /// The subgraph run as standalone replicas for the scale-out figure.
     scale_out: Option<String>,
     /// The subgraph whose instructions and allocations per page are counted
@@ -200,6 +204,7 @@ fn parse_options() -> Options {
         router_ceiling: false,
         hive_router: false,
         router_own_core: false,
+        core_placement: None,
         scale_out: None,
         count_instructions: None,
         counted_pages: 100,
@@ -266,6 +271,9 @@ fn parse_options() -> Options {
         }
         index += 2;
     }
+    if options.router_own_core {
+        options.core_placement = Some(CorePlacement::of_this_process());
+    }
     assert!(
         options.count_instructions.is_none() || options.variants.len() == 1,
         "--count-instructions counts one build at a time: its counts repeat, so two builds are compared by two runs"
@@ -317,6 +325,29 @@ impl ProcessGroup {
                 })
                 .collect(),
             reaped_children_seconds,
+        }
+    }
+}
+
+/// `--router-own-core`'s split of the cores this process may run on, as
+/// `taskset -c` lists read them.
+#[derive(Clone)]
+struct CorePlacement {
+    router_core: String,
+    other_cores: String,
+}
+
+impl CorePlacement {
+    fn of_this_process() -> Self {
+        let status = std::fs::read_to_string("/proc/self/status").expect("reads /proc/self/status");
+        let cores = allowed_cores(&status);
+        assert!(
+            cores.len() >= 2,
+            "--router-own-core needs two cores or more; this process may run on {cores:?}"
+        );
+        Self {
+            router_core: cores[0].to_string(),
+            other_cores: comma_separated(&cores[1..]),
         }
     }
 }
@@ -570,15 +601,11 @@ impl Processes {
     /// inherit the postmaster's cores, and threads started later their
     /// process's.
     #[allow(clippy::print_stdout)]
-    fn give_the_routers_a_core_of_their_own(&self, devstack: u32) {
-        let status = std::fs::read_to_string("/proc/self/status").expect("reads /proc/self/status");
-        let cores = allowed_cores(&status);
-        assert!(
-            cores.len() >= 2,
-            "--router-own-core needs two cores or more; this process may run on {cores:?}"
-        );
-        let router_core = cores[0].to_string();
-        let other_cores = comma_separated(&cores[1..]);
+    fn give_the_routers_a_core_of_their_own(&self, devstack: u32, placement: &CorePlacement) {
+        let CorePlacement {
+            router_core,
+            other_cores,
+        } = placement;
         let routers: Vec<u32> = self
             .by_label
             .iter()
@@ -603,12 +630,12 @@ impl Processes {
         others.dedup();
         others.retain(|pid| !routers.contains(pid));
         for pid in &routers {
-            place_on_cores(*pid, &router_core)
+            place_on_cores(*pid, router_core)
                 .unwrap_or_else(|error| panic!("placing router {pid}: {error}"));
         }
         for pid in &others {
             // A PostgreSQL backend may exit between the listing and here.
-            if let Err(error) = place_on_cores(*pid, &other_cores)
+            if let Err(error) = place_on_cores(*pid, other_cores)
                 && Path::new(&format!("/proc/{pid}")).exists()
             {
                 panic!("placing process {pid}: {error}");
@@ -2037,8 +2064,8 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
         postmaster_pid(root),
         &references(scale_out.as_ref()),
     );
-    if options.router_own_core {
-        processes.give_the_routers_a_core_of_their_own(devstack.0.id());
+    if let Some(placement) = &options.core_placement {
+        processes.give_the_routers_a_core_of_their_own(devstack.0.id(), placement);
     }
     let factory = Arc::new(RequestFactory {
         ceiling_router_url: ceiling.as_ref().map(|ceiling| ceiling.router_url.clone()),
@@ -2131,8 +2158,8 @@ async fn measure_variant(devstack: &RunningDevstack, options: &Options) -> Vec<M
                 postmaster_pid(root),
                 &references(Some(scale_out)),
             );
-            if options.router_own_core {
-                processes.give_the_routers_a_core_of_their_own(devstack.0.id());
+            if let Some(placement) = &options.core_placement {
+                processes.give_the_routers_a_core_of_their_own(devstack.0.id(), placement);
             }
             let target = LoadTarget {
                 page: "JobSearchPage",
