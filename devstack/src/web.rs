@@ -94,3 +94,49 @@ pub fn web_app(build: &WebBuild, graphql_url: &str) -> Router {
     }
     router.fallback_service(ServeDir::new(&build.app_directory).fallback(ServeFile::new(index)))
 }
+
+/// What `npm run register` does in a deployment pipeline: the registry at
+/// `registry_url` records the web client's documents, which makes schema
+/// checks count them and puts them on the safelist.
+pub async fn register_web_operations(
+    build: &WebBuild,
+    registry_url: &str,
+    token: &str,
+) -> Result<(), DevstackError> {
+    let manifest = build.persisted_query_manifest();
+    let version = web_app_version()?;
+    let documents = schema_registry::operations::load_operations(&manifest)
+        .map_err(|error| DevstackError::Web(format!("{}: {error}", manifest.display())))?
+        .into_iter()
+        .map(|document| document.source)
+        .collect();
+    talentgraph_launch::registry::register_operations(
+        registry_url,
+        token,
+        schema_registry::api::RegisterOperationsRequest {
+            client: "web".to_owned(),
+            client_version: version.clone(),
+            documents,
+        },
+    )
+    .await
+    .map_err(|error| DevstackError::Web(format!("registering its documents: {error}")))?;
+    eprintln!("▸ registered the web app's documents as client web {version}");
+    Ok(())
+}
+
+/// The version in `web/package.json`, which the registry records the
+/// web client's documents under.
+fn web_app_version() -> Result<String, DevstackError> {
+    let path = talentgraph_launch::workspace_root()
+        .join("web")
+        .join("package.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|error| DevstackError::Web(format!("{}: {error}", path.display())))?;
+    let package: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|error| DevstackError::Web(format!("{}: {error}", path.display())))?;
+    package["version"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| DevstackError::Web(format!("{} has no version", path.display())))
+}

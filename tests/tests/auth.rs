@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use talentgraph_demo_world::DEMO_PASSWORD;
-use talentgraph_e2e::{DemoAccount, RouterChoice, Session, Stack, StackOptions, WORLD};
+use talentgraph_e2e::{DemoAccount, RouterKind, Session, Stack, StackOptions, WORLD};
 
 /// Error codes in a GraphQL response body, in order.
 fn error_codes(body: &Value) -> Vec<String> {
@@ -80,7 +80,7 @@ async fn direct_with_headers(
 
 /// `me` answers each demo account with its own id, e-mail and roles, from
 /// a real token, through the router.
-async fn me_works_with_a_real_token_through_the_router(router: RouterChoice) {
+async fn me_works_with_a_real_token_through_the_router(router: RouterKind) {
     let stack = Stack::start(StackOptions {
         router,
         ..StackOptions::default()
@@ -117,7 +117,7 @@ async fn me_works_with_a_real_token_through_the_router(router: RouterChoice) {
 /// A jobseeker asking for another user's e-mail, applications or saved
 /// jobs by id gets FORBIDDEN for each field, through the router and by
 /// calling the owning subgraphs' `_entities` directly; the own data works.
-async fn users_read_only_their_own_private_data(router: RouterChoice) {
+async fn users_read_only_their_own_private_data(router: RouterKind) {
     let stack = Stack::start(StackOptions {
         router,
         ..StackOptions::default()
@@ -186,7 +186,7 @@ async fn users_read_only_their_own_private_data(router: RouterChoice) {
 
 /// Applications are private to the applicant: another jobseeker cannot
 /// read one by id (root field or entity reference) nor withdraw it.
-async fn only_the_applicant_reads_or_withdraws_an_application(router: RouterChoice) {
+async fn only_the_applicant_reads_or_withdraws_an_application(router: RouterKind) {
     let stack = Stack::start(StackOptions {
         router,
         ..StackOptions::default()
@@ -258,7 +258,7 @@ async fn only_the_applicant_reads_or_withdraws_an_application(router: RouterChoi
 /// through the router, its invoices resolve to null by id, and a direct
 /// `_entities` call that claims another organization's job for the
 /// caller's organization is refused.
-async fn recruiters_see_only_their_own_organization(router: RouterChoice) {
+async fn recruiters_see_only_their_own_organization(router: RouterKind) {
     let stack = Stack::start(StackOptions {
         router,
         ..StackOptions::default()
@@ -400,7 +400,7 @@ async fn recruiters_see_only_their_own_organization(router: RouterChoice) {
 /// Only recruiters of an organization post, update and close its jobs and
 /// buy its credits; jobseekers may not post; the same calls for the own
 /// organization succeed.
-async fn only_recruiters_act_for_an_organization(router: RouterChoice) {
+async fn only_recruiters_act_for_an_organization(router: RouterKind) {
     let stack = Stack::start(StackOptions {
         router,
         ..StackOptions::default()
@@ -507,7 +507,7 @@ fn unsigned(header: &Value, claims: &Value) -> String {
 /// tampered payload, an expired-looking forged token, a token for another
 /// key id, and garbage. Refusal happens before any domain SQL; an unknown
 /// key id costs auth one reload of its key ring (at most one per second).
-async fn bad_tokens_are_refused_through_the_router(router: RouterChoice) {
+async fn bad_tokens_are_refused_through_the_router(router: RouterKind) {
     let stack = Stack::start(StackOptions {
         router,
         ..StackOptions::default()
@@ -570,7 +570,7 @@ async fn bad_tokens_are_refused_through_the_router(router: RouterChoice) {
 
 /// Refresh through the router rotates the refresh token; reusing the old
 /// one revokes the session.
-async fn refresh_rotation_and_reuse_detection_through_the_router(router: RouterChoice) {
+async fn refresh_rotation_and_reuse_detection_through_the_router(router: RouterKind) {
     let stack = Stack::start(StackOptions {
         router,
         ..StackOptions::default()
@@ -637,7 +637,7 @@ async fn refresh_rotation_and_reuse_detection_through_the_router(router: RouterC
 /// rotates the signing key; every request succeeds, and tokens signed by
 /// the new key are accepted by every subgraph (each learns the key from the
 /// JWKS on first sight of its id).
-async fn signing_key_rotation_keeps_requests_succeeding(router: RouterChoice) {
+async fn signing_key_rotation_keeps_requests_succeeding(router: RouterKind) {
     let stack = Stack::start(StackOptions {
         router,
         ..StackOptions::default()

@@ -4,7 +4,7 @@
 //! committed budget and independent of the page size.
 
 use serde_json::Value;
-use talentgraph_e2e::{Cost, RouterChoice, Stack, StackOptions, WORLD, page_budgets, page_request};
+use talentgraph_e2e::{Cost, RouterKind, Stack, StackOptions, WORLD, page_budgets, page_request};
 
 fn ids(values: &Value) -> Vec<String> {
     values
@@ -48,11 +48,11 @@ async fn uuid_column(
 /// Apollo Router keeps apart) and once more on another. Either router
 /// changing its plan fails the test, which is the point: fetches per page
 /// are what the budgets guard.
-fn expected_fetches(router: RouterChoice, page: &str, budgeted: u64) -> u64 {
+fn expected_fetches(router: RouterKind, page: &str, budgeted: u64) -> u64 {
     match (router, page) {
-        (RouterChoice::Hive, "InternshipBrowsePage") => 2,
-        (RouterChoice::Hive, "JobseekerDashboardPage") => 5,
-        (RouterChoice::Hive, "EmployerDashboardPage") => 7,
+        (RouterKind::Hive, "InternshipBrowsePage") => 2,
+        (RouterKind::Hive, "JobseekerDashboardPage") => 5,
+        (RouterKind::Hive, "EmployerDashboardPage") => 7,
         _ => budgeted,
     }
 }
@@ -60,9 +60,9 @@ fn expected_fetches(router: RouterChoice, page: &str, budgeted: u64) -> u64 {
 /// The most SQL statements a page may cost through `router`: the budget,
 /// plus one on EmployerDashboardPage through Hive Router, whose extra
 /// fetch runs one more statement (11 against 10).
-fn statement_budget(router: RouterChoice, page: &str, budgeted: u64) -> u64 {
+fn statement_budget(router: RouterKind, page: &str, budgeted: u64) -> u64 {
     match (router, page) {
-        (RouterChoice::Hive, "EmployerDashboardPage") => budgeted + 1,
+        (RouterKind::Hive, "EmployerDashboardPage") => budgeted + 1,
         _ => budgeted,
     }
 }
@@ -113,7 +113,7 @@ async fn run_page_at_both_sizes(stack: &Stack, page: &str) -> [Value; 2] {
 
 /// JobSearchPage: the newest open jobs in order, with their organizations,
 /// counts and promotions, all from the right databases.
-async fn job_search_page(router: RouterChoice) {
+async fn job_search_page(router: RouterKind) {
     let stack = Stack::start(StackOptions {
         router,
         ..StackOptions::default()
@@ -227,7 +227,7 @@ async fn job_detail_page() {
 }
 
 /// JobseekerDashboardPage: the signed-in jobseeker's own data, across five subgraphs.
-async fn jobseeker_dashboard_page(router: RouterChoice) {
+async fn jobseeker_dashboard_page(router: RouterKind) {
     let stack = Stack::start(StackOptions {
         router,
         ..StackOptions::default()
@@ -260,7 +260,7 @@ async fn jobseeker_dashboard_page(router: RouterChoice) {
 
 /// EmployerDashboardPage: the recruiter's organization with billing,
 /// invoices, open jobs and their applications with applicants.
-async fn employer_dashboard_page(router: RouterChoice) {
+async fn employer_dashboard_page(router: RouterKind) {
     let stack = Stack::start(StackOptions {
         router,
         ..StackOptions::default()
@@ -301,7 +301,7 @@ async fn employer_dashboard_page(router: RouterChoice) {
 }
 
 /// InternshipBrowsePage: the newest internships with organization, mentor and skills.
-async fn internship_browse_page(router: RouterChoice) {
+async fn internship_browse_page(router: RouterKind) {
     let stack = Stack::start(StackOptions {
         router,
         ..StackOptions::default()
@@ -331,7 +331,7 @@ async fn internship_browse_page(router: RouterChoice) {
 
 /// OrganizationPage: core's profile with employer's jobs and recruiters,
 /// internship's internships and payment's badge.
-async fn organization_page(router: RouterChoice) {
+async fn organization_page(router: RouterKind) {
     let stack = Stack::start(StackOptions {
         router,
         ..StackOptions::default()
@@ -362,7 +362,7 @@ async fn organization_page(router: RouterChoice) {
 /// CheckoutPage: the purchase lands in payment's database as a PENDING
 /// invoice whose organization is resolved by core; the charge worker then
 /// charges both purchases at the local provider and grants the credits.
-async fn checkout_page(router: RouterChoice) {
+async fn checkout_page(router: RouterKind) {
     let stack = Stack::start(StackOptions {
         router,
         ..StackOptions::default()
@@ -437,7 +437,7 @@ talentgraph_e2e::test_through_both_routers!(
 #[tokio::test]
 async fn hive_router_refuses_job_detail_pages_defer() {
     let stack = Stack::start(StackOptions {
-        router: RouterChoice::Hive,
+        router: RouterKind::Hive,
         ..StackOptions::default()
     })
     .await;

@@ -24,6 +24,8 @@ pub mod guards;
 pub mod identity;
 pub mod input;
 pub mod loaders;
+pub mod local_nats;
+pub mod local_ports;
 pub mod local_postgres;
 pub mod metrics;
 pub mod pagination;

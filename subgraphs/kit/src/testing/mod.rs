@@ -3,7 +3,6 @@
 //! - [`postgres`]: where test databases come from (a throwaway cluster, or
 //!   the server in `DATABASE_URL`);
 //! - [`app`]: a subgraph served on a free port, and how tests talk to it;
-//! - [`ports`]: loopback ports for servers started as child processes;
 //! - [`conformance`]: the checks every subgraph runs (operation limits,
 //!   malformed HTTP input);
 //! - [`schema`]: committed SDL freshness, schema ↔ database agreement, and
@@ -11,8 +10,6 @@
 
 pub mod app;
 pub mod conformance;
-pub mod nats;
-pub mod ports;
 pub mod postgres;
 pub mod schema;
 
@@ -21,7 +18,9 @@ pub use conformance::{
     LimitProbes, assert_bad_http_input_rejected, assert_limits_enforced, batching_limits,
     fragment_fan_out, strict_test_config,
 };
-pub use nats::NatsServer;
-pub use ports::{unused_loopback_address, unused_loopback_port};
+// The local servers tests start live beside the PostgreSQL launcher, since
+// the dev stack and the launch crate start them too.
+pub use crate::local_nats::NatsServer;
+pub use crate::local_ports::{unused_loopback_address, unused_loopback_port};
 pub use postgres::{PostgresServer, fresh_database, fresh_event_database};
 pub use schema::{assert_committed_schema, assert_nullability_agrees, assert_readme_table};

@@ -1,4 +1,5 @@
-//! Loopback ports for servers that a test starts as child processes.
+//! Loopback ports for servers started as child processes (by the tests,
+//! the dev stack's tools and the launch crate).
 //!
 //! A child process (the router, `nats-server`) is told its port on the
 //! command line, so the port must be chosen before the child binds it, and

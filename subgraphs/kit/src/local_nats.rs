@@ -1,12 +1,15 @@
-//! A throwaway NATS server with JetStream for one test: `nats-server -js`
-//! on a free loopback port (see [`super::ports`]) with its store in a
-//! temporary directory. It can be stopped and started again on the same
-//! port and store, which is how the fault tests take the broker away and
-//! bring it back.
+//! A local NATS server with JetStream: `nats-server -js` on a loopback
+//! port, with its store in a temporary directory (tests) or in a directory
+//! kept between runs (the dev stack). It can be stopped and started again
+//! on the same port and store, which is how the fault tests take the broker
+//! away and bring it back.
+//!
+//! This is the one place that runs `nats-server`; the launch crate and the
+//! test harness build on it.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -29,14 +32,31 @@ fn binary() -> PathBuf {
     PathBuf::from("nats-server")
 }
 
-/// A running (or stopped) test broker.
+/// Where the server keeps its JetStream store.
+enum Store {
+    /// Removed when the server is dropped.
+    Temporary(tempfile::TempDir),
+    /// Kept between runs.
+    Kept(PathBuf),
+}
+
+impl Store {
+    fn path(&self) -> &Path {
+        match self {
+            Self::Temporary(directory) => directory.path(),
+            Self::Kept(path) => path,
+        }
+    }
+}
+
+/// A running (or stopped) local broker.
 pub struct NatsServer {
     port: u16,
     /// The name the server announces in its `INFO` greeting, so that the
     /// start-up wait knows it reached this server and not another process
     /// that took the port.
     name: String,
-    store: tempfile::TempDir,
+    store: Store,
     child: Option<Child>,
 }
 
@@ -46,28 +66,40 @@ enum StartFailure {
     Exited(std::process::ExitStatus),
     /// It neither ended nor greeted within the deadline.
     TimedOut,
+    /// The binary could not be run at all.
+    NotRunnable(String),
+}
+
+impl std::fmt::Display for StartFailure {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Exited(status) => write!(formatter, "nats-server exited with {status}"),
+            Self::TimedOut => write!(formatter, "nats-server did not start within 10 s"),
+            Self::NotRunnable(message) => formatter.write_str(message),
+        }
+    }
 }
 
 /// How many fresh ports [`NatsServer::start`] tries.
 const START_ATTEMPTS: usize = 5;
 
 impl NatsServer {
-    /// Starts a server on a free port; panics with a hint when
-    /// `nats-server` is not installed.
+    /// Starts a server on a free port with a temporary store; panics with a
+    /// hint when `nats-server` is not installed. For tests.
     pub fn start() -> Self {
         let mut server = Self {
             port: 0,
             name: format!("talentgraph-test-{}", uuid::Uuid::new_v4().simple()),
-            store: tempfile::tempdir().expect("a temporary directory"),
+            store: Store::Temporary(tempfile::tempdir().expect("a temporary directory")),
             child: None,
         };
         for _ in 0..START_ATTEMPTS {
-            server.port = super::ports::unused_loopback_port();
+            server.port = crate::local_ports::unused_loopback_port();
             match server.try_resume() {
                 Ok(()) => return server,
                 // Another process bound the port first: pick another.
                 Err(StartFailure::Exited(_)) => {}
-                Err(StartFailure::TimedOut) => panic!("nats-server did not start within 10 s"),
+                Err(failure) => panic!("{failure}"),
             }
         }
         panic!(
@@ -77,9 +109,34 @@ impl NatsServer {
         )
     }
 
+    /// Starts a server on `port` with its store in `store` (created if
+    /// missing and kept afterwards), as the dev stack runs it.
+    pub fn start_kept(port: u16, store: &Path) -> Result<Self, String> {
+        std::fs::create_dir_all(store)
+            .map_err(|error| format!("cannot create {}: {error}", store.display()))?;
+        let mut server = Self {
+            port,
+            name: format!("talentgraph-{}", uuid::Uuid::new_v4().simple()),
+            store: Store::Kept(store.to_path_buf()),
+            child: None,
+        };
+        server.try_resume().map_err(|failure| match failure {
+            StartFailure::Exited(status) => {
+                format!("nats-server exited with {status} on port {port} (is the port taken?)")
+            }
+            other => other.to_string(),
+        })?;
+        Ok(server)
+    }
+
     /// `nats://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// Stops the server (the store stays, as after a crash).
@@ -93,13 +150,8 @@ impl NatsServer {
     /// Starts the server again on the same port and store; waits until it
     /// accepts connections.
     pub fn resume(&mut self) {
-        match self.try_resume() {
-            Ok(()) => {}
-            Err(StartFailure::Exited(status)) => panic!(
-                "nats-server exited with {status} when started again on port {}",
-                self.port
-            ),
-            Err(StartFailure::TimedOut) => panic!("nats-server did not start within 10 s"),
+        if let Err(failure) = self.try_resume() {
+            panic!("{failure} when started again on port {}", self.port);
         }
     }
 
@@ -116,11 +168,11 @@ impl NatsServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|error| {
-                panic!(
+            .map_err(|error| {
+                StartFailure::NotRunnable(format!(
                     "cannot start nats-server ({error}); install it (Debian: apt-get install nats-server) or set NATS_SERVER"
-                )
-            });
+                ))
+            })?;
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(Some(status)) = child.try_wait() {
