@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
 use talentgraph_kit::guards::RoleGuard;
-use talentgraph_kit::loaders::{RequestLoaders, parse_id};
+use talentgraph_kit::input::parse_id;
+use talentgraph_kit::loaders::RequestLoaders;
 use talentgraph_kit::{Cursor, Database, PageArgs, Role, Viewer};
 
 use crate::accounts;

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, Object};
 use talentgraph_kit::input::optional_text;
-use talentgraph_kit::loaders::parse_id_argument;
+use talentgraph_kit::input::parse_id_argument;
 use talentgraph_kit::{CommonError, Database, Viewer};
 
 use crate::error::CoreError;

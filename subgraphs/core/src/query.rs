@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
-use talentgraph_kit::loaders::{RequestLoaders, load_entity, parse_id, parse_id_argument};
+use talentgraph_kit::input::{parse_id, parse_id_argument};
+use talentgraph_kit::loaders::{RequestLoaders, load_entity};
 use talentgraph_kit::{CommonError, Cursor, Database, PageArgs};
 use uuid::Uuid;
 

@@ -1,8 +1,8 @@
 //! The employer subgraph's mutations: parse, validate, call the store.
 
 use async_graphql::{Context, ID, Object};
+use talentgraph_kit::input::parse_id_argument;
 use talentgraph_kit::input::{optional_text, validate_text};
-use talentgraph_kit::loaders::parse_id_argument;
 use talentgraph_kit::{CommonError, Database, Viewer};
 
 use crate::error::EmployerError;

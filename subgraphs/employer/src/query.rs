@@ -6,9 +6,8 @@ use async_graphql::{Context, ID, Object};
 use talentgraph_kit::Database;
 use talentgraph_kit::PageArgs;
 use talentgraph_kit::graphql::plain_fields::PlainObject;
-use talentgraph_kit::loaders::{
-    ChildPage, RequestLoaders, load_entity, parse_id, parse_id_argument, parse_optional_id_argument,
-};
+use talentgraph_kit::input::{parse_id, parse_id_argument, parse_optional_id_argument};
+use talentgraph_kit::loaders::{ChildPage, RequestLoaders, load_entity};
 use talentgraph_organization_cards::{connection_asks_for_organization, keep_joined_cards};
 
 use crate::loaders::Loaders;

@@ -3,9 +3,8 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
-use talentgraph_kit::loaders::{
-    ChildPage, RequestLoaders, load_entity, parse_id, parse_id_argument, parse_optional_id_argument,
-};
+use talentgraph_kit::input::{parse_id, parse_id_argument, parse_optional_id_argument};
+use talentgraph_kit::loaders::{ChildPage, RequestLoaders, load_entity};
 use talentgraph_kit::{Database, PageArgs, Viewer};
 use talentgraph_organization_cards::{connection_asks_for_organization, keep_joined_cards};
 

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Object};
 use talentgraph_kit::errors::optional_free_text;
 use talentgraph_kit::guards::RoleGuard;
-use talentgraph_kit::loaders::parse_id_argument;
+use talentgraph_kit::input::parse_id_argument;
 use talentgraph_kit::{CommonError, Database, Role, Viewer};
 
 use crate::model::{Application, Job, JobseekerProfile, UpdateJobseekerProfileInput};

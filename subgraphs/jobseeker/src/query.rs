@@ -5,7 +5,8 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object};
 use talentgraph_kit::Viewer;
 use talentgraph_kit::graphql::plain_fields::PlainObject;
-use talentgraph_kit::loaders::{RequestLoaders, load_entity, parse_id, parse_id_argument};
+use talentgraph_kit::input::{parse_id, parse_id_argument};
+use talentgraph_kit::loaders::{RequestLoaders, load_entity};
 
 use crate::loaders::Loaders;
 use crate::model::{Application, Job, OrganizationReference, User};

@@ -1,4 +1,6 @@
-//! Stable error codes and the helpers that build client-facing errors.
+//! The kit's errors: stable error codes and the helpers that build
+//! client-facing errors, and [`KitError`], what stops a subgraph from
+//! starting or serving.
 //!
 //! Clients branch on `extensions.code`, never on message text, so every
 //! error this project emits carries one of these codes.
@@ -6,6 +8,8 @@
 use std::fmt::Display;
 
 use async_graphql::ErrorExtensions;
+
+use crate::config::ConfigError;
 
 /// Every `extensions.code` a Talentgraph subgraph can emit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,4 +230,33 @@ pub fn optional_free_text(
         return Err(CommonError::invalid_input(field, too_long_message));
     }
     Ok(text)
+}
+
+/// Everything that can stop a subgraph from starting or serving.
+///
+/// Request-level problems never surface as `KitError`: they become GraphQL
+/// errors with a stable `extensions.code` (see [`crate::ErrorCode`]).
+#[derive(Debug, thiserror::Error)]
+pub enum KitError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("could not connect to the database: {0}")]
+    DatabaseConnect(#[source] sqlx::Error),
+    #[error("could not run the database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("could not bind {address}: {source}")]
+    Bind {
+        address: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed: {0}")]
+    Serve(#[source] std::io::Error),
+    #[error("could not set up logging: {0}")]
+    Logging(String),
+    #[error("events: {0}")]
+    Events(String),
+    #[cfg(feature = "testing")]
+    #[error("test harness: {0}")]
+    TestHarness(String),
 }

@@ -1,6 +1,8 @@
-//! Checks of text arguments that every subgraph's mutations share, each
-//! failing with `BAD_USER_INPUT` that names the field as the client spelled
-//! it.
+//! Checks of the arguments that every subgraph's fields share (texts and
+//! ids), each failing with `BAD_USER_INPUT` that names the field as the
+//! client spelled it.
+
+use uuid::Uuid;
 
 use crate::CommonError;
 
@@ -49,4 +51,31 @@ mod tests {
         assert!(validate_text("name", "Zoëy", 1, 3).is_err());
         assert_eq!(optional_text("name", None, 1, 3).ok(), Some(None));
     }
+}
+
+/// Parses a GraphQL `ID` as a UUID. Entity resolvers treat a malformed id
+/// like an unknown one (a null), so one bad representation cannot fail a
+/// whole `_entities` batch.
+pub fn parse_id(id: &async_graphql::ID) -> Option<Uuid> {
+    Uuid::parse_str(id.as_str()).ok()
+}
+
+/// Parses an `ID` argument of a root field or mutation, with a
+/// `BAD_USER_INPUT` error naming the argument when it is not a UUID.
+pub fn parse_id_argument(
+    argument: &'static str,
+    id: &async_graphql::ID,
+) -> Result<Uuid, CommonError> {
+    parse_id(id).ok_or_else(|| {
+        CommonError::invalid_input(argument, format!("`{argument}` is not a valid id."))
+    })
+}
+
+/// Parses an optional `ID` argument, such as a filter's
+/// `organizationId`: absent stays `None`, malformed is `BAD_USER_INPUT`.
+pub fn parse_optional_id_argument(
+    argument: &'static str,
+    id: Option<&async_graphql::ID>,
+) -> Result<Option<Uuid>, CommonError> {
+    id.map(|id| parse_id_argument(argument, id)).transpose()
 }

@@ -15,7 +15,7 @@ pub mod batching;
 pub mod config;
 pub mod database;
 pub mod demo;
-pub mod error;
+
 pub mod errors;
 pub mod events;
 pub mod generational_cache;
@@ -49,9 +49,9 @@ pub mod reexports {
 
 pub use config::{Environment, LimitsConfig, LogFormat, SubgraphConfig};
 pub use database::{Database, DatabaseError, PlanCacheMode, RandomPageCost, ServingPool};
-pub use error::KitError;
+
 pub use errors::{
-    CommonError, ErrorCode, client_error, conflict_error, database_failure, input_error,
+    CommonError, ErrorCode, KitError, client_error, conflict_error, database_failure, input_error,
     internal_error,
 };
 pub use graphql::GraphqlEndpoint;

@@ -30,7 +30,7 @@ use uuid::Uuid;
 pub use crate::batching::RequestLoader;
 use crate::batching::{BatchGathering, BatchLoad, LoaderMap};
 use crate::database::Database;
-use crate::errors::{CommonError, database_failure, internal_error};
+use crate::errors::{database_failure, internal_error};
 use crate::pagination::{Cursor, PageArgs};
 
 /// What a subgraph's loader constructor gets for each request.
@@ -520,13 +520,6 @@ impl BatchLoad for FlagsByKey {
     }
 }
 
-/// Parses a GraphQL `ID` as a UUID. Entity resolvers treat a malformed id
-/// like an unknown one (a null), so one bad representation cannot fail a
-/// whole `_entities` batch.
-pub fn parse_id(id: &async_graphql::ID) -> Option<Uuid> {
-    Uuid::parse_str(id.as_str()).ok()
-}
-
 /// Loads the entity with `id` through `loader`; a malformed id is a null,
 /// like an unknown one (entity resolvers must not fail a whole `_entities`
 /// batch over one bad representation).
@@ -537,23 +530,12 @@ pub async fn load_entity<Row>(
 where
     Row: IdentifiedRow + for<'r> FromRow<'r, PgRow> + Clone + Send + Sync + Unpin + 'static,
 {
-    let Some(id) = parse_id(id) else {
+    let Some(id) = crate::input::parse_id(id) else {
         return Ok(None);
     };
     // The loader keeps the shared row for the rest of the request, so this
     // is the one copy the entity's resolver owns.
     Ok(loader.load_one(id).await?.map(Arc::unwrap_or_clone))
-}
-
-/// Parses an `ID` argument of a root field or mutation, with a
-/// `BAD_USER_INPUT` error naming the argument when it is not a UUID.
-pub fn parse_id_argument(
-    argument: &'static str,
-    id: &async_graphql::ID,
-) -> Result<Uuid, CommonError> {
-    parse_id(id).ok_or_else(|| {
-        CommonError::invalid_input(argument, format!("`{argument}` is not a valid id."))
-    })
 }
 
 /// Implements [`IdentifiedRow`] for a row type from the field that holds
@@ -599,13 +581,4 @@ macro_rules! child_row {
             }
         }
     };
-}
-
-/// Parses an optional `ID` argument, such as a filter's
-/// `organizationId`: absent stays `None`, malformed is `BAD_USER_INPUT`.
-pub fn parse_optional_id_argument(
-    argument: &'static str,
-    id: Option<&async_graphql::ID>,
-) -> Result<Option<Uuid>, CommonError> {
-    id.map(|id| parse_id_argument(argument, id)).transpose()
 }

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 
 use crate::config::SubgraphConfig;
 use crate::database::Database;
-use crate::error::KitError;
+use crate::errors::KitError;
 use crate::subgraph::Subgraph;
 
 /// The whole body of a subgraph's `main`: configuration, logging, database,

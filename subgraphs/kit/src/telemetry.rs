@@ -23,7 +23,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
-use crate::error::KitError;
+use crate::errors::KitError;
 
 const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=info";
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::Router;
 
 use crate::database::Database;
-use crate::error::KitError;
+use crate::errors::KitError;
 
 /// A subgraph application served on a free loopback port for one test.
 pub struct TestApp {

@@ -21,7 +21,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::PgConnection;
 
 use crate::database::Database;
-use crate::error::KitError;
+use crate::errors::KitError;
 use crate::local_postgres::{
     local_cluster_url, postgres_binaries, postgres_command, postmaster_alive, running_as_root,
 };
