@@ -7,7 +7,7 @@ use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventHandler, EventTask, HandlerError,
+    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, HandlerError,
     StopSignal, consumer_task, outbox_relay_task,
 };
 
@@ -84,11 +84,8 @@ pub fn event_tasks(
         consumer_task(
             database,
             broker,
-            ConsumerSettings::new(
-                "auth-memberships",
-                RecruiterAdded::PRODUCER,
-                vec![RecruiterAdded::subject(), RecruiterRemoved::subject()],
-            ),
+            ConsumerSettings::for_event::<RecruiterAdded>("auth-memberships")
+                .and_event::<RecruiterRemoved>(),
             MembershipsFromEmployer,
             stop,
         ),

@@ -6,7 +6,7 @@ use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventHandler, EventTask, HandlerError,
+    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, HandlerError,
     StopSignal, consumer_task,
 };
 
@@ -49,11 +49,7 @@ pub fn event_tasks(
         consumer_task(
             database,
             broker,
-            ConsumerSettings::new(
-                "core-profiles",
-                AccountCreated::PRODUCER,
-                vec![AccountCreated::subject()],
-            ),
+            ConsumerSettings::for_event::<AccountCreated>("core-profiles"),
             ProfileFromAccount,
             stop,
         ),

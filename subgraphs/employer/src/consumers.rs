@@ -6,7 +6,7 @@ use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventHandler, EventTask, HandlerError,
+    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, HandlerError,
     StopSignal, consumer_task,
 };
 
@@ -69,22 +69,14 @@ pub fn event_tasks(
         consumer_task(
             database,
             broker,
-            ConsumerSettings::new(
-                "employer-account-directory",
-                AccountCreated::PRODUCER,
-                vec![AccountCreated::subject()],
-            ),
+            ConsumerSettings::for_event::<AccountCreated>("employer-account-directory"),
             AccountDirectoryFromAccounts,
             stop.clone(),
         ),
         consumer_task(
             database,
             broker,
-            ConsumerSettings::new(
-                "employer-posting-rejections",
-                JobPostingRejected::PRODUCER,
-                vec![JobPostingRejected::subject()],
-            ),
+            ConsumerSettings::for_event::<JobPostingRejected>("employer-posting-rejections"),
             RejectedPostings,
             stop.clone(),
         ),

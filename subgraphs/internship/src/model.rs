@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, InputObject, MergedObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use talentgraph_kit::guards::OwnerGuard;
 use talentgraph_kit::loaders::{NoFilter, RequestLoaders, TextFilter, load_child_page};
@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use talentgraph_kit::graphql::plain_fields::{PlainFields, PlainObject};
 use talentgraph_organization_cards::{
-    OfOrganization, OrganizationCard, badge_field_value, card_of, known_card,
+    OfOrganization, OrganizationCard, OrganizationCardFields, OrganizationCardLoader, known_card,
 };
 
 use crate::loaders::Loaders;
@@ -130,10 +130,10 @@ impl Internship {
     #[graphql(provides = "name slug logoUrl verified")]
     async fn organization(&self, context: &Context<'_>) -> PlainObject<Organization> {
         let loader = &Loaders::of(context).organization_cards;
-        PlainObject(Organization {
-            id: self.organization_id,
-            known_card: known_card(loader, self.organization_id),
-        })
+        PlainObject(Organization::with_card(
+            self.organization_id,
+            known_card(loader, self.organization_id),
+        ))
     }
 
     async fn mentor(&self) -> Option<User> {
@@ -221,62 +221,50 @@ connection_type!(
     InternshipApplication
 );
 
-/// An organization as internship sees it: its internships, and its card
-/// (core's, copied here; see `talentgraph_organization_cards`).
-pub struct Organization {
-    pub id: Uuid,
-    /// The card, when the request already held it where this organization
-    /// was made; its fields then resolve in one pass (see
-    /// [`PlainFields`]). `None` leaves them to the card loader.
-    pub known_card: Option<Arc<OrganizationCard>>,
-}
-
-impl PlainFields for Organization {
-    fn plain_field(&self, field_name: &str) -> Option<async_graphql::Value> {
-        badge_field_value(self.id, self.known_card.as_deref(), field_name)
-    }
-}
+// An organization as internship sees it: its internships, and its card
+// (core's, copied here; see `talentgraph_organization_cards`).
+// (Plain comments: on a merged object a doc comment would become the
+// type's description in the SDL.)
+#[derive(MergedObject)]
+#[graphql(name = "Organization")]
+pub struct Organization(pub OrganizationCardFields, pub OrganizationInternships);
 
 impl Organization {
     /// An organization whose card fields load the card when asked for.
     pub fn without_card(id: Uuid) -> Self {
-        Self {
-            id,
-            known_card: None,
-        }
+        Self::with_card(id, None)
     }
 
-    async fn card(&self, context: &Context<'_>) -> async_graphql::Result<Arc<OrganizationCard>> {
-        card_of(&Loaders::of(context).organization_cards, self.id).await
+    /// An organization with its card when the request already holds it,
+    /// so the card fields resolve in one pass (see [`PlainFields`]).
+    pub fn with_card(id: Uuid, known_card: Option<Arc<OrganizationCard>>) -> Self {
+        Self(
+            OrganizationCardFields::new(id, known_card, card_loader_of_request),
+            OrganizationInternships { id },
+        )
     }
 }
 
+/// This subgraph's card loader in a request's context.
+fn card_loader_of_request<'request>(
+    context: &'request Context<'_>,
+) -> &'request OrganizationCardLoader {
+    &Loaders::of(context).organization_cards
+}
+
+impl PlainFields for Organization {
+    fn plain_field(&self, field_name: &str) -> Option<async_graphql::Value> {
+        self.0.plain_field(field_name)
+    }
+}
+
+/// The fields internship owns on an organization: its internships.
+pub struct OrganizationInternships {
+    pub id: Uuid,
+}
+
 #[Object]
-impl Organization {
-    async fn id(&self) -> ID {
-        ID(self.id.to_string())
-    }
-
-    #[graphql(external)]
-    async fn name(&self, context: &Context<'_>) -> async_graphql::Result<String> {
-        Ok(self.card(context).await?.name.clone())
-    }
-
-    #[graphql(external)]
-    async fn slug(&self, context: &Context<'_>) -> async_graphql::Result<String> {
-        Ok(self.card(context).await?.slug.clone())
-    }
-
-    #[graphql(external)]
-    async fn logo_url(&self, context: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        Ok(self.card(context).await?.logo_url.clone())
-    }
-
-    #[graphql(external)]
-    async fn verified(&self, context: &Context<'_>) -> async_graphql::Result<bool> {
-        Ok(self.card(context).await?.verified)
-    }
-
+impl OrganizationInternships {
     /// The organization's internships and apprenticeships, newest first.
     #[graphql(complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)")]
     async fn internships(

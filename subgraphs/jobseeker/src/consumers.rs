@@ -6,7 +6,7 @@ use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventHandler, EventTask, HandlerError,
+    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, HandlerError,
     StopSignal, consumer_task,
 };
 
@@ -71,22 +71,15 @@ pub fn event_tasks(
         consumer_task(
             database,
             broker,
-            ConsumerSettings::new(
-                "jobseeker-job-ownership",
-                JobPosted::PRODUCER,
-                vec![JobPosted::subject(), JobClosed::subject()],
-            ),
+            ConsumerSettings::for_event::<JobPosted>("jobseeker-job-ownership")
+                .and_event::<JobClosed>(),
             JobOwnershipFromPostings,
             stop.clone(),
         ),
         consumer_task(
             database,
             broker,
-            ConsumerSettings::new(
-                "jobseeker-rejected-postings",
-                JobPostingRejected::PRODUCER,
-                vec![JobPostingRejected::subject()],
-            ),
+            ConsumerSettings::for_event::<JobPostingRejected>("jobseeker-rejected-postings"),
             RejectedPostingsAreClosed,
             stop,
         ),

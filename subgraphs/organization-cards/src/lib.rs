@@ -24,6 +24,10 @@
 //! its first request. Core marks the four card fields `@shareable`, and
 //! composition fails if a keeper provides a field core does not share.
 
+mod entity;
+
+pub use entity::{CardLoaderOfRequest, OrganizationCardFields};
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -31,7 +35,7 @@ use sqlx::postgres::PgRow;
 use talentgraph_events::OrganizationChanged;
 use talentgraph_kit::database::{ColumnsInOrder, Transaction};
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventHandler, EventTask, HandlerError,
+    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, HandlerError,
     StopSignal, consumer_task,
 };
 use talentgraph_kit::loaders::{LoaderScope, RowsById};
@@ -307,11 +311,7 @@ pub fn card_consumer_task(
     consumer_task(
         database,
         broker,
-        ConsumerSettings::new(
-            consumer_name,
-            OrganizationChanged::PRODUCER,
-            vec![OrganizationChanged::subject()],
-        ),
+        ConsumerSettings::for_event::<OrganizationChanged>(consumer_name),
         CardsFromCore,
         stop,
     )

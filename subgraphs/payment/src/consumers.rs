@@ -8,7 +8,7 @@ use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, Event, EventHandler, EventTask, HandlerError,
+    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, HandlerError,
     StopSignal, consumer_task, outbox_relay_task,
 };
 use talentgraph_payment_provider::{
@@ -165,11 +165,7 @@ pub fn event_tasks(
         consumer_task(
             database,
             broker,
-            ConsumerSettings::new(
-                "payment-job-credits",
-                JobPosted::PRODUCER,
-                vec![JobPosted::subject()],
-            ),
+            ConsumerSettings::for_event::<JobPosted>("payment-job-credits"),
             CreditsForPostings,
             stop.clone(),
         ),
@@ -194,11 +190,7 @@ pub fn event_tasks(
         }
     };
     let retries = config.payment.charge_retries;
-    let mut settings = ConsumerSettings::new(
-        "payment-charges",
-        ChargeRequested::PRODUCER,
-        vec![ChargeRequested::subject()],
-    );
+    let mut settings = ConsumerSettings::for_event::<ChargeRequested>("payment-charges");
     settings.max_deliveries = retries.max_attempts;
     settings.first_retry_delay = retries.first_retry_delay;
     // Longer than a provider call, so a slow answer is not redelivered to

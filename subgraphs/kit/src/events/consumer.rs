@@ -18,11 +18,11 @@ use async_nats::jetstream::consumer::{AckPolicy, pull};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 
-use super::Envelope;
 use super::broker::{
     Broker, BrokerError, DEAD_LETTER_CONSUMER_HEADER, DEAD_LETTER_ERROR_HEADER,
     DEAD_LETTER_SUBJECT_HEADER, dead_letter_subject, stream_name,
 };
+use super::{Envelope, Event};
 use crate::database::{Database, DatabaseError, Transaction};
 
 /// Why a handler could not apply an event. Either way the transaction is
@@ -107,6 +107,29 @@ pub struct ConsumerSettings {
 }
 
 impl ConsumerSettings {
+    /// The settings of consumer `name` of event `E`, on its producer's
+    /// stream; [`ConsumerSettings::and_event`] adds another event of the
+    /// same producer.
+    pub fn for_event<E: Event>(name: &'static str) -> Self {
+        Self::new(name, E::PRODUCER, vec![E::subject()])
+    }
+
+    /// Also consumes event `E`, which must come from the same producer
+    /// (one consumer reads one stream); a mismatch is a programming error
+    /// found at start-up.
+    pub fn and_event<E: Event>(mut self) -> Self {
+        assert_eq!(
+            E::PRODUCER,
+            self.producer,
+            "consumer {} reads the {} stream, not {}'s",
+            self.name,
+            self.producer,
+            E::PRODUCER
+        );
+        self.subjects.push(E::subject());
+        self
+    }
+
     pub fn new(name: &'static str, producer: &'static str, subjects: Vec<String>) -> Self {
         Self {
             name,
