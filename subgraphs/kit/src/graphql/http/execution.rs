@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Executor, ServerError, Value, Variables};
 use axum::response::Response;
 use http::StatusCode;
@@ -22,6 +22,9 @@ use crate::graphql::limits::{
 use crate::request::RequestContext;
 
 /// Parses, checks and runs one GraphQL request and writes its response.
+///
+/// A pipeline of stages, each of which either hands the next what it
+/// needs or refuses the request with a [`Refusal`], written in one place.
 pub async fn execute<E: Executor>(
     endpoint: &GraphqlEndpoint<E>,
     context: RequestContext,
@@ -29,16 +32,84 @@ pub async fn execute<E: Executor>(
     transport: Transport,
     media_type: ResponseMediaType,
 ) -> Response {
+    let answered = async {
+        let request = read_request(raw)?;
+        let operation = check_operation_of(endpoint, &request, transport)?;
+        let response = run_operation(endpoint, &context, request, operation).await?;
+        write_response(endpoint, &context, media_type, &response)
+    };
+    answered
+        .await
+        .unwrap_or_else(|refusal| refusal.into_response(&context, media_type))
+}
+
+/// Why a request gets no operation response: one type for every stage,
+/// carrying what its answer needs (as Hive Router's `PipelineError`
+/// carries a status and a code).
+enum Refusal {
+    /// Not a GraphQL request, or one this transport cannot carry: the
+    /// status and code come from the [`TransportError`].
+    Transport(TransportError),
+    /// A GraphQL request error: no data, only errors, each with its code.
+    Request(Vec<ServerError>),
+    /// The response would be larger than the limit.
+    ResponseTooLarge {
+        actual_bytes: usize,
+        limit_bytes: usize,
+    },
+}
+
+impl Refusal {
+    /// A request error with one error of `code`.
+    fn request_error(code: ErrorCode, message: &str) -> Self {
+        let mut error = ServerError::new(message, None);
+        set_code(&mut error, code);
+        Self::Request(vec![error])
+    }
+
+    fn into_response(self, context: &RequestContext, media_type: ResponseMediaType) -> Response {
+        match self {
+            Self::Transport(error) => error.into_response(context),
+            Self::Request(errors) => request_error_response(context, media_type, errors),
+            Self::ResponseTooLarge {
+                actual_bytes,
+                limit_bytes,
+            } => response_too_large(context, media_type, actual_bytes, limit_bytes),
+        }
+    }
+}
+
+impl From<ServerError> for Refusal {
+    fn from(error: ServerError) -> Self {
+        Self::Request(vec![error])
+    }
+}
+
+impl From<TransportError> for Refusal {
+    fn from(error: TransportError) -> Self {
+        Self::Transport(error)
+    }
+}
+
+/// The request's parts, checked for shape.
+struct ReadRequest {
+    query: String,
+    variables: Variables,
+    operation_name: Option<String>,
+}
+
+/// Stage 1: a query, variables and extensions that are objects, and no
+/// NUL character anywhere.
+fn read_request(raw: RawGraphqlRequest) -> Result<ReadRequest, Refusal> {
     let Some(query) = raw.query.filter(|query| !query.trim().is_empty()) else {
-        return TransportError::malformed("The request has no `query`.").into_response(&context);
+        return Err(TransportError::malformed("The request has no `query`.").into());
     };
     let variables_hold_nul = variables_contain_nul(raw.variables.as_ref());
     let variables = match raw.variables {
         None | Some(Value::Null) => Variables::default(),
         Some(value @ Value::Object(_)) => Variables::from_value(value),
         Some(_) => {
-            return TransportError::malformed("`variables` must be a JSON object.")
-                .into_response(&context);
+            return Err(TransportError::malformed("`variables` must be a JSON object.").into());
         }
     };
     if raw
@@ -46,66 +117,100 @@ pub async fn execute<E: Executor>(
         .as_ref()
         .is_some_and(|value| !matches!(value, Value::Object(_) | Value::Null))
     {
-        return TransportError::malformed("`extensions` must be a JSON object.")
-            .into_response(&context);
+        return Err(TransportError::malformed("`extensions` must be a JSON object.").into());
     }
-
     // PostgreSQL text cannot hold U+0000, so a NUL in any argument would
     // otherwise surface as a database error (a 500) wherever it is stored
     // or compared. Refused here once, for every field.
     if query.contains('\0') || query.contains("\\u0000") || variables_hold_nul {
-        let mut error =
-            ServerError::new("Strings may not contain the NUL character (U+0000).", None);
-        set_code(&mut error, ErrorCode::BadUserInput);
-        return request_error_response(&context, media_type, vec![error]);
+        return Err(Refusal::request_error(
+            ErrorCode::BadUserInput,
+            "Strings may not contain the NUL character (U+0000).",
+        ));
     }
-    let document = match endpoint.document_cache.parse(&query) {
+    Ok(ReadRequest {
+        query,
+        variables,
+        operation_name: raw.operation_name,
+    })
+}
+
+/// The parsed document and the operation it runs.
+struct CheckedOperation {
+    document: ExecutableDocument,
+    operation_type: OperationType,
+    /// The operation's name for spans and metrics (empty when anonymous).
+    label: String,
+}
+
+/// Stage 2: the document parses, names an operation this transport may
+/// run, and stays within the limits.
+fn check_operation_of<E: Executor>(
+    endpoint: &GraphqlEndpoint<E>,
+    request: &ReadRequest,
+    transport: Transport,
+) -> Result<CheckedOperation, Refusal> {
+    let document = match endpoint.document_cache.parse(&request.query) {
         Ok((document, _)) => document,
         Err(error) => {
             let mut error = ServerError::from(error);
             set_code(&mut error, ErrorCode::GraphqlParseFailed);
-            return request_error_response(&context, media_type, vec![error]);
+            return Err(error.into());
         }
     };
-    let operation = match select_operation(&document, raw.operation_name.as_deref()) {
-        Ok(operation) => operation,
-        Err(error) => return request_error_response(&context, media_type, vec![error]),
-    };
+    let operation = select_operation(&document, request.operation_name.as_deref())?;
     let operation_type = operation.node.ty;
     if transport == Transport::Get && operation_type != OperationType::Query {
-        return TransportError::MethodNotAllowed { operation_type }.into_response(&context);
+        return Err(TransportError::MethodNotAllowed { operation_type }.into());
     }
-    if !endpoint.service_sdl_exposed
-        && let Err(error) = refuse_service_sdl(&document, operation)
-    {
-        return request_error_response(&context, media_type, vec![error]);
+    if !endpoint.service_sdl_exposed {
+        refuse_service_sdl(&document, operation)?;
     }
-    if let Err(error) = check_operation(&document, operation, &variables, &endpoint.limits) {
-        return request_error_response(&context, media_type, vec![error]);
-    }
-    let operation_name = raw
+    check_operation(&document, operation, &request.variables, &endpoint.limits)?;
+    let label = request
         .operation_name
         .clone()
         .or_else(|| operation_name_of(&document).map(str::to_owned))
         .unwrap_or_default();
+    Ok(CheckedOperation {
+        document,
+        operation_type,
+        label,
+    })
+}
 
-    let mut request = async_graphql::Request::new(query).variables(variables);
-    if let Some(name) = &raw.operation_name {
-        request = request.operation_name(name.clone());
+/// Stage 3: runs the operation under its span, with this request's
+/// loaders, on the executor for its caller; masks and codes the errors.
+/// A response with errors and no data at all is a request error.
+async fn run_operation<E: Executor>(
+    endpoint: &GraphqlEndpoint<E>,
+    context: &RequestContext,
+    request: ReadRequest,
+    operation: CheckedOperation,
+) -> Result<async_graphql::Response, Refusal> {
+    let CheckedOperation {
+        document,
+        operation_type,
+        label,
+    } = operation;
+    let mut graphql_request =
+        async_graphql::Request::new(request.query).variables(request.variables);
+    if let Some(name) = request.operation_name {
+        graphql_request = graphql_request.operation_name(name);
     }
-    request.set_parsed_query(document);
+    graphql_request.set_parsed_query(document);
     let span = tracing::info_span!(
         "graphql.operation",
-        otel.name = %format!("{operation_type} {operation_name}").trim_end(),
-        graphql.operation.name = %operation_name,
+        otel.name = %format!("{operation_type} {label}").trim_end(),
+        graphql.operation.name = %label,
         graphql.operation.type = %operation_type,
         request_id = %context.request_id,
         graphql.errors = tracing::field::Empty,
     );
     // Loaders remember the span current when they are made, so their
     // batches (run in tasks the DataLoader spawns) nest under the operation.
-    let request = span
-        .in_scope(|| (endpoint.request_data)(&context, request))
+    let graphql_request = span
+        .in_scope(|| (endpoint.request_data)(context, graphql_request))
         .data(context.viewer.clone())
         .data(context.clone());
     let executor = match &endpoint.router_executor {
@@ -115,20 +220,16 @@ pub async fn execute<E: Executor>(
     let started = Instant::now();
     let mut response = context
         .activity
-        .track(executor.execute(request))
+        .track(executor.execute(graphql_request))
         .instrument(span.clone())
         .await;
     let is_request_error = response.data == Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty());
-    finish_errors(&context, &mut response.errors, is_request_error);
+    finish_errors(context, &mut response.errors, is_request_error);
     span.record("graphql.errors", response.errors.len());
     if let Some(metrics) = crate::metrics::metrics() {
-        metrics.record_operation(
-            &operation_type.to_string(),
-            &operation_name,
-            started.elapsed(),
-        );
+        metrics.record_operation(&operation_type.to_string(), &label, started.elapsed());
     }
     tracing::info!(
         parent: &span,
@@ -137,25 +238,36 @@ pub async fn execute<E: Executor>(
         "graphql request finished"
     );
     if is_request_error {
-        return request_error_response(&context, media_type, response.errors);
+        return Err(Refusal::Request(response.errors));
     }
+    Ok(response)
+}
+
+/// Stage 4: the response body, within the byte limit.
+fn write_response<E: Executor>(
+    endpoint: &GraphqlEndpoint<E>,
+    context: &RequestContext,
+    media_type: ResponseMediaType,
+    response: &async_graphql::Response,
+) -> Result<Response, Refusal> {
     observe_error_codes(&response.errors);
-    let body = match operation_response_body(&response) {
-        Ok(body) => body,
-        Err(error) => {
-            tracing::error!(request_id = %context.request_id, %error, "could not serialize a GraphQL response");
-            return TransportError::Internal.into_response(&context);
-        }
-    };
-    if body.len() > endpoint.limits.max_response_bytes {
-        return response_too_large(
-            &context,
-            media_type,
-            body.len(),
-            endpoint.limits.max_response_bytes,
-        );
+    let body = operation_response_body(response).map_err(|error| {
+        tracing::error!(request_id = %context.request_id, %error, "could not serialize a GraphQL response");
+        TransportError::Internal
+    })?;
+    let limit_bytes = endpoint.limits.max_response_bytes;
+    if body.len() > limit_bytes {
+        return Err(Refusal::ResponseTooLarge {
+            actual_bytes: body.len(),
+            limit_bytes,
+        });
     }
-    json_response(&context, StatusCode::OK, media_type.as_str(), body)
+    Ok(json_response(
+        context,
+        StatusCode::OK,
+        media_type.as_str(),
+        body,
+    ))
 }
 
 /// The answer that replaces a response over the byte limit: no data and one
@@ -207,7 +319,7 @@ fn variables_contain_nul(variables: Option<&Value>) -> bool {
     variables.is_some_and(walk)
 }
 
-fn operation_name_of(document: &async_graphql::parser::types::ExecutableDocument) -> Option<&str> {
+fn operation_name_of(document: &ExecutableDocument) -> Option<&str> {
     match &document.operations {
         async_graphql::parser::types::DocumentOperations::Single(_) => None,
         async_graphql::parser::types::DocumentOperations::Multiple(operations) => {
