@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use talentgraph_demo_world::DemoWorld;
-use talentgraph_kit::SubgraphConfig;
 use talentgraph_launch::nats::NatsService;
 use talentgraph_launch::postgres::PostgresServer;
 use talentgraph_launch::provider::PaymentProvider;
@@ -146,8 +145,8 @@ fn spawn_subgraphs(
 ) -> Result<Vec<SubgraphTask>, DevstackError> {
     let mut tasks = Vec::new();
     for (subgraph, url) in SUBGRAPHS.into_iter().zip(urls) {
-        let config =
-            SubgraphConfig::from_lookup(subgraph.default_port, |variable| match variable {
+        let config = subgraph
+            .config_from_lookup(|variable| match variable {
                 "DATABASE_URL" => Some(url.clone()),
                 "LISTEN_ADDR" => None,
                 "ROUTER_SHARED_SECRET" => Some(router_secret()),

@@ -218,10 +218,11 @@ pub async fn browser_expectations(stack: &Stack) -> Value {
 
     let account =
         |account: DemoAccount| json!({ "email": account.email(), "password": DEMO_PASSWORD });
-    let lifetime = talentgraph_kit::testing::strict_test_config("postgres://unused")
-        .tokens
-        .access_token_lifetime
-        .as_secs();
+    let lifetime = talentgraph_auth::settings::AuthSettings::defaults(
+        talentgraph_kit::config::Environment::Development,
+    )
+    .access_token_lifetime
+    .as_secs();
     json!({
         "accounts": {
             "jobseeker": account(DemoAccount::Jobseeker),

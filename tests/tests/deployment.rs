@@ -850,10 +850,15 @@ fn both_deployments_configure_the_payment_provider() {
         .expect("the key line");
     assert!(interpolate_with(key_line, &[]).is_none(), "{key_line}");
     let lookup = |name: &str| environment.get(name).cloned();
-    let config = talentgraph_kit::SubgraphConfig::from_lookup(4005, lookup)
+    let config = talentgraph_payment::SUBGRAPH
+        .config_from_lookup(lookup)
         .expect("payment's compose environment parses");
-    assert!(config.payment.provider.is_some());
-    assert!(config.payment.webhook_secret.is_some());
+    let payment = config
+        .domain
+        .get::<talentgraph_payment::settings::PaymentSettings>()
+        .expect("payment reads its own settings");
+    assert!(payment.provider.is_some());
+    assert!(payment.webhook_secret.is_some());
 
     let manifest =
         std::fs::read_to_string(repository_root().join("deploy/k8s/subgraphs/payment.yaml"))

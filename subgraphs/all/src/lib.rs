@@ -26,9 +26,49 @@ pub fn subgraph_named(name: &str) -> Option<&'static Subgraph<DemoWorld>> {
         .find(|subgraph| subgraph.name == name)
 }
 
+/// Every configuration variable a subgraph process may read: the
+/// platform's, then each subgraph's own domain's, in list order.
+pub fn configuration_variables() -> Vec<talentgraph_kit::config::VariableDoc> {
+    let mut variables: Vec<talentgraph_kit::config::VariableDoc> =
+        talentgraph_kit::config::Variable::ALL
+            .iter()
+            .map(|variable| variable.doc())
+            .collect();
+    for subgraph in SUBGRAPHS {
+        for variable in subgraph.variables() {
+            if !variables.contains(&variable) {
+                variables.push(variable);
+            }
+        }
+    }
+    variables
+}
+
 #[cfg(test)]
 mod tests {
-    use super::SUBGRAPHS;
+    use super::{SUBGRAPHS, configuration_variables};
+
+    /// The README's configuration table is the one the code declares:
+    /// every variable a subgraph reads is documented, with its default,
+    /// and nothing documented is unread.
+    #[test]
+    fn the_readme_documents_every_variable() {
+        talentgraph_kit::testing::assert_readme_table(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+            "| variable | default | meaning |",
+            &talentgraph_kit::config::markdown_table(configuration_variables()),
+        );
+    }
+
+    /// No two variables share a name, within or across crates.
+    #[test]
+    fn variable_names_are_distinct() {
+        let variables = configuration_variables();
+        let mut names: Vec<&str> = variables.iter().map(|variable| variable.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), variables.len());
+    }
 
     /// Names and ports are what the router and the deployment files key on.
     #[test]

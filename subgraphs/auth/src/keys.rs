@@ -26,6 +26,8 @@ use jsonwebtoken::{DecodingKey, EncodingKey, Header};
 use rand::RngCore;
 use talentgraph_kit::Database;
 use talentgraph_kit::config::TokenConfig;
+
+use crate::settings::AuthSettings;
 use talentgraph_kit::tokens::{
     AccessTokenClaims, KeysUnavailable, TOKEN_ALGORITHM, VerificationKeys,
 };
@@ -109,23 +111,39 @@ pub struct Rotation {
 /// The auth subgraph's signing keys.
 pub struct KeyRing {
     database: Database,
-    settings: TokenConfig,
+    settings: AuthSettings,
+    /// The `iss` and `aud` claims it signs (the platform's, which every
+    /// subgraph verifies).
+    issuer: String,
+    audience: String,
     view: RwLock<RingView>,
     last_unknown_key_reload: Mutex<Option<Instant>>,
 }
 
 impl KeyRing {
-    pub fn new(database: Database, settings: TokenConfig) -> Self {
+    pub fn new(database: Database, tokens: &TokenConfig, settings: AuthSettings) -> Self {
         Self {
             database,
             settings,
+            issuer: tokens.issuer.clone(),
+            audience: tokens.audience.clone(),
             view: RwLock::default(),
             last_unknown_key_reload: Mutex::new(None),
         }
     }
 
-    pub fn settings(&self) -> &TokenConfig {
+    pub fn settings(&self) -> &AuthSettings {
         &self.settings
+    }
+
+    /// The `iss` claim of the tokens it signs.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The `aud` claim of the tokens it signs.
+    pub fn audience(&self) -> &str {
+        &self.audience
     }
 
     #[tracing::instrument(name = "load_signing_keys", skip(self))]

@@ -24,6 +24,7 @@ pub mod mutation;
 pub mod passwords;
 pub mod query;
 pub mod sessions;
+pub mod settings;
 
 use std::sync::Arc;
 
@@ -62,6 +63,7 @@ pub static SUBGRAPH: Subgraph<DemoWorld> = Subgraph {
     deployed_app_builder: build_app,
     demo_seeder: seed_demo,
     event_tasks: consumers::event_tasks,
+    domain_settings: Some(settings::AUTH_SETTINGS),
 };
 
 fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a> {
@@ -96,7 +98,11 @@ fn exported_sdl() -> String {
 /// The HTTP application as deployed: tokens verified against this
 /// subgraph's own keys, read from its database rather than over HTTP.
 fn build_app(database: Database, config: &SubgraphConfig) -> axum::Router {
-    let keys = Arc::new(KeyRing::new(database.clone(), config.tokens.clone()));
+    let keys = Arc::new(KeyRing::new(
+        database.clone(),
+        &config.tokens,
+        settings::AuthSettings::of(config),
+    ));
     let verifier = Arc::new(
         TokenVerifier::new(keys.clone(), &config.tokens.issuer, &config.tokens.audience)
             .with_verified_token_cache(config.tokens.verified_token_cache_entries),
@@ -110,7 +116,11 @@ fn app(
     config: &SubgraphConfig,
     authenticator: talentgraph_kit::auth::SharedAuthenticator,
 ) -> axum::Router {
-    let keys = Arc::new(KeyRing::new(database.clone(), config.tokens.clone()));
+    let keys = Arc::new(KeyRing::new(
+        database.clone(),
+        &config.tokens,
+        settings::AuthSettings::of(config),
+    ));
     assemble(database, config, keys, authenticator)
 }
 

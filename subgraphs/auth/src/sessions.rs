@@ -451,8 +451,8 @@ impl Sessions {
         let expires_at = issued_at + lifetime;
         let claims = AccessTokenClaims {
             sub: subject.user_id,
-            iss: settings.issuer.clone(),
-            aud: settings.audience.clone(),
+            iss: self.keys.issuer().to_owned(),
+            aud: self.keys.audience().to_owned(),
             iat: issued_at.timestamp(),
             exp: expires_at.timestamp(),
             jti: Uuid::new_v4(),

@@ -9,6 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
+use talentgraph_auth::settings::AuthSettings;
 use talentgraph_auth::{MIGRATOR, SUBGRAPH, demo};
 use talentgraph_demo_world::{DEMO_PASSWORD, DemoWorld};
 use talentgraph_kit::testing::{TEST_ROUTER_SECRET, TestApp, fresh_database, strict_test_config};
@@ -31,7 +32,8 @@ struct Auth {
     config: SubgraphConfig,
 }
 
-async fn auth_with(adjust: impl FnOnce(&mut SubgraphConfig)) -> Auth {
+/// Auth with its settings adjusted by `adjust`.
+async fn auth_with(adjust: impl FnOnce(&mut AuthSettings)) -> Auth {
     let (database, url) = fresh_database(&MIGRATOR)
         .await
         .expect("a fresh auth database");
@@ -39,7 +41,9 @@ async fn auth_with(adjust: impl FnOnce(&mut SubgraphConfig)) -> Auth {
         .await
         .expect("seeds the small demo world");
     let mut config = strict_test_config(&url);
-    adjust(&mut config);
+    let mut settings = AuthSettings::of(&config);
+    adjust(&mut settings);
+    config.domain.insert(settings);
     let app = TestApp::spawn(SUBGRAPH.deployed_app(database.clone(), &config))
         .await
         .expect("the auth app starts");
@@ -300,7 +304,7 @@ async fn access_tokens_carry_the_documented_claims() {
     let lifetime = claims["exp"].as_i64().expect("exp") - claims["iat"].as_i64().expect("iat");
     assert_eq!(
         lifetime,
-        config.tokens.access_token_lifetime.as_secs() as i64
+        AuthSettings::of(&config).access_token_lifetime.as_secs() as i64
     );
 
     let set = jwks(&app).await;
@@ -351,7 +355,7 @@ async fn sign_in_failures_are_limited_per_account_across_restarts() {
         app,
         database,
         config,
-    } = auth_with(|config| config.tokens.sign_in_failures_per_account = 3).await;
+    } = auth_with(|settings| settings.sign_in_failures_per_account = 3).await;
     let email = WORLD.email(WORLD.demo_jobseeker());
     for _ in 0..3 {
         let response = app
@@ -392,9 +396,9 @@ async fn sign_in_failures_are_limited_per_account_across_restarts() {
 /// secret are ignored.
 #[tokio::test]
 async fn sign_in_failures_are_limited_per_client_address() {
-    let Auth { app, .. } = auth_with(|config| {
-        config.tokens.sign_in_failures_per_address = 4;
-        config.tokens.sign_in_failures_per_account = 100;
+    let Auth { app, .. } = auth_with(|settings| {
+        settings.sign_in_failures_per_address = 4;
+        settings.sign_in_failures_per_account = 100;
     })
     .await;
     let attempt =
@@ -454,9 +458,9 @@ async fn sign_in_failures_are_limited_per_client_address() {
 /// signs in; and attempts refused by the limit do not count as failures.
 #[tokio::test]
 async fn guessing_from_one_address_does_not_lock_the_owner_out() {
-    let Auth { app, database, .. } = auth_with(|config| {
-        config.tokens.sign_in_failures_per_account = 3;
-        config.tokens.sign_in_failures_per_address = 100;
+    let Auth { app, database, .. } = auth_with(|settings| {
+        settings.sign_in_failures_per_account = 3;
+        settings.sign_in_failures_per_address = 100;
     })
     .await;
     let email = WORLD.email(WORLD.demo_jobseeker());

@@ -37,22 +37,6 @@ pub fn optional_text(
         .transpose()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_is_trimmed_and_measured_in_characters() {
-        assert_eq!(
-            validate_text("name", "  Zoë  ", 1, 3).ok().as_deref(),
-            Some("Zoë")
-        );
-        assert!(validate_text("name", "   ", 1, 3).is_err());
-        assert!(validate_text("name", "Zoëy", 1, 3).is_err());
-        assert_eq!(optional_text("name", None, 1, 3).ok(), Some(None));
-    }
-}
-
 /// Parses a GraphQL `ID` as a UUID. Entity resolvers treat a malformed id
 /// like an unknown one (a null), so one bad representation cannot fail a
 /// whole `_entities` batch.
@@ -78,4 +62,20 @@ pub fn parse_optional_id_argument(
     id: Option<&async_graphql::ID>,
 ) -> Result<Option<Uuid>, CommonError> {
     id.map(|id| parse_id_argument(argument, id)).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_trimmed_and_measured_in_characters() {
+        assert_eq!(
+            validate_text("name", "  Zoë  ", 1, 3).ok().as_deref(),
+            Some("Zoë")
+        );
+        assert!(validate_text("name", "   ", 1, 3).is_err());
+        assert!(validate_text("name", "Zoëy", 1, 3).is_err());
+        assert_eq!(optional_text("name", None, 1, 3).ok(), Some(None));
+    }
 }

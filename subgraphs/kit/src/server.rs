@@ -30,7 +30,7 @@ pub fn run_subgraph_main<World>(subgraph: &Subgraph<World>) -> ExitCode {
         Err(error) => return command_line_exit(&error),
     };
     let migrate_only = command_line.command == Some(SubgraphCommand::Migrate);
-    let config = match SubgraphConfig::from_env(subgraph.default_port) {
+    let config = match subgraph.config_from_lookup(|name| std::env::var(name).ok()) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("{}: configuration error: {error}", subgraph.name);
@@ -123,8 +123,7 @@ impl SubgraphCommandLine {
     fn parse_for<World>(subgraph: &Subgraph<World>) -> Result<Self, clap::Error> {
         use clap::{CommandFactory, FromArgMatches};
         let mut variables = String::from("Configuration (environment variables):\n");
-        for variable in crate::config::Variable::ALL {
-            let doc = variable.doc();
+        for doc in subgraph.variables() {
             variables.push_str(&format!("  {:<40} default {}\n", doc.name, doc.default));
         }
         let matches = Self::command()

@@ -20,7 +20,7 @@ use axum::Router;
 use sqlx::migrate::Migrator;
 
 use crate::auth::SharedAuthenticator;
-use crate::config::SubgraphConfig;
+use crate::config::{ConfigError, DomainSettingsSpec, SubgraphConfig, VariableDoc};
 use crate::database::{Database, DatabaseError};
 use crate::graphql::SchemaAudience;
 use crate::loaders::RequestLoaders;
@@ -53,6 +53,9 @@ pub struct Subgraph<World: 'static> {
     /// The event work it runs beside its server: the outbox relay when it
     /// produces events, a task per consumer.
     pub event_tasks: crate::events::EventTasks,
+    /// The settings of its own domain, read with the platform's (see
+    /// `config::domain`); `None` for a subgraph that has none.
+    pub domain_settings: Option<DomainSettingsSpec>,
 }
 
 impl<World> Subgraph<World> {
@@ -78,7 +81,38 @@ impl<World> Subgraph<World> {
             deployed_app_builder: deployed_app::<UsualSchema<Query, Mutation, Loaders>>,
             demo_seeder,
             event_tasks: crate::events::no_event_tasks,
+            domain_settings: None,
         }
+    }
+
+    /// The descriptor with settings of its domain.
+    pub const fn with_domain_settings(mut self, settings: DomainSettingsSpec) -> Self {
+        self.domain_settings = Some(settings);
+        self
+    }
+
+    /// The subgraph's configuration: the platform's variables and its
+    /// domain's, read through `lookup`.
+    pub fn config_from_lookup(
+        &self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<SubgraphConfig, ConfigError> {
+        let mut config = SubgraphConfig::from_lookup(self.default_port, &lookup)?;
+        config.read_domain_settings(self.domain_settings.as_ref(), lookup)?;
+        Ok(config)
+    }
+
+    /// Every variable the subgraph reads: the platform's, then its domain's.
+    pub fn variables(&self) -> Vec<VariableDoc> {
+        crate::config::Variable::ALL
+            .iter()
+            .map(|variable| variable.doc())
+            .chain(
+                self.domain_settings
+                    .iter()
+                    .flat_map(|settings| settings.variables.iter().copied()),
+            )
+            .collect()
     }
 
     /// The same descriptor with event tasks.

@@ -16,6 +16,7 @@ use talentgraph_payment_provider::{
     ProviderError, ProviderSettings,
 };
 
+use crate::settings::{PaymentSettings, ProviderAccount};
 use crate::store;
 
 /// The charge worker: charges each requested invoice at the provider.
@@ -170,7 +171,8 @@ pub fn event_tasks(
             stop.clone(),
         ),
     ];
-    let Some(provider) = &config.payment.provider else {
+    let payment = PaymentSettings::of(config);
+    let Some(provider) = &payment.provider else {
         if config.environment == talentgraph_kit::config::Environment::Production {
             tracing::error!(
                 "PAYMENT_PROVIDER_URL is not set: purchases stay PENDING until a provider is configured"
@@ -182,20 +184,20 @@ pub fn event_tasks(
         }
         return tasks;
     };
-    let client = match provider_client(provider, config) {
+    let client = match provider_client(provider, &payment) {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(%error, "cannot build the payment provider client; charges wait");
             return tasks;
         }
     };
-    let retries = config.payment.charge_retries;
+    let retries = payment.charge_retries;
     let mut settings = ConsumerSettings::for_event::<ChargeRequested>("payment-charges");
     settings.max_deliveries = retries.max_attempts;
     settings.first_retry_delay = retries.first_retry_delay;
     // Longer than a provider call, so a slow answer is not redelivered to
     // a second worker while the first still waits for it.
-    settings.ack_wait = config.payment.provider_timeout * 3;
+    settings.ack_wait = payment.provider_timeout * 3;
     tasks.push(consumer_task(
         database,
         broker,
@@ -214,12 +216,12 @@ pub fn event_tasks(
 
 /// The provider client the configuration describes.
 pub fn provider_client(
-    provider: &talentgraph_kit::config::PaymentProviderConfig,
-    config: &SubgraphConfig,
+    provider: &ProviderAccount,
+    payment: &PaymentSettings,
 ) -> Result<ProviderClient, ProviderError> {
     ProviderClient::new(ProviderSettings {
         base_url: provider.url.clone(),
         secret_key: provider.secret_key.clone(),
-        request_timeout: config.payment.provider_timeout,
+        request_timeout: payment.provider_timeout,
     })
 }

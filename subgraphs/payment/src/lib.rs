@@ -22,6 +22,7 @@ pub mod model;
 pub mod mutation;
 pub mod query;
 pub mod reconcile;
+pub mod settings;
 pub mod store;
 pub mod webhook;
 
@@ -48,6 +49,7 @@ pub static SUBGRAPH: Subgraph<DemoWorld> = Subgraph {
         "payment", 4005, &MIGRATOR, seed_demo,
     )
     .with_event_tasks(consumers::event_tasks)
+    .with_domain_settings(settings::PAYMENT_SETTINGS)
 };
 
 type Schema = UsualSchema<query::Query, mutation::Mutation, loaders::Loaders>;

@@ -35,7 +35,7 @@ pub fn routes(database: Database, config: &SubgraphConfig) -> Router {
         .layer(DefaultBodyLimit::max(256 * 1024))
         .with_state(WebhookState {
             database,
-            secret: config.payment.webhook_secret.clone(),
+            secret: crate::settings::PaymentSettings::of(config).webhook_secret,
         })
 }
 

@@ -60,7 +60,7 @@ pub struct StackOptions {
     pub subgraph_limits: talentgraph_kit::LimitsConfig,
     /// How patiently payment's charge worker retries the provider; tests
     /// use a short version of production's policy.
-    pub charge_retries: talentgraph_kit::config::ChargeRetries,
+    pub charge_retries: talentgraph_payment::settings::ChargeRetries,
     /// How long a subgraph request waits for a database connection.
     pub database_acquire_timeout: Duration,
     /// How long the test client waits for the router's answer.
@@ -78,7 +78,7 @@ impl Default for StackOptions {
             hot_reload: false,
             private_rhai_scripts: false,
             subgraph_limits: talentgraph_kit::LimitsConfig::default(),
-            charge_retries: talentgraph_kit::config::ChargeRetries {
+            charge_retries: talentgraph_payment::settings::ChargeRetries {
                 max_attempts: 4,
                 first_retry_delay: Duration::from_millis(200),
                 breaker_failure_threshold: 3,
@@ -213,12 +213,20 @@ impl Stack {
             config.dataloader_delay = options.dataloader_delay;
             config.router_secret = Some(ROUTER_SECRET.to_owned());
             config.tokens.jwks_url.clone_from(&jwks_url);
-            config.payment.provider = Some(talentgraph_kit::config::PaymentProviderConfig {
-                url: provider.url.clone(),
-                secret_key: provider.secret_key.clone(),
-            });
-            config.payment.webhook_secret = Some(PROVIDER_WEBHOOK_SECRET.to_owned());
-            config.payment.charge_retries = options.charge_retries;
+            config
+                .read_domain_settings(subgraph.domain_settings.as_ref(), |_| None)
+                .expect("the domain settings' defaults are valid");
+            config
+                .domain
+                .insert(talentgraph_payment::settings::PaymentSettings {
+                    provider: Some(talentgraph_payment::settings::ProviderAccount {
+                        url: provider.url.clone(),
+                        secret_key: provider.secret_key.clone(),
+                    }),
+                    webhook_secret: Some(PROVIDER_WEBHOOK_SECRET.to_owned()),
+                    charge_retries: options.charge_retries,
+                    ..talentgraph_payment::settings::PaymentSettings::of(&config)
+                });
             let fetches = Arc::new(AtomicU64::new(0));
             let delay = Arc::new(AtomicU64::new(0));
             let app = instrument(

@@ -26,7 +26,7 @@ pub enum ConfigError {
     },
 }
 
-mod payment;
+mod domain;
 mod reader;
 mod tokens;
 mod variables;
@@ -34,12 +34,11 @@ mod variables;
 #[cfg(test)]
 mod tests;
 
-pub use payment::{ChargeRetries, PaymentConfig, PaymentProviderConfig};
+pub use domain::{DomainSettings, DomainSettingsSpec};
+pub use reader::{DeclaredVariable, VariableReader};
 pub use tokens::{DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES, PUBLISHED_ROUTER_SECRETS, TokenConfig};
-pub use variables::{Variable, VariableDoc};
+pub use variables::{Variable, VariableDoc, markdown_table};
 
-use payment::read_payment_config;
-use reader::VariableReader;
 use tokens::{check_router_secret, read_token_config};
 
 /// Which deployment profile the process runs in.
@@ -148,11 +147,25 @@ pub struct SubgraphConfig {
     /// entity representations (`@requires` fields) can be trusted and the
     /// `X-Forwarded-For` address it passes on names the client.
     pub router_secret: Option<String>,
-    /// The payment provider (read by every subgraph, used by payment).
-    pub payment: PaymentConfig,
+    /// The settings the subgraph's own crate declares (see
+    /// [`DomainSettingsSpec`]); empty until [`SubgraphConfig::read_domain_settings`].
+    pub domain: DomainSettings,
 }
 
 impl SubgraphConfig {
+    /// Reads the settings `spec` declares through `lookup` into
+    /// [`SubgraphConfig::domain`]; with no spec the domain stays empty.
+    pub fn read_domain_settings(
+        &mut self,
+        spec: Option<&DomainSettingsSpec>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        if let Some(spec) = spec {
+            self.domain = (spec.read)(&VariableReader::new(&lookup), self.environment)?;
+        }
+        Ok(())
+    }
+
     /// Reads the configuration from the process environment.
     pub fn from_env(default_port: u16) -> Result<Self, ConfigError> {
         Self::from_lookup(default_port, |name| std::env::var(name).ok())
@@ -164,7 +177,7 @@ impl SubgraphConfig {
         default_port: u16,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let reader = VariableReader { lookup: &lookup };
+        let reader = VariableReader::new(&lookup);
         let environment = match reader.raw(Variable::TalentgraphEnv).as_deref() {
             None | Some("development") => Environment::Development,
             Some("production") => Environment::Production,
@@ -204,7 +217,6 @@ impl SubgraphConfig {
             });
         }
         let tokens = read_token_config(&reader, is_production)?;
-        let payment = read_payment_config(&reader)?;
         let router_secret = reader.raw(Variable::RouterSharedSecret);
         match &router_secret {
             None if is_production => {
@@ -389,7 +401,7 @@ impl SubgraphConfig {
             )?,
             tokens,
             router_secret,
-            payment,
+            domain: DomainSettings::default(),
         })
     }
 }
@@ -400,7 +412,7 @@ impl SubgraphConfig {
 pub fn async_worker_threads_from_lookup(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<Option<usize>, ConfigError> {
-    read_async_worker_threads(&VariableReader { lookup: &lookup })
+    read_async_worker_threads(&VariableReader::new(&lookup))
 }
 
 fn read_async_worker_threads(reader: &VariableReader<'_>) -> Result<Option<usize>, ConfigError> {

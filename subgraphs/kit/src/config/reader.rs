@@ -4,24 +4,48 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::{ConfigError, Variable};
+use super::{ConfigError, Variable, VariableDoc};
 
-pub(super) struct VariableReader<'a> {
-    pub(super) lookup: &'a dyn Fn(&str) -> Option<String>,
+/// A declared variable: the kit's own, or one a subgraph crate declares
+/// for its domain.
+pub trait DeclaredVariable: Copy {
+    fn name(self) -> &'static str;
 }
 
-impl VariableReader<'_> {
+impl DeclaredVariable for Variable {
+    fn name(self) -> &'static str {
+        Variable::name(self)
+    }
+}
+
+impl DeclaredVariable for &'static VariableDoc {
+    fn name(self) -> &'static str {
+        self.name
+    }
+}
+
+/// Reads declared variables through a lookup (the process environment, or
+/// a test's map).
+pub struct VariableReader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl<'a> VariableReader<'a> {
+    pub fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Self { lookup }
+    }
+
     /// The trimmed value, with an empty value treated as unset: an empty
     /// `FOO=` in a compose file or shell almost always means "use the default".
-    pub(super) fn raw(&self, variable: Variable) -> Option<String> {
+    pub fn raw(&self, variable: impl DeclaredVariable) -> Option<String> {
         (self.lookup)(variable.name())
             .map(|value| value.trim().to_owned())
             .filter(|value| !value.is_empty())
     }
 
-    pub(super) fn parsed<T: FromStr>(
+    pub fn parsed<T: FromStr>(
         &self,
-        variable: Variable,
+        variable: impl DeclaredVariable,
         default: T,
         expected: &str,
     ) -> Result<T, ConfigError> {
@@ -37,9 +61,9 @@ impl VariableReader<'_> {
 
     /// A duration given in whole units (`Duration::from_secs`,
     /// `Duration::from_millis`), within `minimum..=maximum` of them.
-    pub(super) fn duration(
+    pub fn duration(
         &self,
-        variable: Variable,
+        variable: impl DeclaredVariable,
         from_units: fn(u64) -> Duration,
         default: u64,
         minimum: u64,
@@ -50,9 +74,9 @@ impl VariableReader<'_> {
         ))
     }
 
-    pub(super) fn ranged<T>(
+    pub fn ranged<T>(
         &self,
-        variable: Variable,
+        variable: impl DeclaredVariable,
         default: T,
         minimum: T,
         maximum: T,

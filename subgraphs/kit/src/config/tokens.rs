@@ -1,14 +1,11 @@
 //! Access tokens, the router secret and sign-in limits.
 
-use std::time::Duration;
-
 use super::reader::VariableReader;
 use super::{ConfigError, Variable};
 
-/// Access tokens: how every subgraph verifies them and how the auth
-/// subgraph issues them. The issuing settings are read by every process so
-/// that one typed configuration is validated at start-up, but only auth
-/// uses them.
+/// How every subgraph verifies access tokens. How auth issues them (their
+/// lifetimes, key rotation, sign-in limits) is auth's own setting
+/// (`talentgraph_auth::settings`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenConfig {
     /// The `iss` claim auth writes and every subgraph requires.
@@ -20,20 +17,6 @@ pub struct TokenConfig {
     /// How many verified tokens one generation of a verifier's memory
     /// keeps (see `tokens`); zero verifies every token in full every time.
     pub verified_token_cache_entries: usize,
-    /// How long an access token is valid.
-    pub access_token_lifetime: Duration,
-    /// How long a session may be refreshed before signing in again.
-    pub refresh_token_lifetime: Duration,
-    /// How old the signing key may get before auth rotates it.
-    pub key_rotation_interval: Duration,
-    /// How long a new signing key is published before it signs: verifiers
-    /// that cache the key set learn it before the first token needs it.
-    pub key_publication_delay: Duration,
-    /// Failed sign-ins allowed per account within the window.
-    pub sign_in_failures_per_account: u32,
-    /// Failed sign-ins allowed per client address within the window.
-    pub sign_in_failures_per_address: u32,
-    pub sign_in_window: Duration,
 }
 
 /// The default auth address (the port table in the README), used outside
@@ -110,7 +93,6 @@ pub(super) fn read_token_config(
             expected: "an http:// URL inside the deployment (TLS is the mesh's job)".to_owned(),
         });
     }
-    const DAY: u64 = 24 * 60 * 60;
     Ok(TokenConfig {
         issuer: reader
             .raw(Variable::AuthIssuer)
@@ -124,45 +106,6 @@ pub(super) fn read_token_config(
             DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES,
             0,
             1_000_000,
-        )?,
-        access_token_lifetime: reader.duration(
-            Variable::AuthAccessTokenTtlSeconds,
-            Duration::from_secs,
-            900,
-            10,
-            86_400,
-        )?,
-        refresh_token_lifetime: Duration::from_secs(
-            reader.ranged(Variable::AuthRefreshTokenTtlDays, 30, 1, 365)? * DAY,
-        ),
-        key_rotation_interval: Duration::from_secs(
-            reader.ranged(Variable::AuthKeyRotationDays, 30, 1, 365)? * DAY,
-        ),
-        key_publication_delay: reader.duration(
-            Variable::AuthKeyPublicationDelaySeconds,
-            Duration::from_secs,
-            if is_production { 600 } else { 0 },
-            0,
-            DAY,
-        )?,
-        sign_in_failures_per_account: reader.ranged(
-            Variable::AuthSignInMaxFailuresPerAccount,
-            5,
-            1,
-            1_000,
-        )?,
-        sign_in_failures_per_address: reader.ranged(
-            Variable::AuthSignInMaxFailuresPerAddress,
-            50,
-            1,
-            100_000,
-        )?,
-        sign_in_window: reader.duration(
-            Variable::AuthSignInWindowSeconds,
-            Duration::from_secs,
-            900,
-            1,
-            DAY,
         )?,
     })
 }

@@ -5,7 +5,8 @@
 ///
 /// The parser below reads variables only through this enum, so a variable
 /// cannot be read without being declared here, and the README's
-/// configuration table is checked against [`Variable::ALL`] by a test: the
+/// configuration table is checked against [`Variable::ALL`] and the
+/// subgraphs' domain variables by a test (`talentgraph-subgraphs`): the
 /// documentation cannot drift from the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variable {
@@ -46,17 +47,6 @@ pub enum Variable {
     AuthAudience,
     AuthVerifiedTokenCacheEntries,
     RouterSharedSecret,
-    AuthAccessTokenTtlSeconds,
-    AuthRefreshTokenTtlDays,
-    AuthKeyRotationDays,
-    AuthKeyPublicationDelaySeconds,
-    AuthSignInMaxFailuresPerAccount,
-    AuthSignInMaxFailuresPerAddress,
-    AuthSignInWindowSeconds,
-    PaymentProviderUrl,
-    PaymentProviderSecretKey,
-    PaymentProviderTimeoutSeconds,
-    PaymentWebhookSecret,
 }
 
 /// A variable's name and its documentation, as the README shows them.
@@ -107,17 +97,6 @@ impl Variable {
         Self::AuthAudience,
         Self::AuthVerifiedTokenCacheEntries,
         Self::RouterSharedSecret,
-        Self::AuthAccessTokenTtlSeconds,
-        Self::AuthRefreshTokenTtlDays,
-        Self::AuthKeyRotationDays,
-        Self::AuthKeyPublicationDelaySeconds,
-        Self::AuthSignInMaxFailuresPerAccount,
-        Self::AuthSignInMaxFailuresPerAddress,
-        Self::AuthSignInWindowSeconds,
-        Self::PaymentProviderUrl,
-        Self::PaymentProviderSecretKey,
-        Self::PaymentProviderTimeoutSeconds,
-        Self::PaymentWebhookSecret,
     ];
 
     pub const fn doc(self) -> VariableDoc {
@@ -307,78 +286,22 @@ impl Variable {
                 default: "(required in production: ≥ 32 random characters, none written in this repository; ≥ 16 characters in development)",
                 meaning: "the value the router sends as `x-talentgraph-router`; requests with it are trusted to carry router-supplied `@requires` data and client addresses",
             },
-            Self::AuthAccessTokenTtlSeconds => VariableDoc {
-                name: "AUTH_ACCESS_TOKEN_TTL_SECONDS",
-                default: "900",
-                meaning: "access-token lifetime (auth only)",
-            },
-            Self::AuthRefreshTokenTtlDays => VariableDoc {
-                name: "AUTH_REFRESH_TOKEN_TTL_DAYS",
-                default: "30",
-                meaning: "session lifetime (auth only)",
-            },
-            Self::AuthKeyRotationDays => VariableDoc {
-                name: "AUTH_KEY_ROTATION_DAYS",
-                default: "30",
-                meaning: "age at which auth rotates its signing key (auth only)",
-            },
-            Self::AuthKeyPublicationDelaySeconds => VariableDoc {
-                name: "AUTH_KEY_PUBLICATION_DELAY_SECONDS",
-                default: "0 (600 in production)",
-                meaning: "how long a new key is published before it signs, so verifiers' cached key sets learn it first (auth only)",
-            },
-            Self::AuthSignInMaxFailuresPerAccount => VariableDoc {
-                name: "AUTH_SIGN_IN_MAX_FAILURES_PER_ACCOUNT",
-                default: "5",
-                meaning: "failed sign-ins per account from one client address per window before `RATE_LIMITED` (auth only)",
-            },
-            Self::AuthSignInMaxFailuresPerAddress => VariableDoc {
-                name: "AUTH_SIGN_IN_MAX_FAILURES_PER_ADDRESS",
-                default: "50",
-                meaning: "failed sign-ins per client address per window before `RATE_LIMITED` (auth only)",
-            },
-            Self::AuthSignInWindowSeconds => VariableDoc {
-                name: "AUTH_SIGN_IN_WINDOW_SECONDS",
-                default: "900",
-                meaning: "the rate-limit window (auth only)",
-            },
-            Self::PaymentProviderUrl => VariableDoc {
-                name: "PAYMENT_PROVIDER_URL",
-                default: "(unset: purchases stay `PENDING`, logged as an error in production)",
-                meaning: "the Stripe-compatible API charges go to, such as `https://api.stripe.com`; the dev stack sets its local provider (payment only)",
-            },
-            Self::PaymentProviderSecretKey => VariableDoc {
-                name: "PAYMENT_PROVIDER_SECRET_KEY",
-                default: "(unset; required with `PAYMENT_PROVIDER_URL`)",
-                meaning: "the provider's secret API key, `sk_…` (payment only)",
-            },
-            Self::PaymentProviderTimeoutSeconds => VariableDoc {
-                name: "PAYMENT_PROVIDER_TIMEOUT_SECONDS",
-                default: "10",
-                meaning: "how long one provider request may take before it counts as failed, shorter than the charge worker's acknowledgement wait (payment only)",
-            },
-            Self::PaymentWebhookSecret => VariableDoc {
-                name: "PAYMENT_WEBHOOK_SECRET",
-                default: "(unset: webhooks answered 503)",
-                meaning: "the secret the provider signs webhooks with, `whsec_…` (payment only)",
-            },
         }
     }
 
     pub const fn name(self) -> &'static str {
         self.doc().name
     }
+}
 
-    /// The README's configuration table, rendered from [`Variable::ALL`].
-    pub fn markdown_table() -> String {
-        let mut table = String::from("| variable | default | meaning |\n|---|---|---|\n");
-        for variable in Self::ALL {
-            let doc = variable.doc();
-            table.push_str(&format!(
-                "| `{}` | {} | {} |\n",
-                doc.name, doc.default, doc.meaning
-            ));
-        }
-        table
+/// A configuration table as the README shows it: one row per variable.
+pub fn markdown_table(variables: impl IntoIterator<Item = VariableDoc>) -> String {
+    let mut table = String::from("| variable | default | meaning |\n|---|---|---|\n");
+    for doc in variables {
+        table.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            doc.name, doc.default, doc.meaning
+        ));
     }
+    table
 }

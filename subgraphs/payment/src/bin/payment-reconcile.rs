@@ -6,7 +6,7 @@
 
 use std::process::ExitCode;
 
-use talentgraph_kit::{Database, SubgraphConfig};
+use talentgraph_kit::Database;
 
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -23,20 +23,22 @@ fn main() -> ExitCode {
 }
 
 async fn run() -> ExitCode {
-    let config = match SubgraphConfig::from_env(talentgraph_payment::SUBGRAPH.default_port) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("payment-reconcile: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let Some(provider) = &config.payment.provider else {
+    let config =
+        match talentgraph_payment::SUBGRAPH.config_from_lookup(|name| std::env::var(name).ok()) {
+            Ok(config) => config,
+            Err(error) => {
+                eprintln!("payment-reconcile: {error}");
+                return ExitCode::from(2);
+            }
+        };
+    let payment = talentgraph_payment::settings::PaymentSettings::of(&config);
+    let Some(provider) = &payment.provider else {
         eprintln!(
             "payment-reconcile: PAYMENT_PROVIDER_URL and PAYMENT_PROVIDER_SECRET_KEY are required"
         );
         return ExitCode::from(2);
     };
-    let client = match talentgraph_payment::consumers::provider_client(provider, &config) {
+    let client = match talentgraph_payment::consumers::provider_client(provider, &payment) {
         Ok(client) => client,
         Err(error) => {
             eprintln!("payment-reconcile: {error}");

@@ -1,0 +1,198 @@
+//! Payment's own settings: the provider it charges through, how it checks
+//! the provider's webhooks, and how patiently it retries.
+
+use std::time::Duration;
+
+use talentgraph_kit::SubgraphConfig;
+use talentgraph_kit::config::{
+    ConfigError, DomainSettings, DomainSettingsSpec, VariableDoc, VariableReader,
+};
+
+pub const PROVIDER_URL: VariableDoc = VariableDoc {
+    name: "PAYMENT_PROVIDER_URL",
+    default: "(unset: purchases stay `PENDING`, logged as an error in production)",
+    meaning: "the Stripe-compatible API charges go to, such as `https://api.stripe.com`; the dev stack sets its local provider (payment only)",
+};
+
+pub const PROVIDER_SECRET_KEY: VariableDoc = VariableDoc {
+    name: "PAYMENT_PROVIDER_SECRET_KEY",
+    default: "(unset; required with `PAYMENT_PROVIDER_URL`)",
+    meaning: "the provider's secret API key, `sk_…` (payment only)",
+};
+
+pub const PROVIDER_TIMEOUT_SECONDS: VariableDoc = VariableDoc {
+    name: "PAYMENT_PROVIDER_TIMEOUT_SECONDS",
+    default: "10",
+    meaning: "how long one provider request may take before it counts as failed, shorter than the charge worker's acknowledgement wait (payment only)",
+};
+
+pub const WEBHOOK_SECRET: VariableDoc = VariableDoc {
+    name: "PAYMENT_WEBHOOK_SECRET",
+    default: "(unset: webhooks answered 503)",
+    meaning: "the secret the provider signs webhooks with, `whsec_…` (payment only)",
+};
+
+/// How payment's settings are read, for its descriptor.
+pub const PAYMENT_SETTINGS: DomainSettingsSpec = DomainSettingsSpec {
+    variables: &[
+        PROVIDER_URL,
+        PROVIDER_SECRET_KEY,
+        PROVIDER_TIMEOUT_SECONDS,
+        WEBHOOK_SECRET,
+    ],
+    read: |reader, _| Ok(DomainSettings::of(PaymentSettings::read(reader)?)),
+};
+
+/// Where the payment subgraph charges and how it checks webhooks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentSettings {
+    /// `PAYMENT_PROVIDER_URL` and `PAYMENT_PROVIDER_SECRET_KEY`, set
+    /// together or not at all.
+    pub provider: Option<ProviderAccount>,
+    pub provider_timeout: Duration,
+    pub webhook_secret: Option<String>,
+    /// How the charge worker retries; fixed in code (tests shorten it).
+    pub charge_retries: ChargeRetries,
+}
+
+/// How patiently the charge worker retries a provider that does not
+/// answer: `max_attempts` deliveries with delays doubling from
+/// `first_retry_delay`, and a circuit breaker that opens after
+/// `breaker_failure_threshold` consecutive failures for about
+/// `breaker_open_for`. While it is open no delivery is spent: charges wait
+/// in the stream, and each open period costs one probe delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChargeRetries {
+    pub max_attempts: i64,
+    pub first_retry_delay: Duration,
+    pub breaker_failure_threshold: u32,
+    pub breaker_open_for: Duration,
+}
+
+impl Default for ChargeRetries {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            first_retry_delay: Duration::from_millis(500),
+            breaker_failure_threshold: 3,
+            breaker_open_for: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The provider's API and the key payment uses it with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProviderAccount {
+    pub url: String,
+    pub secret_key: String,
+}
+
+/// The key stays out of logs and panics.
+impl std::fmt::Debug for ProviderAccount {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ProviderAccount")
+            .field("url", &self.url)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl PaymentSettings {
+    fn read(reader: &VariableReader<'_>) -> Result<Self, ConfigError> {
+        let provider = match (reader.raw(&PROVIDER_URL), reader.raw(&PROVIDER_SECRET_KEY)) {
+            (None, None) => None,
+            (Some(url), Some(secret_key)) => {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(ConfigError::Invalid {
+                        variable: PROVIDER_URL.name,
+                        value: url,
+                        expected: "an http:// or https:// URL".to_owned(),
+                    });
+                }
+                Some(ProviderAccount { url, secret_key })
+            }
+            (Some(_), None) => {
+                return Err(ConfigError::Missing {
+                    variable: PROVIDER_SECRET_KEY.name,
+                    hint: "the provider's secret key (sk_…), needed with PAYMENT_PROVIDER_URL",
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Missing {
+                    variable: PROVIDER_URL.name,
+                    hint: "the provider's API URL, needed with PAYMENT_PROVIDER_SECRET_KEY",
+                });
+            }
+        };
+        Ok(Self {
+            provider,
+            provider_timeout: reader.duration(
+                &PROVIDER_TIMEOUT_SECONDS,
+                Duration::from_secs,
+                10,
+                1,
+                60,
+            )?,
+            webhook_secret: reader.raw(&WEBHOOK_SECRET),
+            charge_retries: ChargeRetries::default(),
+        })
+    }
+
+    /// The settings `config` carries, or the defaults (no provider, no
+    /// webhook secret) when it was made without them (a test's
+    /// configuration).
+    pub fn of(config: &SubgraphConfig) -> Self {
+        config.domain.get::<Self>().cloned().unwrap_or_else(|| {
+            Self::read(&VariableReader::new(&|_| None))
+                .expect("the defaults are within their ranges")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(pairs: &[(&str, &str)]) -> Result<PaymentSettings, ConfigError> {
+        let lookup = |name: &str| {
+            pairs
+                .iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, value)| (*value).to_owned())
+        };
+        PaymentSettings::read(&VariableReader::new(&lookup))
+    }
+
+    /// The provider's URL and key come together or not at all, and the
+    /// URL must be one.
+    #[test]
+    fn the_provider_needs_its_url_and_key_together() {
+        assert_eq!(read(&[]).expect("no provider is valid").provider, None);
+        assert!(
+            read(&[("PAYMENT_PROVIDER_URL", "https://api.stripe.com")])
+                .expect_err("a URL without a key")
+                .to_string()
+                .contains("PAYMENT_PROVIDER_SECRET_KEY")
+        );
+        assert!(
+            read(&[("PAYMENT_PROVIDER_SECRET_KEY", "sk_test")])
+                .expect_err("a key without a URL")
+                .to_string()
+                .contains("PAYMENT_PROVIDER_URL")
+        );
+        assert!(
+            read(&[
+                ("PAYMENT_PROVIDER_URL", "api.stripe.com"),
+                ("PAYMENT_PROVIDER_SECRET_KEY", "sk_test")
+            ])
+            .is_err()
+        );
+        let settings = read(&[
+            ("PAYMENT_PROVIDER_URL", "https://api.stripe.com"),
+            ("PAYMENT_PROVIDER_SECRET_KEY", "sk_test_secret"),
+        ])
+        .expect("both given");
+        assert!(!format!("{settings:?}").contains("sk_test_secret"));
+    }
+}
