@@ -134,7 +134,7 @@ fn assemble(
     // that the CPUs are saturated and waiting longer only piles up memory.
     let passwords = crate::passwords::PasswordWork::per_cpu(std::time::Duration::from_millis(250));
     let sessions = Arc::new(Sessions::new(database.clone(), keys.clone(), passwords));
-    let graphql = talentgraph_kit::server::subgraph_app::<_, Loaders>(
+    let graphql = talentgraph_kit::http_app::subgraph_app::<_, Loaders>(
         schema(
             database.clone(),
             config,

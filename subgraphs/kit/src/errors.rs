@@ -9,8 +9,6 @@ use std::fmt::Display;
 
 use async_graphql::ErrorExtensions;
 
-use crate::config::ConfigError;
-
 /// Every `extensions.code` a Talentgraph subgraph can emit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -259,4 +257,20 @@ pub enum KitError {
     #[cfg(feature = "testing")]
     #[error("test harness: {0}")]
     TestHarness(String),
+}
+
+/// A configuration problem, always naming the variable at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {variable} is required but not set ({hint})")]
+    Missing {
+        variable: &'static str,
+        hint: &'static str,
+    },
+    #[error("environment variable {variable}={value:?} is invalid: expected {expected}")]
+    Invalid {
+        variable: &'static str,
+        value: String,
+        expected: String,
+    },
 }

@@ -13,6 +13,7 @@ mod allocator;
 pub mod auth;
 pub mod batching;
 pub mod config;
+pub mod connections;
 pub mod database;
 pub mod demo;
 
@@ -21,6 +22,7 @@ pub mod events;
 pub mod generational_cache;
 pub mod graphql;
 pub mod guards;
+pub mod http_app;
 pub mod identity;
 pub mod input;
 pub mod loaders;

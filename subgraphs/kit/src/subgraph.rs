@@ -217,7 +217,7 @@ pub fn app<S: SubgraphSchema>(
     config: &SubgraphConfig,
     authenticator: SharedAuthenticator,
 ) -> Router {
-    crate::server::subgraph_app::<_, S::Loaders>(
+    crate::http_app::subgraph_app::<_, S::Loaders>(
         schema::<S>(database.clone(), config, SchemaAudience::AnyCaller),
         schema::<S>(database.clone(), config, SchemaAudience::TheRouter),
         database,

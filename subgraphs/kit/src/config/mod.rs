@@ -10,21 +10,7 @@ use std::time::Duration;
 
 use crate::database::{PlanCacheMode, RandomPageCost, ServingPool};
 
-/// A configuration problem, always naming the variable at fault.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {variable} is required but not set ({hint})")]
-    Missing {
-        variable: &'static str,
-        hint: &'static str,
-    },
-    #[error("environment variable {variable}={value:?} is invalid: expected {expected}")]
-    Invalid {
-        variable: &'static str,
-        value: String,
-        expected: String,
-    },
-}
+pub use crate::errors::ConfigError;
 
 mod domain;
 mod reader;
@@ -40,6 +26,9 @@ pub use tokens::{DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES, PUBLISHED_ROUTER_SECRETS,
 pub use variables::{Variable, VariableDoc, markdown_table};
 
 use tokens::{check_router_secret, read_token_config};
+
+/// `GRAPHQL_DOCUMENT_CACHE_ENTRIES`'s default.
+pub const DEFAULT_DOCUMENT_CACHE_ENTRIES: usize = 256;
 
 /// Which deployment profile the process runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -395,7 +384,7 @@ impl SubgraphConfig {
             )?,
             document_cache_entries: reader.ranged(
                 Variable::GraphqlDocumentCacheEntries,
-                crate::graphql::DEFAULT_DOCUMENT_CACHE_ENTRIES,
+                DEFAULT_DOCUMENT_CACHE_ENTRIES,
                 0,
                 65_536,
             )?,

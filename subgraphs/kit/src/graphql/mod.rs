@@ -12,9 +12,6 @@ use async_graphql::{ObjectType, SchemaBuilder, SubscriptionType};
 use crate::config::LimitsConfig;
 use crate::request::RequestContext;
 
-/// `GRAPHQL_DOCUMENT_CACHE_ENTRIES`'s default.
-pub const DEFAULT_DOCUMENT_CACHE_ENTRIES: usize = 256;
-
 /// Adds a subgraph's per-request data (its DataLoaders) to a request.
 pub type RequestDataHook =
     Arc<dyn Fn(&RequestContext, async_graphql::Request) -> async_graphql::Request + Send + Sync>;
@@ -49,7 +46,9 @@ impl<E: async_graphql::Executor> GraphqlEndpoint<E> {
             authenticator: Arc::new(crate::auth::NoTokenVerification),
             router_secret: None,
             service_sdl_exposed: true,
-            document_cache: document_cache::DocumentCache::new(DEFAULT_DOCUMENT_CACHE_ENTRIES),
+            document_cache: document_cache::DocumentCache::new(
+                crate::config::DEFAULT_DOCUMENT_CACHE_ENTRIES,
+            ),
         }
     }
 

@@ -1,0 +1,106 @@
+//! A subgraph's HTTP application: `/graphql` with its loaders, limits and
+//! authenticator, and `/health`, `/ready` and `/metrics`.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use crate::config::SubgraphConfig;
+use crate::database::Database;
+
+/// A subgraph's whole HTTP application: `/graphql` around `executor` (and
+/// `router_executor`, the same schema for
+/// [`SchemaAudience::TheRouter`](crate::graphql::SchemaAudience), for
+/// requests that carry the router's secret) with the configured limits, a
+/// fresh `Loaders` per request and `authenticator`, plus `/health`,
+/// `/ready` and `/metrics`.
+pub fn subgraph_app<E, Loaders>(
+    executor: E,
+    router_executor: E,
+    database: Database,
+    config: &SubgraphConfig,
+    authenticator: crate::auth::SharedAuthenticator,
+) -> Router
+where
+    E: async_graphql::Executor,
+    Loaders: crate::loaders::RequestLoaders,
+{
+    let loader_database = database.clone();
+    let window = config.dataloader_delay;
+    let endpoint = crate::GraphqlEndpoint::new(
+        executor,
+        config.limits.clone(),
+        config.max_request_body_bytes,
+    )
+    .with_request_data(move |request_context, request| {
+        let gathering = if window.is_zero() {
+            crate::batching::BatchGathering::UntilRequestIdle(request_context.activity.clone())
+        } else {
+            crate::batching::BatchGathering::FixedWindow(window)
+        };
+        let scope = crate::loaders::LoaderScope {
+            database: &loader_database,
+            gathering,
+            request: request_context,
+        };
+        request.data(Loaders::for_request(&scope))
+    })
+    .with_authenticator(authenticator)
+    .with_router_executor(router_executor)
+    .with_router_secret(config.router_secret.clone())
+    .with_service_sdl(config.introspection_enabled)
+    .with_document_cache(config.document_cache_entries);
+    let app = with_health_routes(crate::graphql::http::routes(endpoint), database.clone());
+    if config.metrics_listen_address.is_some() {
+        app
+    } else {
+        app.merge(metrics_routes(database))
+    }
+}
+
+/// `GET /metrics` alone: served on the GraphQL port in development, on a
+/// listener of its own (`METRICS_LISTEN_ADDR`) otherwise.
+pub fn metrics_routes(database: Database) -> Router {
+    Router::new()
+        .route("/metrics", get(prometheus_metrics))
+        .with_state(database)
+}
+
+/// Adds `/health` (the process is up), `/ready` (it can reach its
+/// database) to a subgraph's routes.
+pub fn with_health_routes(router: Router, database: Database) -> Router {
+    let health = Router::new()
+        .route("/health", get(|| async { (StatusCode::OK, "ok") }))
+        .route("/ready", get(ready))
+        .with_state(database);
+    router.merge(health)
+}
+
+async fn prometheus_metrics(State(database): State<Database>) -> axum::response::Response {
+    match crate::metrics::metrics() {
+        Some(metrics) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            metrics.render(&database),
+        )
+            .into_response(),
+        None => (StatusCode::SERVICE_UNAVAILABLE, "metrics unavailable").into_response(),
+    }
+}
+
+async fn ready(State(database): State<Database>) -> impl IntoResponse {
+    match tokio::time::timeout(Duration::from_secs(2), database.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Err(error)) => {
+            tracing::warn!(error = %error.detail(), "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timed out"),
+    }
+}
