@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Hive Router (The Guild's federation router, MIT), pinned, into a
 # known directory, once. It is the second router the bench measures beside
-# the pinned Apollo Router (tests/README.md, "Pages under load").
+# the pinned Apollo Router (docs/performance.md, "Pages under load").
 #
 # 0.2.0 is the newest release that builds with this machine's rustc (0.3.x
 # needs rustc 1.97). The `graphiql` feature makes its build script use the

@@ -32,7 +32,7 @@ pub mod web;
 
 pub use answers::{RouterResponse, merge_multipart_answer, router_answer_body};
 pub use pages::{PAGES, PageBudget, operation_document, page_budgets, page_document, page_request};
-pub use readme::{write_readme_section, write_tests_readme_section};
+pub use readme::{run_provenance, write_docs_section};
 pub use stack::{Cost, PROVIDER_WEBHOOK_SECRET, RunningSubgraph, Stack, StackOptions};
 pub use talentgraph_launch::RouterKind;
 pub use talentgraph_launch::router::{

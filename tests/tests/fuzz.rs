@@ -1,6 +1,6 @@
 //! The short fuzzing run CI does on every change: generated valid documents
 //! with awkward values against every subgraph (the long run is the
-//! `fuzz-subgraphs` binary; see tests/README.md). No answer may be a 5xx,
+//! `fuzz-subgraphs` binary; see docs/attacks.md). No answer may be a 5xx,
 //! an internal error, or later than the router's subgraph timeout.
 
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //!
 //! Every subgraph passes every audit, recommendations included. The router
 //! must pass every requirement; its remaining recommendations are Apollo
-//! Router's own behaviour (listed in tests/README.md), counted here so a
+//! Router's own behaviour (listed in docs/attacks.md), counted here so a
 //! change in either direction is noticed.
 
 use std::process::Command;

@@ -495,7 +495,7 @@ async fn guessing_from_one_address_does_not_lock_the_owner_out() {
 /// bounded, so excess attempts are answered RATE_LIMITED quickly, while
 /// `me` and the key set (which need a pooled connection but no hash) keep
 /// answering throughout. Counts, not times, are asserted; the probes'
-/// latency is printed for tests/README.md.
+/// latency is printed for docs/attacks.md.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_of_password_work_leaves_other_requests_answered() {
     let Auth { app, .. } = auth().await;
@@ -845,7 +845,7 @@ async fn jwks_cache_survives_auth_outages_and_learns_new_keys() {
 /// tokens name a cached key are verified from the cache without waiting:
 /// the stale cache is refreshed by one background fetch, not by each
 /// request. Counts are asserted (every token verifies, at most one fetch
-/// in flight); the latency is printed for tests/README.md.
+/// in flight); the latency is printed for docs/attacks.md.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hanging_auth_never_delays_requests_with_known_keys() {
     let Auth { app, config, .. } = auth().await;

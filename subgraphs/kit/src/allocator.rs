@@ -10,7 +10,7 @@
 //! jemalloc (through `tikv-jemallocator`) answers a request from a per-thread
 //! cache that gives back the block of that size freed last, which is
 //! usually still cached. mimalloc, the allocator before it, executed fewer
-//! instructions per fetch (counted with callgrind, see `tests/README.md`),
+//! instructions per fetch (counted with callgrind, see `docs/performance.md`),
 //! but it hands out a page's free blocks in turn and takes the blocks freed
 //! since only when that list is empty, so under load, with the router and
 //! PostgreSQL sharing the cores, the block it popped had often left the

@@ -99,7 +99,7 @@ pub fn postgres_command(
 /// socket: a statement's round trip then skips the kernel's TCP stack in
 /// both processes. Under the page benchmark,
 /// where PostgreSQL, the subgraphs and the router share two cores, that
-/// took 9 to 20 % off PostgreSQL's CPU per page (tests/README.md, "Pages
+/// took 9 to 20 % off PostgreSQL's CPU per page (docs/performance.md, "Pages
 /// under load"). PostgreSQL refuses to start when the socket's path is
 /// longer than the kernel allows, so a running cluster's socket path
 /// always fits.

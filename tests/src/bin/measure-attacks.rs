@@ -1,6 +1,6 @@
 //! Measures the cross-subgraph amplification query (issue 11, item 4)
 //! through the real router, before and after the bounds, and rewrites the
-//! table in `tests/README.md`: response bytes, time, subgraph fetches and
+//! table in `docs/attacks.md`: response bytes, time, subgraph fetches and
 //! the router's resident memory. Latency and memory are reported, never
 //! asserted. Run: `cargo run --release -p talentgraph-e2e --bin measure-attacks`.
 //!
@@ -235,7 +235,8 @@ async fn main() {
         bomb_after.1,
     );
     println!("{table}");
-    talentgraph_e2e::write_tests_readme_section(
+    talentgraph_e2e::write_docs_section(
+        "docs/attacks.md",
         TABLE_START,
         TABLE_END,
         &table,

@@ -1,5 +1,5 @@
 //! Measures the event bus on this machine and rewrites the table in
-//! `tests/README.md`: how fast the outbox relay drains a backlog to NATS
+//! `docs/events.md`: how fast the outbox relay drains a backlog to NATS
 //! JetStream, and the lag from a producer's commit to the consumer's commit
 //! while events are written live. Reported, never asserted.
 //!
@@ -274,7 +274,8 @@ async fn main() {
             .map(usize::from)
             .unwrap_or(1),
     );
-    talentgraph_e2e::write_tests_readme_section(
+    talentgraph_e2e::write_docs_section(
+        "docs/events.md",
         TABLE_START,
         TABLE_END,
         &table,

@@ -1,5 +1,5 @@
 //! Measures every page through the real router and rewrites the table in
-//! `tests/README.md`: subgraphs touched, fetches, SQL statements at page
+//! `docs/performance.md`: subgraphs touched, fetches, SQL statements at page
 //! size 10 and 100, and median latency on this machine (reported, never
 //! asserted). Run: `cargo run --release -p talentgraph-e2e --bin measure-pages`.
 
@@ -71,5 +71,5 @@ async fn main() {
             .unwrap_or(1),
     );
     println!("{table}");
-    talentgraph_e2e::write_tests_readme_section(TABLE_START, TABLE_END, &table, "");
+    talentgraph_e2e::write_docs_section("docs/performance.md", TABLE_START, TABLE_END, &table, "");
 }

@@ -14,7 +14,7 @@
 use talentgraph_e2e::web::{
     BrowserScenario, browser_expectations, run_browser_scenario, serve_web_app,
 };
-use talentgraph_e2e::{Stack, StackOptions, write_readme_section};
+use talentgraph_e2e::{Stack, StackOptions, write_docs_section};
 
 const TABLE_START: &str = "<!-- web-measurements:start -->";
 const TABLE_END: &str = "<!-- web-measurements:end -->";
@@ -60,7 +60,7 @@ async fn main() {
          counted as a page request but is inside the time. Checkout is not here: its one request is a payment, \
          measured by the payment tests.\n{TABLE_END}"
     );
-    write_readme_section(
+    write_docs_section(
         "web/README.md",
         TABLE_START,
         TABLE_END,

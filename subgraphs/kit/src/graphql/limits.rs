@@ -315,7 +315,7 @@ impl OperationWalk<'_> {
     /// `_entities` fetches carry every representation in one variable,
     /// and copying that list to learn its length, twice per fetch, cost
     /// jobseeker 6 % and payment 9 % of their instructions per JobSearchPage
-    /// fetch (counted under callgrind; tests/README.md).
+    /// fetch (counted under callgrind; docs/performance.md).
     fn resolve(&self, value: &DocumentValue) -> Option<Cow<'_, Value>> {
         match value {
             DocumentValue::Variable(variable) => self

@@ -90,7 +90,7 @@
 //! process's own code reach only by making fewer system calls.
 //!
 //! Output: a markdown table between the `bench` markers of
-//! `tests/README.md` and every figure as JSON in `target/bench/bench.json`.
+//! `docs/performance.md` and every figure as JSON in `target/bench/bench.json`.
 //! The dev stack's ports (4000–4006, 4100, 4200, 54329, 54222) must be free.
 
 mod cpu;
@@ -106,7 +106,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use talentgraph_demo_world::DemoWorld;
-use talentgraph_e2e::{repository_root, write_tests_readme_section};
+use talentgraph_e2e::{repository_root, write_docs_section};
 use talentgraph_launch::{ChildProcess, RunningRouter};
 
 pub use cpu::*;
@@ -152,7 +152,8 @@ async fn main() {
             serde_json::to_string_pretty(&counts).expect("serializes"),
         )
         .expect("writes target/bench/instructions.json");
-        write_tests_readme_section(
+        write_docs_section(
+            "docs/performance.md",
             INSTRUCTIONS_TABLE_START,
             INSTRUCTIONS_TABLE_END,
             &instructions_markdown(&counts, &options),
@@ -187,7 +188,8 @@ async fn main() {
     } else {
         (TABLE_START, TABLE_END, "## Pages under load\n\n")
     };
-    write_tests_readme_section(
+    write_docs_section(
+        "docs/performance.md",
         start,
         end,
         &markdown(&measurements, &options, (start, end)),
