@@ -5,14 +5,16 @@ use std::process::Command;
 use super::{RouterAddresses, RouterLaunch};
 
 /// Variables the router must not inherit: the standard OTLP variables make
-/// it refuse to start (its endpoint comes from `ROUTER_OTLP_ENDPOINT`), and
-/// GraphOS credentials would connect it to Apollo's services.
-const REMOVED_VARIABLES: [&str; 5] = [
+/// it refuse to start (its endpoint comes from `ROUTER_OTLP_ENDPOINT`),
+/// GraphOS credentials would connect it to Apollo's services, and a
+/// `RUST_BACKTRACE` meant for our own binaries makes it warn at every start.
+const REMOVED_VARIABLES: [&str; 6] = [
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
     "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
     "APOLLO_KEY",
     "APOLLO_GRAPH_REF",
+    "RUST_BACKTRACE",
 ];
 
 pub(super) fn command(launch: &RouterLaunch, addresses: &RouterAddresses) -> Command {

@@ -216,6 +216,7 @@ impl RouterLaunch {
             kind: self.kind,
             addresses,
             process,
+            start_up_log: String::new(),
         })
     }
 
@@ -228,7 +229,7 @@ impl RouterLaunch {
             .wait_until_ready_async(&readiness, START_TIMEOUT)
             .await
         {
-            Ok(()) => Ok(router),
+            Ok(()) => Ok(router.ready()),
             Err(failure) => Err(self.start_failed(&failure, &router.process)),
         }
     }
@@ -246,7 +247,7 @@ impl RouterLaunch {
                 .wait_until_ready_async(&readiness, START_TIMEOUT)
                 .await
             {
-                Ok(()) => return Ok(router),
+                Ok(()) => return Ok(router.ready()),
                 Err(failure) => {
                     let port_taken = matches!(failure, StartFailure::Exited(_))
                         && router.process.log().contains("Address already in use");
@@ -278,9 +279,18 @@ pub struct RunningRouter {
     pub kind: RouterKind,
     pub addresses: RouterAddresses,
     pub process: ChildProcess,
+    /// What it logged until it was ready (empty for a router only
+    /// spawned, not waited for).
+    pub start_up_log: String,
 }
 
 impl RunningRouter {
+    /// Keeps what the router logged until now as its start-up log.
+    fn ready(mut self) -> Self {
+        self.start_up_log = self.process.log();
+        self
+    }
+
     /// The GraphQL endpoint.
     pub fn url(&self) -> String {
         format!("http://{}/", self.addresses.listen)

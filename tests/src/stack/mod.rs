@@ -400,6 +400,11 @@ impl Stack {
         self.router.kind
     }
 
+    /// What the router logged until it was ready.
+    pub fn router_start_up_log(&self) -> &str {
+        &self.router.start_up_log
+    }
+
     /// What the router has logged so far (since its last start, when a
     /// start on taken ports had to be repeated).
     pub fn router_log(&self) -> String {
