@@ -7,8 +7,8 @@ use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, HandlerError,
-    StopSignal, consumer_task, outbox_relay_task,
+    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, EventTaskList,
+    HandlerError, StopSignal,
 };
 
 /// `recruiter.added` / `recruiter.removed` → `account_organizations`. Both
@@ -79,15 +79,12 @@ pub fn event_tasks(
     _config: &SubgraphConfig,
     stop: StopSignal,
 ) -> Vec<EventTask> {
-    vec![
-        outbox_relay_task(database, broker, "auth", stop.clone()),
-        consumer_task(
-            database,
-            broker,
+    EventTaskList::new(database, broker, stop)
+        .outbox_relay("auth")
+        .consumer(
             ConsumerSettings::for_event::<RecruiterAdded>("auth-memberships")
                 .and_event::<RecruiterRemoved>(),
             MembershipsFromEmployer,
-            stop,
-        ),
-    ]
+        )
+        .into_tasks()
 }

@@ -6,8 +6,8 @@ use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, HandlerError,
-    StopSignal, consumer_task,
+    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, EventTaskList,
+    HandlerError, StopSignal,
 };
 
 /// `account.created` → the user's profile.
@@ -44,14 +44,11 @@ pub fn event_tasks(
     _config: &SubgraphConfig,
     stop: StopSignal,
 ) -> Vec<EventTask> {
-    vec![
-        talentgraph_kit::events::outbox_relay_task(database, broker, "core", stop.clone()),
-        consumer_task(
-            database,
-            broker,
+    EventTaskList::new(database, broker, stop)
+        .outbox_relay("core")
+        .consumer(
             ConsumerSettings::for_event::<AccountCreated>("core-profiles"),
             ProfileFromAccount,
-            stop,
-        ),
-    ]
+        )
+        .into_tasks()
 }

@@ -6,9 +6,10 @@ use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, HandlerError,
-    StopSignal, consumer_task,
+    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, EventTaskList,
+    HandlerError, StopSignal,
 };
+use talentgraph_organization_cards::{CardsFromCore, card_consumer_settings};
 
 /// `account.created` → the account's address in the directory that
 /// `addRecruiter` reads.
@@ -64,27 +65,19 @@ pub fn event_tasks(
     _config: &SubgraphConfig,
     stop: StopSignal,
 ) -> Vec<EventTask> {
-    vec![
-        talentgraph_kit::events::outbox_relay_task(database, broker, "employer", stop.clone()),
-        consumer_task(
-            database,
-            broker,
+    EventTaskList::new(database, broker, stop)
+        .outbox_relay("employer")
+        .consumer(
             ConsumerSettings::for_event::<AccountCreated>("employer-account-directory"),
             AccountDirectoryFromAccounts,
-            stop.clone(),
-        ),
-        consumer_task(
-            database,
-            broker,
+        )
+        .consumer(
             ConsumerSettings::for_event::<JobPostingRejected>("employer-posting-rejections"),
             RejectedPostings,
-            stop.clone(),
-        ),
-        talentgraph_organization_cards::card_consumer_task(
-            database,
-            broker,
-            "employer-organization-cards",
-            stop,
-        ),
-    ]
+        )
+        .consumer(
+            card_consumer_settings("employer-organization-cards"),
+            CardsFromCore,
+        )
+        .into_tasks()
 }

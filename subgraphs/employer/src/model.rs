@@ -1,17 +1,13 @@
 //! The GraphQL types of the employer subgraph and their field resolvers.
 
-use std::sync::Arc;
-
-use async_graphql::{ComplexObject, Context, ID, InputObject, MergedObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use talentgraph_kit::loaders::{NoFilter, RequestLoaders, TextFilter, load_child_page};
 use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
 
 use talentgraph_kit::graphql::plain_fields::{PlainFields, PlainObject, PlainSelection};
-use talentgraph_organization_cards::{
-    OfOrganization, OrganizationCard, OrganizationCardFields, OrganizationCardLoader, known_card,
-};
+use talentgraph_organization_cards::{OfOrganization, known_card};
 
 use crate::loaders::Loaders;
 use talentgraph_kit::{child_row, columns_in_order_row, identified_row};
@@ -208,47 +204,14 @@ connection_type!(JobConnection, JobEdge, Job, plain_fields);
 connection_type!(UserConnection, UserEdge, User);
 connection_type!(OrganizationConnection, OrganizationEdge, Organization);
 
-// An organization as employer sees it: its jobs and recruiters, and its
-// card (core's, copied here; see `talentgraph_organization_cards`).
-// (Plain comments: on a merged object a doc comment would become the
-// type's description in the SDL.)
-#[derive(MergedObject)]
-#[graphql(name = "Organization")]
-pub struct Organization(pub OrganizationCardFields, pub OrganizationHiring);
-
-impl Organization {
-    /// An organization whose card fields load the card when asked for.
-    pub fn without_card(id: Uuid) -> Self {
-        Self::with_card(id, None)
-    }
-
-    /// An organization with its card when the request already holds it,
-    /// so the card fields resolve in one pass (see [`PlainFields`]).
-    pub fn with_card(id: Uuid, known_card: Option<Arc<OrganizationCard>>) -> Self {
-        Self(
-            OrganizationCardFields::new(id, known_card, card_loader_of_request),
-            OrganizationHiring { id },
-        )
-    }
-}
-
-/// This subgraph's card loader in a request's context.
-fn card_loader_of_request<'request>(
-    context: &'request Context<'_>,
-) -> &'request OrganizationCardLoader {
-    &Loaders::of(context).organization_cards
-}
-
-impl PlainFields for Organization {
-    fn plain_field(&self, field_name: &str) -> Option<async_graphql::Value> {
-        self.0.plain_field(field_name)
-    }
-}
-
-/// The fields employer owns on an organization: its jobs and recruiters.
+/// The fields employer owns on an organization (the entity is `Organization`,
+/// declared below with its card fields): its jobs and recruiters.
 pub struct OrganizationHiring {
     pub id: Uuid,
 }
+
+// The organization entity: its card fields merged with the fields above.
+talentgraph_organization_cards::organization_entity!(OrganizationHiring, Loaders);
 
 #[Object]
 impl OrganizationHiring {

@@ -3,7 +3,8 @@
 
 use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
-use talentgraph_kit::events::{Broker, EventTask, StopSignal};
+use talentgraph_kit::events::{Broker, EventTask, EventTaskList, StopSignal};
+use talentgraph_organization_cards::{CardsFromCore, card_consumer_settings};
 
 /// Internship's event tasks: the consumer that keeps organization cards,
 /// which `Internship.organization` provides.
@@ -13,10 +14,10 @@ pub fn event_tasks(
     _config: &SubgraphConfig,
     stop: StopSignal,
 ) -> Vec<EventTask> {
-    vec![talentgraph_organization_cards::card_consumer_task(
-        database,
-        broker,
-        "internship-organization-cards",
-        stop,
-    )]
+    EventTaskList::new(database, broker, stop)
+        .consumer(
+            card_consumer_settings("internship-organization-cards"),
+            CardsFromCore,
+        )
+        .into_tasks()
 }

@@ -6,8 +6,8 @@ use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, HandlerError,
-    StopSignal, consumer_task,
+    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, EventTaskList,
+    HandlerError, StopSignal,
 };
 
 /// `job.posted` → which organization the job belongs to; `job.closed` →
@@ -67,21 +67,15 @@ pub fn event_tasks(
     _config: &SubgraphConfig,
     stop: StopSignal,
 ) -> Vec<EventTask> {
-    vec![
-        consumer_task(
-            database,
-            broker,
+    EventTaskList::new(database, broker, stop)
+        .consumer(
             ConsumerSettings::for_event::<JobPosted>("jobseeker-job-ownership")
                 .and_event::<JobClosed>(),
             JobOwnershipFromPostings,
-            stop.clone(),
-        ),
-        consumer_task(
-            database,
-            broker,
+        )
+        .consumer(
             ConsumerSettings::for_event::<JobPostingRejected>("jobseeker-rejected-postings"),
             RejectedPostingsAreClosed,
-            stop,
-        ),
-    ]
+        )
+        .into_tasks()
 }

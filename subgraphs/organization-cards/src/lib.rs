@@ -28,16 +28,21 @@ mod entity;
 
 pub use entity::{CardLoaderOfRequest, OrganizationCardFields};
 
+/// What [`organization_entity!`] names, so a keeper need not import it.
+#[doc(hidden)]
+pub mod reexports {
+    pub use talentgraph_kit::graphql::plain_fields::PlainFields;
+    pub use talentgraph_kit::loaders::RequestLoaders;
+    pub use uuid::Uuid;
+}
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use sqlx::postgres::PgRow;
 use talentgraph_events::OrganizationChanged;
 use talentgraph_kit::database::{ColumnsInOrder, Transaction};
-use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, HandlerError,
-    StopSignal, consumer_task,
-};
+use talentgraph_kit::events::{BoxFuture, ConsumerSettings, Envelope, EventHandler, HandlerError};
 use talentgraph_kit::loaders::{LoaderScope, RowsById};
 use talentgraph_kit::{Database, DatabaseError, ErrorCode, client_error, identified_row};
 use uuid::Uuid;
@@ -300,19 +305,8 @@ impl EventHandler for CardsFromCore {
     }
 }
 
-/// The consumer that keeps a subgraph's cards; `consumer_name` is unique per
-/// subgraph (`employer-organization-cards`).
-pub fn card_consumer_task(
-    database: &Database,
-    broker: &Broker,
-    consumer_name: &'static str,
-    stop: StopSignal,
-) -> EventTask {
-    consumer_task(
-        database,
-        broker,
-        ConsumerSettings::for_event::<OrganizationChanged>(consumer_name),
-        CardsFromCore,
-        stop,
-    )
+/// The settings of a keeper's consumer of core's `organization.changed`
+/// events, named `consumer_name`; its handler is [`CardsFromCore`].
+pub fn card_consumer_settings(consumer_name: &'static str) -> ConsumerSettings {
+    ConsumerSettings::for_event::<OrganizationChanged>(consumer_name)
 }

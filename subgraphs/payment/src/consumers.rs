@@ -8,8 +8,8 @@ use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, HandlerError,
-    StopSignal, consumer_task, outbox_relay_task,
+    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, EventTaskList,
+    HandlerError, StopSignal,
 };
 use talentgraph_payment_provider::{
     Admission, BreakerSettings, ChargeOutcome, ChargeRequest, CircuitBreaker, ProviderClient,
@@ -161,16 +161,12 @@ pub fn event_tasks(
     config: &SubgraphConfig,
     stop: StopSignal,
 ) -> Vec<EventTask> {
-    let mut tasks = vec![
-        outbox_relay_task(database, broker, "payment", stop.clone()),
-        consumer_task(
-            database,
-            broker,
+    let tasks = EventTaskList::new(database, broker, stop)
+        .outbox_relay("payment")
+        .consumer(
             ConsumerSettings::for_event::<JobPosted>("payment-job-credits"),
             CreditsForPostings,
-            stop.clone(),
-        ),
-    ];
+        );
     let payment = PaymentSettings::of(config);
     let Some(provider) = &payment.provider else {
         if config.environment == talentgraph_kit::config::Environment::Production {
@@ -182,13 +178,13 @@ pub fn event_tasks(
                 "PAYMENT_PROVIDER_URL is not set: purchases stay PENDING until a provider is configured"
             );
         }
-        return tasks;
+        return tasks.into_tasks();
     };
     let client = match provider_client(provider, &payment) {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(%error, "cannot build the payment provider client; charges wait");
-            return tasks;
+            return tasks.into_tasks();
         }
     };
     let retries = payment.charge_retries;
@@ -198,20 +194,18 @@ pub fn event_tasks(
     // Longer than a provider call, so a slow answer is not redelivered to
     // a second worker while the first still waits for it.
     settings.ack_wait = payment.provider_timeout * 3;
-    tasks.push(consumer_task(
-        database,
-        broker,
-        settings,
-        ChargeWorker {
-            client,
-            breaker: Arc::new(CircuitBreaker::new(BreakerSettings {
-                failure_threshold: retries.breaker_failure_threshold,
-                open_for: retries.breaker_open_for,
-            })),
-        },
-        stop,
-    ));
     tasks
+        .consumer(
+            settings,
+            ChargeWorker {
+                client,
+                breaker: Arc::new(CircuitBreaker::new(BreakerSettings {
+                    failure_threshold: retries.breaker_failure_threshold,
+                    open_for: retries.breaker_open_for,
+                })),
+            },
+        )
+        .into_tasks()
 }
 
 /// The provider client the configuration describes.

@@ -96,6 +96,57 @@ pub fn consumer_task<H: EventHandler>(
     Box::pin(EventConsumer::new(database, broker.clone(), settings, handler).run(stop.stopped()))
 }
 
+/// A subgraph's event tasks, listed one by one for its [`EventTasks`]
+/// function:
+///
+/// ```ignore
+/// EventTaskList::new(database, broker, stop)
+///     .outbox_relay("core")
+///     .consumer(ConsumerSettings::for_event::<AccountCreated>("core-profiles"), ProfileFromAccount)
+///     .into_tasks()
+/// ```
+pub struct EventTaskList<'a> {
+    database: &'a crate::Database,
+    broker: &'a Broker,
+    stop: StopSignal,
+    tasks: Vec<EventTask>,
+}
+
+impl<'a> EventTaskList<'a> {
+    pub fn new(database: &'a crate::Database, broker: &'a Broker, stop: StopSignal) -> Self {
+        Self {
+            database,
+            broker,
+            stop,
+            tasks: Vec::new(),
+        }
+    }
+
+    /// The relay that publishes the outbox of `producer`.
+    pub fn outbox_relay(mut self, producer: &'static str) -> Self {
+        let task = outbox_relay_task(self.database, self.broker, producer, self.stop.clone());
+        self.tasks.push(task);
+        self
+    }
+
+    /// A consumer with `settings` whose events `handler` applies.
+    pub fn consumer<H: EventHandler>(mut self, settings: ConsumerSettings, handler: H) -> Self {
+        let task = consumer_task(
+            self.database,
+            self.broker,
+            settings,
+            handler,
+            self.stop.clone(),
+        );
+        self.tasks.push(task);
+        self
+    }
+
+    pub fn into_tasks(self) -> Vec<EventTask> {
+        self.tasks
+    }
+}
+
 /// For subgraphs that neither produce nor consume events.
 pub fn no_event_tasks(
     _: &crate::Database,
