@@ -1,11 +1,10 @@
 //! CPU time by process from `/proc/<pid>/stat`, and `--router-own-core`'s
 //! placement of processes on cores.
 
+use crate::report::comma_separated;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
-
-use crate::*;
 
 /// The processes whose CPU time is read, by label.
 pub struct Processes {
@@ -408,7 +407,7 @@ mod tests {
     use super::*;
 
     #[test]
-    pub fn allowed_cores_are_read_from_the_status_list() {
+    fn allowed_cores_are_read_from_the_status_list() {
         let status =
             "Name:\tbench\nCpus_allowed:\t4f\nCpus_allowed_list:\t0-3,6\nMems_allowed:\t1\n";
         assert_eq!(allowed_cores(status), vec![0, 1, 2, 3, 6]);
@@ -419,7 +418,7 @@ mod tests {
     /// A process placed on one core may run only there, every thread of
     /// it, as the kernel reports it.
     #[test]
-    pub fn a_placed_process_runs_only_on_its_cores() {
+    fn a_placed_process_runs_only_on_its_cores() {
         let own = std::fs::read_to_string("/proc/self/status").expect("reads its status");
         let core = *allowed_cores(&own).last().expect("at least one core");
         let mut sleeper = Command::new("sleep")
@@ -435,20 +434,9 @@ mod tests {
         assert_eq!(allowed_cores(&status), vec![core]);
     }
 
-    #[test]
-    pub fn thousands_are_grouped_by_commas() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(12_345_678), "12,345,678");
-    }
-
     /// A snapshot whose system time is a tenth of its user time, so the
     /// two sums can be told apart.
-    pub fn snapshot(
-        user_seconds_by_pid: &[(u32, f64)],
-        reaped_children_user: f64,
-    ) -> GroupSnapshot {
+    fn snapshot(user_seconds_by_pid: &[(u32, f64)], reaped_children_user: f64) -> GroupSnapshot {
         let split = |user: f64| CpuSeconds {
             user,
             system: user / 10.0,
@@ -463,7 +451,7 @@ mod tests {
     }
 
     #[test]
-    pub fn a_group_counts_children_that_started_or_exited_during_the_window() {
+    fn a_group_counts_children_that_started_or_exited_during_the_window() {
         // In user time: the parent (1) spends 1 s. Backend 2 lives
         // throughout and spends 2 s. Backend 3 had spent 4 s and exits with
         // 7 s in all, so 3 s fall in the window. Backend 4 starts in the
@@ -479,7 +467,7 @@ mod tests {
     }
 
     #[test]
-    pub fn a_parent_counts_the_time_of_its_reaped_children() {
+    fn a_parent_counts_the_time_of_its_reaped_children() {
         let before = process_times(std::process::id()).expect("this process is alive");
         // A child that spends at least a few clock ticks, then is waited for.
         let status = Command::new("sh")

@@ -1,9 +1,9 @@
 //! `--direct`: JobSearchPage's data fetched straight from the subgraphs,
 //! as a client of separate services would.
 
+use crate::load::Route;
+use crate::load::post_to;
 use serde_json::{Value, json};
-
-use crate::*;
 
 /// JobSearchPage's first fetch, as the router sends it to employer (which
 /// provides the organizations' cards).

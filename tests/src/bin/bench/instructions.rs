@@ -1,11 +1,14 @@
 //! `--count-instructions`: instructions and allocations per page of one
 //! subgraph under callgrind.
 
+use crate::load::RequestFactory;
+use crate::load::RouterUnderTest;
+use crate::load::post_to;
+use crate::options::Options;
+use crate::routers::ScaleOut;
 use rand::SeedableRng;
 use serde_json::json;
 use talentgraph_e2e::{page_document, repository_root};
-
-use crate::*;
 
 /// Pages sent before each count, one at a time, so the counted ones find
 /// the subgraph's parsed documents, pooled connections and remembered

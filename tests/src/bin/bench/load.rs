@@ -5,13 +5,19 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::ROUTER_URL;
+use crate::WORLD;
+use crate::cpu::CpuSeconds;
+use crate::cpu::Processes;
+use crate::direct::DirectFetches;
+use crate::direct::direct_job_search;
+use crate::options::Options;
+use crate::routers::RouterCeiling;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use talentgraph_demo_world::DEMO_PASSWORD;
 use talentgraph_e2e::page_document;
 use talentgraph_e2e::recorded_subgraphs::recording_statistics;
-
-use crate::*;
 
 /// What one page at one page size and one number of connections did.
 #[derive(serde::Serialize)]

@@ -1,8 +1,7 @@
 //! The command line: what to measure, and against which variants of the stack.
 
+use crate::cpu::CorePlacement;
 use std::path::{Path, PathBuf};
-
-use crate::*;
 
 /// The pages measured: every page but CheckoutPage, whose one request is a
 /// payment (measured by the payment tests, not under load).

@@ -1,6 +1,9 @@
 //! The markdown tables the bench writes into the docs.
-
-use crate::*;
+use crate::instructions::COUNTED_WARM_UP_PAGES;
+use crate::instructions::InstructionCount;
+use crate::load::Measurement;
+use crate::options::Options;
+use crate::options::PAGES;
 
 pub const TABLE_START: &str = "<!-- bench:start -->";
 pub const TABLE_END: &str = "<!-- bench:end -->";
@@ -176,4 +179,17 @@ pub fn thousands(number: u64) -> String {
         grouped.push(digit);
     }
     grouped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_are_grouped_by_commas() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(12_345_678), "12,345,678");
+    }
 }

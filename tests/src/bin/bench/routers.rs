@@ -12,7 +12,9 @@ use serde_json::json;
 use talentgraph_e2e::{page_document, repository_root};
 use talentgraph_launch::{ChildProcess, Readiness, RouterKind, RouterLaunch, RunningRouter};
 
-use crate::{Options, RequestFactory, RouterUnderTest, WORLD, job_search_variables, post_to};
+use crate::WORLD;
+use crate::load::{RequestFactory, RouterUnderTest, job_search_variables, post_to};
+use crate::options::Options;
 
 /// A loopback port nobody listens on now.
 pub fn free_port() -> u16 {

@@ -6,7 +6,8 @@ use std::time::Duration;
 use talentgraph_e2e::repository_root;
 use talentgraph_launch::{ChildProcess, Readiness};
 
-use crate::Variant;
+use crate::options::Variant;
+use crate::routers::bench_directory;
 
 /// The running dev stack (`devstack up`, its log in
 /// `target/bench/devstack.log`). Dropping it stops it the way Ctrl-C does
@@ -92,7 +93,7 @@ pub fn start_devstack(variant: &Variant) -> RunningDevstack {
         .env_remove("DATABASE_URL")
         .env_remove("NATS_URL")
         .env_remove("PAYMENT_PROVIDER_URL");
-    let log_path = crate::bench_directory().join("devstack.log");
+    let log_path = bench_directory().join("devstack.log");
     println!("devstack's log: {}", log_path.display());
     let mut devstack = ChildProcess::spawn("devstack", command, &log_path)
         .unwrap_or_else(|error| panic!("{error}"))
