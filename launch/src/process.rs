@@ -119,15 +119,9 @@ impl ChildProcess {
     ) -> Result<(), StartFailure> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(status) = self.exit_status() {
-                return Err(StartFailure::Exited(status));
-            }
-            if readiness_holds(readiness, &self.log_path) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                self.kill();
-                return Err(StartFailure::TimedOut(timeout));
+            let ready = self.exit_status().is_none() && readiness_holds(readiness, &self.log_path);
+            if let Some(outcome) = self.wait_outcome(ready, deadline, timeout) {
+                return outcome;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -143,23 +137,39 @@ impl ChildProcess {
     ) -> Result<(), StartFailure> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(status) = self.exit_status() {
-                return Err(StartFailure::Exited(status));
-            }
             let probe = readiness.clone();
             let log_path = self.log_path.clone();
-            let ready = tokio::task::spawn_blocking(move || readiness_holds(&probe, &log_path))
-                .await
-                .unwrap_or(false);
-            if ready {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                self.kill();
-                return Err(StartFailure::TimedOut(timeout));
+            let ready = self.exit_status().is_none()
+                && tokio::task::spawn_blocking(move || readiness_holds(&probe, &log_path))
+                    .await
+                    .unwrap_or(false);
+            if let Some(outcome) = self.wait_outcome(ready, deadline, timeout) {
+                return outcome;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Whether a readiness wait is over after a probe that found the
+    /// process `ready`: it is when the process is ready, has exited, or
+    /// the deadline passed (then it is killed).
+    fn wait_outcome(
+        &mut self,
+        ready: bool,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Option<Result<(), StartFailure>> {
+        if let Some(status) = self.exit_status() {
+            return Some(Err(StartFailure::Exited(status)));
+        }
+        if ready {
+            return Some(Ok(()));
+        }
+        if Instant::now() > deadline {
+            self.kill();
+            return Some(Err(StartFailure::TimedOut(timeout)));
+        }
+        None
     }
 
     /// Sends `signal` (a `kill` signal name such as `TERM` or `INT`) to

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use schema_registry::api::{ApprovalRequest, PublishRequest, RegisterOperationsRequest};
-use schema_registry::client::{RegistryClient, error_message};
+use schema_registry::client::{RegistryAnswer, RegistryClient, error_message};
 use schema_registry::server::{RegistryState, RouterFiles};
 use schema_registry::{RegistryError, SubgraphInput};
 use talentgraph_kit::Database;
@@ -94,13 +94,7 @@ pub async fn publish_subgraphs(
                     reason: reason.clone(),
                 }),
             };
-            let answer = client.block_on(client.publish(&input.name, &request, false))?;
-            if answer.status >= 300 {
-                return Err(RegistryError::Registry {
-                    status: answer.status,
-                    message: error_message(&answer.body),
-                });
-            }
+            accepted(client.block_on(client.publish(&input.name, &request, false))?)?;
         }
         Ok(())
     })
@@ -115,14 +109,19 @@ pub async fn register_operations(
     request: RegisterOperationsRequest,
 ) -> Result<(), LaunchError> {
     with_client(url, token, move |client| {
-        let answer = client.block_on(client.register_operations(&request))?;
-        if answer.status >= 300 {
-            return Err(RegistryError::Registry {
-                status: answer.status,
-                message: error_message(&answer.body),
-            });
-        }
-        Ok(())
+        accepted(client.block_on(client.register_operations(&request))?)
     })
     .await
+}
+
+/// An answer the client reads as an answer (a refused publication, an
+/// invalid document) is still a failure here.
+fn accepted(answer: RegistryAnswer) -> Result<(), RegistryError> {
+    if answer.status >= 300 {
+        return Err(RegistryError::Registry {
+            status: answer.status,
+            message: error_message(&answer.body),
+        });
+    }
+    Ok(())
 }

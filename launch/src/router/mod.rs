@@ -222,16 +222,9 @@ impl RouterLaunch {
 
     /// Starts the router on `addresses` and waits until it is ready.
     pub async fn start_on(&self, addresses: RouterAddresses) -> Result<RunningRouter, LaunchError> {
-        let mut router = self.spawn(addresses)?;
-        let readiness = addresses.readiness(self.kind);
-        match router
-            .process
-            .wait_until_ready_async(&readiness, START_TIMEOUT)
-            .await
-        {
-            Ok(()) => Ok(router.ready()),
-            Err(failure) => Err(self.start_failed(&failure, &router.process)),
-        }
+        self.start_and_wait(addresses)
+            .await?
+            .map_err(|(failure, router)| self.start_failed(&failure, &router.process))
     }
 
     /// Starts the router on fresh loopback ports and waits until it is
@@ -239,26 +232,38 @@ impl RouterLaunch {
     pub async fn start(&self) -> Result<RunningRouter, LaunchError> {
         let mut attempt = 1;
         loop {
-            let addresses = RouterAddresses::unused();
-            let mut router = self.spawn(addresses)?;
-            let readiness = addresses.readiness(self.kind);
+            match self.start_and_wait(RouterAddresses::unused()).await? {
+                Ok(router) => return Ok(router),
+                Err((failure, router)) => {
+                    let port_taken = matches!(failure, StartFailure::Exited(_))
+                        && router.process.log().contains("Address already in use");
+                    if !port_taken || attempt == START_ATTEMPTS {
+                        return Err(self.start_failed(&failure, &router.process));
+                    }
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// Spawns the router on `addresses` and waits for it: the ready router,
+    /// or why it is not with the process (for its log).
+    async fn start_and_wait(
+        &self,
+        addresses: RouterAddresses,
+    ) -> Result<Result<RunningRouter, (StartFailure, RunningRouter)>, LaunchError> {
+        let mut router = self.spawn(addresses)?;
+        let readiness = addresses.readiness(self.kind);
+        Ok(
             match router
                 .process
                 .wait_until_ready_async(&readiness, START_TIMEOUT)
                 .await
             {
-                Ok(()) => return Ok(router.ready()),
-                Err(failure) => {
-                    let port_taken = matches!(failure, StartFailure::Exited(_))
-                        && router.process.log().contains("Address already in use");
-                    if port_taken && attempt < START_ATTEMPTS {
-                        attempt += 1;
-                        continue;
-                    }
-                    return Err(self.start_failed(&failure, &router.process));
-                }
-            }
-        }
+                Ok(()) => Ok(router.ready()),
+                Err(failure) => Err((failure, router)),
+            },
+        )
     }
 
     fn start_failed(&self, failure: &StartFailure, process: &ChildProcess) -> LaunchError {
