@@ -33,7 +33,7 @@ impl Criticality {
 }
 
 /// What changed, as a closed set: each kind has one criticality, so the
-/// rating of a change cannot disagree with its name. The README's table of
+/// rating of a change cannot disagree with its name. The docs' table of
 /// criticalities is rendered from [`ChangeKind::ALL`] and checked by a test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -196,7 +196,7 @@ impl ChangeKind {
         }
     }
 
-    /// What the kind means, for the README's table.
+    /// What the kind means, for the docs' table (docs/schema-governance.md).
     pub fn description(self) -> &'static str {
         match self {
             Self::TypeRemoved => "a type was removed",
@@ -245,7 +245,7 @@ impl ChangeKind {
         }
     }
 
-    /// The README's table of change kinds, rendered from [`ChangeKind::ALL`].
+    /// The docs' table of change kinds, rendered from [`ChangeKind::ALL`].
     pub fn markdown_table() -> String {
         let mut table = String::from("| change | kind | criticality |\n|---|---|---|\n");
         for kind in Self::ALL {
@@ -784,11 +784,12 @@ mod tests {
         }
     }
 
-    /// The README's table of change kinds is the one the code renders.
+    /// The docs' table of change kinds (docs/schema-governance.md) is the
+    /// one the code renders.
     #[test]
-    fn the_readme_lists_every_change_kind_with_its_criticality() {
+    fn the_docs_list_every_change_kind_with_its_criticality() {
         talentgraph_kit::testing::assert_readme_table(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/schema-governance.md"),
             "| change | kind | criticality |",
             &ChangeKind::markdown_table(),
         );

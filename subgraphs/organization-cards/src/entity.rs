@@ -3,7 +3,7 @@
 //! keeper provides from its copy. A keeper's `Organization` merges them
 //! with the fields it owns, through [`organization_entity!`]:
 //!
-//! ```ignore
+//! ```text
 //! /// The fields employer owns on an organization.
 //! pub struct OrganizationHiring { pub id: Uuid }
 //! #[Object] impl OrganizationHiring { /* jobs, recruiters, ... */ }

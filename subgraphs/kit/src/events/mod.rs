@@ -99,7 +99,7 @@ pub fn consumer_task<H: EventHandler>(
 /// A subgraph's event tasks, listed one by one for its [`EventTasks`]
 /// function:
 ///
-/// ```ignore
+/// ```text
 /// EventTaskList::new(database, broker, stop)
 ///     .outbox_relay("core")
 ///     .consumer(ConsumerSettings::for_event::<AccountCreated>("core-profiles"), ProfileFromAccount)
