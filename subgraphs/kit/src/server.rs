@@ -4,6 +4,8 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -206,10 +208,11 @@ pub async fn run_subgraph<World>(
         }
         None => None,
     };
+    let draining = Draining::default();
     serve(
         listener,
-        app,
-        shutdown_signal(),
+        with_drain(app, draining.clone()),
+        drain_then_stop(shutdown_signal(), draining, config.shutdown_drain_period),
         config.shutdown_grace_period,
     )
     .await?;
@@ -223,6 +226,70 @@ pub async fn run_subgraph<World>(
     database.close().await;
     tracing::info!(subgraph = subgraph.name, "subgraph stopped");
     Ok(())
+}
+
+/// Whether the process is draining: set when shutdown is requested, read by
+/// the layer [`with_drain`] puts in front of the app.
+#[derive(Debug, Clone, Default)]
+pub struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    pub fn start(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// `app` behind the drain: once `draining` is set, `/ready` answers 503
+/// (load balancers and Kubernetes stop routing new requests here), and
+/// every answer still given carries `Connection: close`, so a client on a
+/// kept-alive connection opens its next one elsewhere instead of finding
+/// it closed under a request when the listener stops.
+pub fn with_drain(app: Router, draining: Draining) -> Router {
+    app.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let draining = draining.clone();
+            async move {
+                if !draining.is_draining() {
+                    return next.run(request).await;
+                }
+                let mut response = if request.uri().path() == "/ready" {
+                    axum::response::IntoResponse::into_response((
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "draining",
+                    ))
+                } else {
+                    next.run(request).await
+                };
+                response.headers_mut().insert(
+                    axum::http::header::CONNECTION,
+                    axum::http::HeaderValue::from_static("close"),
+                );
+                response
+            }
+        },
+    ))
+}
+
+/// Completes `drain_period` after `signal`: in between the process is
+/// [`Draining`] but still accepts and serves. This is the `shutdown` a
+/// subgraph's [`serve`] is given, so that after it the listener closes
+/// and in-flight requests finish.
+pub async fn drain_then_stop(
+    signal: impl Future<Output = ()>,
+    draining: Draining,
+    drain_period: Duration,
+) {
+    signal.await;
+    draining.start();
+    tracing::info!(
+        ?drain_period,
+        "shutdown requested: draining (readiness 503, connections closed after each answer)"
+    );
+    tokio::time::sleep(drain_period).await;
 }
 
 /// Serves `app` until `shutdown` completes, then stops accepting and lets

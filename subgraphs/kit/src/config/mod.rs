@@ -121,6 +121,9 @@ pub struct SubgraphConfig {
     pub limits: LimitsConfig,
     pub max_request_body_bytes: usize,
     pub introspection_enabled: bool,
+    /// After SIGTERM, how long the process keeps serving while it tells
+    /// load balancers it is going (see `server::drain_then_stop`).
+    pub shutdown_drain_period: Duration,
     pub shutdown_grace_period: Duration,
     /// How long a DataLoader gathers keys before it queries. Zero, the
     /// default, means no window: a batch loads when the request's execution
@@ -367,6 +370,13 @@ impl SubgraphConfig {
                 Variable::GraphqlIntrospection,
                 !is_production,
                 "`true` or `false`",
+            )?,
+            shutdown_drain_period: reader.duration(
+                Variable::ShutdownDrainSeconds,
+                Duration::from_secs,
+                if is_production { 5 } else { 0 },
+                0,
+                600,
             )?,
             shutdown_grace_period: reader.duration(
                 Variable::ShutdownGraceSeconds,

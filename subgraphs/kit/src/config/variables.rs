@@ -38,6 +38,7 @@ pub enum Variable {
     GraphqlMaxResponseBytes,
     DataloaderDelayMs,
     GraphqlDocumentCacheEntries,
+    ShutdownDrainSeconds,
     ShutdownGraceSeconds,
     OtelExporterOtlpEndpoint,
     NatsUrl,
@@ -88,6 +89,7 @@ impl Variable {
         Self::GraphqlMaxResponseBytes,
         Self::DataloaderDelayMs,
         Self::GraphqlDocumentCacheEntries,
+        Self::ShutdownDrainSeconds,
         Self::ShutdownGraceSeconds,
         Self::OtelExporterOtlpEndpoint,
         Self::NatsUrl,
@@ -241,10 +243,15 @@ impl Variable {
                 default: "256",
                 meaning: "parsed documents kept per generation of the parse cache (documents up to 16 KiB; two generations); 0 parses every request",
             },
+            Self::ShutdownDrainSeconds => VariableDoc {
+                name: "SHUTDOWN_DRAIN_SECONDS",
+                default: "0 (5 in production)",
+                meaning: "after SIGTERM/Ctrl-C, how long the process keeps serving with `/ready` answering 503 and `Connection: close` on every answer, so load balancers stop sending it requests before it stops accepting them",
+            },
             Self::ShutdownGraceSeconds => VariableDoc {
                 name: "SHUTDOWN_GRACE_SECONDS",
                 default: "30",
-                meaning: "how long SIGTERM/Ctrl-C waits for in-flight requests",
+                meaning: "after the drain, how long the process waits for in-flight requests",
             },
             Self::OtelExporterOtlpEndpoint => VariableDoc {
                 name: "OTEL_EXPORTER_OTLP_ENDPOINT",
