@@ -3,12 +3,10 @@
 //! `orgs` claim is issued.
 
 use talentgraph_events::{RecruiterAdded, RecruiterRemoved};
-use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, EventTaskList,
-    HandlerError, StopSignal,
+    BoxFuture, ConsumerSettings, Envelope, EventHandler, EventTask, EventTaskList, HandlerError,
 };
 
 /// `recruiter.added` / `recruiter.removed` → `account_organizations`. Both
@@ -73,13 +71,8 @@ impl EventHandler for MembershipsFromEmployer {
 
 /// Auth's event work: the relay of its own outbox and the memberships
 /// consumer.
-pub fn event_tasks(
-    database: &Database,
-    broker: &Broker,
-    _config: &SubgraphConfig,
-    stop: StopSignal,
-) -> Vec<EventTask> {
-    EventTaskList::new(database, broker, stop)
+pub fn event_tasks(tasks: EventTaskList<'_>, _config: &SubgraphConfig) -> Vec<EventTask> {
+    tasks
         .outbox_relay("auth")
         .consumer(
             ConsumerSettings::for_event::<RecruiterAdded>("auth-memberships")

@@ -2,12 +2,10 @@
 //! transaction, after the inbox has recorded the event.
 
 use talentgraph_events::AccountCreated;
-use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, EventTaskList,
-    HandlerError, StopSignal,
+    BoxFuture, ConsumerSettings, Envelope, EventHandler, EventTask, EventTaskList, HandlerError,
 };
 
 /// `account.created` → the user's profile.
@@ -38,13 +36,8 @@ impl EventHandler for ProfileFromAccount {
 /// Core's event tasks, for the kit to run beside the server: the relay
 /// that publishes its outbox (organization cards) and the consumer that
 /// creates profiles.
-pub fn event_tasks(
-    database: &Database,
-    broker: &Broker,
-    _config: &SubgraphConfig,
-    stop: StopSignal,
-) -> Vec<EventTask> {
-    EventTaskList::new(database, broker, stop)
+pub fn event_tasks(tasks: EventTaskList<'_>, _config: &SubgraphConfig) -> Vec<EventTask> {
+    tasks
         .outbox_relay("core")
         .consumer(
             ConsumerSettings::for_event::<AccountCreated>("core-profiles"),

@@ -2,12 +2,10 @@
 //! transaction, after the inbox has recorded the event.
 
 use talentgraph_events::{AccountCreated, JobPostingRejected};
-use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, EventTaskList,
-    HandlerError, StopSignal,
+    BoxFuture, ConsumerSettings, Envelope, EventHandler, EventTask, EventTaskList, HandlerError,
 };
 use talentgraph_organization_cards::{CardsFromCore, card_consumer_settings};
 
@@ -59,13 +57,8 @@ impl EventHandler for RejectedPostings {
 /// Employer's event tasks: the relay that publishes its outbox, the
 /// consumer that keeps the account directory, the one that takes rejected
 /// postings out of search and the one that keeps organization cards.
-pub fn event_tasks(
-    database: &Database,
-    broker: &Broker,
-    _config: &SubgraphConfig,
-    stop: StopSignal,
-) -> Vec<EventTask> {
-    EventTaskList::new(database, broker, stop)
+pub fn event_tasks(tasks: EventTaskList<'_>, _config: &SubgraphConfig) -> Vec<EventTask> {
+    tasks
         .outbox_relay("employer")
         .consumer(
             ConsumerSettings::for_event::<AccountCreated>("employer-account-directory"),

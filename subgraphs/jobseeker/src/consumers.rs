@@ -2,12 +2,10 @@
 //! transaction, after the inbox has recorded the event.
 
 use talentgraph_events::{JobClosed, JobPosted, JobPostingRejected};
-use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, EventTaskList,
-    HandlerError, StopSignal,
+    BoxFuture, ConsumerSettings, Envelope, EventHandler, EventTask, EventTaskList, HandlerError,
 };
 
 /// `job.posted` → which organization the job belongs to; `job.closed` →
@@ -61,13 +59,8 @@ impl EventHandler for RejectedPostingsAreClosed {
 }
 
 /// Jobseeker's consumers, for the kit to run beside the server.
-pub fn event_tasks(
-    database: &Database,
-    broker: &Broker,
-    _config: &SubgraphConfig,
-    stop: StopSignal,
-) -> Vec<EventTask> {
-    EventTaskList::new(database, broker, stop)
+pub fn event_tasks(tasks: EventTaskList<'_>, _config: &SubgraphConfig) -> Vec<EventTask> {
+    tasks
         .consumer(
             ConsumerSettings::for_event::<JobPosted>("jobseeker-job-ownership")
                 .and_event::<JobClosed>(),

@@ -129,10 +129,13 @@ impl<World> Subgraph<World> {
         config: &SubgraphConfig,
         stop: crate::events::StopSignal,
     ) -> Vec<tokio::task::JoinHandle<()>> {
-        (self.event_tasks)(database, broker, config, stop)
-            .into_iter()
-            .map(tokio::spawn)
-            .collect()
+        (self.event_tasks)(
+            crate::events::EventTaskList::new(database, broker, stop),
+            config,
+        )
+        .into_iter()
+        .map(tokio::spawn)
+        .collect()
     }
 
     pub fn exported_sdl(&self) -> String {

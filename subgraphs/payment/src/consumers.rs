@@ -8,8 +8,7 @@ use talentgraph_kit::Database;
 use talentgraph_kit::config::SubgraphConfig;
 use talentgraph_kit::database::Transaction;
 use talentgraph_kit::events::{
-    BoxFuture, Broker, ConsumerSettings, Envelope, EventHandler, EventTask, EventTaskList,
-    HandlerError, StopSignal,
+    BoxFuture, ConsumerSettings, Envelope, EventHandler, EventTask, EventTaskList, HandlerError,
 };
 use talentgraph_payment_provider::{
     Admission, BreakerSettings, ChargeOutcome, ChargeRequest, CircuitBreaker, ProviderClient,
@@ -155,18 +154,11 @@ impl EventHandler for CreditsForPostings {
 
 /// Payment's event tasks: the relay, the posting consumer, and the charge
 /// worker when a provider is configured.
-pub fn event_tasks(
-    database: &Database,
-    broker: &Broker,
-    config: &SubgraphConfig,
-    stop: StopSignal,
-) -> Vec<EventTask> {
-    let tasks = EventTaskList::new(database, broker, stop)
-        .outbox_relay("payment")
-        .consumer(
-            ConsumerSettings::for_event::<JobPosted>("payment-job-credits"),
-            CreditsForPostings,
-        );
+pub fn event_tasks(tasks: EventTaskList<'_>, config: &SubgraphConfig) -> Vec<EventTask> {
+    let tasks = tasks.outbox_relay("payment").consumer(
+        ConsumerSettings::for_event::<JobPosted>("payment-job-credits"),
+        CreditsForPostings,
+    );
     let payment = PaymentSettings::of(config);
     let Some(provider) = &payment.provider else {
         if config.environment == talentgraph_kit::config::Environment::Production {

@@ -66,10 +66,11 @@ impl StopSignal {
 /// A subgraph's event work, to be spawned beside its HTTP server.
 pub type EventTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
 
-/// Builds a subgraph's event tasks (its relay, its consumers) for a
-/// database, a broker and the subgraph's configuration.
+/// Lists a subgraph's event tasks (its relay, its consumers) on the list
+/// the kit hands it (bound to the database, the broker and the stop
+/// signal), given the subgraph's configuration.
 pub type EventTasks =
-    fn(&crate::Database, &Broker, &crate::config::SubgraphConfig, StopSignal) -> Vec<EventTask>;
+    for<'a> fn(EventTaskList<'a>, &crate::config::SubgraphConfig) -> Vec<EventTask>;
 
 /// The outbox relay of a producing subgraph, with the default settings, as
 /// an event task.
@@ -96,11 +97,11 @@ pub fn consumer_task<H: EventHandler>(
     Box::pin(EventConsumer::new(database, broker.clone(), settings, handler).run(stop.stopped()))
 }
 
-/// A subgraph's event tasks, listed one by one for its [`EventTasks`]
+/// A subgraph's event tasks, listed one by one by its [`EventTasks`]
 /// function:
 ///
 /// ```text
-/// EventTaskList::new(database, broker, stop)
+/// tasks
 ///     .outbox_relay("core")
 ///     .consumer(ConsumerSettings::for_event::<AccountCreated>("core-profiles"), ProfileFromAccount)
 ///     .into_tasks()
@@ -149,12 +150,10 @@ impl<'a> EventTaskList<'a> {
 
 /// For subgraphs that neither produce nor consume events.
 pub fn no_event_tasks(
-    _: &crate::Database,
-    _: &Broker,
+    tasks: EventTaskList<'_>,
     _: &crate::config::SubgraphConfig,
-    _: StopSignal,
 ) -> Vec<EventTask> {
-    Vec::new()
+    tasks.into_tasks()
 }
 
 /// What every event is wrapped in on the wire and in the outbox.
