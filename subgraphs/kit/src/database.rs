@@ -9,6 +9,8 @@
 //! pool when a statement ran to its end.
 
 mod kept_connections;
+#[macro_use]
+mod reads;
 mod rows;
 mod serving_pool;
 
@@ -25,6 +27,7 @@ use sqlx::query::{Query, QueryAs, QueryScalar};
 use sqlx::{Execute, FromRow, PgPool, Postgres};
 
 use kept_connections::ConnectionKeeper;
+use reads::{connection_lost, only_reads};
 
 /// A database failure. Its detail is for logs only: clients see a masked
 /// internal error unless a subgraph maps a constraint to a user-facing one.
@@ -60,6 +63,27 @@ impl DatabaseError {
         match &self.source {
             sqlx::Error::Database(error) => error.constraint(),
             _ => None,
+        }
+    }
+
+    /// Whether the database could not be reached rather than refused the
+    /// statement: the connection broke (PostgreSQL restarting or gone, the
+    /// network), PostgreSQL said it is shutting down or starting up
+    /// (SQLSTATE class 57P) or reported a connection exception (class 08),
+    /// or no connection came free in time. Such a failure says nothing
+    /// about the request, and the same request can succeed moments later.
+    pub fn is_unavailable(&self) -> bool {
+        match &self.source {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(error) => error
+                .code()
+                .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")),
+            _ => false,
         }
     }
 
@@ -274,15 +298,19 @@ impl Database {
     #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql()), db.rows))]
     pub async fn fetch_all<'q, O>(
         &self,
-        query: QueryAs<'q, Postgres, O, PgArguments>,
+        mut query: QueryAs<'q, Postgres, O, PgArguments>,
     ) -> Result<Vec<O>, DatabaseError>
     where
         O: Send + Unpin + for<'r> FromRow<'r, PgRow>,
     {
         self.count_statement();
-        let mut lease = self.keeper.lease(&self.pool).await?;
-        let rows = query.fetch_all(lease.connection()).await?;
-        lease.finished();
+        let rows: Vec<O> = with_one_retry_for_reads!(
+            self,
+            query,
+            |sql, arguments| sqlx::query_as_with::<_, O, _>(sql, arguments),
+            |statement: QueryAs<'q, Postgres, O, PgArguments>, connection| statement
+                .fetch_all(connection)
+        )?;
         tracing::Span::current().record("db.rows", rows.len());
         Ok(rows)
     }
@@ -292,12 +320,16 @@ impl Database {
     #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql()), db.rows))]
     pub async fn fetch_rows<'q>(
         &self,
-        query: Query<'q, Postgres, PgArguments>,
+        mut query: Query<'q, Postgres, PgArguments>,
     ) -> Result<Vec<PgRow>, DatabaseError> {
         self.count_statement();
-        let mut lease = self.keeper.lease(&self.pool).await?;
-        let rows = query.fetch_all(lease.connection()).await?;
-        lease.finished();
+        let rows: Vec<PgRow> = with_one_retry_for_reads!(
+            self,
+            query,
+            sqlx::query_with,
+            |statement: Query<'q, Postgres, PgArguments>, connection| statement
+                .fetch_all(connection)
+        )?;
         tracing::Span::current().record("db.rows", rows.len());
         Ok(rows)
     }
@@ -306,15 +338,19 @@ impl Database {
     #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql()), db.rows))]
     pub async fn fetch_optional<'q, O>(
         &self,
-        query: QueryAs<'q, Postgres, O, PgArguments>,
+        mut query: QueryAs<'q, Postgres, O, PgArguments>,
     ) -> Result<Option<O>, DatabaseError>
     where
         O: Send + Unpin + for<'r> FromRow<'r, PgRow>,
     {
         self.count_statement();
-        let mut lease = self.keeper.lease(&self.pool).await?;
-        let row = query.fetch_optional(lease.connection()).await?;
-        lease.finished();
+        let row: Option<O> = with_one_retry_for_reads!(
+            self,
+            query,
+            |sql, arguments| sqlx::query_as_with::<_, O, _>(sql, arguments),
+            |statement: QueryAs<'q, Postgres, O, PgArguments>, connection| statement
+                .fetch_optional(connection)
+        )?;
         tracing::Span::current().record("db.rows", usize::from(row.is_some()));
         Ok(row)
     }
@@ -342,17 +378,20 @@ impl Database {
     #[tracing::instrument(name = "sql", skip_all, fields(db.statement = %statement_summary(query.sql())))]
     pub async fn fetch_scalar<'q, O>(
         &self,
-        query: QueryScalar<'q, Postgres, O, PgArguments>,
+        mut query: QueryScalar<'q, Postgres, O, PgArguments>,
     ) -> Result<O, DatabaseError>
     where
         O: Send + Unpin,
         (O,): for<'r> FromRow<'r, PgRow>,
     {
         self.count_statement();
-        let mut lease = self.keeper.lease(&self.pool).await?;
-        let row = query.fetch_one(lease.connection()).await?;
-        lease.finished();
-        Ok(row)
+        with_one_retry_for_reads!(
+            self,
+            query,
+            |sql, arguments| sqlx::query_scalar_with::<_, O, _>(sql, arguments),
+            |statement: QueryScalar<'q, Postgres, O, PgArguments>, connection| statement
+                .fetch_one(connection)
+        )
     }
 
     /// Runs a statement and returns the number of rows it affected.

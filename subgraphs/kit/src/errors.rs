@@ -47,6 +47,10 @@ pub enum ErrorCode {
     NotAcceptable,
     MethodNotAllowed,
     PayloadTooLarge,
+    /// A dependency (the database) is briefly out of reach, as while
+    /// PostgreSQL restarts; `extensions.retryAfterSeconds` says when to
+    /// retry. The subgraph answers such a response with HTTP 503.
+    ServiceUnavailable,
     InternalServerError,
 }
 
@@ -79,6 +83,7 @@ impl ErrorCode {
             Self::NotAcceptable => "NOT_ACCEPTABLE",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -127,9 +132,26 @@ pub fn conflict_error(reason: &str, message: impl Into<String>) -> async_graphql
     })
 }
 
-/// A database failure as a GraphQL error: internal, with the detail kept
-/// for the HTTP layer's log line and masked before the client sees it.
+/// How long a client should wait before retrying a request that met an
+/// unavailable database: a fast PostgreSQL restart takes a fraction of it.
+pub const RETRY_AFTER_UNAVAILABLE_SECONDS: u64 = 1;
+
+/// A database failure as a GraphQL error. A database that cannot be
+/// reached (restarting, a lost connection, no connection free in time) is
+/// `SERVICE_UNAVAILABLE` with `retryAfterSeconds`, which a client may
+/// retry; anything else is internal, with the detail kept for the HTTP
+/// layer's log line and masked before the client sees it.
 pub fn database_failure(error: crate::DatabaseError) -> async_graphql::Error {
+    if error.is_unavailable() {
+        tracing::warn!(error = %error.detail(), "the database is unavailable");
+        return client_error(
+            ErrorCode::ServiceUnavailable,
+            "The service is briefly unavailable; retry shortly.",
+        )
+        .extend_with(|_, extensions| {
+            extensions.set("retryAfterSeconds", RETRY_AFTER_UNAVAILABLE_SECONDS);
+        });
+    }
     internal_error(error.detail())
 }
 

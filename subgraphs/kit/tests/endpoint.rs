@@ -33,6 +33,13 @@ impl Query {
         text
     }
 
+    /// Fails the way a resolver does when its database is restarting.
+    async fn stored(&self) -> async_graphql::Result<i32> {
+        Err(talentgraph_kit::database_failure(
+            talentgraph_kit::DatabaseError::from(sqlx::Error::PoolTimedOut),
+        ))
+    }
+
     async fn boom(&self, #[graphql(default = true)] really: bool) -> i32 {
         assert!(!really, "a bug in a resolver");
         0
@@ -273,4 +280,36 @@ async fn only_the_router_skips_the_specification_rules_and_the_limits_hold_for_i
             "{body:#}"
         );
     }
+}
+
+/// A response that met an unavailable database is a 503 with `Retry-After`,
+/// its error `SERVICE_UNAVAILABLE` with `retryAfterSeconds`: retryable at
+/// every level, and not an internal error. The rest of the answer stays.
+#[tokio::test]
+async fn an_unavailable_database_is_a_retryable_503() {
+    let app = spawn().await;
+    let response = reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "query": "{ ok stored }" }).to_string())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok()),
+        Some("1")
+    );
+    let body: serde_json::Value = response.json().await.expect("a JSON body");
+    assert_eq!(body["data"]["ok"], "fine", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "SERVICE_UNAVAILABLE"
+    );
+    assert_eq!(body["errors"][0]["extensions"]["retryAfterSeconds"], 1);
+    let response = app.graphql("{ ok }", serde_json::json!({})).await;
+    assert_eq!(response.status.as_u16(), 200);
 }

@@ -116,6 +116,44 @@ impl ConnectionKeeper {
         })
     }
 
+    /// A connection that has just answered a ping, for a statement run
+    /// again after its first connection was lost. The kept connections
+    /// most likely died with it (a PostgreSQL restart ends every session),
+    /// so they go back to sqlx first, whose check closes the dead ones; a
+    /// connection of sqlx's that fails the ping is closed and another
+    /// taken, until the pool's acquire timeout.
+    pub(super) async fn lease_checked(
+        &self,
+        pool: &PgPool,
+    ) -> Result<ConnectionLease<'_>, sqlx::Error> {
+        let deadline = tokio::time::Instant::now() + pool.options().get_acquire_timeout();
+        let permit = self.permit(deadline).await?;
+        let given_back = std::mem::take(&mut self.lock().connections);
+        drop(given_back);
+        loop {
+            let mut connection = acquire_before(deadline, pool).await?;
+            match sqlx::Connection::ping(&mut *connection).await {
+                Ok(()) => {
+                    return Ok(ConnectionLease {
+                        connection: Some(connection),
+                        out_of_pool_since: Instant::now(),
+                        keeper: self,
+                        finished: false,
+                        _permit: permit,
+                    });
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "a pooled connection failed its ping; closing it");
+                    connection.close_on_drop();
+                    drop(connection);
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(error);
+                    }
+                }
+            }
+        }
+    }
+
     /// A permit for a caller that uses sqlx's pool itself, with a kept
     /// connection given back to sqlx first when sqlx has none idle and may
     /// open no more, so the caller does not wait for one the keeper holds.

@@ -262,12 +262,40 @@ fn write_response<E: Executor>(
             limit_bytes,
         });
     }
-    Ok(json_response(
+    // A response that met an unavailable dependency (the database
+    // restarting) says so at the HTTP level too: 503 with `Retry-After`,
+    // what load balancers, the router and clients know to retry.
+    let unavailable = response
+        .errors
+        .iter()
+        .any(|error| error_code(error) == Some(ErrorCode::ServiceUnavailable.as_str()));
+    if !unavailable {
+        return Ok(json_response(
+            context,
+            StatusCode::OK,
+            media_type.as_str(),
+            body,
+        ));
+    }
+    let mut answer = json_response(
         context,
-        StatusCode::OK,
+        StatusCode::SERVICE_UNAVAILABLE,
         media_type.as_str(),
         body,
-    ))
+    );
+    answer.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from(crate::errors::RETRY_AFTER_UNAVAILABLE_SECONDS),
+    );
+    Ok(answer)
+}
+
+/// An error's `extensions.code`, when it has one.
+fn error_code(error: &ServerError) -> Option<&str> {
+    match error.extensions.as_ref()?.get("code")? {
+        Value::String(code) => Some(code.as_str()),
+        _ => None,
+    }
 }
 
 /// The answer that replaces a response over the byte limit: no data and one
@@ -337,14 +365,7 @@ fn operation_name_of(document: &ExecutableDocument) -> Option<&str> {
 /// with the request id and replaced by a generic message.
 fn finish_errors(context: &RequestContext, errors: &mut [ServerError], is_request_error: bool) {
     for error in errors.iter_mut() {
-        let code = error
-            .extensions
-            .as_ref()
-            .and_then(|extensions| extensions.get("code"))
-            .and_then(|value| match value {
-                Value::String(code) => Some(code.clone()),
-                _ => None,
-            });
+        let code = error_code(error).map(str::to_owned);
         match code {
             Some(code) if code != ErrorCode::InternalServerError.as_str() => {}
             None if is_request_error || error.path.is_empty() => {
