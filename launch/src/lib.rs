@@ -10,13 +10,17 @@
 //!   stop by pid (SIGTERM, then SIGKILL after a grace period);
 //! - [`postgres`]: the server in `DATABASE_URL` or a cluster kept in a
 //!   directory, and the databases on it;
-//! - [`nats`]: the server in `NATS_URL` or a local `nats-server -js`;
+//! - [`nats`]: the server in `NATS_URL` or a local `nats-server -js`, or a
+//!   JetStream cluster of them;
 //! - [`provider`]: the provider in `PAYMENT_PROVIDER_URL` or localstripe
 //!   behind the idempotency and fault proxy;
 //! - [`router`]: Apollo Router and Hive Router, installed by their pinned
 //!   scripts and started with one [`router::RouterLaunch`];
 //! - [`registry`]: the schema registry served in-process and the
-//!   subgraphs published to it.
+//!   subgraphs published to it;
+//! - [`subgraph`]: a subgraph replica as its own process;
+//! - [`haproxy`]: HAProxy in front of replicas, where a Kubernetes Service
+//!   would stand.
 //!
 //! Where a part can come from the environment (a URL) or be started here,
 //! the environment wins, so the same code serves a developer's own servers
@@ -24,12 +28,14 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod haproxy;
 pub mod nats;
 pub mod postgres;
 pub mod process;
 pub mod provider;
 pub mod registry;
 pub mod router;
+pub mod subgraph;
 
 pub use process::{ChildProcess, Readiness};
 pub use router::{RouterAddresses, RouterKind, RouterLaunch, RunningRouter};

@@ -12,6 +12,7 @@
 //! - `answers.rs`: the router's answers, `@defer` parts merged;
 //! - `pages.rs`: the pages' documents, budgets and variables;
 //! - `readme.rs`: the tables the measuring binaries write into the docs;
+//! - `drill/`: deploys and faults under load, on a production-like stack;
 //! - the rest serve single test files and binaries (web, traces, fuzzing,
 //!   callgrind, recorded subgraphs).
 
@@ -22,6 +23,7 @@ use talentgraph_demo_world::DemoWorld;
 
 pub mod answers;
 pub mod callgrind;
+pub mod drill;
 pub mod fuzz;
 pub mod otlp;
 pub mod pages;

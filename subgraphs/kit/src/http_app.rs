@@ -1,8 +1,6 @@
 //! A subgraph's HTTP application: `/graphql` with its loaders, limits and
 //! authenticator, and `/health`, `/ready` and `/metrics`.
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -54,7 +52,7 @@ where
     .with_router_secret(config.router_secret.clone())
     .with_service_sdl(config.introspection_enabled)
     .with_document_cache(config.document_cache_entries);
-    let app = with_health_routes(crate::graphql::http::routes(endpoint), database.clone());
+    let app = with_health_routes(crate::graphql::http::routes(endpoint));
     if config.metrics_listen_address.is_some() {
         app
     } else {
@@ -70,13 +68,12 @@ pub fn metrics_routes(database: Database) -> Router {
         .with_state(database)
 }
 
-/// Adds `/health` (the process is up), `/ready` (it can reach its
-/// database) to a subgraph's routes.
-pub fn with_health_routes(router: Router, database: Database) -> Router {
+/// Adds `/health` (the process is up) and `/ready` (it takes requests) to
+/// a subgraph's routes.
+pub fn with_health_routes(router: Router) -> Router {
     let health = Router::new()
         .route("/health", get(|| async { (StatusCode::OK, "ok") }))
-        .route("/ready", get(ready))
-        .with_state(database);
+        .route("/ready", get(ready));
     router.merge(health)
 }
 
@@ -94,13 +91,13 @@ async fn prometheus_metrics(State(database): State<Database>) -> axum::response:
     }
 }
 
-async fn ready(State(database): State<Database>) -> impl IntoResponse {
-    match tokio::time::timeout(Duration::from_secs(2), database.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready"),
-        Ok(Err(error)) => {
-            tracing::warn!(error = %error.detail(), "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
-        }
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timed out"),
-    }
+/// Ready to take requests: the process listens and has migrated, and it is
+/// not draining (`server::with_drain` answers 503 for it then). It does
+/// not ask the database: when PostgreSQL restarts, every replica would fail
+/// the check at once and the load balancer would have none left to send
+/// requests to, which then fail at the balancer without a code. Served,
+/// they are answered `SERVICE_UNAVAILABLE` with `retryAfterSeconds` by the
+/// subgraph, and the first request after the restart succeeds.
+async fn ready() -> impl IntoResponse {
+    (StatusCode::OK, "ready")
 }

@@ -49,9 +49,19 @@ impl Store {
     }
 }
 
+/// A server's place in a cluster: the cluster's name, the port its routes
+/// listen on, and the other members' route ports.
+#[derive(Debug, Clone)]
+pub struct ClusterMembership {
+    pub cluster_name: String,
+    pub route_port: u16,
+    pub peer_route_ports: Vec<u16>,
+}
+
 /// A running (or stopped) local broker.
 pub struct NatsServer {
     port: u16,
+    cluster: Option<ClusterMembership>,
     /// The name the server announces in its `INFO` greeting, so that the
     /// start-up wait knows it reached this server and not another process
     /// that took the port.
@@ -89,6 +99,7 @@ impl NatsServer {
     pub fn start() -> Self {
         let mut server = Self {
             port: 0,
+            cluster: None,
             name: format!("talentgraph-test-{}", uuid::Uuid::new_v4().simple()),
             store: Store::Temporary(tempfile::tempdir().expect("a temporary directory")),
             child: None,
@@ -112,11 +123,31 @@ impl NatsServer {
     /// Starts a server on `port` with its store in `store` (created if
     /// missing and kept afterwards), as the dev stack runs it.
     pub fn start_kept(port: u16, store: &Path) -> Result<Self, String> {
+        Self::start_kept_member(port, store, None)
+    }
+
+    /// Starts a member of a JetStream cluster on `port`, its store in
+    /// `store`, its routes as `membership` says. The cluster elects its
+    /// JetStream leader once a majority of members run.
+    pub fn start_cluster_member(
+        port: u16,
+        store: &Path,
+        membership: ClusterMembership,
+    ) -> Result<Self, String> {
+        Self::start_kept_member(port, store, Some(membership))
+    }
+
+    fn start_kept_member(
+        port: u16,
+        store: &Path,
+        cluster: Option<ClusterMembership>,
+    ) -> Result<Self, String> {
         std::fs::create_dir_all(store)
             .map_err(|error| format!("cannot create {}: {error}", store.display()))?;
         let mut server = Self {
             port,
-            name: format!("talentgraph-{}", uuid::Uuid::new_v4().simple()),
+            cluster,
+            name: format!("talentgraph-{port}-{}", uuid::Uuid::new_v4().simple()),
             store: Store::Kept(store.to_path_buf()),
             child: None,
         };
@@ -127,6 +158,11 @@ impl NatsServer {
             other => other.to_string(),
         })?;
         Ok(server)
+    }
+
+    /// The client port.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// `nats://127.0.0.1:<port>`.
@@ -157,13 +193,29 @@ impl NatsServer {
 
     fn try_resume(&mut self) -> Result<(), StartFailure> {
         self.stop();
-        let mut child = Command::new(binary())
+        let mut command = Command::new(binary());
+        command
             .args(["-js", "-a", "127.0.0.1", "-p"])
             .arg(self.port.to_string())
             .arg("-n")
             .arg(&self.name)
             .arg("-sd")
-            .arg(self.store.path())
+            .arg(self.store.path());
+        if let Some(cluster) = &self.cluster {
+            let routes: Vec<String> = cluster
+                .peer_route_ports
+                .iter()
+                .map(|port| format!("nats://127.0.0.1:{port}"))
+                .collect();
+            command
+                .arg("--cluster_name")
+                .arg(&cluster.cluster_name)
+                .arg("--cluster")
+                .arg(format!("nats://127.0.0.1:{}", cluster.route_port))
+                .arg("--routes")
+                .arg(routes.join(","));
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -69,15 +69,25 @@ impl Broker {
     /// client reconnects by itself after a broker restart; operations fail
     /// while it is away, and the relay and consumers back off.
     pub async fn connect(url: &str, connection_name: &str) -> Result<Self, BrokerError> {
+        let failed = |message: String| BrokerError::Connect {
+            url: url.to_owned(),
+            message,
+        };
+        // `NATS_URL` may list a cluster's members, comma-separated; the
+        // client connects to one and fails over to the others.
+        let servers = url
+            .split(',')
+            .map(str::trim)
+            .filter(|server| !server.is_empty())
+            .map(str::parse::<async_nats::ServerAddr>)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| failed(error.to_string()))?;
         let client = async_nats::ConnectOptions::new()
             .name(connection_name)
             .retry_on_initial_connect()
-            .connect(url)
+            .connect(servers)
             .await
-            .map_err(|error| BrokerError::Connect {
-                url: url.to_owned(),
-                message: error.to_string(),
-            })?;
+            .map_err(|error| failed(error.to_string()))?;
         let jetstream = jetstream::new(client.clone());
         Ok(Self {
             client,

@@ -1,0 +1,94 @@
+//! `drill`: deploys and faults under load (see `talentgraph_e2e::drill`).
+//!
+//!   cargo run --release -p talentgraph-e2e --bin drill -- [--seconds S] [--clients N] [--standard]
+//!
+//! Builds the subgraphs in release mode, starts the stack (each subgraph as
+//! two processes behind HAProxy, two Apollo Routers behind it, PostgreSQL,
+//! a three-node NATS cluster, the local payment provider), loads it, and
+//! performs each operation with S seconds of load before and after it. The
+//! table goes between the `drill` markers of `docs/drill.md`, every figure
+//! to `target/drill/drill.json`; the exit code is 1 when an operation or a
+//! data check failed its criterion. HAProxy comes from Debian (`haproxy`).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use talentgraph_demo_world::DemoWorld;
+use talentgraph_e2e::drill::{DrillOptions, Operation, run};
+use talentgraph_e2e::{repository_root, write_docs_section};
+
+#[derive(Debug, clap::Parser)]
+#[command(name = "drill")]
+struct Arguments {
+    /// Seconds of load before and after each operation.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    /// The standard demo world instead of the small one.
+    #[arg(long)]
+    standard: bool,
+}
+
+#[tokio::main]
+#[allow(clippy::print_stdout)]
+async fn main() -> ExitCode {
+    use clap::Parser;
+    let arguments = Arguments::parse();
+    for subgraph in talentgraph_subgraphs::SUBGRAPHS {
+        let status = std::process::Command::new("cargo")
+            .args([
+                "build",
+                "--release",
+                "-p",
+                &format!("talentgraph-{}", subgraph.name),
+            ])
+            .current_dir(repository_root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building {} failed", subgraph.name);
+    }
+    let options = DrillOptions {
+        world: if arguments.standard {
+            DemoWorld::STANDARD
+        } else {
+            DemoWorld::SMALL
+        },
+        profile: "release".to_owned(),
+        clients: arguments.clients,
+        window: Duration::from_secs(arguments.seconds),
+        operations: Operation::all(),
+        name: "full".to_owned(),
+    };
+    let result = run(&options).await;
+    let table = result.markdown();
+    println!("{table}");
+    let directory = repository_root().join("target/drill");
+    let _ = std::fs::create_dir_all(&directory);
+    let _ = std::fs::write(
+        directory.join("drill.json"),
+        serde_json::to_string_pretty(&result.reports).unwrap_or_default(),
+    );
+    write_docs_section(
+        "docs/drill.md",
+        "<!-- drill:start -->",
+        "<!-- drill:end -->",
+        &format!(
+            "<!-- drill:start -->\n{table}\nMeasured with `cargo run --release -p talentgraph-e2e --bin drill -- --seconds {} --clients {}{}`.\n<!-- drill:end -->",
+            arguments.seconds,
+            arguments.clients,
+            if arguments.standard {
+                " --standard"
+            } else {
+                ""
+            }
+        ),
+        "## The last full drill\n\n",
+    );
+    if result.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,304 @@
+//! The drill: deploys and faults under load, on a stack laid out as
+//! production lays it out (see [`stack`]), with what each did to the
+//! requests in flight and the data checks afterwards.
+//!
+//! `cargo run --release -p talentgraph-e2e --bin drill` runs the full
+//! drill and writes its table into `docs/drill.md`; the `drill` test runs
+//! the short one (each operation once, the small world, a few seconds of
+//! load around each) in CI.
+
+use std::time::{Duration, Instant};
+
+use talentgraph_demo_world::DemoWorld;
+
+pub mod load;
+pub mod report;
+pub mod stack;
+
+use load::{Load, Recording, Write};
+use report::{OperationReport, Windows};
+use stack::DrillStack;
+
+/// What the drill does to the running stack, one at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Each replica of the subgraph replaced by a new process, the new one
+    /// first, the old one drained.
+    RollingDeploy(&'static str),
+    /// Each router replica replaced the same way.
+    RouterRollingRestart,
+    /// PostgreSQL's fast restart.
+    PostgresRestart,
+    /// One NATS node killed and started again on its port and store.
+    NatsNodeRestart,
+}
+
+impl Operation {
+    /// Every operation, in the drill's order.
+    pub fn all() -> Vec<Operation> {
+        let mut operations: Vec<Operation> = talentgraph_subgraphs::SUBGRAPHS
+            .iter()
+            .map(|subgraph| Operation::RollingDeploy(subgraph.name))
+            .collect();
+        operations.extend([
+            Operation::RouterRollingRestart,
+            Operation::PostgresRestart,
+            Operation::NatsNodeRestart,
+        ]);
+        operations
+    }
+
+    fn name(self) -> String {
+        match self {
+            Self::RollingDeploy(subgraph) => format!("rolling deploy of {subgraph}"),
+            Self::RouterRollingRestart => "rolling restart of the routers".to_owned(),
+            Self::PostgresRestart => "PostgreSQL fast restart".to_owned(),
+            Self::NatsNodeRestart => "one NATS node killed and restarted".to_owned(),
+        }
+    }
+
+    /// The failures the operation may cause, and the criterion in words.
+    fn criterion(self) -> (fn(&str) -> bool, &'static str) {
+        match self {
+            Self::PostgresRestart => (
+                |kind| kind == "SERVICE_UNAVAILABLE",
+                "failures only SERVICE_UNAVAILABLE",
+            ),
+            _ => (|_| false, "0 failed requests"),
+        }
+    }
+}
+
+/// How a drill runs.
+#[derive(Debug, Clone)]
+pub struct DrillOptions {
+    pub world: DemoWorld,
+    /// `release` or `debug`: which build of the subgraphs runs.
+    pub profile: String,
+    pub clients: usize,
+    /// The load before and after each operation.
+    pub window: Duration,
+    pub operations: Vec<Operation>,
+    /// Names the run's directory under `target/drill/`.
+    pub name: String,
+}
+
+/// What a drill found.
+#[derive(Debug)]
+pub struct DrillResult {
+    pub reports: Vec<OperationReport>,
+    pub checks: Vec<(String, bool)>,
+    pub recording: Recording,
+}
+
+impl DrillResult {
+    pub fn passed(&self) -> bool {
+        self.reports.iter().all(|report| report.passed) && self.checks.iter().all(|(_, ok)| *ok)
+    }
+
+    pub fn markdown(&self) -> String {
+        report::markdown(&self.reports, &self.checks)
+    }
+}
+
+/// Runs the drill: the stack, the load, each operation with a window of
+/// load before and after it, then the data checks.
+pub async fn run(options: &DrillOptions) -> DrillResult {
+    let directory = stack::drill_directory(&options.name);
+    let mut stack = DrillStack::start(&directory, options.world, &options.profile).await;
+    let load = Load::start(&stack.router_url, options.world, options.clients).await;
+    let mut spans = Vec::new();
+    tokio::time::sleep(options.window).await;
+    for operation in &options.operations {
+        let before = (
+            load.elapsed().saturating_sub(options.window),
+            load.elapsed(),
+        );
+        let started = load.elapsed();
+        let began = Instant::now();
+        perform(&mut stack, *operation).await;
+        eprintln!(
+            "drill: {} took {:.1} s",
+            operation.name(),
+            began.elapsed().as_secs_f64()
+        );
+        let ended = load.elapsed();
+        tokio::time::sleep(options.window).await;
+        spans.push((
+            *operation,
+            Windows {
+                before,
+                during: (started, ended),
+                after: (ended, ended + options.window),
+            },
+        ));
+    }
+    let recording = load.stop().await;
+    for attempt in recording
+        .attempts
+        .iter()
+        .filter(|attempt| attempt.outcome != load::Outcome::Ok)
+        .take(20)
+    {
+        eprintln!(
+            "drill: at {:.2} s {} failed: {:?} {}",
+            attempt.at.as_secs_f64(),
+            attempt.kind,
+            attempt.outcome,
+            attempt.detail
+        );
+    }
+    let reports = spans
+        .iter()
+        .map(|(operation, windows)| {
+            let (allowed, criterion) = operation.criterion();
+            report::report(
+                &operation.name(),
+                &recording.attempts,
+                windows,
+                allowed,
+                criterion,
+            )
+        })
+        .collect();
+    let checks = data_checks(&stack, &recording).await;
+    DrillResult {
+        reports,
+        checks,
+        recording,
+    }
+}
+
+async fn perform(stack: &mut DrillStack, operation: Operation) {
+    match operation {
+        Operation::RollingDeploy(subgraph) => stack.rolling_deploy(subgraph).await,
+        Operation::RouterRollingRestart => stack.rolling_router_restart().await,
+        Operation::PostgresRestart => {
+            let down = tokio::task::block_in_place(|| stack.restart_postgres());
+            eprintln!(
+                "drill: PostgreSQL did not accept connections for {:.2} s",
+                down.as_secs_f64()
+            );
+        }
+        Operation::NatsNodeRestart => {
+            tokio::task::block_in_place(|| stack.nats.member_mut(0).stop());
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            tokio::task::block_in_place(|| stack.nats.member_mut(0).resume());
+        }
+    }
+}
+
+/// Every acknowledged write is in its database exactly once, and the
+/// events it caused were applied once (core's profile of each sign-up).
+async fn data_checks(stack: &DrillStack, recording: &Recording) -> Vec<(String, bool)> {
+    let connect = |subgraph: &str| {
+        let url = stack.database_urls[subgraph].clone();
+        async move {
+            talentgraph_kit::Database::connect(&url, 2, Duration::from_secs(10))
+                .await
+                .expect("connects for the data checks")
+        }
+    };
+    let auth = connect("auth").await;
+    let core = connect("core").await;
+    let jobseeker = connect("jobseeker").await;
+    let payment = connect("payment").await;
+    let user_of = |email: String| {
+        let auth = auth.clone();
+        async move {
+            auth.fetch_all::<(uuid::Uuid,)>(
+                sqlx::query_as("SELECT user_id FROM accounts WHERE email = $1").bind(email),
+            )
+            .await
+            .expect("reads accounts")
+        }
+    };
+    let (mut sign_ups, mut applications, mut checkouts) = (0, 0, 0);
+    let (mut sign_ups_once, mut applications_once, mut checkouts_once, mut profiles_once) =
+        (true, true, true, true);
+    for write in &recording.acknowledged {
+        match write {
+            Write::SignUp { email } => {
+                sign_ups += 1;
+                let users = user_of(email.clone()).await;
+                sign_ups_once &= users.len() == 1;
+                if let [(user,)] = users.as_slice() {
+                    profiles_once &=
+                        eventually_one(&core, "SELECT count(*) FROM users WHERE id = $1", *user)
+                            .await;
+                }
+            }
+            Write::Application {
+                applicant_email,
+                job_id,
+            } => {
+                applications += 1;
+                let users = user_of(applicant_email.clone()).await;
+                let job: uuid::Uuid = job_id.parse().expect("a job id");
+                let count: i64 = match users.as_slice() {
+                    [(user,)] => jobseeker
+                        .fetch_scalar(
+                            sqlx::query_scalar(
+                                "SELECT count(*) FROM applications WHERE job_id = $1 AND applicant_id = $2",
+                            )
+                            .bind(job)
+                            .bind(user),
+                        )
+                        .await
+                        .expect("reads applications"),
+                    _ => 0,
+                };
+                applications_once &= count == 1;
+            }
+            Write::Checkout { idempotency_key } => {
+                checkouts += 1;
+                let count: i64 = payment
+                    .fetch_scalar(
+                        sqlx::query_scalar("SELECT count(*) FROM idempotency_keys WHERE key = $1")
+                            .bind(idempotency_key),
+                    )
+                    .await
+                    .expect("reads idempotency keys");
+                checkouts_once &= count == 1;
+            }
+        }
+    }
+    vec![
+        (
+            format!("{sign_ups} acknowledged sign-ups: each account exists once"),
+            sign_ups_once,
+        ),
+        (
+            format!("{sign_ups} sign-ups: each `account.created` gave core one profile"),
+            profiles_once,
+        ),
+        (
+            format!("{applications} acknowledged applications: each exists once"),
+            applications_once,
+        ),
+        (
+            format!("{checkouts} acknowledged checkouts: each idempotency key has one purchase"),
+            checkouts_once,
+        ),
+    ]
+}
+
+/// Whether `count_sql` for `id` comes to exactly one within ten seconds
+/// (an event's consumer may still be applying it).
+async fn eventually_one(
+    database: &talentgraph_kit::Database,
+    count_sql: &'static str,
+    id: uuid::Uuid,
+) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let count: i64 = database
+            .fetch_scalar(sqlx::query_scalar(count_sql).bind(id))
+            .await
+            .unwrap_or(-1);
+        if count == 1 || Instant::now() > deadline {
+            return count == 1;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
