@@ -84,7 +84,7 @@ async fn main() -> ExitCode {
                 ""
             }
         ),
-        "## The last full drill\n\n",
+        "## The last run\n\n",
     );
     if result.passed() {
         ExitCode::SUCCESS
