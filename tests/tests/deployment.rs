@@ -507,6 +507,17 @@ fn kubernetes_manifests_agree_with_the_code() {
         .collect();
     let router_documents = read_yaml_documents("deploy/k8s/router.yaml");
     let router = kind(&router_documents, "Deployment", "router");
+    // The router has no drain of its own: it sleeps before SIGTERM while
+    // Kubernetes takes it out of the endpoints, and a budget keeps one.
+    assert_eq!(
+        router["spec"]["template"]["spec"]["containers"][0]["lifecycle"]["preStop"]["exec"]["command"]
+            [0],
+        "sleep"
+    );
+    assert_eq!(
+        kind(&router_documents, "PodDisruptionBudget", "router")["spec"]["minAvailable"].as_u64(),
+        Some(1)
+    );
     let router_container = &router["spec"]["template"]["spec"]["containers"][0];
     let router_environment: BTreeMap<String, Value> = router_container["env"]
         .as_sequence()
@@ -533,6 +544,34 @@ fn kubernetes_manifests_agree_with_the_code() {
         assert_eq!(
             container["readinessProbe"]["httpGet"]["port"].as_u64(),
             Some(u64::from(port))
+        );
+        // The drain: the pod leaves every balancer within its drain, and
+        // Kubernetes waits for the drain and the grace before SIGKILL.
+        let seconds = |name: &str| -> u64 {
+            shared[name]
+                .parse()
+                .unwrap_or_else(|_| panic!("{name} is a number"))
+        };
+        let (drain, grace) = (
+            seconds("SHUTDOWN_DRAIN_SECONDS"),
+            seconds("SHUTDOWN_GRACE_SECONDS"),
+        );
+        let probe = &container["readinessProbe"];
+        assert!(
+            probe["periodSeconds"].as_u64().unwrap_or(10)
+                * probe["failureThreshold"].as_u64().unwrap_or(3)
+                < drain,
+            "{name}'s readiness notices the drain within it"
+        );
+        assert!(
+            pod["terminationGracePeriodSeconds"].as_u64().unwrap_or(30) > drain + grace,
+            "{name}'s grace period covers the drain and the in-flight requests"
+        );
+        let budget = kind(&documents, "PodDisruptionBudget", &name);
+        assert_eq!(budget["spec"]["minAvailable"].as_u64(), Some(1));
+        assert_eq!(
+            budget["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"],
+            Value::String(name.clone())
         );
         assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/health");
         assert_eq!(
