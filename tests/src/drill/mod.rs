@@ -22,6 +22,9 @@ use stack::DrillStack;
 /// What the drill does to the running stack, one at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
+    /// A compatible change of a subgraph's schema published through the
+    /// registry, which the routers hot-reload; ten times, a second apart.
+    SchemaPublish,
     /// Each replica of the subgraph replaced by a new process, the new one
     /// first, the old one drained.
     RollingDeploy(&'static str),
@@ -31,29 +34,37 @@ pub enum Operation {
     PostgresRestart,
     /// One NATS node killed and started again on its port and store.
     NatsNodeRestart,
+    /// The payment provider answers every call 503 for twenty seconds
+    /// (the local provider's fault injection).
+    ProviderOutage,
 }
 
 impl Operation {
     /// Every operation, in the drill's order.
     pub fn all() -> Vec<Operation> {
-        let mut operations: Vec<Operation> = talentgraph_subgraphs::SUBGRAPHS
-            .iter()
-            .map(|subgraph| Operation::RollingDeploy(subgraph.name))
-            .collect();
+        let mut operations = vec![Operation::SchemaPublish];
+        operations.extend(
+            talentgraph_subgraphs::SUBGRAPHS
+                .iter()
+                .map(|subgraph| Operation::RollingDeploy(subgraph.name)),
+        );
         operations.extend([
             Operation::RouterRollingRestart,
             Operation::PostgresRestart,
             Operation::NatsNodeRestart,
+            Operation::ProviderOutage,
         ]);
         operations
     }
 
     fn name(self) -> String {
         match self {
+            Self::SchemaPublish => "10 compatible schema publishes (router hot reload)".to_owned(),
             Self::RollingDeploy(subgraph) => format!("rolling deploy of {subgraph}"),
             Self::RouterRollingRestart => "rolling restart of the routers".to_owned(),
             Self::PostgresRestart => "PostgreSQL fast restart".to_owned(),
             Self::NatsNodeRestart => "one NATS node killed and restarted".to_owned(),
+            Self::ProviderOutage => "the payment provider failing for 20 s".to_owned(),
         }
     }
 
@@ -171,6 +182,13 @@ pub async fn run(options: &DrillOptions) -> DrillResult {
 
 async fn perform(stack: &mut DrillStack, operation: Operation) {
     match operation {
+        Operation::SchemaPublish => {
+            for _ in 0..10 {
+                stack.publish_compatible_change().await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            stack.wait_until_the_routers_reloaded().await;
+        }
         Operation::RollingDeploy(subgraph) => stack.rolling_deploy(subgraph).await,
         Operation::RouterRollingRestart => stack.rolling_router_restart().await,
         Operation::PostgresRestart => {
@@ -184,6 +202,25 @@ async fn perform(stack: &mut DrillStack, operation: Operation) {
             tokio::task::block_in_place(|| stack.nats.member_mut(0).stop());
             tokio::time::sleep(Duration::from_secs(2)).await;
             tokio::task::block_in_place(|| stack.nats.member_mut(0).resume());
+        }
+        Operation::ProviderOutage => {
+            let provider = stack
+                .provider
+                .local_provider()
+                .expect("the drill's provider is local");
+            let every_call = talentgraph_payment_provider::proxy::Faults {
+                fail_next: u32::MAX,
+                ..talentgraph_payment_provider::proxy::Faults::default()
+            };
+            provider
+                .inject(every_call)
+                .await
+                .expect("injects the outage");
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            provider
+                .inject(talentgraph_payment_provider::proxy::Faults::default())
+                .await
+                .expect("ends the outage");
         }
     }
 }
@@ -263,6 +300,7 @@ async fn data_checks(stack: &DrillStack, recording: &Recording) -> Vec<(String, 
             }
         }
     }
+    let (paid_once, charged_once) = checkouts_paid_once(stack, &payment, recording).await;
     vec![
         (
             format!("{sign_ups} acknowledged sign-ups: each account exists once"),
@@ -280,7 +318,72 @@ async fn data_checks(stack: &DrillStack, recording: &Recording) -> Vec<(String, 
             format!("{checkouts} acknowledged checkouts: each idempotency key has one purchase"),
             checkouts_once,
         ),
+        (
+            format!("{checkouts} checkouts: each invoice paid within 90 s of the end"),
+            paid_once,
+        ),
+        (
+            format!("{checkouts} checkouts: the provider charged each invoice once"),
+            charged_once,
+        ),
     ]
+}
+
+/// Whether every acknowledged checkout's invoice came to `PAID` (the charge
+/// worker retries through outages), and the provider holds exactly one
+/// succeeded charge for each.
+async fn checkouts_paid_once(
+    stack: &DrillStack,
+    payment: &talentgraph_kit::Database,
+    recording: &Recording,
+) -> (bool, bool) {
+    let keys: Vec<String> = recording
+        .acknowledged
+        .iter()
+        .filter_map(|write| match write {
+            Write::Checkout { idempotency_key } => Some(idempotency_key.clone()),
+            _ => None,
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let invoices: Vec<(uuid::Uuid, String)> = loop {
+        let invoices: Vec<(uuid::Uuid, String)> = payment
+            .fetch_all(
+                sqlx::query_as(
+                    "SELECT invoices.id, invoices.status FROM idempotency_keys \
+                     JOIN invoices ON invoices.id = idempotency_keys.result_invoice_id \
+                     WHERE idempotency_keys.key = ANY($1)",
+                )
+                .bind(&keys),
+            )
+            .await
+            .expect("reads the checkouts' invoices");
+        let all_paid =
+            invoices.len() == keys.len() && invoices.iter().all(|(_, status)| status == "PAID");
+        if all_paid || Instant::now() > deadline {
+            break invoices;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let paid = invoices.len() == keys.len() && invoices.iter().all(|(_, status)| status == "PAID");
+    let Some(provider) = stack.provider.local_provider() else {
+        return (paid, false);
+    };
+    let intents = provider
+        .payment_intents()
+        .await
+        .expect("reads the provider's charges");
+    let charged_once = invoices.iter().all(|(invoice, _)| {
+        let invoice = invoice.to_string();
+        intents
+            .iter()
+            .filter(|intent| {
+                intent.status == "succeeded" && intent.invoice_id() == Some(invoice.as_str())
+            })
+            .count()
+            == 1
+    });
+    (paid, charged_once)
 }
 
 /// Whether `count_sql` for `id` comes to exactly one within ten seconds

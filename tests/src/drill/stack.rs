@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use schema_registry::{SubgraphInput, compose_subgraphs};
+use schema_registry::SubgraphInput;
 use talentgraph_demo_world::DemoWorld;
 use talentgraph_kit::local_postgres::PersistentCluster;
 use talentgraph_launch::haproxy::{Haproxy, ProxiedService};
@@ -85,6 +85,13 @@ pub struct DrillStack {
     pub database_urls: BTreeMap<&'static str, String>,
     /// `debug` or `release`: which build of the subgraphs runs.
     profile: String,
+    /// The schema registry the routers' supergraph file comes from.
+    registry_url: String,
+    registry_token: String,
+    /// The subgraphs as published: name, routing URL, SDL.
+    inputs: Vec<SubgraphInput>,
+    /// How many compatible changes the drill has published.
+    publications: usize,
 }
 
 impl DrillStack {
@@ -224,9 +231,9 @@ impl DrillStack {
                 sdl: subgraph.exported_sdl(),
             })
             .collect();
-        let supergraph = compose_subgraphs(&inputs).expect("the subgraphs compose");
         let supergraph_path = directory.join("supergraph.graphql");
-        std::fs::write(&supergraph_path, &supergraph.sdl).expect("writes the supergraph");
+        let (registry_url, registry_token) =
+            start_registry(&postgres, &supergraph_path, &inputs).await;
         let mut router_launch =
             RouterLaunch::development(RouterKind::Apollo, &supergraph_path, directory);
         router_launch.router_secret = DRILL_ROUTER_SECRET.to_owned();
@@ -253,6 +260,10 @@ impl DrillStack {
             proxy,
             database_urls,
             profile: profile.to_owned(),
+            registry_url,
+            registry_token,
+            inputs,
+            publications: 0,
         };
         // Auth first: the others fetch its key set.
         let mut order: Vec<&'static str> = vec!["auth"];
@@ -376,6 +387,69 @@ impl DrillStack {
         }
     }
 
+    /// Publishes a compatible change of employer's schema through the
+    /// registry (one more nullable field on `Job`, which no client asks
+    /// for yet): the registry writes the supergraph file, and the routers,
+    /// run with `--hot-reload`, load it.
+    pub async fn publish_compatible_change(&mut self) {
+        self.publications += 1;
+        let mut input = self
+            .inputs
+            .iter()
+            .find(|input| input.name == "employer")
+            .expect("employer is published")
+            .clone();
+        let fields: String = (1..=self.publications)
+            .map(|number| format!("  drillProbe{number}: String\n"))
+            .collect();
+        input.sdl = input.sdl.replacen(
+            "type Job @key(fields: \"id\") {\n",
+            &format!("type Job @key(fields: \"id\") {{\n{fields}"),
+            1,
+        );
+        talentgraph_launch::registry::publish_subgraphs(
+            &self.registry_url,
+            &self.registry_token,
+            &[input],
+            "drill: a compatible change",
+        )
+        .await
+        .unwrap_or_else(|error| panic!("publishing employer: {error}"));
+    }
+
+    /// Waits until every router replica serves the last field the drill
+    /// published (its API schema has it): the hot reload happened. Fails
+    /// after 30 s.
+    pub async fn wait_until_the_routers_reloaded(&self) {
+        let field = format!("drillProbe{}", self.publications);
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for router in self.routers.processes.iter().flatten() {
+            loop {
+                let answer: serde_json::Value = match client
+                    .post(router.url())
+                    .json(&serde_json::json!({
+                        "query": "{ __type(name: \"Job\") { fields { name } } }"
+                    }))
+                    .send()
+                    .await
+                {
+                    Ok(response) => response.json().await.unwrap_or_default(),
+                    Err(_) => serde_json::Value::Null,
+                };
+                if answer.to_string().contains(&field) {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "router {} did not load the published {field} within 30 s",
+                    router.url()
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+
     /// PostgreSQL's fast restart (`pg_ctl restart -m fast`): sessions end,
     /// the server stops and starts again on its port and data. Returns how
     /// long it did not accept connections.
@@ -440,4 +514,67 @@ impl Drop for DrillStack {
 /// The repository's drill directory for a run of `name`.
 pub fn drill_directory(name: &str) -> PathBuf {
     workspace_root().join("target").join("drill").join(name)
+}
+
+/// Serves the schema registry on a database of `postgres`, writing the
+/// supergraph to `supergraph_path`, and publishes `inputs` to it; returns
+/// its URL and a write-and-approve token.
+async fn start_registry(
+    postgres: &PersistentCluster,
+    supergraph_path: &Path,
+    inputs: &[SubgraphInput],
+) -> (String, String) {
+    let admin = talentgraph_kit::Database::connect(
+        &postgres.url_for("postgres"),
+        1,
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("connects to PostgreSQL");
+    admin
+        .execute(sqlx::query("CREATE DATABASE drill_registry"))
+        .await
+        .expect("creates the registry's database");
+    admin.close().await;
+    let database = talentgraph_kit::Database::connect(
+        &postgres.url_for("drill_registry"),
+        4,
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("connects to the registry's database");
+    let registry = talentgraph_launch::registry::serve(
+        database.clone(),
+        schema_registry::server::RouterFiles {
+            supergraph: Some(supergraph_path.to_path_buf()),
+            trusted_documents: None,
+        },
+        talentgraph_kit::local_ports::unused_loopback_address(),
+        std::future::pending(),
+    )
+    .await
+    .expect("the registry starts");
+    let token = schema_registry::server::tokens::create_token(
+        &database,
+        "drill",
+        &[
+            schema_registry::server::Scope::Write,
+            schema_registry::server::Scope::Approve,
+        ],
+    )
+    .await
+    .expect("a registry token");
+    talentgraph_launch::registry::publish_subgraphs(
+        &registry.url(),
+        &token,
+        inputs,
+        "drill: the graph",
+    )
+    .await
+    .expect("publishes the subgraphs");
+    assert!(
+        supergraph_path.exists(),
+        "the registry wrote the supergraph"
+    );
+    (registry.url(), token)
 }
