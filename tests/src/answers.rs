@@ -92,3 +92,56 @@ pub fn merge_multipart_answer(content_type: &str, text: &str) -> (serde_json::Va
     }
     (body, parts)
 }
+
+/// What every client of a router here accepts: `@defer`red operations
+/// (JobDetailPage) are answered in parts, which the router sends only to
+/// clients that accept `multipart/mixed`.
+pub const ACCEPT_ROUTER_ANSWERS: &str = "application/graphql-response+json, application/json;q=0.9, multipart/mixed;deferSpec=20220824;q=0.8";
+
+/// A router's raw answer: its status, its body's text, and that text
+/// parsed (`@defer` parts merged) with how many parts it came in, or why
+/// it could not be.
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub text: String,
+    pub parsed: Result<(serde_json::Value, usize), serde_json::Error>,
+}
+
+/// Posts `body` (a GraphQL request) to `url` with `token` and `headers`,
+/// accepting every answer a router gives; a transport failure is the
+/// error.
+pub async fn post_to_router(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: &serde_json::Value,
+    headers: &[(&str, &str)],
+) -> Result<RawAnswer, reqwest::Error> {
+    let mut request = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", ACCEPT_ROUTER_ANSWERS)
+        .body(body.to_string());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = response.text().await?;
+    let parsed = router_answer_body(&content_type, &text);
+    Ok(RawAnswer {
+        status,
+        text,
+        parsed,
+    })
+}

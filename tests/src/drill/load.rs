@@ -18,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use talentgraph_demo_world::{DEMO_PASSWORD, DemoWorld};
 
-use crate::answers::router_answer_body;
+use crate::answers::post_to_router;
 use crate::pages::{operation_document, page_document};
 
 /// How one attempt ended.
@@ -198,44 +198,19 @@ impl Client {
     ) -> Option<Value> {
         let at = self.started.elapsed();
         let sent = Instant::now();
-        let mut request = self
-            .http
-            .post(&self.router_url)
-            .header("content-type", "application/json")
-            .header(
-                "accept",
-                "application/json, multipart/mixed;deferSpec=20220824;q=0.5",
-            )
-            .body(body.to_string());
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let (outcome, answer) = match request.send().await {
-            Err(error) => (Outcome::Transport(transport_kind(&error)), None),
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let content_type = response
-                    .headers()
-                    .get("content-type")
-                    .and_then(|value| value.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                match response.text().await {
-                    Err(error) => (Outcome::Transport(transport_kind(&error)), None),
-                    Ok(text) => {
-                        let answer = router_answer_body(&content_type, &text)
-                            .ok()
-                            .map(|(body, _)| body);
-                        let code = answer.as_ref().and_then(first_unexpected_code);
-                        match (status, code) {
-                            (200, None) => (Outcome::Ok, answer),
-                            (200, Some(code)) => (Outcome::Code(code), answer),
-                            (status, _) => (Outcome::Status(status), answer),
-                        }
+        let (outcome, answer) =
+            match post_to_router(&self.http, &self.router_url, token, body, &[]).await {
+                Err(error) => (Outcome::Transport(transport_kind(&error)), None),
+                Ok(raw) => {
+                    let answer = raw.parsed.ok().map(|(body, _)| body);
+                    let code = answer.as_ref().and_then(first_unexpected_code);
+                    match (raw.status, code) {
+                        (200, None) => (Outcome::Ok, answer),
+                        (200, Some(code)) => (Outcome::Code(code), answer),
+                        (status, _) => (Outcome::Status(status), answer),
                     }
                 }
-            }
-        };
+            };
         let ok = outcome == Outcome::Ok;
         let detail = if ok {
             String::new()

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::Session;
-use crate::answers::{RouterResponse, router_answer_body};
+use crate::answers::{RouterResponse, post_to_router};
 use crate::pages::{operation_document, page_document};
 
 use super::Stack;
@@ -145,34 +145,11 @@ impl Stack {
         headers: &[(&str, &str)],
     ) -> Result<(RouterResponse, Cost), reqwest::Error> {
         let before = self.snapshot();
-        let mut request = self
-            .client
-            .post(&self.router_url)
-            .header("content-type", "application/json")
-            // Operations with `@defer` (JobDetailPage) are answered in parts,
-            // which the router sends only to clients that accept them.
-            .header(
-                "accept",
-                "application/graphql-response+json, application/json;q=0.9, multipart/mixed;deferSpec=20220824;q=0.8",
-            )
-            .body(body.to_string());
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = request.send().await?;
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let text = response.text().await?;
-        let (body, parts) = router_answer_body(&content_type, &text)
-            .unwrap_or_else(|_| panic!("the router answered non-JSON ({status}): {text}"));
+        let answer = post_to_router(&self.client, &self.router_url, token, body, headers).await?;
+        let status = answer.status;
+        let (body, parts) = answer
+            .parsed
+            .unwrap_or_else(|_| panic!("the router answered non-JSON ({status}): {}", answer.text));
         let after = self.snapshot();
         let difference = |before: &[(&'static str, u64)], after: &[(&'static str, u64)]| {
             before

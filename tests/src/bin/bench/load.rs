@@ -147,29 +147,15 @@ pub async fn post_to(
     token: Option<&str>,
     body: &Value,
 ) -> Result<Value, String> {
-    let mut request = client
-        .post(url)
-        .header("content-type", "application/json")
-        .header(
-            "accept",
-            "application/json, multipart/mixed;deferSpec=20220824;q=0.5",
-        )
-        .body(body.to_string());
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.map_err(|error| error.to_string())?;
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let text = response.text().await.map_err(|error| error.to_string())?;
-    let (body, _) = talentgraph_e2e::router_answer_body(&content_type, &text)
+    let answer = talentgraph_e2e::answers::post_to_router(client, url, token, body, &[])
+        .await
+        .map_err(|error| error.to_string())?;
+    let status = answer.status;
+    let text = answer.text;
+    let (body, _) = answer
+        .parsed
         .map_err(|error| format!("{status}: {error}: {text}"))?;
-    if !status.is_success() || body.get("errors").is_some() {
+    if !(200..300).contains(&status) || body.get("errors").is_some() {
         return Err(format!("{status}: {body}"));
     }
     Ok(body)
