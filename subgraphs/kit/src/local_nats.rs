@@ -165,6 +165,11 @@ impl NatsServer {
         self.port
     }
 
+    /// The name the server announces (and JetStream reports leaders by).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// `nats://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)

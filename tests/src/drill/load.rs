@@ -31,6 +31,11 @@ pub enum Outcome {
     Status(u16),
     /// Answered 200 with an error code no correct answer carries.
     Code(String),
+    /// A query whose connection failed before any answer, sent again at
+    /// once by the client, as the web client does (queries only: a query
+    /// changes nothing, so sending it twice is safe). What the user saw is
+    /// the retry's outcome, recorded as its own attempt.
+    RetriedByTheClient(String),
 }
 
 /// One attempt.
@@ -59,6 +64,15 @@ pub enum Write {
     Checkout {
         idempotency_key: String,
     },
+}
+
+/// How one recorded attempt went, for its sender.
+#[derive(Debug, PartialEq)]
+enum Sent {
+    Answered(Value),
+    Failed,
+    /// A transport failure the client sends again.
+    Retry,
 }
 
 /// What the load recorded so far.
@@ -188,14 +202,29 @@ async fn sign_in(http: &reqwest::Client, router_url: &str, email: &str) -> Strin
 }
 
 impl Client {
-    /// Sends `document` and records the attempt; the answer's body when it
-    /// was a correct one.
+    /// Sends `body` and records the attempt; the answer's body when it was
+    /// a correct one.
     async fn attempt(
         &mut self,
         kind: &'static str,
         token: Option<&str>,
         body: &Value,
     ) -> Option<Value> {
+        match self.attempt_recorded(kind, token, body, false).await {
+            Sent::Answered(answer) => Some(answer),
+            Sent::Failed | Sent::Retry => None,
+        }
+    }
+
+    /// [`Client::attempt`]; with `client_retries`, a transport failure is
+    /// recorded as retried by the client and answered [`Sent::Retry`].
+    async fn attempt_recorded(
+        &mut self,
+        kind: &'static str,
+        token: Option<&str>,
+        body: &Value,
+        client_retries: bool,
+    ) -> Sent {
         let at = self.started.elapsed();
         let sent = Instant::now();
         let (outcome, answer) =
@@ -211,6 +240,10 @@ impl Client {
                     }
                 }
             };
+        let (outcome, retry) = match outcome {
+            Outcome::Transport(why) if client_retries => (Outcome::RetriedByTheClient(why), true),
+            other => (other, false),
+        };
         let ok = outcome == Outcome::Ok;
         let detail = if ok {
             String::new()
@@ -233,7 +266,18 @@ impl Client {
                 outcome,
                 detail,
             });
-        if ok { answer } else { None }
+        match (ok, answer, retry) {
+            (true, Some(answer), _) => Sent::Answered(answer),
+            (_, _, true) => Sent::Retry,
+            _ => Sent::Failed,
+        }
+    }
+
+    /// A read (a page): on a transport failure, sent once more at once.
+    async fn read(&mut self, kind: &'static str, token: Option<&str>, body: &Value) {
+        if self.attempt_recorded(kind, token, body, true).await == Sent::Retry {
+            self.attempt(kind, token, body).await;
+        }
     }
 
     /// A write: retried up to four times, 200 ms apart, as a client
@@ -295,7 +339,7 @@ impl Client {
                     "JobSearchPage",
                     json!({ "first": 10, "filter": { "organizationId": organization.to_string() } }),
                 );
-                self.attempt("JobSearchPage", Some(&jobseeker_token), &body)
+                self.read("JobSearchPage", Some(&jobseeker_token), &body)
                     .await;
             }
             30..=44 => {
@@ -303,7 +347,7 @@ impl Client {
                     "JobDetailPage",
                     json!({ "jobId": job.to_string(), "internshipsFirst": 5 }),
                 );
-                self.attempt("JobDetailPage", Some(&jobseeker_token), &body)
+                self.read("JobDetailPage", Some(&jobseeker_token), &body)
                     .await;
             }
             45..=54 => {
@@ -311,11 +355,11 @@ impl Client {
                     "InternshipBrowsePage",
                     json!({ "first": 10, "filter": { "organizationId": organization.to_string() } }),
                 );
-                self.attempt("InternshipBrowsePage", None, &body).await;
+                self.read("InternshipBrowsePage", None, &body).await;
             }
             55..=64 => {
                 let body = page("JobseekerDashboardPage", json!({ "first": 10 }));
-                self.attempt("JobseekerDashboardPage", Some(&jobseeker_token), &body)
+                self.read("JobseekerDashboardPage", Some(&jobseeker_token), &body)
                     .await;
             }
             65..=74 => {
@@ -323,7 +367,7 @@ impl Client {
                     "EmployerDashboardPage",
                     json!({ "jobsFirst": 10, "applicationsFirst": 5 }),
                 );
-                self.attempt("EmployerDashboardPage", Some(&recruiter_token), &body)
+                self.read("EmployerDashboardPage", Some(&recruiter_token), &body)
                     .await;
             }
             75..=89 => {

@@ -34,6 +34,9 @@ pub enum Operation {
     PostgresRestart,
     /// One NATS node killed and started again on its port and store.
     NatsNodeRestart,
+    /// The node that leads auth's stream (`account.created`) killed and
+    /// started again: the stream elects another leader meanwhile.
+    NatsStreamLeaderRestart,
     /// The payment provider answers every call 503 for twenty seconds
     /// (the local provider's fault injection).
     ProviderOutage,
@@ -52,6 +55,7 @@ impl Operation {
             Operation::RouterRollingRestart,
             Operation::PostgresRestart,
             Operation::NatsNodeRestart,
+            Operation::NatsStreamLeaderRestart,
             Operation::ProviderOutage,
         ]);
         operations
@@ -64,6 +68,9 @@ impl Operation {
             Self::RouterRollingRestart => "rolling restart of the routers".to_owned(),
             Self::PostgresRestart => "PostgreSQL fast restart".to_owned(),
             Self::NatsNodeRestart => "one NATS node killed and restarted".to_owned(),
+            Self::NatsStreamLeaderRestart => {
+                "the NATS node leading auth's stream killed and restarted".to_owned()
+            }
             Self::ProviderOutage => "the payment provider failing for 20 s".to_owned(),
         }
     }
@@ -99,16 +106,21 @@ pub struct DrillOptions {
 pub struct DrillResult {
     pub reports: Vec<OperationReport>,
     pub checks: Vec<(String, bool)>,
+    /// Figures with a goal the drill does not fail on yet (the consumers'
+    /// lag after a NATS node's return), and whether each met it.
+    pub measurements: Vec<(String, bool)>,
     pub recording: Recording,
 }
 
 impl DrillResult {
+    /// Whether every operation met its criterion and every data check
+    /// passed; the measurements are reported, not judged.
     pub fn passed(&self) -> bool {
         self.reports.iter().all(|report| report.passed) && self.checks.iter().all(|(_, ok)| *ok)
     }
 
     pub fn markdown(&self) -> String {
-        report::markdown(&self.reports, &self.checks)
+        report::markdown(&self.reports, &self.checks, &self.measurements)
     }
 }
 
@@ -119,6 +131,7 @@ pub async fn run(options: &DrillOptions) -> DrillResult {
     let mut stack = DrillStack::start(&directory, options.world, &options.profile).await;
     let load = Load::start(&stack.router_url, options.world, options.clients).await;
     let mut spans = Vec::new();
+    let mut event_lags = Vec::new();
     tokio::time::sleep(options.window).await;
     for operation in &options.operations {
         let before = (
@@ -128,6 +141,12 @@ pub async fn run(options: &DrillOptions) -> DrillResult {
         let started = load.elapsed();
         let began = Instant::now();
         perform(&mut stack, *operation).await;
+        if matches!(
+            operation,
+            Operation::NatsNodeRestart | Operation::NatsStreamLeaderRestart
+        ) {
+            event_lags.push((*operation, stack.seconds_until_events_are_prompt().await));
+        }
         eprintln!(
             "drill: {} took {:.1} s",
             operation.name(),
@@ -173,9 +192,26 @@ pub async fn run(options: &DrillOptions) -> DrillResult {
         })
         .collect();
     let checks = data_checks(&stack, &recording).await;
+    let mut measurements = Vec::new();
+    for (operation, seconds) in event_lags {
+        measurements.push((
+            match seconds {
+                Some(seconds) => format!(
+                    "{}: events applied within 1 s again {seconds:.1} s after the node's return",
+                    operation.name()
+                ),
+                None => format!(
+                    "{}: events not applied within 1 s in the 10 s after the node's return",
+                    operation.name()
+                ),
+            },
+            seconds.is_some(),
+        ));
+    }
     DrillResult {
         reports,
         checks,
+        measurements,
         recording,
     }
 }
@@ -198,10 +234,10 @@ async fn perform(stack: &mut DrillStack, operation: Operation) {
                 down.as_secs_f64()
             );
         }
-        Operation::NatsNodeRestart => {
-            tokio::task::block_in_place(|| stack.nats.member_mut(0).stop());
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            tokio::task::block_in_place(|| stack.nats.member_mut(0).resume());
+        Operation::NatsNodeRestart => restart_nats_member(stack, 0).await,
+        Operation::NatsStreamLeaderRestart => {
+            let leader = stack.stream_leader("auth").await;
+            restart_nats_member(stack, leader).await;
         }
         Operation::ProviderOutage => {
             let provider = stack
@@ -223,6 +259,14 @@ async fn perform(stack: &mut DrillStack, operation: Operation) {
                 .expect("ends the outage");
         }
     }
+}
+
+/// Kills NATS member `index` (SIGKILL), waits two seconds and starts it
+/// again on its port and store.
+async fn restart_nats_member(stack: &mut DrillStack, index: usize) {
+    tokio::task::block_in_place(|| stack.nats.member_mut(index).stop());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::task::block_in_place(|| stack.nats.member_mut(index).resume());
 }
 
 /// Every acknowledged write is in its database exactly once, and the

@@ -450,6 +450,88 @@ impl DrillStack {
         }
     }
 
+    /// Which NATS member leads the stream of `producer`'s events.
+    pub async fn stream_leader(&self, producer: &str) -> usize {
+        let broker = talentgraph_kit::events::Broker::connect(&self.nats.url(), "drill")
+            .await
+            .expect("connects to NATS");
+        let mut stream = broker
+            .jetstream()
+            .get_stream(talentgraph_kit::events::broker::stream_name(producer))
+            .await
+            .expect("the stream exists");
+        let info = stream.info().await.expect("the stream's info");
+        let leader = info
+            .cluster
+            .as_ref()
+            .and_then(|cluster| cluster.leader.clone())
+            .expect("a clustered stream has a leader");
+        self.nats
+            .members()
+            .iter()
+            .position(|member| member.name() == leader)
+            .unwrap_or_else(|| panic!("the leader {leader} is one of the drill's members"))
+    }
+
+    /// After a NATS node's return: seconds until a new sign-up's
+    /// `account.created` is applied by core within one second again, the
+    /// consumers' lag back to normal; `None` when that takes over ten.
+    pub async fn seconds_until_events_are_prompt(&self) -> Option<f64> {
+        let started = Instant::now();
+        let client = reqwest::Client::new();
+        let core = talentgraph_kit::Database::connect(
+            &self.database_urls["core"],
+            1,
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("connects to core's database");
+        let auth = talentgraph_kit::Database::connect(
+            &self.database_urls["auth"],
+            1,
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("connects to auth's database");
+        while started.elapsed() < Duration::from_secs(10) {
+            let email = format!(
+                "lag-{}@drill.talentgraph.dev",
+                uuid::Uuid::new_v4().simple()
+            );
+            let body = serde_json::json!({
+                "query": crate::pages::operation_document("SignUp"),
+                "operationName": "SignUp",
+                "variables": { "input": { "email": email, "password": "drill passphrase 1", "role": "JOBSEEKER" } },
+            });
+            let signed_up = client.post(&self.router_url).json(&body).send().await;
+            if !signed_up.is_ok_and(|response| response.status().is_success()) {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            let committed = Instant::now();
+            let user: Option<(uuid::Uuid,)> = auth
+                .fetch_optional(
+                    sqlx::query_as("SELECT user_id FROM accounts WHERE email = $1").bind(&email),
+                )
+                .await
+                .unwrap_or(None);
+            let Some((user,)) = user else { continue };
+            while committed.elapsed() < Duration::from_secs(1) {
+                let profiles: i64 = core
+                    .fetch_scalar(
+                        sqlx::query_scalar("SELECT count(*) FROM users WHERE id = $1").bind(user),
+                    )
+                    .await
+                    .unwrap_or(0);
+                if profiles == 1 {
+                    return Some(started.elapsed().as_secs_f64());
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        None
+    }
+
     /// PostgreSQL's fast restart (`pg_ctl restart -m fast`): sessions end,
     /// the server stops and starts again on its port and data. Returns how
     /// long it did not accept connections.

@@ -5,7 +5,12 @@
 //   the text sent once more only when the router answers
 //   PERSISTED_QUERY_NOT_FOUND (its cache is empty after a restart);
 // * `@defer` answers as `multipart/mixed` parts, merged into the data and
-//   handed to `onUpdate` as each part arrives.
+//   handed to `onUpdate` as each part arrives;
+// * a query whose connection failed before any answer is sent once more
+//   at once: Apollo Router 2.17 can close a connection under a request
+//   while it hot-reloads a new supergraph (docs/drill.md), and a query
+//   changes nothing, so sending it twice is safe. A mutation is never sent
+//   again here; the pages that send one retry with its idempotency.
 import { graphqlUrl, sendDocumentsById } from "../config";
 import type { Operation } from "./operations";
 
@@ -55,6 +60,11 @@ export async function execute<Result, Variables>(
   return send(operation, variables, options, true);
 }
 
+/** Whether the document runs no mutation (its text, comments aside). */
+function isQuery(operation: Operation<unknown, unknown>): boolean {
+  return !/^\s*mutation\b/m.test(operation.text);
+}
+
 async function send<Result, Variables>(
   operation: Operation<Result, Variables>,
   variables: Variables,
@@ -71,17 +81,27 @@ async function send<Result, Variables>(
     accept,
   };
   if (options.accessToken) headers.authorization = `Bearer ${options.accessToken}`;
-  let response: Response;
-  try {
-    response = await fetch(graphqlUrl, {
+  const request = () =>
+    fetch(graphqlUrl, {
       method: "POST",
       headers,
       body: JSON.stringify(body),
       signal: options.signal ?? null,
     });
+  let response: Response;
+  try {
+    response = await request();
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    return failed(transportError("NETWORK_ERROR", String(error)));
+    if (!isQuery(operation as Operation<unknown, unknown>)) {
+      return failed(transportError("NETWORK_ERROR", String(error)));
+    }
+    try {
+      response = await request();
+    } catch (again) {
+      if (options.signal?.aborted) throw again;
+      return failed(transportError("NETWORK_ERROR", String(again)));
+    }
   }
   const contentType = response.headers.get("content-type") ?? "";
   if (contentType.startsWith("multipart/mixed")) {
