@@ -10,7 +10,8 @@
 //   at once: Apollo Router 2.17 can close a connection under a request
 //   while it hot-reloads a new supergraph (docs/drill.md), and a query
 //   changes nothing, so sending it twice is safe. A mutation is never sent
-//   again here; the pages that send one retry with its idempotency.
+//   again here: the user submits it again (a checkout with the same
+//   idempotency key, so it cannot charge twice).
 import { graphqlUrl, sendDocumentsById } from "../config";
 import type { Operation } from "./operations";
 
