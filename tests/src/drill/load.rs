@@ -31,10 +31,11 @@ pub enum Outcome {
     Status(u16),
     /// Answered 200 with an error code no correct answer carries.
     Code(String),
-    /// A query whose connection failed before any answer, sent again at
-    /// once by the client, as the web client does (queries only: a query
-    /// changes nothing, so sending it twice is safe). What the user saw is
-    /// the retry's outcome, recorded as its own attempt.
+    /// A request whose connection failed before any answer, sent again at
+    /// once by the client: a query as the web client does (it changes
+    /// nothing), a write as a browser does on a reused connection, safe
+    /// through its idempotency. What the user saw is the retry's outcome,
+    /// recorded as its own attempt.
     RetriedByTheClient(String),
 }
 
@@ -280,19 +281,30 @@ impl Client {
         }
     }
 
-    /// A write: retried up to four times, 200 ms apart, as a client
-    /// would; the answer that ended it.
+    /// A write: retried up to four times as a client would, 200 ms apart
+    /// after an answer that failed, at once after a closed connection; the
+    /// answer that ended it.
     async fn write(
         &mut self,
         kind: &'static str,
         token: Option<&str>,
         body: &Value,
     ) -> Option<Value> {
-        for _ in 0..4 {
-            if let Some(answer) = self.attempt(kind, token, body).await {
-                return Some(answer);
+        const ATTEMPTS: usize = 4;
+        for attempt in 1..=ATTEMPTS {
+            // A connection closed before any answer is sent again at once,
+            // as a browser does on a reused connection; the write's
+            // idempotency (and the data checks) make that safe. Not on the
+            // last attempt: there is no retry left, so it is a failure.
+            let client_retries = attempt < ATTEMPTS;
+            match self
+                .attempt_recorded(kind, token, body, client_retries)
+                .await
+            {
+                Sent::Answered(answer) => return Some(answer),
+                Sent::Retry => {}
+                Sent::Failed => tokio::time::sleep(Duration::from_millis(200)).await,
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
         }
         None
     }

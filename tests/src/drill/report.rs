@@ -18,8 +18,9 @@ pub struct OperationReport {
     pub requests_after: usize,
     /// Failed attempts in the operation's window (during and after).
     pub failures: usize,
-    /// Queries whose connection failed and which the client sent again
-    /// (as the web client does), in the same window.
+    /// Requests whose connection closed before any answer and which the
+    /// client sent again (queries as the web client does, writes with
+    /// their idempotency), in the same window.
     pub retried_by_the_client: usize,
     /// Failed attempts by kind: `transport: …`, `HTTP 503`, a code.
     pub failures_by_kind: BTreeMap<String, usize>,
@@ -144,7 +145,7 @@ pub fn markdown(
     measurements: &[(String, bool)],
 ) -> String {
     let mut table = String::from(
-        "| operation | took s | requests before / during / after | failures | by kind | queries retried by the client | error window s | p50 ms before / during / after | p99 ms before / during / after | criterion | passed |\n\
+        "| operation | took s | requests before / during / after | failures | by kind | requests sent again after a closed connection | error window s | p50 ms before / during / after | p99 ms before / during / after | criterion | passed |\n\
          |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for report in reports {
