@@ -22,6 +22,19 @@ fn serving_pool() -> ServingPool {
     }
 }
 
+/// A throwaway cluster on a free port (its directory, which must outlive
+/// it, and the port, to start it again) and a serving pool on it.
+async fn a_cluster_and_a_serving_pool() -> (tempfile::TempDir, u16, PersistentCluster, Database) {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let port = talentgraph_kit::local_ports::unused_loopback_port();
+    let cluster =
+        PersistentCluster::ensure_running(directory.path(), port).expect("PostgreSQL starts");
+    let database = Database::connect_serving(&cluster.url_for("postgres"), &serving_pool())
+        .await
+        .expect("connects");
+    (directory, port, cluster, database)
+}
+
 /// The code and `retryAfterSeconds` a client would see for `error`.
 fn as_client_sees_it(error: talentgraph_kit::DatabaseError) -> (String, Option<String>) {
     let error = database_failure(error);
@@ -48,13 +61,7 @@ async fn keep_connections(database: &Database) {
 
 #[tokio::test]
 async fn a_restart_is_unavailable_while_down_and_invisible_to_the_first_read_after() {
-    let directory = tempfile::tempdir().expect("a temporary directory");
-    let port = talentgraph_kit::local_ports::unused_loopback_port();
-    let cluster =
-        PersistentCluster::ensure_running(directory.path(), port).expect("PostgreSQL starts");
-    let database = Database::connect_serving(&cluster.url_for("postgres"), &serving_pool())
-        .await
-        .expect("connects");
+    let (directory, port, cluster, database) = a_cluster_and_a_serving_pool().await;
     database
         .execute(sqlx::query("CREATE TABLE notes (body text NOT NULL)"))
         .await
@@ -110,13 +117,7 @@ async fn a_restart_is_unavailable_while_down_and_invisible_to_the_first_read_aft
 /// syntax error is internal (the detail is logged, never shown).
 #[tokio::test]
 async fn a_statement_error_is_not_unavailability() {
-    let directory = tempfile::tempdir().expect("a temporary directory");
-    let port = talentgraph_kit::local_ports::unused_loopback_port();
-    let cluster =
-        PersistentCluster::ensure_running(directory.path(), port).expect("PostgreSQL starts");
-    let database = Database::connect_serving(&cluster.url_for("postgres"), &serving_pool())
-        .await
-        .expect("connects");
+    let (_directory, _port, cluster, database) = a_cluster_and_a_serving_pool().await;
     let error = database
         .fetch_scalar::<i32>(sqlx::query_scalar("SELEKT 1"))
         .await

@@ -109,18 +109,7 @@ impl DrillStack {
         let mut database_urls = BTreeMap::new();
         for subgraph in SUBGRAPHS {
             let name = format!("drill_{}", subgraph.name);
-            let admin = talentgraph_kit::Database::connect(
-                &postgres.url_for("postgres"),
-                1,
-                Duration::from_secs(10),
-            )
-            .await
-            .expect("connects to PostgreSQL");
-            admin
-                .execute(sqlx::query(&format!("CREATE DATABASE \"{name}\"")))
-                .await
-                .expect("creates a database");
-            admin.close().await;
+            create_database(&postgres, &name).await;
             let url = postgres.url_for(&name);
             let database = talentgraph_kit::Database::connect(&url, 2, Duration::from_secs(10))
                 .await
@@ -598,14 +587,8 @@ pub fn drill_directory(name: &str) -> PathBuf {
     workspace_root().join("target").join("drill").join(name)
 }
 
-/// Serves the schema registry on a database of `postgres`, writing the
-/// supergraph to `supergraph_path`, and publishes `inputs` to it; returns
-/// its URL and a write-and-approve token.
-async fn start_registry(
-    postgres: &PersistentCluster,
-    supergraph_path: &Path,
-    inputs: &[SubgraphInput],
-) -> (String, String) {
+/// Creates the database `name` on `postgres`.
+async fn create_database(postgres: &PersistentCluster, name: &str) {
     let admin = talentgraph_kit::Database::connect(
         &postgres.url_for("postgres"),
         1,
@@ -614,10 +597,21 @@ async fn start_registry(
     .await
     .expect("connects to PostgreSQL");
     admin
-        .execute(sqlx::query("CREATE DATABASE drill_registry"))
+        .execute(sqlx::query(&format!("CREATE DATABASE \"{name}\"")))
         .await
-        .expect("creates the registry's database");
+        .unwrap_or_else(|error| panic!("creating the database {name}: {}", error.detail()));
     admin.close().await;
+}
+
+/// Serves the schema registry on a database of `postgres`, writing the
+/// supergraph to `supergraph_path`, and publishes `inputs` to it; returns
+/// its URL and a write-and-approve token.
+async fn start_registry(
+    postgres: &PersistentCluster,
+    supergraph_path: &Path,
+    inputs: &[SubgraphInput],
+) -> (String, String) {
+    create_database(postgres, "drill_registry").await;
     let database = talentgraph_kit::Database::connect(
         &postgres.url_for("drill_registry"),
         4,
