@@ -36,19 +36,19 @@ struct Arguments {
 async fn main() -> ExitCode {
     use clap::Parser;
     let arguments = Arguments::parse();
+    // One cargo invocation for all six: built together, they share one
+    // resolution of their dependencies' features (one at a time, each
+    // could rebuild them).
+    let mut build = std::process::Command::new("cargo");
+    build.args(["build", "--release"]);
     for subgraph in talentgraph_subgraphs::SUBGRAPHS {
-        let status = std::process::Command::new("cargo")
-            .args([
-                "build",
-                "--release",
-                "-p",
-                &format!("talentgraph-{}", subgraph.name),
-            ])
-            .current_dir(repository_root())
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building {} failed", subgraph.name);
+        build.args(["-p", &format!("talentgraph-{}", subgraph.name)]);
     }
+    let status = build
+        .current_dir(repository_root())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the subgraphs failed");
     let options = DrillOptions {
         world: if arguments.standard {
             DemoWorld::STANDARD
