@@ -106,8 +106,9 @@ pub struct DrillOptions {
 pub struct DrillResult {
     pub reports: Vec<OperationReport>,
     pub checks: Vec<(String, bool)>,
-    /// Figures with a goal the drill does not fail on yet (the consumers'
-    /// lag after a NATS node's return), and whether each met it.
+    /// Figures with a goal the drill does not fail on yet (the first page
+    /// after PostgreSQL's return, the consumers' lag after a NATS node's),
+    /// and whether each met it.
     pub measurements: Vec<(String, bool)>,
     pub recording: Recording,
 }
@@ -131,7 +132,7 @@ pub async fn run(options: &DrillOptions) -> DrillResult {
     let mut stack = DrillStack::start(&directory, options.world, &options.profile).await;
     let load = Load::start(&stack.router_url, options.world, options.clients).await;
     let mut spans = Vec::new();
-    let mut event_lags = Vec::new();
+    let mut measurements = Vec::new();
     tokio::time::sleep(options.window).await;
     for operation in &options.operations {
         let before = (
@@ -141,11 +142,8 @@ pub async fn run(options: &DrillOptions) -> DrillResult {
         let started = load.elapsed();
         let began = Instant::now();
         perform(&mut stack, *operation).await;
-        if matches!(
-            operation,
-            Operation::NatsNodeRestart | Operation::NatsStreamLeaderRestart
-        ) {
-            event_lags.push((*operation, stack.seconds_until_events_are_prompt().await));
+        if let Some(measurement) = measure_recovery(&stack, *operation).await {
+            measurements.push(measurement);
         }
         eprintln!(
             "drill: {} took {:.1} s",
@@ -192,22 +190,6 @@ pub async fn run(options: &DrillOptions) -> DrillResult {
         })
         .collect();
     let checks = data_checks(&stack, &recording).await;
-    let mut measurements = Vec::new();
-    for (operation, seconds) in event_lags {
-        measurements.push((
-            match seconds {
-                Some(seconds) => format!(
-                    "{}: events applied within 1 s again {seconds:.1} s after the node's return",
-                    operation.name()
-                ),
-                None => format!(
-                    "{}: events not applied within 1 s in the 10 s after the node's return",
-                    operation.name()
-                ),
-            },
-            seconds.is_some(),
-        ));
-    }
     DrillResult {
         reports,
         checks,
@@ -258,6 +240,55 @@ async fn perform(stack: &mut DrillStack, operation: Operation) {
                 .await
                 .expect("ends the outage");
         }
+    }
+}
+
+/// How fast the stack recovered from `operation`, for the operations with
+/// a recovery goal: PostgreSQL's restart (a page through the router
+/// succeeds within 1 s of the server accepting connections) and a NATS
+/// node's (events applied within 1 s again, within 10 s of its return).
+/// The wait is part of the operation's window.
+async fn measure_recovery(stack: &DrillStack, operation: Operation) -> Option<(String, bool)> {
+    match operation {
+        Operation::PostgresRestart => {
+            let seconds = stack.seconds_until_a_page_succeeds().await;
+            Some(match seconds {
+                Some(seconds) => (
+                    format!(
+                        "{}: first page answered {seconds:.2} s after PostgreSQL accepted connections (goal ≤ 1 s)",
+                        operation.name()
+                    ),
+                    seconds <= 1.0,
+                ),
+                None => (
+                    format!(
+                        "{}: no page answered in the 10 s after PostgreSQL accepted connections",
+                        operation.name()
+                    ),
+                    false,
+                ),
+            })
+        }
+        Operation::NatsNodeRestart | Operation::NatsStreamLeaderRestart => {
+            let seconds = stack.seconds_until_events_are_prompt().await;
+            Some(match seconds {
+                Some(seconds) => (
+                    format!(
+                        "{}: events applied within 1 s again {seconds:.1} s after the node's return",
+                        operation.name()
+                    ),
+                    true,
+                ),
+                None => (
+                    format!(
+                        "{}: events not applied within 1 s in the 10 s after the node's return",
+                        operation.name()
+                    ),
+                    false,
+                ),
+            })
+        }
+        _ => None,
     }
 }
 

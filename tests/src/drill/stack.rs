@@ -462,6 +462,32 @@ impl DrillStack {
             .unwrap_or_else(|| panic!("the leader {leader} is one of the drill's members"))
     }
 
+    /// After PostgreSQL's return: seconds until a page that reads the
+    /// databases (InternshipBrowsePage, signed out) is answered without
+    /// errors through the router; `None` when that takes over ten.
+    pub async fn seconds_until_a_page_succeeds(&self) -> Option<f64> {
+        let started = Instant::now();
+        let client = reqwest::Client::new();
+        let body = serde_json::json!({
+            "query": crate::pages::page_document("InternshipBrowsePage"),
+            "operationName": "InternshipBrowsePage",
+            "variables": { "first": 10, "filter": { "organizationId": self.world.organization_id(0).to_string() } },
+        });
+        while started.elapsed() < Duration::from_secs(10) {
+            let answer = client.post(&self.router_url).json(&body).send().await;
+            if let Ok(response) = answer
+                && response.status().is_success()
+                && let Ok(answer) = response.json::<serde_json::Value>().await
+                && answer.get("errors").is_none()
+                && answer.get("data").is_some_and(|data| !data.is_null())
+            {
+                return Some(started.elapsed().as_secs_f64());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+
     /// After a NATS node's return: seconds until a new sign-up's
     /// `account.created` is applied by core within one second again, the
     /// consumers' lag back to normal; `None` when that takes over ten.
