@@ -17,6 +17,23 @@ use crate::LaunchError;
 /// client's documents).
 pub const REGISTRY_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
+/// A new token named `name` that may publish and approve (the scopes a
+/// stack's own publisher needs), stored in the registry's `database`.
+pub async fn create_publisher_token(
+    database: &Database,
+    name: &str,
+) -> Result<String, RegistryError> {
+    schema_registry::server::tokens::create_token(
+        database,
+        name,
+        &[
+            schema_registry::server::Scope::Write,
+            schema_registry::server::Scope::Approve,
+        ],
+    )
+    .await
+}
+
 /// A registry serving on `address` (its task ends with `shutdown`).
 pub struct RunningRegistry {
     pub address: SocketAddr,

@@ -656,16 +656,9 @@ async fn start_registry(
     )
     .await
     .expect("the registry starts");
-    let token = schema_registry::server::tokens::create_token(
-        &database,
-        "drill",
-        &[
-            schema_registry::server::Scope::Write,
-            schema_registry::server::Scope::Approve,
-        ],
-    )
-    .await
-    .expect("a registry token");
+    let token = talentgraph_launch::registry::create_publisher_token(&database, "drill")
+        .await
+        .expect("a registry token");
     talentgraph_launch::registry::publish_subgraphs(
         &registry.url(),
         &token,

@@ -423,16 +423,9 @@ impl Stack {
         let (database, _) = fresh_database(&schema_registry::server::MIGRATOR)
             .await
             .expect("a registry database");
-        let token = schema_registry::server::tokens::create_token(
-            &database,
-            "e2e-lead",
-            &[
-                schema_registry::server::Scope::Write,
-                schema_registry::server::Scope::Approve,
-            ],
-        )
-        .await
-        .expect("a write-and-approve token");
+        let token = talentgraph_launch::registry::create_publisher_token(&database, "e2e-lead")
+            .await
+            .expect("a write-and-approve token");
         let state = schema_registry::server::RegistryState::new(database, router_files);
         let registry = TestApp::spawn(schema_registry::server::app(
             state,
