@@ -30,6 +30,16 @@ if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
     ${SUDO} apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive ${SUDO} apt-get install -y -qq haproxy >&2
 fi
+# The deployment test renders deploy/k8s with `kubectl kustomize` (kubectl
+# 1.21 or later, whose kustomize takes folders as resources) and validates
+# every object with kubernetes-validate (PyPI, installed once).
+if ! command -v kubectl >/dev/null 2>&1; then
+    echo "installing kubectl (Debian: kubernetes-client)" >&2
+    if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    ${SUDO} apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive ${SUDO} apt-get install -y -qq kubernetes-client >&2
+fi
+bash scripts/install-kubernetes-validate.sh >/dev/null
 # The browser tests drive Debian's Chromium through the built web app.
 bash scripts/install-chromium.sh
 bash scripts/build-web.sh

@@ -20,7 +20,9 @@
 //!   subgraphs published to it;
 //! - [`subgraph`]: a subgraph replica as its own process;
 //! - [`haproxy`]: HAProxy in front of replicas, where a Kubernetes Service
-//!   would stand.
+//!   would stand;
+//! - [`docker`]: a Docker engine of our own (its own socket, folder and no
+//!   host networking rules), for the compose smoke.
 //!
 //! Where a part can come from the environment (a URL) or be started here,
 //! the environment wins, so the same code serves a developer's own servers
@@ -28,6 +30,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod docker;
 pub mod haproxy;
 pub mod nats;
 pub mod postgres;

@@ -13,6 +13,9 @@
 //! - `pages.rs`: the pages' documents, budgets and variables;
 //! - `readme.rs`: the tables the measuring binaries write into the docs;
 //! - `drill/`: deploys and faults under load, on a production-like stack;
+//! - `compose_smoke/`: `docker-compose.yml` on a Docker engine of its own,
+//!   with images built here;
+//! - `projections.rs`: the wait for the demo world's events to be applied;
 //! - the rest serve single test files and binaries (web, traces, fuzzing,
 //!   callgrind, recorded subgraphs).
 
@@ -23,10 +26,12 @@ use talentgraph_demo_world::DemoWorld;
 
 pub mod answers;
 pub mod callgrind;
+pub mod compose_smoke;
 pub mod drill;
 pub mod fuzz;
 pub mod otlp;
 pub mod pages;
+pub mod projections;
 pub mod readme;
 pub mod recorded_subgraphs;
 pub mod stack;

@@ -58,9 +58,30 @@ pub async fn page_request<'stack>(
     page: &str,
     page_size: i64,
 ) -> (Option<&'stack str>, serde_json::Value) {
+    let slug: String = stack
+        .subgraph("core")
+        .database
+        .fetch_scalar(
+            sqlx::query_scalar("SELECT slug FROM organizations WHERE id = $1")
+                .bind(WORLD.organization_id(0)),
+        )
+        .await
+        .expect("reads a slug");
+    let (account, variables) = page_variables(page, page_size, &slug);
+    (account.map(|account| stack.token(account)), variables)
+}
+
+/// Who requests `page` (signed out when `None`) and its variables at
+/// `page_size`, in the small world whose first organization has
+/// `organization_slug`.
+pub fn page_variables(
+    page: &str,
+    page_size: i64,
+    organization_slug: &str,
+) -> (Option<DemoAccount>, serde_json::Value) {
     use serde_json::json;
-    let jobseeker = Some(stack.token(DemoAccount::Jobseeker));
-    let recruiter = Some(stack.token(DemoAccount::Recruiter));
+    let jobseeker = Some(DemoAccount::Jobseeker);
+    let recruiter = Some(DemoAccount::Recruiter);
     match page {
         "JobSearchPage" => (jobseeker, json!({ "first": page_size })),
         "JobDetailPage" => (
@@ -73,21 +94,10 @@ pub async fn page_request<'stack>(
             json!({ "jobsFirst": page_size, "applicationsFirst": 5 }),
         ),
         "InternshipBrowsePage" => (None, json!({ "first": page_size })),
-        "OrganizationPage" => {
-            let slug: String = stack
-                .subgraph("core")
-                .database
-                .fetch_scalar(
-                    sqlx::query_scalar("SELECT slug FROM organizations WHERE id = $1")
-                        .bind(WORLD.organization_id(0)),
-                )
-                .await
-                .expect("reads a slug");
-            (
-                jobseeker,
-                json!({ "slug": slug, "jobsFirst": page_size, "internshipsFirst": page_size }),
-            )
-        }
+        "OrganizationPage" => (
+            jobseeker,
+            json!({ "slug": organization_slug, "jobsFirst": page_size, "internshipsFirst": page_size }),
+        ),
         "CheckoutPage" => (
             recruiter,
             json!({

@@ -1,7 +1,9 @@
 //! The deployment files against the code: `docker-compose.yml`, the
-//! `Dockerfile`, `otel/collector.yaml` and `deploy/k8s`. No container
-//! engine runs here, so each file is parsed and every fact that must agree
-//! with the code is checked: the subgraphs and their ports (from
+//! `Dockerfile`, `otel/collector.yaml` and `deploy/k8s`. The Kubernetes
+//! manifests are rendered with `kubectl kustomize` and validated against
+//! the API's schemas; the compose stack runs for real in
+//! `scripts/compose-smoke.sh`. Here each file is also parsed and every
+//! fact that must agree with the code is checked: the subgraphs and their ports (from
 //! `router/supergraph.yaml`), the router's URLs for them, the variables the
 //! kit requires at start-up (by running the kit's own configuration reader
 //! on each container's environment), health checks, start-up order and
@@ -62,13 +64,18 @@ fn text(value: &Value) -> String {
     }
 }
 
-/// What an operator's `.env` next to `docker-compose.yml` holds: the one
-/// variable compose requires (`${ROUTER_SHARED_SECRET:?...}`).
+/// The router secret in the operator's `.env`.
+const OPERATOR_ROUTER_SECRET: &str =
+    "3f1c9a7be20d48f6a95c0e7d2b81f4a6c3e9d0b7a25f8e1c6d4b9a0f7e3c2d15";
+
+/// What an operator's `.env` next to `docker-compose.yml` holds: the
+/// variables compose requires (`${ROUTER_SHARED_SECRET:?...}`, the payment
+/// provider's keys), and traces turned on as the observability profile
+/// does.
 const OPERATOR_ENVIRONMENT: &[(&str, &str)] = &[
-    (
-        "ROUTER_SHARED_SECRET",
-        "3f1c9a7be20d48f6a95c0e7d2b81f4a6c3e9d0b7a25f8e1c6d4b9a0f7e3c2d15",
-    ),
+    ("OTLP_ENDPOINT", "http://otel-collector:4318"),
+    ("ROUTER_OTLP_ENABLED", "true"),
+    ("ROUTER_SHARED_SECRET", OPERATOR_ROUTER_SECRET),
     ("PAYMENT_PROVIDER_SECRET_KEY", "sk_test_operator"),
     ("PAYMENT_WEBHOOK_SECRET", "whsec_operator"),
 ];
@@ -135,7 +142,7 @@ fn compose_publishes_only_the_router() {
     let mut published = Vec::new();
     for (name, service) in compose["services"].as_mapping().expect("services") {
         for port in service["ports"].as_sequence().into_iter().flatten() {
-            let port = text(port);
+            let port = interpolate(&text(port));
             if !port.starts_with("127.0.0.1:") {
                 published.push(format!("{}: {port}", text(name)));
             }
@@ -261,8 +268,8 @@ fn compose_router_collector_and_migrations_agree_with_the_code() {
     let services = &compose["services"];
     let router = &services["router"];
     assert_eq!(
-        router["image"],
-        Value::String(format!("ghcr.io/apollographql/router:v{ROUTER_VERSION}"))
+        interpolate(&text(&router["image"])),
+        format!("ghcr.io/apollographql/router:v{ROUTER_VERSION}")
     );
     let volumes: Vec<String> = router["volumes"]
         .as_sequence()
@@ -286,7 +293,7 @@ fn compose_router_collector_and_migrations_agree_with_the_code() {
     let environment = compose_environment(router);
     let core_secret = compose_environment(&services["core"])["ROUTER_SHARED_SECRET"].clone();
     assert_eq!(environment["ROUTER_SHARED_SECRET"], core_secret);
-    assert_eq!(core_secret, OPERATOR_ENVIRONMENT[0].1);
+    assert_eq!(core_secret, OPERATOR_ROUTER_SECRET);
     assert_eq!(environment["ROUTER_RHAI_SCRIPTS"], "/config/rhai");
     assert_eq!(environment["ROUTER_OTLP_ENABLED"], "true");
     assert_eq!(
@@ -473,7 +480,10 @@ fn compose_runs_the_schema_registry() {
         registry["depends_on"]["postgres"]["condition"],
         "service_healthy"
     );
-    assert_eq!(text(&registry["ports"][0]), "127.0.0.1:4100:4100");
+    assert_eq!(
+        interpolate(&text(&registry["ports"][0])),
+        "127.0.0.1:4100:4100"
+    );
 }
 
 fn kind<'a>(documents: &'a [Value], kind: &str, name: &str) -> &'a Value {
@@ -598,7 +608,7 @@ fn kubernetes_manifests_agree_with_the_code() {
             let value = if entry["valueFrom"]["secretKeyRef"].is_mapping() {
                 match text(&entry["name"]).as_str() {
                     "DATABASE_URL" => format!("postgres://user:secret@db:5432/talentgraph_{name}"),
-                    _ => OPERATOR_ENVIRONMENT[0].1.to_owned(),
+                    _ => OPERATOR_ROUTER_SECRET.to_owned(),
                 }
             } else {
                 text(&entry["value"])
@@ -667,7 +677,11 @@ fn kubernetes_manifests_agree_with_the_code() {
         text(&router_environment["ROUTER_RHAI_SCRIPTS"]["value"]),
         "/rhai"
     );
-    for generator in kustomization["configMapGenerator"]
+    // The router's ConfigMaps come from router/, which generates them
+    // from the committed files themselves.
+    assert!(resources.contains(&"../../router".to_owned()));
+    let router_kustomization = read_yaml("router/kustomization.yaml");
+    for generator in router_kustomization["configMapGenerator"]
         .as_sequence()
         .expect("generators")
     {
@@ -677,11 +691,124 @@ fn kubernetes_manifests_agree_with_the_code() {
                 .split_once('=')
                 .map_or(source.as_str(), |(_, path)| path);
             assert!(
-                repository_root().join("deploy/k8s").join(path).exists(),
-                "{path} exists"
+                repository_root().join("router").join(path).exists(),
+                "router/{path} exists"
             );
         }
     }
+}
+
+/// The Kubernetes version the manifests are validated against.
+const KUBERNETES_VERSION: &str = "1.34";
+
+/// `kubernetes-validate`: `TALENTGRAPH_KUBERNETES_VALIDATE`, or where
+/// `scripts/install-kubernetes-validate.sh` installs it.
+fn kubernetes_validate() -> std::path::PathBuf {
+    if let Ok(path) = std::env::var("TALENTGRAPH_KUBERNETES_VALIDATE") {
+        return path.into();
+    }
+    let tools = std::env::var("TALENTGRAPH_TOOLS_DIR").map_or_else(
+        |_| {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".to_owned()))
+                .join(".cache/talentgraph")
+        },
+        std::path::PathBuf::from,
+    );
+    let binary = tools.join("kubernetes-validate-1.37.0/bin/kubernetes-validate");
+    assert!(
+        binary.exists(),
+        "{} is missing: run scripts/install-kubernetes-validate.sh",
+        binary.display()
+    );
+    binary
+}
+
+/// Runs `kubernetes-validate` (strict: unknown fields are errors) on
+/// `manifests`; its report on failure.
+fn validate_manifests(manifests: &str) -> Result<(), String> {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let path = directory.path().join("rendered.yaml");
+    std::fs::write(&path, manifests).expect("writes the rendered manifests");
+    let output = std::process::Command::new(kubernetes_validate())
+        .args([
+            "--strict",
+            "--quiet",
+            "--kubernetes-version",
+            KUBERNETES_VERSION,
+        ])
+        .arg(&path)
+        .output()
+        .expect("kubernetes-validate runs");
+    if output.status.success() {
+        Ok(())
+    } else {
+        // Its first lines name each object that failed; the rest is a
+        // Python traceback of the last one.
+        let report = String::from_utf8_lossy(&output.stdout);
+        Err(report
+            .lines()
+            .filter(|line| line.starts_with("ERROR"))
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+}
+
+/// Kubernetes, as users run it: `kubectl kustomize deploy/k8s` renders
+/// without flags (so `kubectl apply -k deploy/k8s` works), and every
+/// rendered object is valid against the Kubernetes API's schemas. The
+/// validator itself must refuse a broken copy, or its pass proves nothing.
+#[test]
+fn kubernetes_manifests_render_and_validate() {
+    let kubectl = std::env::var("TALENTGRAPH_KUBECTL").unwrap_or_else(|_| "kubectl".to_owned());
+    let rendered = std::process::Command::new(&kubectl)
+        .arg("kustomize")
+        .arg(repository_root().join("deploy/k8s"))
+        .output()
+        .unwrap_or_else(|error| {
+            panic!("{kubectl} kustomize runs (is kubectl installed?): {error}")
+        });
+    assert!(
+        rendered.status.success(),
+        "kubectl kustomize deploy/k8s failed: {}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    let manifests = String::from_utf8(rendered.stdout).expect("UTF-8 manifests");
+    let objects: Vec<Value> = serde_yaml::Deserializer::from_str(&manifests)
+        .map(|document| serde::Deserialize::deserialize(document).expect("a YAML object"))
+        .collect();
+    let count = |wanted: &str| {
+        objects
+            .iter()
+            .filter(|object| object["kind"] == wanted)
+            .count()
+    };
+    let subgraphs = subgraph_ports().len();
+    // Six subgraphs and the router; NATS is a StatefulSet.
+    assert_eq!(count("Deployment"), subgraphs + 1);
+    assert_eq!(count("PodDisruptionBudget"), subgraphs + 1);
+    assert!(
+        count("ConfigMap") >= 4,
+        "the shared config and the router's three"
+    );
+    for object in &objects {
+        if object["kind"] != "Namespace" {
+            assert_eq!(
+                object["metadata"]["namespace"],
+                "talentgraph",
+                "{} {} is in the namespace",
+                text(&object["kind"]),
+                text(&object["metadata"]["name"])
+            );
+        }
+    }
+    validate_manifests(&manifests).unwrap_or_else(|report| {
+        panic!("the rendered manifests are not valid Kubernetes {KUBERNETES_VERSION}:\n{report}")
+    });
+    let broken = manifests.replacen("readinessProbe:", "readinessProbes:", 1);
+    assert!(
+        validate_manifests(&broken).is_err(),
+        "kubernetes-validate passed an object with an unknown field"
+    );
 }
 
 /// Kubernetes: ingress in the namespace is denied by default; the router

@@ -55,3 +55,25 @@ pub(super) fn command(launch: &RouterLaunch, addresses: &RouterAddresses) -> Com
         .env("APOLLO_TELEMETRY_DISABLED", "true");
     command
 }
+
+/// Copies the committed Rhai scripts (`router/rhai`) into
+/// `directory/rhai` and returns that folder: a stack whose registry
+/// rewrites `trusted_documents.rhai` must not rewrite the committed one.
+pub fn copy_of_committed_rhai_scripts(
+    directory: &std::path::Path,
+) -> Result<std::path::PathBuf, crate::LaunchError> {
+    let committed = crate::workspace_root().join("router").join("rhai");
+    let copy = directory.join("rhai");
+    let failed = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| crate::LaunchError::Write { path, source }
+    };
+    std::fs::create_dir_all(&copy).map_err(failed(&copy))?;
+    for entry in std::fs::read_dir(&committed).map_err(failed(&committed))? {
+        let path = entry.map_err(failed(&committed))?.path();
+        if let Some(name) = path.file_name() {
+            std::fs::copy(&path, copy.join(name)).map_err(failed(&path))?;
+        }
+    }
+    Ok(copy)
+}

@@ -16,6 +16,7 @@ use crate::{LaunchError, tools_directory};
 mod apollo;
 mod hive;
 
+pub use apollo::copy_of_committed_rhai_scripts;
 pub use hive::{HIVE_ROUTER_OVERRIDE_VARIABLES, hive_router_config};
 
 /// The pinned Apollo Router version (`scripts/install-router.sh`).

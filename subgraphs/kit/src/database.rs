@@ -259,6 +259,13 @@ impl Database {
     }
 
     /// Applies the migrations embedded in `migrator` that have not run yet.
+    ///
+    /// Migrations the database has but `migrator` lacks are ignored, not an
+    /// error: during a rolling deploy the new build's migration runs while
+    /// the old build still serves, and an old replica that restarts then
+    /// (or a rollback) must start against the migrated database. Expand /
+    /// contract (ARCHITECTURE.md) is what keeps that database usable by
+    /// the old code; sqlx still refuses a changed migration (checksums).
     #[tracing::instrument(skip_all)]
     pub async fn run_migrations(
         &self,
@@ -269,7 +276,16 @@ impl Database {
             .permit_for_pool(&self.pool)
             .await
             .map_err(sqlx::migrate::MigrateError::Execute)?;
-        migrator.run(&self.pool).await
+        // sqlx offers `set_ignore_missing` only on an owned migrator and
+        // `migrate!()` builds statics, so this copies one (its fields are
+        // public for the macro; `tests/migrations.rs` pins the behaviour).
+        let tolerant = Migrator {
+            migrations: migrator.migrations.clone(),
+            ignore_missing: true,
+            locking: migrator.locking,
+            no_tx: migrator.no_tx,
+        };
+        tolerant.run(&self.pool).await
     }
 
     /// How many statements this handle (and its clones and transactions)

@@ -188,9 +188,7 @@ pub fn markdown(
         ));
     }
     if !measurements.is_empty() {
-        table.push_str(
-            "\n| measured, not yet a criterion the drill fails on | within the goal |\n|---|---|\n",
-        );
+        table.push_str("\n| recovery | within the goal |\n|---|---|\n");
         for (measurement, within) in measurements {
             table.push_str(&format!(
                 "| {measurement} | {} |\n",

@@ -26,6 +26,15 @@ use talentgraph_launch::{
 };
 use talentgraph_subgraphs::SUBGRAPHS;
 
+/// The client name the drill registers its documents under.
+const DRILL_CLIENT: &str = "drill-web";
+
+/// The subgraph whose rolling deploy brings a migration, and the migration.
+pub const EXPAND_MIGRATION_SUBGRAPH: &str = "employer";
+const EXPAND_MIGRATION: &str = include_str!("expand_migration.sql");
+/// Later than any real migration's version, as the newest build's is.
+const EXPAND_MIGRATION_FILE: &str = "29991231000001_drill_featured_until.sql";
+
 /// Replicas that serve each service; one more slot is kept for a surge.
 pub const REPLICAS: usize = 2;
 const SLOTS: usize = REPLICAS + 1;
@@ -92,6 +101,8 @@ pub struct DrillStack {
     inputs: Vec<SubgraphInput>,
     /// How many compatible changes the drill has published.
     publications: usize,
+    /// How many client releases the drill has registered.
+    registrations: usize,
 }
 
 impl DrillStack {
@@ -221,10 +232,21 @@ impl DrillStack {
             })
             .collect();
         let supergraph_path = directory.join("supergraph.graphql");
-        let (registry_url, registry_token) =
-            start_registry(&postgres, &supergraph_path, &inputs).await;
+        // The routers run the production profile: only documents clients
+        // registered run, checked by a script the registry rewrites.
+        let rhai_scripts = talentgraph_launch::router::copy_of_committed_rhai_scripts(directory)
+            .unwrap_or_else(|error| panic!("{error}"));
+        let (registry_url, registry_token) = start_registry(
+            &postgres,
+            &supergraph_path,
+            &rhai_scripts.join("trusted_documents.rhai"),
+            &inputs,
+        )
+        .await;
         let mut router_launch =
             RouterLaunch::development(RouterKind::Apollo, &supergraph_path, directory);
+        router_launch.apollo_config = workspace_root().join("router").join("router.yaml");
+        router_launch.rhai_scripts = rhai_scripts;
         router_launch.router_secret = DRILL_ROUTER_SECRET.to_owned();
         router_launch.hot_reload = true;
         router_launch.subgraph_urls = inputs
@@ -253,6 +275,7 @@ impl DrillStack {
             registry_token,
             inputs,
             publications: 0,
+            registrations: 0,
         };
         // Auth first: the others fetch its key set.
         let mut order: Vec<&'static str> = vec!["auth"];
@@ -283,7 +306,26 @@ impl DrillStack {
         stack
             .wait_until_served(&format!("http://{router_frontend}/"))
             .await;
+        stack.wait_for_demo_projections().await;
         stack
+    }
+
+    /// Waits until the events of the seeded world have been projected (see
+    /// `crate::projections`): the load's recruiter signs in once and keeps
+    /// its token, which must carry the recruiter's organization.
+    async fn wait_for_demo_projections(&self) {
+        let mut databases = BTreeMap::new();
+        for (name, url) in &self.database_urls {
+            let database = talentgraph_kit::Database::connect(url, 1, Duration::from_secs(10))
+                .await
+                .expect("connects");
+            databases.insert(*name, database);
+        }
+        crate::projections::wait_for_demo_projections(&self.world, |name| databases[name].clone())
+            .await;
+        for database in databases.into_values() {
+            database.close().await;
+        }
     }
 
     /// Starts a replica of `subgraph` in a free slot of `slots`.
@@ -329,8 +371,7 @@ impl DrillStack {
         loop {
             let answered = client
                 .post(url)
-                .header("content-type", "application/json")
-                .body(r#"{"query":"{ __typename }"}"#)
+                .json(&self.probe_page())
                 .send()
                 .await
                 .is_ok_and(|response| response.status().is_success());
@@ -349,7 +390,16 @@ impl DrillStack {
     /// the same build: the new one starts in the free slot and becomes
     /// ready (the proxy brings it in after two good checks), then the old
     /// one is sent SIGTERM and drains.
+    ///
+    /// Employer's deploy brings a migration ([`EXPAND_MIGRATION`]), applied
+    /// first while the old replicas serve, as a deploy pipeline's migration
+    /// step does; the replicas then start against a database one migration
+    /// ahead of their build (the drill's new build is the same binary),
+    /// which is what an old replica restarting mid-deploy meets too.
     pub async fn rolling_deploy(&mut self, subgraph: &'static str) {
+        if subgraph == EXPAND_MIGRATION_SUBGRAPH {
+            self.apply_expand_migration().await;
+        }
         let mut slots = self.replicas.remove(subgraph).expect("a known subgraph");
         for old in slots.busy_slots() {
             let new = self.start_replica(subgraph, &mut slots);
@@ -361,6 +411,136 @@ impl DrillStack {
                 .expect("the stop completes");
         }
         self.replicas.insert(subgraph, slots);
+    }
+
+    /// Applies employer's migrations plus [`EXPAND_MIGRATION`]: the new
+    /// build's migration set, read from a folder as `sqlx migrate` reads
+    /// one.
+    async fn apply_expand_migration(&self) {
+        let folder = self.directory.join("new-build-migrations");
+        std::fs::create_dir_all(&folder).expect("creates the migrations folder");
+        let committed = workspace_root()
+            .join("migrations")
+            .join(EXPAND_MIGRATION_SUBGRAPH);
+        for entry in std::fs::read_dir(&committed).expect("reads employer's migrations") {
+            let path = entry.expect("a directory entry").path();
+            std::fs::copy(&path, folder.join(path.file_name().expect("a file name")))
+                .expect("copies a migration");
+        }
+        std::fs::write(folder.join(EXPAND_MIGRATION_FILE), EXPAND_MIGRATION)
+            .expect("writes the drill's migration");
+        let new_build = sqlx::migrate::Migrator::new(folder.as_path())
+            .await
+            .expect("reads the new build's migrations");
+        let database = talentgraph_kit::Database::connect(
+            &self.database_urls[EXPAND_MIGRATION_SUBGRAPH],
+            1,
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("connects to employer's database");
+        database
+            .run_migrations(&new_build)
+            .await
+            .unwrap_or_else(|error| panic!("the drill's migration: {error}"));
+        database.close().await;
+    }
+
+    /// Runs `payment-reconcile` (the build the replicas run) as an operator
+    /// would, with payment's configuration: `Ok` with its report when the
+    /// books agree with the provider, `Err` with it otherwise.
+    pub fn reconcile_payments(&self) -> Result<String, String> {
+        let binary = workspace_root()
+            .join("target")
+            .join(&self.profile)
+            .join("payment-reconcile");
+        let output = std::process::Command::new(&binary)
+            .env_clear()
+            .envs(self.subgraph_environment["payment"].iter().cloned())
+            .output()
+            .map_err(|error| format!("{}: {error}", binary.display()))?;
+        let report = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .trim()
+        .to_owned();
+        if output.status.success() {
+            Ok(report)
+        } else {
+            Err(format!("{} ({})", report, output.status))
+        }
+    }
+
+    /// Whether employer's database has the drill migration's column.
+    pub async fn expand_migration_applied(&self) -> bool {
+        let database = talentgraph_kit::Database::connect(
+            &self.database_urls[EXPAND_MIGRATION_SUBGRAPH],
+            1,
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("connects to employer's database");
+        let columns: i64 = database
+            .fetch_scalar(sqlx::query_scalar(
+                "SELECT count(*) FROM information_schema.columns \
+                 WHERE table_name = 'jobs' AND column_name = 'featured_until'",
+            ))
+            .await
+            .unwrap_or(0);
+        database.close().await;
+        columns == 1
+    }
+
+    /// Registers a new release of the drill's client with the registry: the
+    /// documents the load sends and one renamed page. The registry rewrites
+    /// `trusted_documents.rhai` and the routers reload their scripts.
+    /// Returns the new document.
+    pub async fn register_client_release(&mut self) -> String {
+        self.registrations += 1;
+        let (documents, renamed) = client_release(self.registrations);
+        talentgraph_launch::registry::register_operations(
+            &self.registry_url,
+            &self.registry_token,
+            schema_registry::api::RegisterOperationsRequest {
+                client: DRILL_CLIENT.to_owned(),
+                client_version: format!("1.{}.0", self.registrations),
+                documents,
+            },
+        )
+        .await
+        .unwrap_or_else(|error| panic!("registering the drill's client: {error}"));
+        renamed
+    }
+
+    /// Waits until every router replica runs `document` (its scripts were
+    /// reloaded with the registry's new list). Fails after 30 s.
+    pub async fn wait_until_the_routers_trust(&self, document: &str) {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut body = self.probe_page();
+        body["query"] = serde_json::Value::String(document.to_owned());
+        body["operationName"] = serde_json::Value::Null;
+        for router in self.routers.processes.iter().flatten() {
+            loop {
+                let answered = client
+                    .post(router.url())
+                    .json(&body)
+                    .send()
+                    .await
+                    .is_ok_and(|response| response.status().is_success());
+                if answered {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "router {} did not trust the registered document within 30 s",
+                    router.url()
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
     }
 
     /// Restarts each router replica in turn, the new one first.
@@ -407,26 +587,34 @@ impl DrillStack {
     }
 
     /// Waits until every router replica serves the last field the drill
-    /// published (its API schema has it): the hot reload happened. Fails
-    /// after 30 s.
+    /// published: the hot reload happened. Fails after 30 s.
+    ///
+    /// The production profile runs registered documents only, so the
+    /// drill asks for the field with a document nobody registered: the
+    /// router validates a document against its schema before the script
+    /// checks whether it is trusted, so before the reload the answer is a
+    /// validation error naming the unknown field, after it the script's
+    /// `OPERATION_NOT_TRUSTED`, which does not name it.
     pub async fn wait_until_the_routers_reloaded(&self) {
         let field = format!("drillProbe{}", self.publications);
+        let document = format!(
+            "query DrillReloadProbe {{ job(id: \"{}\") {{ {field} }} }}",
+            uuid::Uuid::nil()
+        );
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         for router in self.routers.processes.iter().flatten() {
             loop {
-                let answer: serde_json::Value = match client
+                let answer: Option<serde_json::Value> = match client
                     .post(router.url())
-                    .json(&serde_json::json!({
-                        "query": "{ __type(name: \"Job\") { fields { name } } }"
-                    }))
+                    .json(&serde_json::json!({ "query": document }))
                     .send()
                     .await
                 {
-                    Ok(response) => response.json().await.unwrap_or_default(),
-                    Err(_) => serde_json::Value::Null,
+                    Ok(response) => response.json().await.ok(),
+                    Err(_) => None,
                 };
-                if answer.to_string().contains(&field) {
+                if answer.is_some_and(|answer| !answer.to_string().contains(&field)) {
                     break;
                 }
                 assert!(
@@ -462,17 +650,23 @@ impl DrillStack {
             .unwrap_or_else(|| panic!("the leader {leader} is one of the drill's members"))
     }
 
+    /// A registered page that reads the databases and needs no sign-in
+    /// (InternshipBrowsePage), to see whether the stack serves.
+    fn probe_page(&self) -> serde_json::Value {
+        serde_json::json!({
+            "query": crate::pages::page_document("InternshipBrowsePage"),
+            "operationName": "InternshipBrowsePage",
+            "variables": { "first": 10, "filter": { "organizationId": self.world.organization_id(0).to_string() } },
+        })
+    }
+
     /// After PostgreSQL's return: seconds until a page that reads the
     /// databases (InternshipBrowsePage, signed out) is answered without
     /// errors through the router; `None` when that takes over ten.
     pub async fn seconds_until_a_page_succeeds(&self) -> Option<f64> {
         let started = Instant::now();
         let client = reqwest::Client::new();
-        let body = serde_json::json!({
-            "query": crate::pages::page_document("InternshipBrowsePage"),
-            "operationName": "InternshipBrowsePage",
-            "variables": { "first": 10, "filter": { "organizationId": self.world.organization_id(0).to_string() } },
-        });
+        let body = self.probe_page();
         while started.elapsed() < Duration::from_secs(10) {
             let answer = client.post(&self.router_url).json(&body).send().await;
             if let Ok(response) = answer
@@ -635,6 +829,7 @@ async fn create_database(postgres: &PersistentCluster, name: &str) {
 async fn start_registry(
     postgres: &PersistentCluster,
     supergraph_path: &Path,
+    trusted_documents_path: &Path,
     inputs: &[SubgraphInput],
 ) -> (String, String) {
     create_database(postgres, "drill_registry").await;
@@ -649,7 +844,7 @@ async fn start_registry(
         database.clone(),
         schema_registry::server::RouterFiles {
             supergraph: Some(supergraph_path.to_path_buf()),
-            trusted_documents: None,
+            trusted_documents: Some(trusted_documents_path.to_path_buf()),
         },
         talentgraph_kit::local_ports::unused_loopback_address(),
         std::future::pending(),
@@ -671,5 +866,43 @@ async fn start_registry(
         supergraph_path.exists(),
         "the registry wrote the supergraph"
     );
+    // The drill's client registers what the load sends before any router
+    // starts: the registry's list replaces the committed one.
+    let (documents, _) = client_release(0);
+    talentgraph_launch::registry::register_operations(
+        &registry.url(),
+        &token,
+        schema_registry::api::RegisterOperationsRequest {
+            client: DRILL_CLIENT.to_owned(),
+            client_version: "1.0.0".to_owned(),
+            documents,
+        },
+    )
+    .await
+    .expect("registers the drill's client");
     (registry.url(), token)
+}
+
+/// The documents of release `release` of the drill's client: every page
+/// and operation of the repository (what the load sends), and from release
+/// 1 on JobSearchPage renamed `JobSearchPageR<release>` (returned apart),
+/// as a client release that renames an operation registers it.
+fn client_release(release: usize) -> (Vec<String>, String) {
+    let mut documents: Vec<String> = ["pages", "operations"]
+        .iter()
+        .flat_map(|folder| {
+            schema_registry::operations::load_operations(&workspace_root().join(folder))
+                .unwrap_or_else(|error| panic!("{folder}: {error}"))
+        })
+        .map(|document| document.source)
+        .collect();
+    let renamed = crate::pages::page_document("JobSearchPage").replacen(
+        "query JobSearchPage",
+        &format!("query JobSearchPageR{release}"),
+        1,
+    );
+    if release > 0 {
+        documents.push(renamed.clone());
+    }
+    (documents, renamed)
 }

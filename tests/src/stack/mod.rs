@@ -264,7 +264,8 @@ impl Stack {
         let supergraph_path = directory.path().join("supergraph.graphql");
         std::fs::write(&supergraph_path, &supergraph.sdl).expect("writes the supergraph");
         let rhai_scripts_directory = if options.private_rhai_scripts {
-            copy_of_committed_scripts(directory.path())
+            talentgraph_launch::router::copy_of_committed_rhai_scripts(directory.path())
+                .unwrap_or_else(|error| panic!("{error}"))
         } else {
             repository_root().join("router").join("rhai")
         };
@@ -298,8 +299,10 @@ impl Stack {
             provider,
             _directory: directory,
         };
-        stack.wait_for_demo_memberships().await;
-        stack.wait_for_organization_cards().await;
+        crate::projections::wait_for_demo_projections(&WORLD, |name| {
+            stack.subgraph(name).database.clone()
+        })
+        .await;
         for account in DemoAccount::ALL {
             let session = stack
                 .sign_in(&account.email(), DEMO_PASSWORD)
@@ -309,56 +312,6 @@ impl Stack {
         }
         stack.warm_key_caches().await;
         stack
-    }
-
-    /// Waits until auth has projected every demo recruiter membership from
-    /// employer's `recruiter.added` events, so the demo recruiter's token
-    /// carries its organization.
-    async fn wait_for_demo_memberships(&self) {
-        let expected = (0..WORLD.users)
-            .filter(|user| WORLD.recruiter_organization(*user).is_some())
-            .count() as i64;
-        self.wait_for_projection(
-            "auth",
-            "SELECT count(*) FROM account_organizations",
-            expected,
-        )
-        .await;
-    }
-
-    /// Waits until employer and internship keep the card of every demo
-    /// organization (core's `organization.changed` events), which the pages
-    /// read there instead of from core.
-    async fn wait_for_organization_cards(&self) {
-        for subgraph in ["employer", "internship"] {
-            self.wait_for_projection(
-                subgraph,
-                "SELECT count(*) FROM organization_cards",
-                WORLD.organizations as i64,
-            )
-            .await;
-        }
-    }
-
-    /// Polls `count_sql` in `subgraph`'s database until it reaches
-    /// `expected`; a projection that takes over 30 s fails the test.
-    async fn wait_for_projection(&self, subgraph: &str, count_sql: &'static str, expected: i64) {
-        let database = self.subgraph(subgraph).database.clone();
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let projected: i64 = database
-                .fetch_scalar(sqlx::query_scalar(count_sql))
-                .await
-                .unwrap_or_else(|error| panic!("{count_sql}: {}", error.detail()));
-            if projected >= expected {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{subgraph} projected {projected} of {expected} rows ({count_sql}) within 30 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
     }
 
     /// Has every subgraph verify one token, so each has fetched the key set
@@ -532,17 +485,4 @@ fn router_launch(
         ),
     ];
     launch
-}
-
-/// A copy of `router/rhai` in `directory`, which a test may rewrite.
-fn copy_of_committed_scripts(directory: &Path) -> PathBuf {
-    let committed = repository_root().join("router").join("rhai");
-    let copy = directory.join("rhai");
-    std::fs::create_dir(&copy).expect("creates the script directory");
-    for entry in std::fs::read_dir(&committed).expect("reads router/rhai") {
-        let path = entry.expect("a directory entry").path();
-        std::fs::copy(&path, copy.join(path.file_name().expect("a file name")))
-            .expect("copies a script");
-    }
-    copy
 }

@@ -394,7 +394,13 @@ impl<H: EventHandler> EventConsumer<H> {
         loop {
             let session = async {
                 let consumer = self.durable_consumer().await?;
-                let mut messages = consumer.messages().await.map_err(BrokerError::jetstream)?;
+                let mut messages = consumer
+                    .stream()
+                    .expires(PULL_REQUEST_EXPIRY)
+                    .heartbeat(PULL_REQUEST_HEARTBEAT)
+                    .messages()
+                    .await
+                    .map_err(BrokerError::jetstream)?;
                 let mut last_prune: Option<std::time::Instant> = None;
                 while let Some(message) = messages.next().await {
                     let message = message.map_err(BrokerError::jetstream)?;
@@ -428,6 +434,17 @@ impl<H: EventHandler> EventConsumer<H> {
         }
     }
 }
+
+/// How long each pull request waits on the server, and how often the
+/// server must show it is alive while one waits. A pull request lives on
+/// the node that leads the consumer; when that node dies the request dies
+/// with it, and the client only learns so from two missed heartbeats (it
+/// then pulls again, from the new leader). With async-nats' defaults
+/// (30 s, heartbeat 15 s) that took up to 30 s, and the drill saw events
+/// held back for over 10 s after a NATS node's return; at these values the
+/// cost is one heartbeat a second per consumer.
+const PULL_REQUEST_EXPIRY: Duration = Duration::from_secs(5);
+const PULL_REQUEST_HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// The delay before redelivery after the `delivered`-th delivery failed:
 /// doubling from `first`, with up to a quarter more or less at random so
