@@ -6,9 +6,15 @@
 //! it: every command goes to its own socket. Published ports are served by
 //! its userland proxy; compose networks are bridges it makes and removes.
 //!
+//! One thing it does add: its networks take their addresses from
+//! [`ADDRESS_POOL`], and one `FORWARD` rule accepts traffic within that
+//! pool. On a host where another engine set the `FORWARD` policy to
+//! `DROP` (and bridged traffic passes through iptables), containers on one
+//! compose network could not reach each other without it.
+//!
 //! [`Dockerd::stop`] (also on drop) removes every container, network and
-//! volume it holds, stops the engine by its pid and deletes the folder,
-//! images included.
+//! volume it holds, that rule, stops the engine by its pid and deletes the
+//! folder, images included.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -22,12 +28,34 @@ use crate::process::ChildProcess;
 /// Debian's 20.10 client carries.
 const DOCKERD: &str = "/usr/sbin/dockerd";
 const DOCKER_CLIENT: &str = "/usr/bin/docker";
+const IPTABLES: &str = "/usr/sbin/iptables";
+
+/// Where the engine's networks take their addresses: a range no other
+/// engine's default pools use (172.17.0.0/16 and up, 192.168.0.0/16).
+pub const ADDRESS_POOL: &str = "10.213.0.0/16";
+
+/// The `FORWARD` rule that lets containers of the engine's networks reach
+/// each other, as `iptables` arguments after `-I FORWARD 1` / `-D FORWARD`.
+const FORWARD_RULE: [&str; 10] = [
+    "-s",
+    ADDRESS_POOL,
+    "-d",
+    ADDRESS_POOL,
+    "-m",
+    "comment",
+    "--comment",
+    "talentgraph compose smoke engine",
+    "-j",
+    "ACCEPT",
+];
 
 /// A running engine; stopped and wiped when dropped.
 pub struct Dockerd {
     process: Option<ChildProcess>,
     directory: PathBuf,
     socket: PathBuf,
+    /// Whether [`FORWARD_RULE`] was added (and must be removed).
+    forward_rule_added: bool,
 }
 
 impl Dockerd {
@@ -58,6 +86,8 @@ impl Dockerd {
             // ports go through the engine's userland proxy.
             .args(["--bridge", "none", "--iptables=false", "--ip6tables=false"])
             .args(["--ip-forward=false", "--ip-masq=false"])
+            .arg("--default-address-pool")
+            .arg(format!("base={ADDRESS_POOL},size=24"))
             .args(["--log-level", "warn"]);
         let mut process = ChildProcess::spawn("dockerd", command, &directory.join("dockerd.log"))
             .map_err(|error| match error {
@@ -73,10 +103,12 @@ impl Dockerd {
             process: Some(process),
             directory: directory.to_path_buf(),
             socket,
+            forward_rule_added: false,
         };
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             if engine.socket.exists() && engine.docker(&["version"]).is_ok() {
+                engine.allow_forwarding_within_the_pool()?;
                 return Ok(engine);
             }
             let process = engine.process.as_mut().expect("just started");
@@ -97,6 +129,21 @@ impl Dockerd {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// Adds [`FORWARD_RULE`] where iptables exists (without it, nothing
+    /// filters bridged traffic).
+    fn allow_forwarding_within_the_pool(&mut self) -> Result<(), LaunchError> {
+        if !Path::new(IPTABLES).exists() {
+            return Ok(());
+        }
+        let mut command = Command::new(IPTABLES);
+        command
+            .args(["-w", "-I", "FORWARD", "1"])
+            .args(FORWARD_RULE);
+        checked_output("iptables -I FORWARD", command)?;
+        self.forward_rule_added = true;
+        Ok(())
     }
 
     /// `DOCKER_HOST` for this engine.
@@ -146,6 +193,14 @@ impl Dockerd {
         let _ = self.docker(&["network", "prune", "--force"]);
         let _ = self.docker(&["volume", "prune", "--force"]);
         process.stop();
+        if self.forward_rule_added {
+            let mut command = Command::new(IPTABLES);
+            command.args(["-w", "-D", "FORWARD"]).args(FORWARD_RULE);
+            if let Err(error) = checked_output("iptables -D FORWARD", command) {
+                eprintln!("could not remove the engine's FORWARD rule: {error}");
+            }
+            self.forward_rule_added = false;
+        }
         // The data root held overlay mounts, which the engine undid on its
         // way out; what is left is plain files.
         if let Err(error) = std::fs::remove_dir_all(&self.directory) {

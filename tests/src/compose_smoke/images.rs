@@ -187,6 +187,8 @@ pub fn build_images(
             &router_context.display().to_string(),
         ],
     )?;
+    // The copy of the router binary is in the image now.
+    let _ = std::fs::remove_dir_all(&router_context);
     for (dockerfile, tag) in [
         ("postgres.Dockerfile", &images.postgres),
         ("nats.Dockerfile", &images.nats),

@@ -67,6 +67,14 @@ pub struct Step {
 /// the first failure with the steps before it.
 pub async fn run(directory: &Path, tools: &SmokeTools) -> Result<Vec<Step>, String> {
     let mut steps = Vec::new();
+    // A previous run's logs and build context go; the engine's own folder
+    // is emptied by the engine.
+    if directory.exists() {
+        std::fs::remove_dir_all(directory)
+            .map_err(|error| format!("{}: {error}", directory.display()))?;
+    }
+    std::fs::create_dir_all(directory)
+        .map_err(|error| format!("{}: {error}", directory.display()))?;
     let started = Instant::now();
     let engine = tokio::task::block_in_place(|| Dockerd::start(&directory.join("engine")))
         .map_err(|error| error.to_string())?;
