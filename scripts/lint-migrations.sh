@@ -10,22 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+source scripts/lib/pypi-tool.sh
 SQUAWK_VERSION="2.70.0"
-TOOLS_DIR="${TALENTGRAPH_TOOLS_DIR:-${HOME:-/root}/.cache/talentgraph}"
-ROOT="${TOOLS_DIR}/squawk-${SQUAWK_VERSION}"
-SQUAWK="${ROOT}/bin/squawk"
-
-if ! "${SQUAWK}" --version 2>/dev/null | grep -q "${SQUAWK_VERSION}"; then
-    mkdir -p "${TOOLS_DIR}"
-    exec 9>"${TOOLS_DIR}/.squawk-${SQUAWK_VERSION}.lock"
-    flock 9
-    if ! "${SQUAWK}" --version 2>/dev/null | grep -q "${SQUAWK_VERSION}"; then
-        echo "installing squawk-cli ${SQUAWK_VERSION} into ${ROOT}" >&2
-        rm -rf "${ROOT}"
-        python3 -m venv "${ROOT}"
-        "${ROOT}/bin/pip" install -q "squawk-cli==${SQUAWK_VERSION}" >&2
-    fi
-fi
+SQUAWK="${TOOLS_DIR}/squawk-${SQUAWK_VERSION}/bin/squawk"
+reports_its_version() { "$1/bin/squawk" --version | grep -q "${SQUAWK_VERSION}"; }
+install_pypi_tool squawk "${SQUAWK_VERSION}" "squawk-cli==${SQUAWK_VERSION}" reports_its_version
 
 # squawk must flag an unsafe migration, or the lint below proves nothing.
 unsafe="$(mktemp --suffix=.sql)"

@@ -137,6 +137,15 @@ impl Dockerd {
         if !Path::new(IPTABLES).exists() {
             return Ok(());
         }
+        // A run that was killed (SIGKILL, no drop) left its rule behind;
+        // there is never more than one.
+        loop {
+            let mut leftover = Command::new(IPTABLES);
+            leftover.args(["-w", "-D", "FORWARD"]).args(FORWARD_RULE);
+            if checked_output("iptables -D FORWARD", leftover).is_err() {
+                break;
+            }
+        }
         let mut command = Command::new(IPTABLES);
         command
             .args(["-w", "-I", "FORWARD", "1"])
