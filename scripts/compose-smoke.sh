@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The compose smoke: docker-compose.yml run for real, with the production
 # profile, on a Docker engine of its own (Debian's dockerd with its data,
-# socket and pid file under target/compose-smoke/, no default bridge and no
-# iptables rules, so it never touches another engine), with every image
+# socket and pid file under target/compose-smoke/, no default bridge, no
+# iptables rules of Docker's and one FORWARD rule for its own address pool,
+# removed again; it never touches another engine), with every image
 # built here: a Debian base made with mmdebstrap (cached under
 # ~/.cache/talentgraph/images), the subgraphs from this build's release
 # binaries, the router from the pinned binary, PostgreSQL and NATS from
