@@ -242,7 +242,7 @@ impl ComposeProject {
         }
     }
 
-    fn command(&self, images: Option<&images::SmokeImages>) -> std::process::Command {
+    fn command(&self) -> std::process::Command {
         let mut command = std::process::Command::new(&self.compose);
         command
             .env("DOCKER_HOST", &self.docker_host)
@@ -256,7 +256,7 @@ impl ComposeProject {
         for (name, value) in &self.variables {
             command.env(name, value);
         }
-        if let Some(images) = images {
+        if let Some(images) = self.images.get() {
             for (name, value) in images.compose_variables() {
                 command.env(name, value);
             }
@@ -265,7 +265,7 @@ impl ComposeProject {
     }
 
     fn run(&self, what: &str, arguments: &[&str]) -> Result<String, String> {
-        let mut command = self.command(self.images.get());
+        let mut command = self.command();
         command.args(arguments);
         checked_output(what, command).map_err(|error| error.to_string())
     }
