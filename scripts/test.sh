@@ -23,6 +23,13 @@ fi
 bash scripts/install-oracles.sh
 # The payment tests charge through localstripe, installed once.
 bash scripts/install-localstripe.sh >/dev/null
+# The rate limits' tests and stacks start throwaway Redis servers.
+if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; then
+    echo "installing redis-server (Debian), which the rate-limit tests run" >&2
+    if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    ${SUDO} apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive ${SUDO} apt-get install -y -qq redis-server >&2
+fi
 # The drill puts HAProxy (Debian's package) in front of the replicas.
 if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
     echo "installing haproxy (Debian), which the drill test runs" >&2

@@ -29,7 +29,8 @@ pub enum Command {
     name = "devstack",
     after_help = "Environment: DATABASE_URL (a server to use instead of the stack's own cluster \
                   under target/devstack/), DEVSTACK_POSTGRES_PORT (default 54329), NATS_URL (a NATS \
-                  server to use instead of the stack's own), DEVSTACK_NATS_PORT (default 54222), RUST_LOG."
+                  server to use instead of the stack's own), DEVSTACK_NATS_PORT (default 54222), REDIS_URL (a \
+                  Redis to use instead of the stack's own), DEVSTACK_REDIS_PORT (default 56379), RUST_LOG."
 )]
 struct DevstackCommandLine {
     #[command(subcommand)]

@@ -43,6 +43,10 @@ pub const DEFAULT_POSTGRES_PORT: u16 = 54329;
 /// collides with a system server).
 pub const DEFAULT_NATS_PORT: u16 = 54222;
 
+/// Where the dev stack's own Redis listens (`DEVSTACK_REDIS_PORT`): not
+/// 6379, where a machine may run a Redis of its own.
+pub const DEFAULT_REDIS_PORT: u16 = 56379;
+
 /// Each subgraph's pool of serving connections when `DATABASE_MAX_CONNECTIONS`
 /// is not set. The six subgraphs share one PostgreSQL here, and a backend
 /// more than PostgreSQL can run at once only adds switching: under

@@ -1,5 +1,5 @@
 //! `devstack up`: the running stack. The six subgraphs are tasks of this
-//! process; PostgreSQL, NATS, the payment provider and the router are
+//! process; PostgreSQL, NATS, Redis, the payment provider and the router are
 //! started by `talentgraph-launch`; the registry and the web app are
 //! served here too.
 
@@ -11,12 +11,13 @@ use talentgraph_demo_world::DemoWorld;
 use talentgraph_launch::nats::NatsService;
 use talentgraph_launch::postgres::PostgresServer;
 use talentgraph_launch::provider::PaymentProvider;
+use talentgraph_launch::redis::RedisService;
 use talentgraph_launch::{RouterAddresses, RouterKind, RouterLaunch, RunningRouter};
 use talentgraph_subgraphs::SUBGRAPHS;
 
 use crate::{
-    DEFAULT_NATS_PORT, DEVSTACK_DATABASE_MAX_CONNECTIONS, DevstackError, databases,
-    devstack_directory, exported_schemas, web,
+    DEFAULT_NATS_PORT, DEFAULT_REDIS_PORT, DEVSTACK_DATABASE_MAX_CONNECTIONS, DevstackError,
+    databases, devstack_directory, exported_schemas, web,
 };
 
 /// The router's GraphQL, health and metrics addresses in the dev stack
@@ -63,7 +64,21 @@ pub async fn up(world: DemoWorld, router: RouterKind) -> Result<(), DevstackErro
                 return Err(error.into());
             }
         };
-    let result = serve(&server, nats.url(), &world, router).await;
+    let redis_port =
+        talentgraph_launch::port_from_environment("DEVSTACK_REDIS_PORT", DEFAULT_REDIS_PORT)?;
+    let redis = match RedisService::from_environment_or_local(
+        redis_port,
+        &devstack_directory().join("redis"),
+    ) {
+        Ok(redis) => redis,
+        Err(error) => {
+            drop(nats);
+            server.stop_if_started();
+            return Err(error.into());
+        }
+    };
+    let result = serve(&server, nats.url(), redis.url(), &world, router).await;
+    drop(redis);
     drop(nats);
     server.stop_if_started();
     result
@@ -73,12 +88,13 @@ pub async fn up(world: DemoWorld, router: RouterKind) -> Result<(), DevstackErro
 async fn serve(
     server: &PostgresServer,
     nats_url: &str,
+    redis_url: &str,
     world: &DemoWorld,
     router_kind: RouterKind,
 ) -> Result<(), DevstackError> {
     let urls = databases::prepare_databases(server, world).await?;
     let provider = PaymentProvider::from_environment_or_local(DEVELOPMENT_WEBHOOK_SECRET).await?;
-    let tasks = spawn_subgraphs(urls, nats_url, &provider)?;
+    let tasks = spawn_subgraphs(urls, nats_url, redis_url, &provider)?;
     wait_until_listening(&tasks).await;
     if let Some((_, address, _)) = tasks.iter().find(|(name, _, _)| *name == "payment")
         && let Err(error) = provider
@@ -137,10 +153,11 @@ async fn serve(
 
 /// Serves each subgraph as a task of this process, configured from the same
 /// variables a deployed one reads, except its address, database, broker,
-/// provider and router secret, which the stack assigns.
+/// Redis, provider and router secret, which the stack assigns.
 fn spawn_subgraphs(
     urls: Vec<String>,
     nats_url: &str,
+    redis_url: &str,
     provider: &PaymentProvider,
 ) -> Result<Vec<SubgraphTask>, DevstackError> {
     let mut tasks = Vec::new();
@@ -151,6 +168,7 @@ fn spawn_subgraphs(
                 "LISTEN_ADDR" => None,
                 "ROUTER_SHARED_SECRET" => Some(router_secret()),
                 "NATS_URL" => Some(nats_url.to_owned()),
+                "REDIS_URL" => Some(redis_url.to_owned()),
                 "DATABASE_MAX_CONNECTIONS" => std::env::var(variable)
                     .ok()
                     .or_else(|| Some(DEVSTACK_DATABASE_MAX_CONNECTIONS.to_string())),

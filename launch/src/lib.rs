@@ -36,6 +36,7 @@ pub mod nats;
 pub mod postgres;
 pub mod process;
 pub mod provider;
+pub mod redis;
 pub mod registry;
 pub mod router;
 pub mod subgraph;
@@ -59,6 +60,8 @@ pub enum LaunchError {
     },
     #[error("NATS: {0}")]
     Nats(String),
+    #[error("Redis: {0}")]
+    Redis(String),
     #[error("payment provider: {0}")]
     Provider(String),
     #[error("{name}: {message}")]

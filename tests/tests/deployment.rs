@@ -783,8 +783,9 @@ fn kubernetes_manifests_render_and_validate() {
             .count()
     };
     let subgraphs = subgraph_ports().len();
-    // Six subgraphs and the router; NATS is a StatefulSet.
-    assert_eq!(count("Deployment"), subgraphs + 1);
+    // Six subgraphs, the router and Redis (one replica, no budget: its
+    // windows are rebuilt by use); NATS is a StatefulSet.
+    assert_eq!(count("Deployment"), subgraphs + 2);
     assert_eq!(count("PodDisruptionBudget"), subgraphs + 1);
     assert!(
         count("ConfigMap") >= 4,
@@ -985,6 +986,67 @@ fn both_deployments_run_the_event_bus() {
             .expect("resources")
             .contains(&Value::String("nats.yaml".to_owned()))
     );
+}
+
+/// The rate limits' Redis in both deployments: unpublished in compose,
+/// with no snapshot (its windows are rebuilt by use), every subgraph
+/// pointed at it and waiting for it; in Kubernetes a Deployment and
+/// Service the shared settings name, reachable from the subgraphs only.
+#[test]
+fn both_deployments_run_the_rate_limits_redis() {
+    let compose = read_yaml("docker-compose.yml");
+    let redis = &compose["services"]["redis"];
+    let command: Vec<String> = redis["command"]
+        .as_sequence()
+        .expect("a command")
+        .iter()
+        .map(text)
+        .collect();
+    let save = command
+        .iter()
+        .position(|argument| argument == "--save")
+        .map(|index| command[index + 1].clone());
+    assert_eq!(save.as_deref(), Some(""), "no snapshots: {command:?}");
+    assert!(redis["ports"].is_null(), "Redis is not published");
+    assert!(redis["healthcheck"]["test"].is_sequence());
+    for (name, _) in subgraph_ports() {
+        let service = &compose["services"][name.as_str()];
+        assert_eq!(
+            compose_environment(service)["REDIS_URL"],
+            "redis://redis:6379",
+            "{name}"
+        );
+        assert_eq!(
+            service["depends_on"]["redis"]["condition"], "service_healthy",
+            "{name}"
+        );
+    }
+
+    let documents = read_yaml_documents("deploy/k8s/redis.yaml");
+    let deployment = kind(&documents, "Deployment", "redis");
+    assert_eq!(deployment["spec"]["replicas"].as_u64(), Some(1));
+    assert_eq!(
+        kind(&documents, "Service", "redis")["spec"]["ports"][0]["port"].as_u64(),
+        Some(6379)
+    );
+    let shared = read_yaml("deploy/k8s/config.yaml");
+    assert_eq!(
+        shared["data"]["REDIS_URL"],
+        "redis://redis.talentgraph.svc.cluster.local:6379"
+    );
+    let policies = read_yaml_documents("deploy/k8s/network-policy.yaml");
+    let policy = kind(&policies, "NetworkPolicy", "redis-ingress");
+    let mut allowed: Vec<String> =
+        policy["spec"]["ingress"][0]["from"][0]["podSelector"]["matchExpressions"][0]["values"]
+            .as_sequence()
+            .expect("the subgraphs")
+            .iter()
+            .map(text)
+            .collect();
+    allowed.sort();
+    let mut subgraphs: Vec<String> = subgraph_ports().into_iter().map(|(name, _)| name).collect();
+    subgraphs.sort();
+    assert_eq!(allowed, subgraphs, "only the subgraphs reach Redis");
 }
 
 /// Payment charges through the provider in both deployments, with the keys

@@ -60,6 +60,16 @@ mod tests {
         );
     }
 
+    /// The README's table of rate-limit classes is the kit's table.
+    #[test]
+    fn the_readme_documents_every_rate_limit() {
+        talentgraph_kit::testing::assert_readme_table(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+            "| class | limit | window | key | operations |",
+            &talentgraph_kit::rate_limits::table::markdown(),
+        );
+    }
+
     /// No two variables share a name, within or across crates.
     #[test]
     fn variable_names_are_distinct() {

@@ -13,9 +13,13 @@ pub enum AuthError {
     /// Wrong e-mail or password; the same answer for both, so the response
     /// does not tell which addresses have accounts.
     WrongCredentials,
+    /// Too many failed sign-ins for the account or the address.
     RateLimited {
         retry_after_seconds: i64,
     },
+    /// Every password-hashing slot stayed taken for the longest wait: the
+    /// server is busy, which is not the client's doing.
+    Busy,
     InvalidRefreshToken,
     RefreshTokenReused,
     Internal(String),
@@ -50,6 +54,16 @@ impl From<AuthError> for async_graphql::Error {
             )
             .extend_with(move |_, extensions| {
                 extensions.set("retryAfterSeconds", retry_after_seconds);
+            }),
+            AuthError::Busy => client_error(
+                ErrorCode::ServiceUnavailable,
+                "The service is busy; retry shortly.",
+            )
+            .extend_with(|_, extensions| {
+                extensions.set(
+                    "retryAfterSeconds",
+                    talentgraph_kit::errors::RETRY_AFTER_UNAVAILABLE_SECONDS,
+                );
             }),
             AuthError::InvalidRefreshToken => client_error(
                 ErrorCode::Unauthenticated,

@@ -130,9 +130,12 @@ fn assemble(
     keys: Arc<KeyRing>,
     authenticator: talentgraph_kit::auth::SharedAuthenticator,
 ) -> axum::Router {
-    // A request waits at most a quarter second for a hashing slot; beyond
-    // that the CPUs are saturated and waiting longer only piles up memory.
-    let passwords = crate::passwords::PasswordWork::per_cpu(std::time::Duration::from_millis(250));
+    // A request waits at most a second for a hashing slot: long enough to
+    // ride out a moment when another process takes a core (a router
+    // starting beside it on a small machine turned sign-ups away after a
+    // quarter second in the drill), short enough that a flood is answered
+    // SERVICE_UNAVAILABLE instead of queueing without end.
+    let passwords = crate::passwords::PasswordWork::per_cpu(std::time::Duration::from_secs(1));
     let sessions = Arc::new(Sessions::new(database.clone(), keys.clone(), passwords));
     let graphql = talentgraph_kit::http_app::subgraph_app::<_, Loaders>(
         schema(

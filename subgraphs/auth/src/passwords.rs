@@ -128,9 +128,7 @@ impl PasswordWork {
             )),
             Err(_elapsed) => {
                 tracing::warn!("password hashing is saturated; a request was turned away");
-                Err(AuthError::RateLimited {
-                    retry_after_seconds: 1,
-                })
+                Err(AuthError::Busy)
             }
         }
     }
@@ -176,19 +174,14 @@ mod tests {
         assert!(!verify_password("anything".to_owned(), None).await);
     }
 
-    /// With every slot taken, a request is turned away with RATE_LIMITED
-    /// after the wait instead of queueing; once a slot frees, work resumes.
+    /// With every slot taken, a request is turned away as busy
+    /// (SERVICE_UNAVAILABLE) after the wait instead of queueing; once a slot frees, work resumes.
     #[tokio::test]
     async fn saturated_hashing_turns_requests_away() {
         let work = PasswordWork::new(1, Duration::from_millis(20));
         let held = work.slot().await.expect("the only slot");
         let refused = work.hash("correct horse battery".to_owned()).await;
-        assert!(matches!(
-            refused,
-            Err(AuthError::RateLimited {
-                retry_after_seconds: 1
-            })
-        ));
+        assert!(matches!(refused, Err(AuthError::Busy)));
         drop(held);
         assert!(work.hash("correct horse battery".to_owned()).await.is_ok());
     }

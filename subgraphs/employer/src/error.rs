@@ -1,6 +1,6 @@
 //! The employer subgraph's errors and the codes clients see for them.
 
-use talentgraph_kit::{CommonError, ErrorCode, client_error};
+use talentgraph_kit::{CommonError, ErrorCode, client_error, conflict_error};
 
 /// Everything an employer resolver or store function can fail with.
 ///
@@ -16,6 +16,8 @@ pub enum EmployerError {
     /// `addRecruiter` names an address employer's account directory does
     /// not hold (yet: a fresh sign-up arrives through `account.created`).
     AccountNotFound,
+    /// `postJob`'s idempotency key came before with a different posting.
+    IdempotencyKeyReused,
 }
 
 talentgraph_kit::embeds_common_error!(EmployerError);
@@ -35,6 +37,10 @@ impl From<EmployerError> for async_graphql::Error {
             EmployerError::AccountNotFound => client_error(
                 ErrorCode::NotFound,
                 "There is no account with that e-mail address (a new account can take a moment to appear).",
+            ),
+            EmployerError::IdempotencyKeyReused => conflict_error(
+                "IDEMPOTENCY_KEY_REUSED",
+                "This idempotency key was already used for a different posting.",
             ),
             EmployerError::JobNotFound => {
                 client_error(ErrorCode::NotFound, "There is no job with that id.")

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, Object};
 use talentgraph_kit::input::parse_id_argument;
-use talentgraph_kit::input::{optional_text, validate_text};
+use talentgraph_kit::input::{optional_text, validate_idempotency_key, validate_text};
 use talentgraph_kit::{CommonError, Database, Viewer};
 
 use crate::error::EmployerError;
@@ -57,11 +57,17 @@ impl Mutation {
         .await?)
     }
 
-    /// Posts an open job for an organization the viewer recruits for.
+    /// Posts an open job for an organization the viewer recruits for; it
+    /// costs the organization one job credit (without one, the posting
+    /// becomes `REJECTED` moments later). Retrying with the same
+    /// `idempotencyKey` returns the first posting's job and posts nothing;
+    /// reusing a key for a different posting is a CONFLICT
+    /// (IDEMPOTENCY_KEY_REUSED). Keys belong to the organization.
     async fn post_job(
         &self,
         context: &Context<'_>,
         input: PostJobInput,
+        idempotency_key: Option<String>,
     ) -> async_graphql::Result<Job> {
         let organization_id = parse_id_argument("input.organizationId", &input.organization_id)?;
         let job = NewJob {
@@ -72,6 +78,11 @@ impl Mutation {
             remote: input.remote,
             employment_type: input.employment_type,
             salary: input.salary_range.map(validate_salary).transpose()?,
+            idempotency_key: idempotency_key
+                .as_deref()
+                .map(validate_idempotency_key)
+                .transpose()?
+                .map(str::to_owned),
         };
         let actor = actor(context)?;
         Ok(store::insert_job(context.data_unchecked::<Database>(), actor, job).await?)

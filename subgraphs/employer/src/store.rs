@@ -154,6 +154,40 @@ pub struct NewJob {
     pub remote: bool,
     pub employment_type: EmploymentType,
     pub salary: Option<Salary>,
+    /// The client's idempotency key, validated: a posting retried with it
+    /// returns the first one's job.
+    pub idempotency_key: Option<String>,
+}
+
+impl NewJob {
+    /// SHA-256 (hex) of everything that makes this posting this posting,
+    /// each field length-prefixed so that no two postings share a digest
+    /// by moving text from one field to the next.
+    fn request_digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let salary = self.salary.as_ref();
+        let fields = [
+            self.organization_id.to_string(),
+            self.title.clone(),
+            self.description.clone(),
+            self.location.clone(),
+            self.remote.to_string(),
+            self.employment_type.as_str().to_owned(),
+            format!("{:?}", salary.and_then(|salary| salary.min)),
+            format!("{:?}", salary.and_then(|salary| salary.max)),
+            format!("{:?}", salary.map(|salary| &salary.currency)),
+        ];
+        let mut hasher = Sha256::new();
+        for field in &fields {
+            hasher.update((field.len() as u64).to_be_bytes());
+            hasher.update(field.as_bytes());
+        }
+        hasher
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
 }
 
 /// Changes to a job, validated; `None` keeps the stored value. A given
@@ -167,7 +201,14 @@ pub struct JobChanges {
     pub salary: Option<Salary>,
 }
 
-/// Posts an open job, if `actor` recruits for its organization.
+/// Posts a job, if `actor` recruits for its organization, with its
+/// `job.posted` event in the same transaction.
+///
+/// With an idempotency key, the key is claimed first; a key seen before
+/// returns the job its first posting made, as it is now, or
+/// `IdempotencyKeyReused` when it came with another posting. A concurrent
+/// posting with the same key waits on the key's primary key until the
+/// first commits, then sees its job.
 pub async fn insert_job(
     database: &Database,
     actor: Actor,
@@ -175,6 +216,30 @@ pub async fn insert_job(
 ) -> Result<Job, EmployerError> {
     let mut transaction = database.begin().await?;
     require_recruiter(&mut transaction, actor, job.organization_id).await?;
+    let claimed_key = match job.idempotency_key.as_deref() {
+        None => None,
+        Some(key) => {
+            let digest = job.request_digest();
+            let claimed = transaction
+                .execute(
+                    sqlx::query(
+                        "INSERT INTO job_posting_keys (organization_id, key, request_digest) \
+                         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(job.organization_id)
+                    .bind(key)
+                    .bind(&digest),
+                )
+                .await?;
+            if claimed == 0 {
+                let replayed =
+                    replayed_job(&mut transaction, job.organization_id, key, &digest).await?;
+                transaction.commit().await?;
+                return Ok(replayed);
+            }
+            Some(key.to_owned())
+        }
+    };
     let salary = job.salary.as_ref();
     let inserted = transaction
         .fetch_one(
@@ -187,9 +252,9 @@ pub async fn insert_job(
             .bind(Uuid::new_v4())
             .bind(job.organization_id)
             .bind(actor.user_id)
-            .bind(job.title)
-            .bind(job.description)
-            .bind(job.location)
+            .bind(&job.title)
+            .bind(&job.description)
+            .bind(&job.location)
             .bind(job.remote)
             .bind(job.employment_type.as_str())
             .bind(salary.and_then(|salary| salary.min))
@@ -197,8 +262,8 @@ pub async fn insert_job(
             .bind(salary.map(|salary| salary.currency.clone())),
         )
         .await?;
-    // Jobseeker learns the job's organization from this, in the same
-    // transaction as the job itself.
+    // Jobseeker learns the job's organization from this, and payment
+    // charges its credit, in the same transaction as the job itself.
     talentgraph_kit::events::record_event(
         &mut transaction,
         &talentgraph_events::JobPosted {
@@ -208,8 +273,49 @@ pub async fn insert_job(
         },
     )
     .await?;
+    if let Some(key) = claimed_key {
+        transaction
+            .execute(
+                sqlx::query(
+                    "UPDATE job_posting_keys SET job_id = $3 WHERE organization_id = $1 AND key = $2",
+                )
+                .bind(inserted.organization_id)
+                .bind(key)
+                .bind(inserted.id),
+            )
+            .await?;
+    }
     transaction.commit().await?;
     Ok(inserted)
+}
+
+/// The job an idempotency key's first posting made, or
+/// `IdempotencyKeyReused` when the key came with a different posting.
+async fn replayed_job(
+    transaction: &mut Transaction,
+    organization_id: Uuid,
+    key: &str,
+    request_digest: &str,
+) -> Result<Job, EmployerError> {
+    let stored: Option<(String, Option<Uuid>)> = transaction
+        .fetch_optional(
+            sqlx::query_as(
+                "SELECT request_digest, job_id FROM job_posting_keys \
+                 WHERE organization_id = $1 AND key = $2",
+            )
+            .bind(organization_id)
+            .bind(key),
+        )
+        .await?;
+    match stored {
+        Some((stored_digest, Some(job_id))) if stored_digest == request_digest => {
+            // The foreign key guarantees the job exists.
+            Ok(transaction
+                .fetch_one(sqlx::query_as::<_, Job>(JOBS_BY_ID).bind(vec![job_id]))
+                .await?)
+        }
+        _ => Err(EmployerError::IdempotencyKeyReused),
+    }
 }
 
 /// Changes a job, if `actor` recruits for its organization.

@@ -504,3 +504,74 @@ async fn bad_http_input_is_rejected_cleanly() {
     )
     .await;
 }
+
+const POST_JOB_WITH_KEY: &str = "mutation($input: PostJobInput!, $idempotencyKey: String) { postJob(input: $input, idempotencyKey: $idempotencyKey) { id title } }";
+
+async fn posted_events(database: &Database) -> i64 {
+    database
+        .fetch_scalar(sqlx::query_scalar(
+            "SELECT count(*) FROM outbox WHERE subject = 'talentgraph.employer.job.posted.v1'",
+        ))
+        .await
+        .expect("counts job.posted events")
+}
+
+/// postJob with an idempotency key: a retry returns the first job and
+/// writes neither a job nor an event; the key with another posting is a
+/// CONFLICT; another organization's recruiter may use the same key; a
+/// malformed key is refused before anything is written.
+#[tokio::test]
+async fn post_job_with_a_key_posts_once() {
+    let (app, database) = seeded_employer().await;
+    let (jobs_before, events_before) = (job_count(&database).await, posted_events(&database).await);
+    let with_key = |organization: u64, minimum: i32, key: &str| {
+        let mut variables = post_job_input(organization, minimum, 200_000);
+        variables["idempotencyKey"] = json!(key);
+        variables
+    };
+    let key = "3f6b1c2e-retry-me";
+
+    let first = app
+        .graphql_as("recruiter-of-0", POST_JOB_WITH_KEY, with_key(0, 1, key))
+        .await;
+    assert!(first.body.get("errors").is_none(), "{:#}", first.body);
+    let retry = app
+        .graphql_as("recruiter-of-0", POST_JOB_WITH_KEY, with_key(0, 1, key))
+        .await;
+    assert!(retry.body.get("errors").is_none(), "{:#}", retry.body);
+    assert_eq!(
+        retry.body["data"]["postJob"]["id"], first.body["data"]["postJob"]["id"],
+        "a retry answers the first posting's job"
+    );
+    assert_eq!(job_count(&database).await, jobs_before + 1);
+    assert_eq!(posted_events(&database).await, events_before + 1);
+
+    let reused = app
+        .graphql_as("recruiter-of-0", POST_JOB_WITH_KEY, with_key(0, 2, key))
+        .await;
+    assert_eq!(reused.first_error_code(), Some("CONFLICT"));
+    assert_eq!(
+        reused.body["errors"][0]["extensions"]["reason"],
+        "IDEMPOTENCY_KEY_REUSED"
+    );
+
+    let other_organization = app
+        .graphql_as("recruiter-of-1", POST_JOB_WITH_KEY, with_key(1, 1, key))
+        .await;
+    assert!(
+        other_organization.body.get("errors").is_none(),
+        "keys belong to the organization: {:#}",
+        other_organization.body
+    );
+
+    let malformed = app
+        .graphql_as("recruiter-of-0", POST_JOB_WITH_KEY, with_key(0, 1, "short"))
+        .await;
+    assert_eq!(malformed.first_error_code(), Some("BAD_USER_INPUT"));
+    assert_eq!(
+        malformed.body["errors"][0]["extensions"]["field"],
+        "idempotencyKey"
+    );
+    assert_eq!(job_count(&database).await, jobs_before + 2);
+    assert_eq!(posted_events(&database).await, events_before + 2);
+}

@@ -91,7 +91,8 @@ pub struct JobOwnership {
 identified_row!(JobOwnership, job_id);
 
 /// Lets through admins and recruiters of the organization jobseeker
-/// recorded for the job. The organization in the request's representation
+/// recorded for the job (for a job not recorded yet, which has no
+/// applications, of the organization the router sent). The organization in the request's representation
 /// is not believed: a caller who knew the router secret could name any.
 /// A representation that disagrees with the record is refused outright.
 pub struct JobApplicationsGuard {
@@ -121,10 +122,19 @@ impl async_graphql::Guard for JobApplicationsGuard {
             .await?
             .map(|ownership| ownership.organization_id);
         let Some(organization) = recorded else {
-            return Err(talentgraph_kit::client_error(
-                talentgraph_kit::ErrorCode::Forbidden,
-                "This job's organization is not known here yet, so its recruiters cannot be checked; try again in a moment.",
-            ));
+            // Not announced here yet: employer's `job.posted` is on its way
+            // (a posting shows on its recruiters' dashboard before the
+            // event arrives). No application can exist for such a job
+            // (`applyToJob` needs the record), so the answer, an empty list,
+            // tells nothing whoever asks; the organization the router sent
+            // decides who gets it, as the record will once it arrives.
+            return match self.claimed_organization {
+                Some(claimed) => viewer.require_recruiter_of(claimed, true),
+                None => Err(talentgraph_kit::client_error(
+                    talentgraph_kit::ErrorCode::Forbidden,
+                    "This job's organization is not known here yet, so its recruiters cannot be checked; try again in a moment.",
+                )),
+            };
         };
         if self
             .claimed_organization

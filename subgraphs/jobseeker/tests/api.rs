@@ -673,6 +673,40 @@ async fn job_applications_are_for_the_organizations_recruiters_only() {
     );
 }
 
+/// A job posted a moment ago, whose `job.posted` has not reached jobseeker:
+/// its recruiters (by the organization the router sent) get its
+/// applications, an empty list, not an error; anyone else is still
+/// refused.
+#[tokio::test]
+async fn a_job_not_yet_announced_has_no_applications_for_its_recruiters() {
+    let (app, _database) = seeded_jobseeker().await;
+    let unannounced = json!({
+        "representations": [{
+            "__typename": "Job",
+            "id": uuid::Uuid::new_v4().to_string(),
+            "organization": { "id": WORLD.organization_id(0).to_string() },
+        }],
+        "first": 5,
+    });
+    let response = app
+        .graphql_via_router("recruiter", JOB_APPLICATIONS, unannounced.clone())
+        .await;
+    assert!(response.body.get("errors").is_none(), "{:#}", response.body);
+    assert_eq!(
+        response.body["data"]["_entities"][0]["applications"]["edges"],
+        json!([])
+    );
+    let response = app
+        .graphql_via_router("jobseeker-a", JOB_APPLICATIONS, unannounced)
+        .await;
+    assert_eq!(
+        response.first_error_code(),
+        Some("FORBIDDEN"),
+        "{:#}",
+        response.body
+    );
+}
+
 /// Each operation limit is enforced with its code before any SQL runs.
 #[tokio::test]
 async fn operation_limits_reject_before_touching_the_database() {

@@ -52,12 +52,36 @@ where
     .with_router_secret(config.router_secret.clone())
     .with_service_sdl(config.introspection_enabled)
     .with_document_cache(config.document_cache_entries);
+    let endpoint = if config.rate_limits.enabled {
+        endpoint.with_rate_limiter(std::sync::Arc::new(rate_limiter(config)))
+    } else {
+        endpoint
+    };
     let app = with_health_routes(crate::graphql::http::routes(endpoint));
     if config.metrics_listen_address.is_some() {
         app
     } else {
         app.merge(metrics_routes(database))
     }
+}
+
+/// The process's rate limiter. `REDIS_URL` was checked for its scheme when
+/// the configuration was read; a URL the Redis client still cannot parse
+/// leaves the process limiting alone, with an error in the log.
+fn rate_limiter(config: &SubgraphConfig) -> crate::rate_limits::RateLimiter {
+    if config.rate_limits.redis_url.is_none()
+        && config.environment == crate::config::Environment::Production
+    {
+        tracing::warn!("REDIS_URL is not set: each replica keeps its own rate-limit windows");
+    }
+    crate::rate_limits::RateLimiter::new(config.rate_limits.clone()).unwrap_or_else(|error| {
+        tracing::error!(%error, "REDIS_URL cannot be used: rate limits are kept by this process alone");
+        let alone = crate::rate_limits::RateLimitSettings {
+            redis_url: None,
+            ..config.rate_limits.clone()
+        };
+        crate::rate_limits::RateLimiter::new(alone).expect("a limiter without Redis")
+    })
 }
 
 /// `GET /metrics` alone: served on the GraphQL port in development, on a

@@ -1,6 +1,6 @@
-//! Checks of the arguments that every subgraph's fields share (texts and
-//! ids), each failing with `BAD_USER_INPUT` that names the field as the
-//! client spelled it.
+//! Checks of the arguments that every subgraph's fields share (texts, ids
+//! and idempotency keys), each failing with `BAD_USER_INPUT` that names
+//! the field as the client spelled it.
 
 use uuid::Uuid;
 
@@ -62,6 +62,22 @@ pub fn parse_optional_id_argument(
     id: Option<&async_graphql::ID>,
 ) -> Result<Option<Uuid>, CommonError> {
     id.map(|id| parse_id_argument(argument, id)).transpose()
+}
+
+/// A client's idempotency key (`idempotencyKey`), trimmed. Visible ASCII
+/// only, 8 to 200 characters: keys are compared byte for byte, and a key
+/// that looks the same in another encoding must not be another key.
+/// Counting bytes of ASCII is counting characters, as the database's
+/// `length` does.
+pub fn validate_idempotency_key(key: &str) -> Result<&str, CommonError> {
+    let key = key.trim();
+    if !(8..=200).contains(&key.len()) || !key.bytes().all(|byte| byte.is_ascii_graphic()) {
+        return Err(CommonError::invalid_input(
+            "idempotencyKey",
+            "`idempotencyKey` must be 8 to 200 visible ASCII characters; a UUID is ideal.",
+        ));
+    }
+    Ok(key)
 }
 
 #[cfg(test)]

@@ -10,43 +10,23 @@
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
+
+use crate::local_binaries::{DataDirectory, server_binary};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The `nats-server` binary: `NATS_SERVER` or the one on the `PATH`
 /// (Debian's package puts it in /usr/sbin).
 fn binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("NATS_SERVER") {
-        return PathBuf::from(path);
-    }
-    for candidate in [
-        "/usr/sbin/nats-server",
-        "/usr/bin/nats-server",
-        "/usr/local/bin/nats-server",
-    ] {
-        let path = PathBuf::from(candidate);
-        if path.exists() {
-            return path;
-        }
-    }
-    PathBuf::from("nats-server")
-}
-
-/// Where the server keeps its JetStream store.
-enum Store {
-    /// Removed when the server is dropped.
-    Temporary(tempfile::TempDir),
-    /// Kept between runs.
-    Kept(PathBuf),
-}
-
-impl Store {
-    fn path(&self) -> &Path {
-        match self {
-            Self::Temporary(directory) => directory.path(),
-            Self::Kept(path) => path,
-        }
-    }
+    server_binary(
+        "NATS_SERVER",
+        &[
+            "/usr/sbin/nats-server",
+            "/usr/bin/nats-server",
+            "/usr/local/bin/nats-server",
+        ],
+        "nats-server",
+    )
 }
 
 /// A server's place in a cluster: the cluster's name, the port its routes
@@ -66,7 +46,7 @@ pub struct NatsServer {
     /// start-up wait knows it reached this server and not another process
     /// that took the port.
     name: String,
-    store: Store,
+    store: DataDirectory,
     child: Option<Child>,
 }
 
@@ -101,7 +81,7 @@ impl NatsServer {
             port: 0,
             cluster: None,
             name: format!("talentgraph-test-{}", uuid::Uuid::new_v4().simple()),
-            store: Store::Temporary(tempfile::tempdir().expect("a temporary directory")),
+            store: DataDirectory::Temporary(tempfile::tempdir().expect("a temporary directory")),
             child: None,
         };
         for _ in 0..START_ATTEMPTS {
@@ -148,7 +128,7 @@ impl NatsServer {
             port,
             cluster,
             name: format!("talentgraph-{port}-{}", uuid::Uuid::new_v4().simple()),
-            store: Store::Kept(store.to_path_buf()),
+            store: DataDirectory::Kept(store.to_path_buf()),
             child: None,
         };
         server.try_resume().map_err(|failure| match failure {

@@ -34,6 +34,8 @@ pub struct Metrics {
     outbox_oldest_unpublished_seconds: prometheus::GaugeVec,
     events_consumed: IntCounterVec,
     consumer_pending: IntGaugeVec,
+    rate_limit_decisions: IntCounterVec,
+    rate_limit_shared_window_up: prometheus::IntGauge,
     known_operation_names: Mutex<HashSet<String>>,
 }
 
@@ -117,6 +119,19 @@ fn build() -> Result<Metrics, prometheus::Error> {
         ),
         &["consumer"],
     )?;
+    let rate_limit_decisions = IntCounterVec::new(
+        Opts::new(
+            "rate_limit_decisions_total",
+            "Rate-limit decisions by operation class, outcome (admitted, refused) and window (shared: Redis; shadow: this process's own, while Redis is away).",
+        ),
+        &["class", "outcome", "window"],
+    )?;
+    let rate_limit_shared_window_up = prometheus::IntGauge::new(
+        "rate_limit_shared_window_up",
+        "1 while the last rate-limit decision came from the shared window in Redis, 0 while the local shadow window decides.",
+    )?;
+    registry.register(Box::new(rate_limit_decisions.clone()))?;
+    registry.register(Box::new(rate_limit_shared_window_up.clone()))?;
     registry.register(Box::new(events_published.clone()))?;
     registry.register(Box::new(outbox_unpublished.clone()))?;
     registry.register(Box::new(outbox_oldest_unpublished_seconds.clone()))?;
@@ -141,6 +156,8 @@ fn build() -> Result<Metrics, prometheus::Error> {
         outbox_oldest_unpublished_seconds,
         events_consumed,
         consumer_pending,
+        rate_limit_decisions,
+        rate_limit_shared_window_up,
         known_operation_names: Mutex::new(HashSet::new()),
     })
 }
@@ -234,6 +251,15 @@ impl Metrics {
         self.consumer_pending
             .with_label_values(&[consumer])
             .set(i64::try_from(pending).unwrap_or(i64::MAX));
+    }
+
+    pub fn record_rate_limit_decision(&self, class: &str, admitted: bool, shared: bool) {
+        let outcome = if admitted { "admitted" } else { "refused" };
+        let window = if shared { "shared" } else { "shadow" };
+        self.rate_limit_decisions
+            .with_label_values(&[class, outcome, window])
+            .inc();
+        self.rate_limit_shared_window_up.set(i64::from(shared));
     }
 
     /// The text exposition, with the pool gauges of `database` refreshed.

@@ -313,3 +313,63 @@ async fn an_unavailable_database_is_a_retryable_503() {
     let response = app.graphql("{ ok }", serde_json::json!({})).await;
     assert_eq!(response.status.as_u16(), 200);
 }
+
+/// Over its class's limit, an operation is refused before it runs: 429
+/// with `Retry-After`, `RATE_LIMITED` with `retryAfterSeconds`; a refused
+/// document (invalid) costs no budget.
+#[tokio::test]
+async fn an_operation_over_its_rate_limit_is_a_429_with_when_to_retry() {
+    let schema = Schema::build(Query, EmptyMutation, EmptySubscription).finish();
+    let limiter = talentgraph_kit::rate_limits::RateLimiter::new(
+        talentgraph_kit::rate_limits::RateLimitSettings {
+            enabled: true,
+            redis_url: None,
+            redis_timeout: std::time::Duration::from_millis(10),
+            multiplier: 1,
+        },
+    )
+    .expect("a limiter");
+    let app = TestApp::spawn(routes(
+        GraphqlEndpoint::new(schema, LimitsConfig::default(), 64 * 1024)
+            .with_rate_limiter(std::sync::Arc::new(limiter)),
+    ))
+    .await
+    .expect("starts");
+    let limit = talentgraph_kit::rate_limits::table::PAGE_READS.limit;
+    for _ in 0..5 {
+        let unparseable = app.graphql("{ ok", serde_json::json!({})).await;
+        assert_eq!(unparseable.first_error_code(), Some("GRAPHQL_PARSE_FAILED"));
+        let too_deep = app
+            .graphql(
+                &format!("{}ok{}", "{ ... on Query ".repeat(30), " }".repeat(30)),
+                serde_json::json!({}),
+            )
+            .await;
+        assert_ne!(too_deep.status, 429, "{:#}", too_deep.body);
+    }
+    for read in 0..limit {
+        let response = app.graphql("{ ok }", serde_json::json!({})).await;
+        assert_eq!(response.status, 200, "read {read}: {:#}", response.body);
+    }
+    let refused = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&serde_json::json!({ "query": "{ ok }" }))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(refused.status(), 429);
+    let header = refused
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let body: serde_json::Value = refused.json().await.expect("a JSON body");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+    let retry_after = body["errors"][0]["extensions"]["retryAfterSeconds"]
+        .as_u64()
+        .expect("retryAfterSeconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(header, Some(retry_after.to_string()));
+    assert!(body["data"].is_null());
+}

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, Object};
 use talentgraph_kit::guards::RoleGuard;
-use talentgraph_kit::input::parse_id_argument;
+use talentgraph_kit::input::{parse_id_argument, validate_idempotency_key};
 use talentgraph_kit::{CommonError, Database, Role, Viewer};
 
 use crate::model::{
@@ -99,21 +99,6 @@ impl Mutation {
             replayed,
         })
     }
-}
-
-/// Visible ASCII only, 8 to 200 characters: keys are compared byte for
-/// byte, and a key that looks the same in another encoding must not be
-/// another key. Counting bytes of ASCII is counting characters, as the
-/// database's `length` does.
-fn validate_idempotency_key(key: &str) -> Result<&str, CommonError> {
-    let key = key.trim();
-    if !(8..=200).contains(&key.len()) || !key.bytes().all(|byte| byte.is_ascii_graphic()) {
-        return Err(CommonError::invalid_input(
-            "idempotencyKey",
-            "`idempotencyKey` must be 8 to 200 visible ASCII characters; a UUID is ideal.",
-        ));
-    }
-    Ok(key)
 }
 
 /// A provider payment method id such as `pm_card_visa`; never card data.

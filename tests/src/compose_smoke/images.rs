@@ -3,7 +3,7 @@
 //! imported (cached as a tarball, so it is made once per machine), the
 //! subgraph image from the host's release binaries (the `Dockerfile`'s
 //! `prebuilt` path), the router image from the pinned router binary, and
-//! PostgreSQL and NATS from Debian's packages (`deploy/images/`).
+//! PostgreSQL, NATS and Redis from Debian's packages (`deploy/images/`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +17,7 @@ pub struct SmokeImages {
     pub router: String,
     pub postgres: String,
     pub nats: String,
+    pub redis: String,
 }
 
 impl SmokeImages {
@@ -26,6 +27,7 @@ impl SmokeImages {
             ("ROUTER_IMAGE", self.router.clone()),
             ("POSTGRES_IMAGE", self.postgres.clone()),
             ("NATS_IMAGE", self.nats.clone()),
+            ("REDIS_IMAGE", self.redis.clone()),
         ]
     }
 }
@@ -43,10 +45,16 @@ const RUNTIME_BASE: Base = Base {
     packages: &["ca-certificates", "curl"],
 };
 
-/// What the PostgreSQL and NATS images run on.
+/// What the PostgreSQL, NATS and Redis images run on.
 const SERVICES_BASE: Base = Base {
     image: "talentgraph/services-base:bookworm",
-    packages: &["ca-certificates", "curl", "postgresql-15", "nats-server"],
+    packages: &[
+        "ca-certificates",
+        "curl",
+        "postgresql-15",
+        "nats-server",
+        "redis-server",
+    ],
 };
 
 /// mmdebstrap's options besides the packages: the smallest variant, no
@@ -144,6 +152,7 @@ pub fn build_images(
         ),
         postgres: "talentgraph/postgres:15-smoke".to_owned(),
         nats: "talentgraph/nats:2.9-smoke".to_owned(),
+        redis: "talentgraph/redis:7-smoke".to_owned(),
     };
     let runtime_base = format!("RUNTIME_BASE={}", RUNTIME_BASE.image);
     let services_base = format!("SERVICES_BASE={}", SERVICES_BASE.image);
@@ -192,6 +201,7 @@ pub fn build_images(
     for (dockerfile, tag) in [
         ("postgres.Dockerfile", &images.postgres),
         ("nats.Dockerfile", &images.nats),
+        ("redis.Dockerfile", &images.redis),
     ] {
         eprintln!("compose-smoke: building {tag}");
         build(

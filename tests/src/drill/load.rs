@@ -3,11 +3,12 @@
 //!
 //! Reads are the pages with varied variables (a random organization, job
 //! or slug; signed in where the page needs it). Writes are sign-ups,
-//! applications and checkouts; each is retried on a failure the way a
-//! real client retries, with the same idempotency: a checkout keeps its
-//! idempotency key, a sign-up its e-mail address, an application its job,
-//! and a retry that finds its first attempt done (`EMAIL_TAKEN`,
-//! `ALREADY_APPLIED`, a replayed purchase) counts as that write's success.
+//! applications, postings and checkouts; each is retried on a failure the
+//! way a real client retries, with the same idempotency: a checkout and a
+//! posting keep their idempotency key, a sign-up its e-mail address, an
+//! application its job, and a retry that finds its first attempt done
+//! (`EMAIL_TAKEN`, `ALREADY_APPLIED`, a replayed purchase or posting)
+//! counts as that write's success.
 //! Every attempt is recorded, the failed ones included: a failure a client
 //! had to retry is still a failure the drill reports.
 
@@ -65,7 +66,14 @@ pub enum Write {
     Checkout {
         idempotency_key: String,
     },
+    Posting {
+        idempotency_key: String,
+        job_id: String,
+    },
 }
+
+/// The drill's own document for posting a job (the web app has none).
+pub const POST_JOB: &str = include_str!("PostJob.graphql");
 
 /// How one recorded attempt went, for its sender.
 #[derive(Debug, PartialEq)]
@@ -382,7 +390,7 @@ impl Client {
                 self.read("EmployerDashboardPage", Some(&recruiter_token), &body)
                     .await;
             }
-            75..=89 => {
+            75..=86 => {
                 let body = json!({
                     "query": operation_document("ApplyToJob"),
                     "operationName": "ApplyToJob",
@@ -399,6 +407,33 @@ impl Client {
                     self.acknowledge(Write::Application {
                         applicant_email: jobseeker_email,
                         job_id: job.to_string(),
+                    });
+                }
+            }
+            87..=89 => {
+                let key = uuid::Uuid::new_v4().to_string();
+                let body = json!({
+                    "query": POST_JOB,
+                    "operationName": "PostJob",
+                    "variables": {
+                        "input": {
+                            "organizationId": world.organization_id(0).to_string(),
+                            "title": "Drill posting",
+                            "description": "Posted by the drill's load.",
+                            "location": "Lisbon",
+                            "employmentType": "FULL_TIME",
+                        },
+                        "idempotencyKey": key,
+                    },
+                });
+                let answer = self.write("postJob", Some(&recruiter_token), &body).await;
+                if let Some(job_id) = answer
+                    .as_ref()
+                    .and_then(|answer| answer["data"]["postJob"]["id"].as_str())
+                {
+                    self.acknowledge(Write::Posting {
+                        idempotency_key: key,
+                        job_id: job_id.to_owned(),
                     });
                 }
             }

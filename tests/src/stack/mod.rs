@@ -65,6 +65,10 @@ pub struct StackOptions {
     pub database_acquire_timeout: Duration,
     /// How long the test client waits for the router's answer.
     pub client_timeout: Duration,
+    /// Every rate limit times this (`RATE_LIMIT_MULTIPLIER`); the suite's
+    /// tests send many operations from one address, the rate-limit tests
+    /// set 1.
+    pub rate_limit_multiplier: u32,
 }
 
 impl Default for StackOptions {
@@ -86,6 +90,7 @@ impl Default for StackOptions {
             },
             database_acquire_timeout: Duration::from_secs(10),
             client_timeout: Duration::from_secs(20),
+            rate_limit_multiplier: 1_000,
         }
     }
 }
@@ -137,6 +142,8 @@ pub struct Stack {
     _stop_events: tokio::sync::watch::Sender<bool>,
     /// The stack's broker; see [`Stack::nats`].
     nats: talentgraph_kit::testing::NatsServer,
+    /// The Redis the subgraphs' rate-limit windows are shared in.
+    redis: talentgraph_kit::local_redis::RedisServer,
     /// The stack's payment provider; see [`Stack::provider`].
     provider: PaymentProvider,
     _directory: tempfile::TempDir,
@@ -186,6 +193,7 @@ impl Stack {
             .await
             .expect("connects to the stack's NATS server");
         let (stop_events, event_stop_signal) = talentgraph_kit::events::StopSignal::new();
+        let redis = talentgraph_kit::local_redis::RedisServer::start();
         // localstripe behind the idempotency and fault proxy, as in the dev
         // stack; payment charges through it.
         let provider = PaymentProvider::local(PROVIDER_WEBHOOK_SECRET)
@@ -212,6 +220,8 @@ impl Stack {
             config.limits = options.subgraph_limits.clone();
             config.dataloader_delay = options.dataloader_delay;
             config.router_secret = Some(ROUTER_SECRET.to_owned());
+            config.rate_limits.redis_url = Some(redis.url());
+            config.rate_limits.multiplier = options.rate_limit_multiplier;
             config.tokens.jwks_url.clone_from(&jwks_url);
             config
                 .read_domain_settings(subgraph.domain_settings.as_ref(), |_| None)
@@ -296,6 +306,7 @@ impl Stack {
             subgraph_inputs: inputs,
             _stop_events: stop_events,
             nats,
+            redis,
             provider,
             _directory: directory,
         };
@@ -412,6 +423,11 @@ impl Stack {
     /// The stack's NATS server, to stop and resume in fault tests.
     pub fn nats(&mut self) -> &mut talentgraph_kit::testing::NatsServer {
         &mut self.nats
+    }
+
+    /// The stack's Redis, to stop and resume it.
+    pub fn redis(&mut self) -> &mut talentgraph_kit::local_redis::RedisServer {
+        &mut self.redis
     }
 
     /// The router's process id (to read its memory and CPU from /proc).

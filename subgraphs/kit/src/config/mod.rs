@@ -46,6 +46,22 @@ pub enum LogFormat {
     Json,
 }
 
+/// How the rate limiter (`rate_limits`) is set up (`RATE_LIMITS_ENABLED`, `REDIS_URL`,
+/// `RATE_LIMIT_REDIS_TIMEOUT_MS`, `RATE_LIMIT_MULTIPLIER`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitSettings {
+    pub enabled: bool,
+    /// The Redis every replica shares; without one each process limits
+    /// alone (development).
+    pub redis_url: Option<String>,
+    /// How long a decision waits for Redis before the shadow window takes
+    /// it.
+    pub redis_timeout: Duration,
+    /// Every class's limit times this: development and the load tools run
+    /// many operations from one address.
+    pub multiplier: u32,
+}
+
 /// Operation limits applied to every request before any resolver runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitsConfig {
@@ -117,6 +133,9 @@ pub struct SubgraphConfig {
     pub nats_url: Option<String>,
     /// `NATS_STREAM_REPLICAS`: replicas of the streams declared.
     pub nats_stream_replicas: usize,
+    /// `RATE_LIMITS_ENABLED`, `REDIS_URL`, `RATE_LIMIT_REDIS_TIMEOUT_MS`,
+    /// `RATE_LIMIT_MULTIPLIER`.
+    pub rate_limits: RateLimitSettings,
     pub log_format: LogFormat,
     pub limits: LimitsConfig,
     pub max_request_body_bytes: usize,
@@ -358,6 +377,35 @@ impl SubgraphConfig {
                 None => None,
             },
             nats_stream_replicas: reader.ranged(Variable::NatsStreamReplicas, 1, 1, 5)?,
+            rate_limits: RateLimitSettings {
+                enabled: reader.parsed(Variable::RateLimitsEnabled, true, "`true` or `false`")?,
+                redis_url: match reader.raw(Variable::RedisUrl) {
+                    Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                        Some(url)
+                    }
+                    Some(url) => {
+                        return Err(ConfigError::Invalid {
+                            variable: Variable::RedisUrl.name(),
+                            value: url,
+                            expected: "a URL such as redis://127.0.0.1:6379".to_owned(),
+                        });
+                    }
+                    None => None,
+                },
+                redis_timeout: reader.duration(
+                    Variable::RateLimitRedisTimeoutMs,
+                    Duration::from_millis,
+                    10,
+                    1,
+                    1_000,
+                )?,
+                multiplier: reader.ranged(
+                    Variable::RateLimitMultiplier,
+                    if is_production { 1 } else { 100 },
+                    1,
+                    1_000_000,
+                )?,
+            },
             log_format,
             limits,
             max_request_body_bytes: reader.ranged(

@@ -55,6 +55,15 @@ impl BrokerError {
     }
 }
 
+/// How long a JetStream API request or a publish acknowledgement is
+/// awaited. On a cluster that is electing a leader (a node just died or
+/// returned) a request can go unanswered; with async-nats' 5 s, a consumer
+/// starting a session waited 5 s per request and the full drill saw events
+/// held back 10 s after a node's return. Every caller retries (the relay
+/// its round, with the message id keeping a repeated publish single; a
+/// consumer its session), so a shorter wait only means a sooner retry.
+pub const JETSTREAM_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// A NATS connection with its JetStream context. Cloning shares both.
 #[derive(Clone, Debug)]
 pub struct Broker {
@@ -88,7 +97,8 @@ impl Broker {
             .connect(servers)
             .await
             .map_err(|error| failed(error.to_string()))?;
-        let jetstream = jetstream::new(client.clone());
+        let mut jetstream = jetstream::new(client.clone());
+        jetstream.set_timeout(JETSTREAM_REQUEST_TIMEOUT);
         Ok(Self {
             client,
             jetstream,

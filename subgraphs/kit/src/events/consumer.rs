@@ -193,13 +193,21 @@ impl<H: EventHandler> EventConsumer<H> {
         }
     }
 
+    /// The durable consumer, created when missing. The streams are
+    /// declared by the first session only (`streams_declared`): each
+    /// declaration is two JetStream API requests, and a session that starts
+    /// while the cluster elects leaders should wait on as few as it can.
     async fn durable_consumer(
         &self,
+        streams_declared: &mut bool,
     ) -> Result<jetstream::consumer::Consumer<pull::Config>, BrokerError> {
-        self.broker
-            .ensure_producer_stream(self.settings.producer)
-            .await?;
-        self.broker.ensure_dead_letter_stream().await?;
+        if !*streams_declared {
+            self.broker
+                .ensure_producer_stream(self.settings.producer)
+                .await?;
+            self.broker.ensure_dead_letter_stream().await?;
+            *streams_declared = true;
+        }
         let stream = self
             .broker
             .jetstream()
@@ -390,10 +398,11 @@ impl<H: EventHandler> EventConsumer<H> {
     /// the broker is away.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
         tokio::pin!(shutdown);
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = SESSION_FIRST_BACKOFF;
+        let mut streams_declared = false;
         loop {
             let session = async {
-                let consumer = self.durable_consumer().await?;
+                let consumer = self.durable_consumer(&mut streams_declared).await?;
                 let mut messages = consumer
                     .stream()
                     .expires(PULL_REQUEST_EXPIRY)
@@ -406,7 +415,7 @@ impl<H: EventHandler> EventConsumer<H> {
                     let message = message.map_err(BrokerError::jetstream)?;
                     self.hold_off_while_asked(&message).await?;
                     self.process(&message).await?;
-                    backoff = Duration::from_millis(100);
+                    backoff = SESSION_FIRST_BACKOFF;
                     if last_prune.is_none_or(|at| at.elapsed() > Duration::from_secs(600)) {
                         last_prune = Some(std::time::Instant::now());
                         if let Err(error) =
@@ -430,10 +439,23 @@ impl<H: EventHandler> EventConsumer<H> {
                 () = tokio::time::sleep(backoff) => {}
                 () = &mut shutdown => return,
             }
-            backoff = (backoff * 2).min(Duration::from_secs(10));
+            backoff = (backoff * 2).min(SESSION_LONGEST_BACKOFF);
         }
     }
 }
+
+/// The first and the longest wait before a consumer opens a new session
+/// after one failed. A session's start is one consumer-info request, cheap
+/// to repeat, while every second of waiting holds events back once the
+/// cluster is whole again. With a 10 s cap, a session that failed over and
+/// over while a node was away (each failed pull, consumer lookup or
+/// acknowledgement doubling the wait) could sleep up to 10 s after the
+/// node's return: the likeliest reason CI's drill once saw events held
+/// back over 10 s after a plain node's return (a plain node can lead
+/// consumers). The cap is the outbox relay's
+/// (`RelaySettings::longest_backoff`).
+const SESSION_FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const SESSION_LONGEST_BACKOFF: Duration = Duration::from_secs(2);
 
 /// How long each pull request waits on the server, and how often the
 /// server must show it is alive while one waits. A pull request lives on

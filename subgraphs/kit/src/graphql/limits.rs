@@ -114,7 +114,7 @@ pub fn check_operation(
         selections: 0,
     };
     walk.visit(&operation.node.selection_set, 0)?;
-    let root_fields = count_root_fields(document, &operation.node.selection_set, 0);
+    let root_fields = count_root_fields(document, &operation.node.selection_set);
     if root_fields > limits.max_root_fields {
         return Err(request_error(
             ErrorCode::RootFieldLimitExceeded,
@@ -154,41 +154,46 @@ fn check_required_variables(
 fn count_root_fields(
     document: &ExecutableDocument,
     selection_set: &Positioned<SelectionSet>,
-    depth: usize,
 ) -> usize {
-    let mut names = Vec::new();
-    root_field_names(document, selection_set, depth, &mut names);
-    names
+    root_fields(document, selection_set)
         .iter()
-        .filter(|name| name.as_str() != "__typename")
+        .filter(|field| field.node.name.node.as_str() != "__typename")
         .count()
 }
 
-/// The names of the fields an operation selects at its root, fragments
-/// followed.
-fn root_field_names<'a>(
+/// The fields an operation selects at its root, fragments followed.
+pub(crate) fn root_fields<'a>(
     document: &'a ExecutableDocument,
     selection_set: &'a Positioned<SelectionSet>,
-    depth: usize,
-    names: &mut Vec<&'a async_graphql::Name>,
-) {
-    // Depth guards against fragment cycles; validation reports those later.
-    if depth > 8 {
-        return;
-    }
-    for selection in &selection_set.node.items {
-        match &selection.node {
-            Selection::Field(field) => names.push(&field.node.name.node),
-            Selection::InlineFragment(fragment) => {
-                root_field_names(document, &fragment.node.selection_set, depth + 1, names);
-            }
-            Selection::FragmentSpread(spread) => {
-                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
-                    root_field_names(document, &fragment.node.selection_set, depth + 1, names);
+) -> Vec<&'a Positioned<async_graphql::parser::types::Field>> {
+    fn walk<'a>(
+        document: &'a ExecutableDocument,
+        selection_set: &'a Positioned<SelectionSet>,
+        depth: usize,
+        fields: &mut Vec<&'a Positioned<async_graphql::parser::types::Field>>,
+    ) {
+        // Depth guards against fragment cycles; validation reports those later.
+        if depth > 8 {
+            return;
+        }
+        for selection in &selection_set.node.items {
+            match &selection.node {
+                Selection::Field(field) => fields.push(field),
+                Selection::InlineFragment(fragment) => {
+                    walk(document, &fragment.node.selection_set, depth + 1, fields);
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node)
+                    {
+                        walk(document, &fragment.node.selection_set, depth + 1, fields);
+                    }
                 }
             }
         }
     }
+    let mut fields = Vec::new();
+    walk(document, selection_set, 0, &mut fields);
+    fields
 }
 
 /// Refuses an operation that selects Federation's `_service` (the
@@ -199,9 +204,11 @@ pub fn refuse_service_sdl(
     document: &ExecutableDocument,
     operation: &Positioned<OperationDefinition>,
 ) -> Result<(), ServerError> {
-    let mut names = Vec::new();
-    root_field_names(document, &operation.node.selection_set, 0, &mut names);
-    if names.iter().any(|name| name.as_str() == "_service") {
+    let fields = root_fields(document, &operation.node.selection_set);
+    if fields
+        .iter()
+        .any(|field| field.node.name.node.as_str() == "_service")
+    {
         return Err(request_error(
             ErrorCode::GraphqlValidationFailed,
             "Unknown field \"_service\" on type \"Query\".",

@@ -33,6 +33,8 @@ pub struct GraphqlEndpoint<E> {
     pub(crate) service_sdl_exposed: bool,
     /// Parsed documents kept between requests.
     pub(crate) document_cache: document_cache::DocumentCache,
+    /// Admits each client operation by its class (`None`: no limits).
+    pub(crate) rate_limiter: Option<Arc<crate::rate_limits::RateLimiter>>,
 }
 
 impl<E: async_graphql::Executor> GraphqlEndpoint<E> {
@@ -49,7 +51,14 @@ impl<E: async_graphql::Executor> GraphqlEndpoint<E> {
             document_cache: document_cache::DocumentCache::new(
                 crate::config::DEFAULT_DOCUMENT_CACHE_ENTRIES,
             ),
+            rate_limiter: None,
         }
+    }
+
+    /// Admits every client operation through `limiter` before it runs.
+    pub fn with_rate_limiter(mut self, limiter: Arc<crate::rate_limits::RateLimiter>) -> Self {
+        self.rate_limiter = Some(limiter);
+        self
     }
 
     /// Keeps up to `entries_per_generation` parsed documents per generation

@@ -259,6 +259,15 @@ impl ScaleOut {
                 "NATS_URL",
                 format!("nats://127.0.0.1:{}", devstack::DEFAULT_NATS_PORT),
             )
+            // The dev stack's Redis: the replicas share its windows.
+            .env(
+                "REDIS_URL",
+                format!("redis://127.0.0.1:{}", devstack::DEFAULT_REDIS_PORT),
+            )
+            .env(
+                "RATE_LIMIT_MULTIPLIER",
+                crate::stack_under_test::BENCH_RATE_LIMIT_MULTIPLIER,
+            )
             .env("LISTEN_ADDR", format!("127.0.0.1:{}", self.port))
             .env("LISTEN_REUSE_PORT", "true")
             // The secret the second router sends, as the dev stack's

@@ -9,6 +9,10 @@ use talentgraph_launch::{ChildProcess, Readiness};
 use crate::options::Variant;
 use crate::routers::bench_directory;
 
+/// Every rate limit times this in the bench's subgraphs
+/// (`RATE_LIMIT_MULTIPLIER`).
+pub const BENCH_RATE_LIMIT_MULTIPLIER: &str = "100000";
+
 /// The running dev stack (`devstack up`, its log in
 /// `target/bench/devstack.log`). Dropping it stops it the way Ctrl-C does
 /// (SIGINT), so PostgreSQL, NATS and the router stop with it even when the
@@ -92,7 +96,12 @@ pub fn start_devstack(variant: &Variant) -> RunningDevstack {
         )
         .env_remove("DATABASE_URL")
         .env_remove("NATS_URL")
-        .env_remove("PAYMENT_PROVIDER_URL");
+        .env_remove("REDIS_URL")
+        .env_remove("PAYMENT_PROVIDER_URL")
+        // The load is a few users sending thousands of pages a second:
+        // the limits stay on (every page pays its Redis round trip) but
+        // far above it.
+        .env("RATE_LIMIT_MULTIPLIER", BENCH_RATE_LIMIT_MULTIPLIER);
     let log_path = bench_directory().join("devstack.log");
     println!("devstack's log: {}", log_path.display());
     let mut devstack = ChildProcess::spawn("devstack", command, &log_path)

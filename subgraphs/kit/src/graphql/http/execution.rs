@@ -17,7 +17,7 @@ use super::response::{
 use crate::errors::{ErrorCode, MASKED_INTERNAL_MESSAGE};
 use crate::graphql::GraphqlEndpoint;
 use crate::graphql::limits::{
-    check_operation, code_for_validation_message, refuse_service_sdl, select_operation,
+    check_operation, code_for_validation_message, refuse_service_sdl, root_fields, select_operation,
 };
 use crate::request::RequestContext;
 
@@ -35,6 +35,7 @@ pub async fn execute<E: Executor>(
     let answered = async {
         let request = read_request(raw)?;
         let operation = check_operation_of(endpoint, &request, transport)?;
+        admit(endpoint, &context, &operation).await?;
         let response = run_operation(endpoint, &context, request, operation).await?;
         write_response(endpoint, &context, media_type, &response)
     };
@@ -57,6 +58,8 @@ enum Refusal {
         actual_bytes: usize,
         limit_bytes: usize,
     },
+    /// The operation's class is over its rate limit for this caller.
+    RateLimited { retry_after_seconds: u64 },
 }
 
 impl Refusal {
@@ -75,6 +78,9 @@ impl Refusal {
                 actual_bytes,
                 limit_bytes,
             } => response_too_large(context, media_type, actual_bytes, limit_bytes),
+            Self::RateLimited {
+                retry_after_seconds,
+            } => rate_limited(context, media_type, retry_after_seconds),
         }
     }
 }
@@ -141,6 +147,8 @@ struct CheckedOperation {
     operation_type: OperationType,
     /// The operation's name for spans and metrics (empty when anonymous).
     label: String,
+    /// What it costs against the rate limits.
+    charges: Vec<crate::rate_limits::Charge>,
 }
 
 /// Stage 2: the document parses, names an operation this transport may
@@ -167,6 +175,14 @@ fn check_operation_of<E: Executor>(
         refuse_service_sdl(&document, operation)?;
     }
     check_operation(&document, operation, &request.variables, &endpoint.limits)?;
+    let charges = match endpoint.rate_limiter {
+        Some(_) => crate::rate_limits::charges(
+            operation_type,
+            &root_fields(&document, &operation.node.selection_set),
+            &request.variables,
+        ),
+        None => Vec::new(),
+    };
     let label = request
         .operation_name
         .clone()
@@ -176,7 +192,40 @@ fn check_operation_of<E: Executor>(
         document,
         operation_type,
         label,
+        charges,
     })
+}
+
+/// Stage 2b: the operation is within its class's rate limit for this
+/// caller (checked after the operation checks, so a document they refuse
+/// costs no budget, and before anything runs).
+async fn admit<E: Executor>(
+    endpoint: &GraphqlEndpoint<E>,
+    context: &RequestContext,
+    operation: &CheckedOperation,
+) -> Result<(), Refusal> {
+    let Some(limiter) = &endpoint.rate_limiter else {
+        return Ok(());
+    };
+    match limiter
+        .admit(
+            &operation.charges,
+            &context.viewer,
+            context.client_address.as_deref(),
+        )
+        .await
+    {
+        crate::rate_limits::Admission::Admitted => Ok(()),
+        crate::rate_limits::Admission::Refused {
+            class,
+            retry_after_seconds,
+        } => {
+            tracing::info!(request_id = %context.request_id, class, retry_after_seconds, "rate limit reached");
+            Err(Refusal::RateLimited {
+                retry_after_seconds,
+            })
+        }
+    }
 }
 
 /// Stage 3: runs the operation under its span, with this request's
@@ -192,6 +241,7 @@ async fn run_operation<E: Executor>(
         document,
         operation_type,
         label,
+        charges: _,
     } = operation;
     let mut graphql_request =
         async_graphql::Request::new(request.query).variables(request.variables);
@@ -288,6 +338,37 @@ fn write_response<E: Executor>(
         http::HeaderValue::from(crate::errors::RETRY_AFTER_UNAVAILABLE_SECONDS),
     );
     Ok(answer)
+}
+
+/// A rate-limit refusal: 429 with `Retry-After`, and `RATE_LIMITED` with
+/// `retryAfterSeconds` in the body, which the router passes on.
+fn rate_limited(
+    context: &RequestContext,
+    media_type: ResponseMediaType,
+    retry_after_seconds: u64,
+) -> Response {
+    let mut error = ServerError::new(
+        "Too many requests of this kind; retry after the time in retryAfterSeconds.",
+        None,
+    );
+    set_code(&mut error, ErrorCode::RateLimited);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("retryAfterSeconds", retry_after_seconds);
+    observe_error_codes(std::slice::from_ref(&error));
+    let body = serde_json::json!({ "errors": [error] });
+    let mut answer = json_response(
+        context,
+        StatusCode::TOO_MANY_REQUESTS,
+        media_type.as_str(),
+        body.to_string().into_bytes(),
+    );
+    answer.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from(retry_after_seconds),
+    );
+    answer
 }
 
 /// An error's `extensions.code`, when it has one.

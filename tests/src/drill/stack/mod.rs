@@ -8,6 +8,11 @@
 //! where a rolling deploy starts the new replica before the old one
 //! drains (a surge of one, as a Deployment with `maxSurge: 1,
 //! maxUnavailable: 0` rolls).
+//!
+//! `publishing.rs` holds what goes through the schema registry (the
+//! subgraphs' and the client's publications, and the waits for the routers
+//! to load them), `probes.rs` what the drill asks the stack to measure and
+//! check it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -26,12 +31,17 @@ use talentgraph_launch::{
 };
 use talentgraph_subgraphs::SUBGRAPHS;
 
+mod probes;
+mod publishing;
+
+use publishing::start_registry;
+
 /// The client name the drill registers its documents under.
 const DRILL_CLIENT: &str = "drill-web";
 
 /// The subgraph whose rolling deploy brings a migration, and the migration.
 pub const EXPAND_MIGRATION_SUBGRAPH: &str = "employer";
-const EXPAND_MIGRATION: &str = include_str!("expand_migration.sql");
+const EXPAND_MIGRATION: &str = include_str!("../expand_migration.sql");
 /// Later than any real migration's version, as the newest build's is.
 const EXPAND_MIGRATION_FILE: &str = "29991231000001_drill_featured_until.sql";
 
@@ -83,6 +93,9 @@ pub struct DrillStack {
     pub postgres: PersistentCluster,
     postgres_directory: PathBuf,
     pub nats: NatsCluster,
+    /// The Redis both replicas of every subgraph share their rate-limit
+    /// windows in.
+    pub redis: talentgraph_kit::local_redis::RedisServer,
     pub provider: PaymentProvider,
     subgraph_environment: BTreeMap<&'static str, Vec<(String, String)>>,
     replicas: BTreeMap<&'static str, Slots<ChildProcess>>,
@@ -184,6 +197,7 @@ impl DrillStack {
         });
         let proxy = Haproxy::start(&directory.join("haproxy"), &services).expect("HAProxy starts");
 
+        let redis = talentgraph_kit::local_redis::RedisServer::start();
         let auth = subgraph_frontends["auth"];
         let mut subgraph_environment = BTreeMap::new();
         for subgraph in SUBGRAPHS {
@@ -200,6 +214,12 @@ impl DrillStack {
                 ("DATABASE_MAX_CONNECTIONS".to_owned(), "4".to_owned()),
                 ("NATS_URL".to_owned(), nats.url()),
                 ("NATS_STREAM_REPLICAS".to_owned(), "3".to_owned()),
+                ("REDIS_URL".to_owned(), redis.url()),
+                // The load's clients share one address, and the full drill
+                // signs up thousands of accounts from it: limits stay on
+                // (each operation pays its Redis round trip), high enough
+                // never to refuse the drill's own load.
+                ("RATE_LIMIT_MULTIPLIER".to_owned(), "10000".to_owned()),
                 (
                     "ROUTER_SHARED_SECRET".to_owned(),
                     DRILL_ROUTER_SECRET.to_owned(),
@@ -262,6 +282,7 @@ impl DrillStack {
             postgres,
             postgres_directory,
             nats,
+            redis,
             provider,
             subgraph_environment,
             replicas: BTreeMap::new(),
@@ -446,103 +467,6 @@ impl DrillStack {
         database.close().await;
     }
 
-    /// Runs `payment-reconcile` (the build the replicas run) as an operator
-    /// would, with payment's configuration: `Ok` with its report when the
-    /// books agree with the provider, `Err` with it otherwise.
-    pub fn reconcile_payments(&self) -> Result<String, String> {
-        let binary = workspace_root()
-            .join("target")
-            .join(&self.profile)
-            .join("payment-reconcile");
-        let output = std::process::Command::new(&binary)
-            .env_clear()
-            .envs(self.subgraph_environment["payment"].iter().cloned())
-            .output()
-            .map_err(|error| format!("{}: {error}", binary.display()))?;
-        let report = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-        .trim()
-        .to_owned();
-        if output.status.success() {
-            Ok(report)
-        } else {
-            Err(format!("{} ({})", report, output.status))
-        }
-    }
-
-    /// Whether employer's database has the drill migration's column.
-    pub async fn expand_migration_applied(&self) -> bool {
-        let database = talentgraph_kit::Database::connect(
-            &self.database_urls[EXPAND_MIGRATION_SUBGRAPH],
-            1,
-            Duration::from_secs(10),
-        )
-        .await
-        .expect("connects to employer's database");
-        let columns: i64 = database
-            .fetch_scalar(sqlx::query_scalar(
-                "SELECT count(*) FROM information_schema.columns \
-                 WHERE table_name = 'jobs' AND column_name = 'featured_until'",
-            ))
-            .await
-            .unwrap_or(0);
-        database.close().await;
-        columns == 1
-    }
-
-    /// Registers a new release of the drill's client with the registry: the
-    /// documents the load sends and one renamed page. The registry rewrites
-    /// `trusted_documents.rhai` and the routers reload their scripts.
-    /// Returns the new document.
-    pub async fn register_client_release(&mut self) -> String {
-        self.registrations += 1;
-        let (documents, renamed) = client_release(self.registrations);
-        talentgraph_launch::registry::register_operations(
-            &self.registry_url,
-            &self.registry_token,
-            schema_registry::api::RegisterOperationsRequest {
-                client: DRILL_CLIENT.to_owned(),
-                client_version: format!("1.{}.0", self.registrations),
-                documents,
-            },
-        )
-        .await
-        .unwrap_or_else(|error| panic!("registering the drill's client: {error}"));
-        renamed
-    }
-
-    /// Waits until every router replica runs `document` (its scripts were
-    /// reloaded with the registry's new list). Fails after 30 s.
-    pub async fn wait_until_the_routers_trust(&self, document: &str) {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut body = self.probe_page();
-        body["query"] = serde_json::Value::String(document.to_owned());
-        body["operationName"] = serde_json::Value::Null;
-        for router in self.routers.processes.iter().flatten() {
-            loop {
-                let answered = client
-                    .post(router.url())
-                    .json(&body)
-                    .send()
-                    .await
-                    .is_ok_and(|response| response.status().is_success());
-                if answered {
-                    break;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "router {} did not trust the registered document within 30 s",
-                    router.url()
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    }
-
     /// Restarts each router replica in turn, the new one first.
     pub async fn rolling_router_restart(&mut self) {
         for old in self.routers.busy_slots() {
@@ -554,191 +478,6 @@ impl DrillStack {
                 .await
                 .expect("the stop completes");
         }
-    }
-
-    /// Publishes a compatible change of employer's schema through the
-    /// registry (one more nullable field on `Job`, which no client asks
-    /// for yet): the registry writes the supergraph file, and the routers,
-    /// run with `--hot-reload`, load it.
-    pub async fn publish_compatible_change(&mut self) {
-        self.publications += 1;
-        let mut input = self
-            .inputs
-            .iter()
-            .find(|input| input.name == "employer")
-            .expect("employer is published")
-            .clone();
-        let fields: String = (1..=self.publications)
-            .map(|number| format!("  drillProbe{number}: String\n"))
-            .collect();
-        input.sdl = input.sdl.replacen(
-            "type Job @key(fields: \"id\") {\n",
-            &format!("type Job @key(fields: \"id\") {{\n{fields}"),
-            1,
-        );
-        talentgraph_launch::registry::publish_subgraphs(
-            &self.registry_url,
-            &self.registry_token,
-            &[input],
-            "drill: a compatible change",
-        )
-        .await
-        .unwrap_or_else(|error| panic!("publishing employer: {error}"));
-    }
-
-    /// Waits until every router replica serves the last field the drill
-    /// published: the hot reload happened. Fails after 30 s.
-    ///
-    /// The production profile runs registered documents only, so the
-    /// drill asks for the field with a document nobody registered: the
-    /// router validates a document against its schema before the script
-    /// checks whether it is trusted, so before the reload the answer is a
-    /// validation error naming the unknown field, after it the script's
-    /// `OPERATION_NOT_TRUSTED`, which does not name it.
-    pub async fn wait_until_the_routers_reloaded(&self) {
-        let field = format!("drillProbe{}", self.publications);
-        let document = format!(
-            "query DrillReloadProbe {{ job(id: \"{}\") {{ {field} }} }}",
-            uuid::Uuid::nil()
-        );
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        for router in self.routers.processes.iter().flatten() {
-            loop {
-                let answer: Option<serde_json::Value> = match client
-                    .post(router.url())
-                    .json(&serde_json::json!({ "query": document }))
-                    .send()
-                    .await
-                {
-                    Ok(response) => response.json().await.ok(),
-                    Err(_) => None,
-                };
-                if answer.is_some_and(|answer| !answer.to_string().contains(&field)) {
-                    break;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "router {} did not load the published {field} within 30 s",
-                    router.url()
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    }
-
-    /// Which NATS member leads the stream of `producer`'s events.
-    pub async fn stream_leader(&self, producer: &str) -> usize {
-        let broker = talentgraph_kit::events::Broker::connect(&self.nats.url(), "drill")
-            .await
-            .expect("connects to NATS");
-        let mut stream = broker
-            .jetstream()
-            .get_stream(talentgraph_kit::events::broker::stream_name(producer))
-            .await
-            .expect("the stream exists");
-        let info = stream.info().await.expect("the stream's info");
-        let leader = info
-            .cluster
-            .as_ref()
-            .and_then(|cluster| cluster.leader.clone())
-            .expect("a clustered stream has a leader");
-        self.nats
-            .members()
-            .iter()
-            .position(|member| member.name() == leader)
-            .unwrap_or_else(|| panic!("the leader {leader} is one of the drill's members"))
-    }
-
-    /// A registered page that reads the databases and needs no sign-in
-    /// (InternshipBrowsePage), to see whether the stack serves.
-    fn probe_page(&self) -> serde_json::Value {
-        serde_json::json!({
-            "query": crate::pages::page_document("InternshipBrowsePage"),
-            "operationName": "InternshipBrowsePage",
-            "variables": { "first": 10, "filter": { "organizationId": self.world.organization_id(0).to_string() } },
-        })
-    }
-
-    /// After PostgreSQL's return: seconds until a page that reads the
-    /// databases (InternshipBrowsePage, signed out) is answered without
-    /// errors through the router; `None` when that takes over ten.
-    pub async fn seconds_until_a_page_succeeds(&self) -> Option<f64> {
-        let started = Instant::now();
-        let client = reqwest::Client::new();
-        let body = self.probe_page();
-        while started.elapsed() < Duration::from_secs(10) {
-            let answer = client.post(&self.router_url).json(&body).send().await;
-            if let Ok(response) = answer
-                && response.status().is_success()
-                && let Ok(answer) = response.json::<serde_json::Value>().await
-                && answer.get("errors").is_none()
-                && answer.get("data").is_some_and(|data| !data.is_null())
-            {
-                return Some(started.elapsed().as_secs_f64());
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        None
-    }
-
-    /// After a NATS node's return: seconds until a new sign-up's
-    /// `account.created` is applied by core within one second again, the
-    /// consumers' lag back to normal; `None` when that takes over ten.
-    pub async fn seconds_until_events_are_prompt(&self) -> Option<f64> {
-        let started = Instant::now();
-        let client = reqwest::Client::new();
-        let core = talentgraph_kit::Database::connect(
-            &self.database_urls["core"],
-            1,
-            Duration::from_secs(10),
-        )
-        .await
-        .expect("connects to core's database");
-        let auth = talentgraph_kit::Database::connect(
-            &self.database_urls["auth"],
-            1,
-            Duration::from_secs(10),
-        )
-        .await
-        .expect("connects to auth's database");
-        while started.elapsed() < Duration::from_secs(10) {
-            let email = format!(
-                "lag-{}@drill.talentgraph.dev",
-                uuid::Uuid::new_v4().simple()
-            );
-            let body = serde_json::json!({
-                "query": crate::pages::operation_document("SignUp"),
-                "operationName": "SignUp",
-                "variables": { "input": { "email": email, "password": "drill passphrase 1", "role": "JOBSEEKER" } },
-            });
-            let signed_up = client.post(&self.router_url).json(&body).send().await;
-            if !signed_up.is_ok_and(|response| response.status().is_success()) {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
-            }
-            let committed = Instant::now();
-            let user: Option<(uuid::Uuid,)> = auth
-                .fetch_optional(
-                    sqlx::query_as("SELECT user_id FROM accounts WHERE email = $1").bind(&email),
-                )
-                .await
-                .unwrap_or(None);
-            let Some((user,)) = user else { continue };
-            while committed.elapsed() < Duration::from_secs(1) {
-                let profiles: i64 = core
-                    .fetch_scalar(
-                        sqlx::query_scalar("SELECT count(*) FROM users WHERE id = $1").bind(user),
-                    )
-                    .await
-                    .unwrap_or(0);
-                if profiles == 1 {
-                    return Some(started.elapsed().as_secs_f64());
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-        None
     }
 
     /// PostgreSQL's fast restart (`pg_ctl restart -m fast`): sessions end,
@@ -821,88 +560,4 @@ async fn create_database(postgres: &PersistentCluster, name: &str) {
         .await
         .unwrap_or_else(|error| panic!("creating the database {name}: {}", error.detail()));
     admin.close().await;
-}
-
-/// Serves the schema registry on a database of `postgres`, writing the
-/// supergraph to `supergraph_path`, and publishes `inputs` to it; returns
-/// its URL and a write-and-approve token.
-async fn start_registry(
-    postgres: &PersistentCluster,
-    supergraph_path: &Path,
-    trusted_documents_path: &Path,
-    inputs: &[SubgraphInput],
-) -> (String, String) {
-    create_database(postgres, "drill_registry").await;
-    let database = talentgraph_kit::Database::connect(
-        &postgres.url_for("drill_registry"),
-        4,
-        Duration::from_secs(10),
-    )
-    .await
-    .expect("connects to the registry's database");
-    let registry = talentgraph_launch::registry::serve(
-        database.clone(),
-        schema_registry::server::RouterFiles {
-            supergraph: Some(supergraph_path.to_path_buf()),
-            trusted_documents: Some(trusted_documents_path.to_path_buf()),
-        },
-        talentgraph_kit::local_ports::unused_loopback_address(),
-        std::future::pending(),
-    )
-    .await
-    .expect("the registry starts");
-    let token = talentgraph_launch::registry::create_publisher_token(&database, "drill")
-        .await
-        .expect("a registry token");
-    talentgraph_launch::registry::publish_subgraphs(
-        &registry.url(),
-        &token,
-        inputs,
-        "drill: the graph",
-    )
-    .await
-    .expect("publishes the subgraphs");
-    assert!(
-        supergraph_path.exists(),
-        "the registry wrote the supergraph"
-    );
-    // The drill's client registers what the load sends before any router
-    // starts: the registry's list replaces the committed one.
-    let (documents, _) = client_release(0);
-    talentgraph_launch::registry::register_operations(
-        &registry.url(),
-        &token,
-        schema_registry::api::RegisterOperationsRequest {
-            client: DRILL_CLIENT.to_owned(),
-            client_version: "1.0.0".to_owned(),
-            documents,
-        },
-    )
-    .await
-    .expect("registers the drill's client");
-    (registry.url(), token)
-}
-
-/// The documents of release `release` of the drill's client: every page
-/// and operation of the repository (what the load sends), and from release
-/// 1 on JobSearchPage renamed `JobSearchPageR<release>` (returned apart),
-/// as a client release that renames an operation registers it.
-fn client_release(release: usize) -> (Vec<String>, String) {
-    let mut documents: Vec<String> = ["pages", "operations"]
-        .iter()
-        .flat_map(|folder| {
-            schema_registry::operations::load_operations(&workspace_root().join(folder))
-                .unwrap_or_else(|error| panic!("{folder}: {error}"))
-        })
-        .map(|document| document.source)
-        .collect();
-    let renamed = crate::pages::page_document("JobSearchPage").replacen(
-        "query JobSearchPage",
-        &format!("query JobSearchPageR{release}"),
-        1,
-    );
-    if release > 0 {
-        documents.push(renamed.clone());
-    }
-    (documents, renamed)
 }
