@@ -21,7 +21,7 @@ text_enum! {
 }
 
 /// A person on the platform.
-#[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
+#[derive(Debug, Clone, SimpleObject, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 #[graphql(complex)]
 pub struct User {
     #[graphql(skip)]
@@ -51,7 +51,7 @@ impl User {
 }
 
 /// A company or institution that hires.
-#[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
+#[derive(Debug, Clone, SimpleObject, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 #[graphql(complex)]
 pub struct Organization {
     #[graphql(skip)]

@@ -6,6 +6,7 @@
 
 use talentgraph_events::OrganizationChanged;
 use talentgraph_kit::database::escape_like;
+use talentgraph_kit::entity_cache::{CacheTier, CachedEntity};
 use talentgraph_kit::{Database, PageArgs};
 use uuid::Uuid;
 
@@ -40,6 +41,22 @@ pub const ORGANIZATIONS_BY_ID: &str = concat!(
     organization_columns!(),
     " FROM organizations WHERE id = ANY($1)"
 );
+
+/// Organizations by id are read through the entity cache;
+/// [`update_organization`] invalidates the one it changes.
+pub const CACHED_ORGANIZATION: CachedEntity = CachedEntity {
+    name: "Organization",
+    tier: CacheTier::SlowChanging,
+};
+
+/// Users by id are read through the entity cache. Profiles are written
+/// once, when an account is created (`insert_profile_for_account` inserts
+/// and never overwrites); a statement that changes a user must invalidate
+/// `CACHED_USER.tag(id)` in its transaction.
+pub const CACHED_USER: CachedEntity = CachedEntity {
+    name: "User",
+    tier: CacheTier::UserSpecific,
+};
 
 pub const SKILLS_BY_ID: &str = concat!(
     "SELECT ",
@@ -159,6 +176,7 @@ pub async fn update_organization(
         &organization_changed(&organization, revision),
     )
     .await?;
+    transaction.invalidate(CACHED_ORGANIZATION.tag(id));
     transaction.commit().await?;
     Ok(Some(organization))
 }

@@ -1,7 +1,8 @@
 //! The employer subgraph's per-request loaders.
 
+use talentgraph_kit::loaders::CachedRowsById;
 use talentgraph_kit::loaders::{
-    CountsByParent, LoaderScope, PagesByParent, RequestLoader, RequestLoaders, RowsById, TextFilter,
+    CountsByParent, LoaderScope, PagesByParent, RequestLoader, RequestLoaders, TextFilter,
 };
 
 use talentgraph_organization_cards::{OrganizationCardLoader, card_loader};
@@ -11,7 +12,7 @@ use crate::store;
 
 /// Every batched read a request of this subgraph may make.
 pub struct Loaders {
-    pub jobs_by_id: RequestLoader<RowsById<Job>>,
+    pub jobs_by_id: RequestLoader<CachedRowsById<Job>>,
     pub jobs_of_organization: RequestLoader<PagesByParent<Job, TextFilter>>,
     pub open_job_counts: RequestLoader<CountsByParent>,
     pub recruiters_of_organization: RequestLoader<PagesByParent<Membership>>,
@@ -22,7 +23,10 @@ pub struct Loaders {
 impl RequestLoaders for Loaders {
     fn for_request(scope: &LoaderScope<'_>) -> Self {
         Self {
-            jobs_by_id: scope.loader(RowsById::new(scope.statement("Job", store::JOBS_BY_ID))),
+            jobs_by_id: scope.loader(CachedRowsById::new(
+                scope.statement(store::CACHED_JOB.name, store::JOBS_BY_ID),
+                store::CACHED_JOB,
+            )),
             jobs_of_organization: scope.loader(PagesByParent::new(
                 scope.statement("Organization.jobs", store::JOB_PAGES_BY_ORGANIZATION),
             )),

@@ -56,7 +56,7 @@ impl PlainFields for SalaryRange {
 // Read from the columns `store::job_columns!` lists, in that order (see the
 // `columns_in_order_row!` below); a doc comment here would become the schema's
 // description of `Job`.
-#[derive(Debug, Clone, SimpleObject)]
+#[derive(Debug, Clone, SimpleObject, serde::Serialize, serde::Deserialize)]
 #[graphql(complex)]
 pub struct Job {
     #[graphql(skip)]

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder};
 use talentgraph_kit::database::{Transaction, escape_like, push_equals_if_given};
+use talentgraph_kit::entity_cache::{CacheTier, CachedEntity};
 use talentgraph_kit::{Database, DatabaseError, PageArgs, child_page_sql};
 use talentgraph_organization_cards::{CardsInSearch, WithCard};
 use uuid::Uuid;
@@ -24,6 +25,13 @@ macro_rules! job_columns {
 }
 
 pub const JOBS_BY_ID: &str = concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = ANY($1)");
+
+/// Jobs by id are read through the entity cache; every statement below
+/// that changes a job invalidates its tag in its transaction.
+pub const CACHED_JOB: CachedEntity = CachedEntity {
+    name: "Job",
+    tier: CacheTier::SlowChanging,
+};
 
 pub const JOB_PAGES_BY_ORGANIZATION: &str = child_page_sql!(
     select: job_columns!(),
@@ -354,6 +362,7 @@ pub async fn update_job(
             .bind(salary.map(|salary| salary.currency.clone())),
         )
         .await?;
+    transaction.invalidate(CACHED_JOB.tag(id));
     transaction.commit().await?;
     Ok(updated)
 }
@@ -374,6 +383,7 @@ pub async fn close_job(database: &Database, actor: Actor, id: Uuid) -> Result<Jo
             .bind(id),
         )
         .await?;
+    transaction.invalidate(CACHED_JOB.tag(id));
     talentgraph_kit::events::record_event(
         &mut transaction,
         &talentgraph_events::JobClosed {
@@ -586,5 +596,6 @@ pub async fn reject_job_posting(
             .bind(job_id),
         )
         .await?;
+    transaction.invalidate(CACHED_JOB.tag(job_id));
     Ok(())
 }

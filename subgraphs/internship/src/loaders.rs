@@ -1,5 +1,6 @@
 //! The internship subgraph's per-request loaders.
 
+use talentgraph_kit::loaders::CachedRowsById;
 use talentgraph_kit::loaders::{
     LoaderScope, PagesByParent, RequestLoader, RequestLoaders, RowsById, RowsByParent, TextFilter,
 };
@@ -11,7 +12,7 @@ use crate::store;
 
 /// Every batched read a request of this subgraph may make.
 pub struct Loaders {
-    pub internships_by_id: RequestLoader<RowsById<Internship>>,
+    pub internships_by_id: RequestLoader<CachedRowsById<Internship>>,
     pub internships_of_organization: RequestLoader<PagesByParent<Internship, TextFilter>>,
     pub skills_of_internship: RequestLoader<RowsByParent<InternshipSkill>>,
     pub applications_by_id: RequestLoader<RowsById<InternshipApplication>>,
@@ -22,8 +23,9 @@ pub struct Loaders {
 impl RequestLoaders for Loaders {
     fn for_request(scope: &LoaderScope<'_>) -> Self {
         Self {
-            internships_by_id: scope.loader(RowsById::new(
-                scope.statement("Internship", store::INTERNSHIPS_BY_ID),
+            internships_by_id: scope.loader(CachedRowsById::new(
+                scope.statement(store::CACHED_INTERNSHIP.name, store::INTERNSHIPS_BY_ID),
+                store::CACHED_INTERNSHIP,
             )),
             internships_of_organization: scope.loader(PagesByParent::new(scope.statement(
                 "Organization.internships",

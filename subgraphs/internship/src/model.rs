@@ -50,7 +50,7 @@ pub struct Stipend {
 /// An internship or apprenticeship.
 // Read from the columns `store::internship_columns!` lists, in that order
 // (`columns_in_order_row!` below).
-#[derive(Debug, Clone, SimpleObject)]
+#[derive(Debug, Clone, SimpleObject, serde::Serialize, serde::Deserialize)]
 #[graphql(complex)]
 pub struct Internship {
     #[graphql(skip)]

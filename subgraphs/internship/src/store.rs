@@ -7,6 +7,7 @@
 use chrono::{NaiveDate, Utc};
 use sqlx::{Postgres, QueryBuilder};
 use talentgraph_kit::database::push_equals_if_given;
+use talentgraph_kit::entity_cache::{CacheTier, CachedEntity};
 use talentgraph_kit::{Database, PageArgs, child_page_sql};
 use talentgraph_organization_cards::{CardsInSearch, WithCard};
 use uuid::Uuid;
@@ -35,6 +36,14 @@ pub const INTERNSHIPS_BY_ID: &str = concat!(
     internship_columns!(),
     " FROM internships WHERE id = ANY($1)"
 );
+
+/// Internships by id are read through the entity cache. No statement of
+/// this subgraph changes an internship after it is created; one that does
+/// must invalidate `CACHED_INTERNSHIP.tag(id)` in its transaction.
+pub const CACHED_INTERNSHIP: CachedEntity = CachedEntity {
+    name: "Internship",
+    tier: CacheTier::SlowChanging,
+};
 
 pub const INTERNSHIP_PAGES_BY_ORGANIZATION: &str = child_page_sql!(
     select: internship_columns!(),

@@ -117,6 +117,9 @@ pub struct Database {
     /// of `pool` takes first; shared by clones, since they share the pool.
     keeper: Arc<ConnectionKeeper>,
     statements_executed: Arc<AtomicU64>,
+    /// The entity cache cached loaders read and transactions invalidate;
+    /// `None` without Redis (see `entity_cache`).
+    entity_cache: Option<Arc<crate::entity_cache::EntityCache>>,
 }
 
 /// How long a pool made by [`Database::connect`] or [`Database::from_pool`]
@@ -220,6 +223,7 @@ impl Database {
             pool,
             keeper: Arc::new(keeper),
             statements_executed: Arc::new(AtomicU64::new(0)),
+            entity_cache: None,
         }
     }
 
@@ -231,6 +235,8 @@ impl Database {
             pool: self.pool.clone(),
             keeper: self.keeper.clone(),
             statements_executed: Arc::new(AtomicU64::new(0)),
+            // Consumers change cached entities too, and must invalidate them.
+            entity_cache: self.entity_cache.clone(),
         }
     }
 
@@ -424,6 +430,39 @@ impl Database {
         Ok(affected)
     }
 
+    /// This database with `cache` in front of its cached loaders; every
+    /// transaction begun on it invalidates the tags it names in `cache`.
+    pub fn with_entity_cache(mut self, cache: Arc<crate::entity_cache::EntityCache>) -> Self {
+        self.entity_cache = Some(cache);
+        self
+    }
+
+    /// This database with the entity cache `settings` give `subgraph`, when
+    /// they enable one and name a Redis. A URL the Redis client cannot
+    /// parse leaves the process reading PostgreSQL alone, with an error in
+    /// the log: the cache is an optimisation, never a reason not to serve.
+    pub fn with_configured_entity_cache(
+        self,
+        subgraph: &str,
+        settings: &crate::entity_cache::EntityCacheSettings,
+    ) -> Self {
+        match crate::entity_cache::EntityCache::new(subgraph, settings) {
+            Ok(Some(cache)) => {
+                tracing::info!(subgraph, "entity cache in Redis");
+                self.with_entity_cache(Arc::new(cache))
+            }
+            Ok(None) => self,
+            Err(error) => {
+                tracing::error!(%error, "REDIS_URL cannot be used: entities are read from PostgreSQL alone");
+                self
+            }
+        }
+    }
+
+    pub fn entity_cache(&self) -> Option<&Arc<crate::entity_cache::EntityCache>> {
+        self.entity_cache.as_ref()
+    }
+
     /// Starts a transaction. Dropping it without [`Transaction::commit`]
     /// rolls back, so an error anywhere in a mutation leaves no partial write.
     #[tracing::instrument(name = "sql", skip_all, fields(db.statement = "BEGIN"))]
@@ -434,6 +473,7 @@ impl Database {
             inner: self.pool.begin().await?,
             database: self.clone(),
             _permit: permit,
+            invalidated_tags: Vec::new(),
         })
     }
 }
@@ -445,6 +485,9 @@ pub struct Transaction {
     /// The transaction's connection is one of those the pool's permits
     /// bound; released after the connection goes back to sqlx.
     _permit: tokio::sync::OwnedSemaphorePermit,
+    /// The cached entities the transaction changed, invalidated once it
+    /// has committed.
+    invalidated_tags: Vec<crate::entity_cache::CacheTag>,
 }
 
 impl Transaction {
@@ -518,12 +561,40 @@ impl Transaction {
         Ok(affected)
     }
 
-    /// Commits the transaction.
-    #[tracing::instrument(name = "sql", skip_all, fields(db.statement = "COMMIT"))]
-    pub async fn commit(self) -> Result<(), DatabaseError> {
-        self.database.count_statement();
-        Ok(self.inner.commit().await?)
+    /// Names a cached entity this transaction changes: its cached value
+    /// stops counting once the transaction has committed (before
+    /// [`Transaction::commit`] returns), so the writer's next read, and
+    /// anyone's read after it, is fresh.
+    pub fn invalidate(&mut self, tag: crate::entity_cache::CacheTag) {
+        if self.database.entity_cache.is_some() && !self.invalidated_tags.contains(&tag) {
+            self.invalidated_tags.push(tag);
+        }
     }
+
+    /// Commits the transaction, then invalidates the tags it named.
+    pub async fn commit(self) -> Result<(), DatabaseError> {
+        let Self {
+            inner,
+            database,
+            _permit,
+            invalidated_tags,
+        } = self;
+        commit_statement(&database, inner).await?;
+        drop(_permit);
+        if let Some(cache) = &database.entity_cache {
+            cache.invalidate(&invalidated_tags).await;
+        }
+        Ok(())
+    }
+}
+
+#[tracing::instrument(name = "sql", skip_all, fields(db.statement = "COMMIT"))]
+async fn commit_statement(
+    database: &Database,
+    transaction: sqlx::Transaction<'static, Postgres>,
+) -> Result<(), DatabaseError> {
+    database.count_statement();
+    Ok(transaction.commit().await?)
 }
 
 /// The first words of a statement with whitespace folded, short enough for

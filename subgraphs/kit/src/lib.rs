@@ -16,6 +16,7 @@ pub mod config;
 pub mod connections;
 pub mod database;
 pub mod demo;
+pub mod entity_cache;
 
 pub mod errors;
 pub mod events;
@@ -48,6 +49,7 @@ pub mod testing;
 #[doc(hidden)]
 pub mod reexports {
     pub use chrono;
+    pub use serde;
     pub use sqlx;
     pub use uuid;
 }

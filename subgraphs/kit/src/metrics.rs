@@ -36,6 +36,7 @@ pub struct Metrics {
     consumer_pending: IntGaugeVec,
     rate_limit_decisions: IntCounterVec,
     rate_limit_shared_window_up: prometheus::IntGauge,
+    entity_cache_reads: IntCounterVec,
     known_operation_names: Mutex<HashSet<String>>,
 }
 
@@ -130,6 +131,14 @@ fn build() -> Result<Metrics, prometheus::Error> {
         "rate_limit_shared_window_up",
         "1 while the last rate-limit decision came from the shared window in Redis, 0 while the local shadow window decides.",
     )?;
+    let entity_cache_reads = IntCounterVec::new(
+        Opts::new(
+            "entity_cache_reads_total",
+            "Entities the cached loaders asked for, by entity and outcome (hit; miss: read from PostgreSQL; shared: a miss answered by another load's statement; unavailable: Redis failed or was late, read from PostgreSQL).",
+        ),
+        &["entity", "outcome"],
+    )?;
+    registry.register(Box::new(entity_cache_reads.clone()))?;
     registry.register(Box::new(rate_limit_decisions.clone()))?;
     registry.register(Box::new(rate_limit_shared_window_up.clone()))?;
     registry.register(Box::new(events_published.clone()))?;
@@ -158,6 +167,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         consumer_pending,
         rate_limit_decisions,
         rate_limit_shared_window_up,
+        entity_cache_reads,
         known_operation_names: Mutex::new(HashSet::new()),
     })
 }
@@ -260,6 +270,12 @@ impl Metrics {
             .with_label_values(&[class, outcome, window])
             .inc();
         self.rate_limit_shared_window_up.set(i64::from(shared));
+    }
+
+    pub fn record_cache_reads(&self, entity: &str, outcome: &str, amount: u64) {
+        self.entity_cache_reads
+            .with_label_values(&[entity, outcome])
+            .inc_by(amount);
     }
 
     /// The text exposition, with the pool gauges of `database` refreshed.

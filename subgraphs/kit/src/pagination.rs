@@ -233,6 +233,21 @@ macro_rules! text_enum {
                 Ok(Self::try_from(text)?)
             }
         }
+
+        // The stored form in JSON too: rows that hold the enum travel
+        // through the entity cache.
+        impl $crate::reexports::serde::Serialize for $name {
+            fn serialize<S: $crate::reexports::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> $crate::reexports::serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::reexports::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str> as $crate::reexports::serde::Deserialize<'de>>::deserialize(deserializer)?;
+                Self::try_from(text.as_ref()).map_err(<D::Error as $crate::reexports::serde::de::Error>::custom)
+            }
+        }
     };
 }
 

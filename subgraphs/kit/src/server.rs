@@ -165,6 +165,7 @@ pub async fn run_subgraph<World>(
         .await
         .map_err(KitError::DatabaseConnect)?;
     database.run_migrations(subgraph.migrator).await?;
+    let database = database.with_configured_entity_cache(subgraph.name, &config.entity_cache);
     let app = subgraph.deployed_app(database.clone(), &config);
     let listener = if config.listen_reuse_port {
         bind_shared(config.listen_address)?

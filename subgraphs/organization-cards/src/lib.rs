@@ -42,8 +42,10 @@ use std::sync::Arc;
 use sqlx::postgres::PgRow;
 use talentgraph_events::OrganizationChanged;
 use talentgraph_kit::database::{ColumnsInOrder, Transaction};
+use talentgraph_kit::entity_cache::{CacheTier, CachedEntity};
 use talentgraph_kit::events::{BoxFuture, ConsumerSettings, Envelope, EventHandler, HandlerError};
-use talentgraph_kit::loaders::{LoaderScope, RowsById};
+use talentgraph_kit::loaders::CachedRowsById;
+use talentgraph_kit::loaders::LoaderScope;
 use talentgraph_kit::{Database, DatabaseError, ErrorCode, client_error, identified_row};
 use uuid::Uuid;
 
@@ -56,7 +58,7 @@ pub const ORGANIZATION_CARDS_BY_ID: &str = "SELECT organization_id, name, slug, 
      FROM organization_cards WHERE organization_id = ANY($1)";
 
 /// What pages show of an organization wherever it is mentioned.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationCard {
     pub organization_id: Uuid,
     pub name: String,
@@ -69,13 +71,23 @@ identified_row!(OrganizationCard, organization_id);
 
 /// The per-request loader of cards, for a subgraph's `Loaders`.
 pub type OrganizationCardLoader =
-    talentgraph_kit::batching::RequestLoader<RowsById<OrganizationCard>>;
+    talentgraph_kit::batching::RequestLoader<CachedRowsById<OrganizationCard>>;
+
+/// Cards are read through the entity cache; [`keep_card`] invalidates a
+/// card's tag when the consumer of core's `organization.changed` replaces
+/// it, so a page read after the consumer applied the event shows the new
+/// card.
+pub const CACHED_CARD: CachedEntity = CachedEntity {
+    name: "Organization.card",
+    tier: CacheTier::SlowChanging,
+};
 
 /// The loader of cards for one request, named `Organization.card` in the
 /// statement counts and traces.
 pub fn card_loader(scope: &LoaderScope<'_>) -> OrganizationCardLoader {
-    scope.loader(RowsById::new(
-        scope.statement("Organization.card", ORGANIZATION_CARDS_BY_ID),
+    scope.loader(CachedRowsById::new(
+        scope.statement(CACHED_CARD.name, ORGANIZATION_CARDS_BY_ID),
+        CACHED_CARD,
     ))
 }
 
@@ -275,6 +287,7 @@ pub async fn keep_card(
             .bind(changed.revision),
         )
         .await?;
+    transaction.invalidate(CACHED_CARD.tag(changed.organization_id));
     Ok(())
 }
 

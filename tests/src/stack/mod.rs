@@ -69,6 +69,9 @@ pub struct StackOptions {
     /// tests send many operations from one address, the rate-limit tests
     /// set 1.
     pub rate_limit_multiplier: u32,
+    /// Whether the subgraphs read entities through the entity cache in
+    /// the stack's Redis, as deployed ones do (`ENTITY_CACHE_ENABLED`).
+    pub entity_cache: bool,
 }
 
 impl Default for StackOptions {
@@ -91,6 +94,7 @@ impl Default for StackOptions {
             database_acquire_timeout: Duration::from_secs(10),
             client_timeout: Duration::from_secs(20),
             rate_limit_multiplier: 1_000,
+            entity_cache: true,
         }
     }
 }
@@ -222,6 +226,9 @@ impl Stack {
             config.router_secret = Some(ROUTER_SECRET.to_owned());
             config.rate_limits.redis_url = Some(redis.url());
             config.rate_limits.multiplier = options.rate_limit_multiplier;
+            config.entity_cache.enabled = options.entity_cache;
+            config.entity_cache.redis_url = Some(redis.url());
+            let database = database.with_configured_entity_cache(name, &config.entity_cache);
             config.tokens.jwks_url.clone_from(&jwks_url);
             config
                 .read_domain_settings(subgraph.domain_settings.as_ref(), |_| None)

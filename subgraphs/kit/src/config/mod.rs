@@ -136,6 +136,8 @@ pub struct SubgraphConfig {
     /// `RATE_LIMITS_ENABLED`, `REDIS_URL`, `RATE_LIMIT_REDIS_TIMEOUT_MS`,
     /// `RATE_LIMIT_MULTIPLIER`.
     pub rate_limits: RateLimitSettings,
+    /// `ENTITY_CACHE_ENABLED`, `REDIS_URL`, `ENTITY_CACHE_REDIS_TIMEOUT_MS`.
+    pub entity_cache: crate::entity_cache::EntityCacheSettings,
     pub log_format: LogFormat,
     pub limits: LimitsConfig,
     pub max_request_body_bytes: usize,
@@ -297,6 +299,18 @@ impl SubgraphConfig {
                 1024 * 1024 * 1024,
             )?,
         };
+        // One Redis for the rate limits and the entity cache.
+        let redis_url = match reader.raw(Variable::RedisUrl) {
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url),
+            Some(url) => {
+                return Err(ConfigError::Invalid {
+                    variable: Variable::RedisUrl.name(),
+                    value: url,
+                    expected: "a URL such as redis://127.0.0.1:6379".to_owned(),
+                });
+            }
+            None => None,
+        };
         Ok(Self {
             environment,
             listen_address: reader.parsed(
@@ -379,19 +393,7 @@ impl SubgraphConfig {
             nats_stream_replicas: reader.ranged(Variable::NatsStreamReplicas, 1, 1, 5)?,
             rate_limits: RateLimitSettings {
                 enabled: reader.parsed(Variable::RateLimitsEnabled, true, "`true` or `false`")?,
-                redis_url: match reader.raw(Variable::RedisUrl) {
-                    Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
-                        Some(url)
-                    }
-                    Some(url) => {
-                        return Err(ConfigError::Invalid {
-                            variable: Variable::RedisUrl.name(),
-                            value: url,
-                            expected: "a URL such as redis://127.0.0.1:6379".to_owned(),
-                        });
-                    }
-                    None => None,
-                },
+                redis_url: redis_url.clone(),
                 redis_timeout: reader.duration(
                     Variable::RateLimitRedisTimeoutMs,
                     Duration::from_millis,
@@ -404,6 +406,17 @@ impl SubgraphConfig {
                     if is_production { 1 } else { 100 },
                     1,
                     1_000_000,
+                )?,
+            },
+            entity_cache: crate::entity_cache::EntityCacheSettings {
+                enabled: reader.parsed(Variable::EntityCacheEnabled, true, "`true` or `false`")?,
+                redis_url,
+                redis_timeout: reader.duration(
+                    Variable::EntityCacheRedisTimeoutMs,
+                    Duration::from_millis,
+                    10,
+                    1,
+                    1_000,
                 )?,
             },
             log_format,

@@ -47,6 +47,8 @@ pub enum Variable {
     RedisUrl,
     RateLimitRedisTimeoutMs,
     RateLimitMultiplier,
+    EntityCacheEnabled,
+    EntityCacheRedisTimeoutMs,
     AuthJwksUrl,
     AuthIssuer,
     AuthAudience,
@@ -102,6 +104,8 @@ impl Variable {
         Self::RedisUrl,
         Self::RateLimitRedisTimeoutMs,
         Self::RateLimitMultiplier,
+        Self::EntityCacheEnabled,
+        Self::EntityCacheRedisTimeoutMs,
         Self::AuthJwksUrl,
         Self::AuthIssuer,
         Self::AuthAudience,
@@ -283,8 +287,8 @@ impl Variable {
             },
             Self::RedisUrl => VariableDoc {
                 name: "REDIS_URL",
-                default: "(unset: each process keeps its own windows)",
-                meaning: "the Redis whose windows every replica shares, such as `redis://redis:6379`",
+                default: "(unset: each process keeps its own windows and caches nothing)",
+                meaning: "the Redis every replica shares rate-limit windows and the entity cache in, such as `redis://redis:6379`",
             },
             Self::RateLimitRedisTimeoutMs => VariableDoc {
                 name: "RATE_LIMIT_REDIS_TIMEOUT_MS",
@@ -295,6 +299,16 @@ impl Variable {
                 name: "RATE_LIMIT_MULTIPLIER",
                 default: "1 (100 in development)",
                 meaning: "every class's limit times this; load tests raise it",
+            },
+            Self::EntityCacheEnabled => VariableDoc {
+                name: "ENTITY_CACHE_ENABLED",
+                default: "`true` (a cache only with `REDIS_URL`)",
+                meaning: "whether entities read by id are cached in `REDIS_URL`'s Redis and invalidated by the writes that change them (README, Entity cache)",
+            },
+            Self::EntityCacheRedisTimeoutMs => VariableDoc {
+                name: "ENTITY_CACHE_REDIS_TIMEOUT_MS",
+                default: "10",
+                meaning: "how long a cache lookup waits for Redis before the batch is read from PostgreSQL",
             },
             Self::AuthJwksUrl => VariableDoc {
                 name: "AUTH_JWKS_URL",

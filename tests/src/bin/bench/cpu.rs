@@ -306,6 +306,11 @@ impl Processes {
                 },
             ),
             ("NATS", ProcessGroup::long_lived(pids_named("nats-server"))),
+            // Rate-limit windows and the entity cache.
+            (
+                "Redis",
+                ProcessGroup::long_lived(pids_named("redis-server")),
+            ),
             (
                 "load generator",
                 ProcessGroup::long_lived(vec![std::process::id()]),

@@ -27,11 +27,14 @@ use sqlx::FromRow;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
+mod cached;
+
 pub use crate::batching::RequestLoader;
 use crate::batching::{BatchGathering, BatchLoad, LoaderMap};
 use crate::database::Database;
 use crate::errors::{database_failure, internal_error};
 use crate::pagination::{Cursor, PageArgs};
+pub use cached::CachedRowsById;
 
 /// What a subgraph's loader constructor gets for each request.
 pub struct LoaderScope<'a> {
@@ -51,12 +54,7 @@ impl LoaderScope<'_> {
     /// The statement a loader runs, tied to this request's database and
     /// trace; see [`BatchStatement`].
     pub fn statement(&self, entity: &'static str, sql: &'static str) -> BatchStatement {
-        BatchStatement {
-            database: self.database.clone(),
-            entity,
-            request_span: tracing::Span::current(),
-            sql,
-        }
+        BatchStatement::new(self.database, entity, sql)
     }
 }
 
@@ -83,14 +81,25 @@ pub trait RequestLoaders: Send + Sync + Sized + 'static {
 /// a task the DataLoader spawns, which would otherwise lose the request's
 /// trace.
 pub struct BatchStatement {
-    database: Database,
-    entity: &'static str,
-    request_span: tracing::Span,
-    sql: &'static str,
+    pub(crate) database: Database,
+    pub(crate) entity: &'static str,
+    pub(crate) request_span: tracing::Span,
+    pub(crate) sql: &'static str,
 }
 
 impl BatchStatement {
-    fn observe(&self, batch_size: usize) {
+    /// A statement in the current span (tools and tests; a request's
+    /// loaders take theirs from [`LoaderScope::statement`]).
+    pub fn new(database: &Database, entity: &'static str, sql: &'static str) -> Self {
+        Self {
+            database: database.clone(),
+            entity,
+            request_span: tracing::Span::current(),
+            sql,
+        }
+    }
+
+    pub(crate) fn observe(&self, batch_size: usize) {
         crate::metrics::observe_batch(self.entity, batch_size);
     }
 }
@@ -523,12 +532,13 @@ impl BatchLoad for FlagsByKey {
 /// Loads the entity with `id` through `loader`; a malformed id is a null,
 /// like an unknown one (entity resolvers must not fail a whole `_entities`
 /// batch over one bad representation).
-pub async fn load_entity<Row>(
-    loader: &RequestLoader<RowsById<Row>>,
+pub async fn load_entity<Load, Row>(
+    loader: &RequestLoader<Load>,
     id: &async_graphql::ID,
 ) -> async_graphql::Result<Option<Row>>
 where
-    Row: IdentifiedRow + for<'r> FromRow<'r, PgRow> + Clone + Send + Sync + Unpin + 'static,
+    Load: BatchLoad<Key = Uuid, Value = Arc<Row>>,
+    Row: Clone + Send + Sync + 'static,
 {
     let Some(id) = crate::input::parse_id(id) else {
         return Ok(None);
