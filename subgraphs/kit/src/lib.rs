@@ -35,6 +35,7 @@ pub mod local_redis;
 pub mod metrics;
 pub mod pagination;
 pub mod rate_limits;
+mod redis_connection;
 pub mod request;
 pub mod server;
 pub mod subgraph;

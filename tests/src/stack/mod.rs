@@ -432,6 +432,30 @@ impl Stack {
         &mut self.nats
     }
 
+    /// Empties the stack's Redis, so the next page finds the entity cache
+    /// cold (and the rate-limit windows empty): the page tests count what a
+    /// page costs the databases with nothing cached.
+    pub async fn empty_redis(&self) {
+        // A fill of the previous page that lands after the flush would
+        // leave the next page partly warm.
+        for subgraph in &self.subgraphs {
+            if let Some(cache) = subgraph.database.entity_cache() {
+                while cache.fills_in_flight() > 0 {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            }
+        }
+        let mut connection = redis::Client::open(self.redis.url())
+            .expect("the stack's Redis URL")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connects to the stack's Redis");
+        redis::cmd("FLUSHALL")
+            .query_async::<()>(&mut connection)
+            .await
+            .expect("FLUSHALL");
+    }
+
     /// The stack's Redis, to stop and resume it.
     pub fn redis(&mut self) -> &mut talentgraph_kit::local_redis::RedisServer {
         &mut self.redis

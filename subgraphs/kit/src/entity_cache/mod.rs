@@ -45,7 +45,7 @@ mod tests;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use uuid::Uuid;
 
 use single_flight::Flights;
@@ -191,6 +191,8 @@ pub struct EntityCache {
     epoch_stale: AtomicBool,
     pub counts: CacheCounts,
     pub(crate) flights: Flights,
+    /// Fills sent to Redis and not yet answered.
+    fills_in_flight: std::sync::Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for EntityCache {
@@ -212,14 +214,7 @@ impl EntityCache {
         let Some(url) = settings.redis_url.as_deref().filter(|_| settings.enabled) else {
             return Ok(None);
         };
-        let client = redis::Client::open(url).map_err(|error| error.to_string())?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(500)))
-            .set_response_timeout(Some(Duration::from_secs(1)))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_secs(1));
-        let connection = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|error| error.to_string())?;
+        let connection = crate::redis_connection::lazy_connection(url)?;
         Ok(Some(Self {
             connection,
             prefix: format!("tg:{subgraph}:"),
@@ -227,7 +222,14 @@ impl EntityCache {
             epoch_stale: AtomicBool::new(false),
             counts: CacheCounts::default(),
             flights: Flights::default(),
+            fills_in_flight: std::sync::Arc::default(),
         }))
+    }
+
+    /// Fills not yet answered by Redis (a test that empties Redis waits
+    /// for none, so no fill lands after it).
+    pub fn fills_in_flight(&self) -> u64 {
+        self.fills_in_flight.load(Ordering::Acquire)
     }
 
     /// How many flights are open now (tests: none once loads are done).
@@ -315,6 +317,7 @@ impl EntityCache {
             return;
         }
         let cache = std::sync::Arc::clone(self);
+        self.fills_in_flight.fetch_add(1, Ordering::AcqRel);
         tokio::spawn(async move {
             let time_to_live = entity.tier.time_to_live().as_secs();
             let mut pipeline = redis::pipe();
@@ -337,6 +340,7 @@ impl EntityCache {
             if !matches!(answer, Ok(Ok(()))) {
                 tracing::debug!(entity = entity.name, "entity cache: fill failed");
             }
+            cache.fills_in_flight.fetch_sub(1, Ordering::AcqRel);
         });
     }
 

@@ -1,7 +1,6 @@
 //! [`CachedRowsById`]: [`RowsById`](super::RowsById) with the entity
 //! cache (`crate::entity_cache`) in front of its statement.
 
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -10,31 +9,29 @@ use sqlx::FromRow;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
-use super::{BatchStatement, IdentifiedRow};
+use super::{BatchStatement, IdentifiedRow, RowsById};
 use crate::batching::{BatchLoad, LoaderMap};
 use crate::entity_cache::single_flight::{Claim, FlightRow, follow};
 use crate::entity_cache::{CacheOutcome, CachedEntity, EntityCache, statement_shape};
-use crate::errors::database_failure;
 
 /// Loads rows by id (`$1::uuid[]`), as `RowsById` does, but asks the
 /// entity cache first when the database has one: a batch costs one `MGET`
 /// and, for its misses only, one statement. Without a cache it is
 /// `RowsById`. Rows travel through Redis as JSON.
 pub struct CachedRowsById<Row> {
-    statement: BatchStatement,
+    /// The statement, read as `RowsById` reads it.
+    uncached: RowsById<Row>,
     entity: CachedEntity,
     /// The statement's shape, part of every key (see `EntityCache`).
     shape: u64,
-    row: PhantomData<fn() -> Row>,
 }
 
 impl<Row> CachedRowsById<Row> {
     pub fn new(statement: BatchStatement, entity: CachedEntity) -> Self {
         Self {
             shape: statement_shape(statement.sql),
-            statement,
+            uncached: RowsById::new(statement),
             entity,
-            row: PhantomData,
         }
     }
 }
@@ -56,17 +53,7 @@ where
     }
 
     async fn read(&self, ids: &[Uuid]) -> async_graphql::Result<LoaderMap<Uuid, Arc<Row>>> {
-        self.statement.observe(ids.len());
-        let rows = self
-            .statement
-            .database
-            .fetch_all(sqlx::query_as::<_, Row>(self.statement.sql).bind(ids))
-            .await
-            .map_err(database_failure)?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (row.row_id(), Arc::new(row)))
-            .collect())
+        self.uncached.load(ids).await
     }
 }
 
@@ -84,9 +71,9 @@ where
     type Value = Arc<Row>;
     type Key = Uuid;
 
-    #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len(), cache.hits))]
+    #[tracing::instrument(name = "dataloader.cached_batch", parent = &self.uncached.statement.request_span, skip_all, fields(entity = self.uncached.statement.entity, batch_size = keys.len(), cache.hits))]
     async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<LoaderMap<Uuid, Arc<Row>>> {
-        let Some(cache) = self.statement.database.entity_cache().cloned() else {
+        let Some(cache) = self.uncached.statement.database.entity_cache().cloned() else {
             return self.read(keys).await;
         };
         let Some(lookup) = cache.lookup(self.entity, self.shape, keys).await else {

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 
 /// `KEYS[1]`: the window. `ARGV`: the window in milliseconds, the limit,
 /// and a member unique to this operation. Answers `{1, 0}` when admitted,
@@ -53,18 +53,7 @@ impl SharedWindow {
     /// the subgraph starts, or goes away later, only means the shadow
     /// window decides meanwhile.
     pub fn new(url: &str, timeout: Duration) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|error| error.to_string())?;
-        let config = ConnectionManagerConfig::new()
-            // A connection attempt to a Redis that is stopped (not down)
-            // must not hold the reconnection for long.
-            .set_connection_timeout(Some(Duration::from_millis(500)))
-            // Decisions past the timeout are answered by the shadow window;
-            // a reply that never comes must not keep its slot forever.
-            .set_response_timeout(Some(Duration::from_secs(1)))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_secs(1));
-        let connection = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|error| error.to_string())?;
+        let connection = crate::redis_connection::lazy_connection(url)?;
         Ok(Self {
             connection,
             script: redis::Script::new(SLIDING_WINDOW),
