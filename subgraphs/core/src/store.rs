@@ -47,6 +47,7 @@ pub const ORGANIZATIONS_BY_ID: &str = concat!(
 pub const CACHED_ORGANIZATION: CachedEntity = CachedEntity {
     name: "Organization",
     tier: CacheTier::SlowChanging,
+    remembers_absence: false,
 };
 
 /// Users by id are read through the entity cache. Profiles are written
@@ -56,6 +57,7 @@ pub const CACHED_ORGANIZATION: CachedEntity = CachedEntity {
 pub const CACHED_USER: CachedEntity = CachedEntity {
     name: "User",
     tier: CacheTier::UserSpecific,
+    remembers_absence: false,
 };
 
 pub const SKILLS_BY_ID: &str = concat!(

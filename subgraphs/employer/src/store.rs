@@ -31,6 +31,7 @@ pub const JOBS_BY_ID: &str = concat!("SELECT ", job_columns!(), " FROM jobs WHER
 pub const CACHED_JOB: CachedEntity = CachedEntity {
     name: "Job",
     tier: CacheTier::SlowChanging,
+    remembers_absence: false,
 };
 
 pub const JOB_PAGES_BY_ORGANIZATION: &str = child_page_sql!(

@@ -43,6 +43,7 @@ pub const INTERNSHIPS_BY_ID: &str = concat!(
 pub const CACHED_INTERNSHIP: CachedEntity = CachedEntity {
     name: "Internship",
     tier: CacheTier::SlowChanging,
+    remembers_absence: false,
 };
 
 pub const INTERNSHIP_PAGES_BY_ORGANIZATION: &str = child_page_sql!(

@@ -72,7 +72,9 @@ fn rate_limiter(config: &SubgraphConfig) -> crate::rate_limits::RateLimiter {
     if config.rate_limits.redis_url.is_none()
         && config.environment == crate::config::Environment::Production
     {
-        tracing::warn!("REDIS_URL is not set: each replica keeps its own rate-limit windows");
+        tracing::warn!(
+            "REDIS_URL is not set: each replica keeps its own rate-limit windows, and entities are not cached"
+        );
     }
     crate::rate_limits::RateLimiter::new(config.rate_limits.clone()).unwrap_or_else(|error| {
         tracing::error!(%error, "REDIS_URL cannot be used: rate limits are kept by this process alone");

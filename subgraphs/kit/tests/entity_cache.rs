@@ -34,6 +34,7 @@ identified_row!(Item, id);
 const ITEM: CachedEntity = CachedEntity {
     name: "Item",
     tier: CacheTier::SlowChanging,
+    remembers_absence: false,
 };
 
 const ITEMS_BY_ID: &str = "SELECT id, label, revision FROM items WHERE id = ANY($1)";
@@ -89,7 +90,16 @@ fn replica(database: &Database, redis: &RedisServer) -> Database {
 
 /// One request's batch through a fresh loader, as a request would read.
 async fn load(database: &Database, sql: &'static str, ids: &[Uuid]) -> Vec<Option<Item>> {
-    let loader = CachedRowsById::<Item>::new(BatchStatement::new(database, "Item", sql), ITEM);
+    load_as(database, ITEM, sql, ids).await
+}
+
+async fn load_as(
+    database: &Database,
+    entity: CachedEntity,
+    sql: &'static str,
+    ids: &[Uuid],
+) -> Vec<Option<Item>> {
+    let loader = CachedRowsById::<Item>::new(BatchStatement::new(database, "Item", sql), entity);
     let loaded = loader.load(ids).await.expect("the batch loads");
     ids.iter()
         .map(|id| loaded.get(id).map(|item| (**item).clone()))
@@ -181,6 +191,51 @@ async fn a_second_read_costs_no_statement_and_a_committed_change_is_read_at_once
         let (answer, cost) = statements(&cached, load(&cached, ITEMS_BY_ID, &[missing])).await;
         assert_eq!((answer, cost), (vec![None], 1));
     }
+}
+
+/// An entity that remembers absence: an id with no row is read once, and
+/// an insert that invalidates the id's tag is read at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remembered_absence_costs_no_statement_until_an_insert_invalidates_it() {
+    const REMEMBERED: CachedEntity = CachedEntity {
+        name: "RememberedItem",
+        tier: CacheTier::SlowChanging,
+        remembers_absence: true,
+    };
+    let redis = RedisServer::start();
+    let (database, _) = items_database(0).await;
+    let cached = replica(&database, &redis);
+    let id = Uuid::new_v4();
+    let (answer, cost) =
+        statements(&cached, load_as(&cached, REMEMBERED, ITEMS_BY_ID, &[id])).await;
+    assert_eq!((answer, cost), (vec![None], 1));
+    let mut remembered = false;
+    for _ in 0..200 {
+        let (answer, cost) =
+            statements(&cached, load_as(&cached, REMEMBERED, ITEMS_BY_ID, &[id])).await;
+        assert_eq!(answer, vec![None]);
+        if cost == 0 {
+            remembered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(remembered, "the absence is remembered");
+
+    let mut transaction = cached.begin().await.expect("begin");
+    transaction
+        .execute(
+            sqlx::query("INSERT INTO items (id, label, revision) VALUES ($1, 'new', 0)").bind(id),
+        )
+        .await
+        .expect("the insert");
+    transaction.invalidate(REMEMBERED.tag(id));
+    transaction.commit().await.expect("commit");
+    let answer = load_as(&cached, REMEMBERED, ITEMS_BY_ID, &[id]).await;
+    assert_eq!(
+        answer[0].as_ref().map(|item| item.label.as_str()),
+        Some("new")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -80,6 +80,7 @@ pub type OrganizationCardLoader =
 pub const CACHED_CARD: CachedEntity = CachedEntity {
     name: "Organization.card",
     tier: CacheTier::SlowChanging,
+    remembers_absence: false,
 };
 
 /// The loader of cards for one request, named `Organization.card` in the

@@ -1,7 +1,7 @@
 //! The payment subgraph's per-request loaders.
 
 use talentgraph_kit::loaders::{
-    FlagsByKey, LoaderScope, PagesByParent, RequestLoader, RequestLoaders, RowsById,
+    CachedRowsById, FlagsByKey, LoaderScope, PagesByParent, RequestLoader, RequestLoaders, RowsById,
 };
 
 use crate::model::{Billing, Invoice, JobPromotion};
@@ -13,7 +13,7 @@ pub struct Loaders {
     pub verified_badges: RequestLoader<FlagsByKey>,
     pub invoices_by_id: RequestLoader<RowsById<Invoice>>,
     pub invoices_of_organization: RequestLoader<PagesByParent<Invoice>>,
-    pub promotions_by_job: RequestLoader<RowsById<JobPromotion>>,
+    pub promotions_by_job: RequestLoader<CachedRowsById<JobPromotion>>,
 }
 
 impl RequestLoaders for Loaders {
@@ -33,8 +33,9 @@ impl RequestLoaders for Loaders {
                 "Organization.invoices",
                 store::INVOICE_PAGES_BY_ORGANIZATION,
             ))),
-            promotions_by_job: scope.loader(RowsById::new(
-                scope.statement("Job.promotion", store::PROMOTIONS_BY_JOB),
+            promotions_by_job: scope.loader(CachedRowsById::new(
+                scope.statement(store::CACHED_PROMOTION.name, store::PROMOTIONS_BY_JOB),
+                store::CACHED_PROMOTION,
             )),
         }
     }

@@ -112,7 +112,7 @@ impl Invoice {
 }
 
 /// A paid promotion of a job in search results.
-#[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
+#[derive(Debug, Clone, SimpleObject, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct JobPromotion {
     #[graphql(skip)]
     pub job_id: Uuid,

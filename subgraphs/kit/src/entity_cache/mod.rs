@@ -81,12 +81,17 @@ impl CacheTier {
     const LONGEST: Duration = Self::SlowChanging.time_to_live();
 }
 
-/// An entity a loader caches: its name (the loader's statement name) and
-/// its tier.
+/// An entity a loader caches: its name (the loader's statement name), its
+/// tier, and whether an id with no row is remembered as such.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CachedEntity {
     pub name: &'static str,
     pub tier: CacheTier,
+    /// Remember that an id has no row (an empty value), so asking again
+    /// costs no statement. Only for entities whose every *insert* also
+    /// invalidates the id's tag: most are created with a new id nobody has
+    /// asked for, and those do not remember absence.
+    pub remembers_absence: bool,
 }
 
 /// What a write invalidates: one entity by its id.
@@ -414,7 +419,7 @@ fn new_version() -> String {
 }
 
 /// A value as stored: the epoch and tag version it was filled under, then
-/// the entity's JSON. Versions are hex (or empty for an absent key), so
+/// the entity's JSON (empty: the id has no row). Versions are hex (or empty for an absent key), so
 /// the first two `|` end them.
 fn stored_value(epoch: &Version, version: &Version, payload: &str) -> String {
     format!(

@@ -81,8 +81,14 @@ where
             return self.read(keys).await;
         };
         let mut loaded = LoaderMap::default();
+        let mut known_absent = 0;
         let mut missing = lookup.missing;
         for (id, version, payload) in lookup.found {
+            if payload.is_empty() {
+                // Remembered as absent (`CachedEntity::remembers_absence`).
+                known_absent += 1;
+                continue;
+            }
             match serde_json::from_str::<Row>(&payload) {
                 Ok(row) => {
                     loaded.insert(id, Arc::new(row));
@@ -94,7 +100,7 @@ where
             }
         }
         tracing::Span::current().record("cache.hits", loaded.len());
-        self.record(&cache, CacheOutcome::Hit, loaded.len());
+        self.record(&cache, CacheOutcome::Hit, loaded.len() + known_absent);
         self.record(&cache, CacheOutcome::Miss, missing.len());
         if missing.is_empty() {
             return Ok(loaded);
@@ -123,13 +129,17 @@ where
             let mut fills = Vec::with_capacity(read.len());
             for (lead, version) in leads {
                 let row = read.get(&lead.id()).cloned();
-                if let Some(row) = &row {
-                    match serde_json::to_string(&**row) {
+                match &row {
+                    Some(row) => match serde_json::to_string(&**row) {
                         Ok(payload) => fills.push((lead.id(), version, payload)),
                         Err(error) => {
                             tracing::warn!(%error, entity = self.entity.name, "entity cache: a row does not serialize")
                         }
+                    },
+                    None if self.entity.remembers_absence => {
+                        fills.push((lead.id(), version, String::new()));
                     }
+                    None => {}
                 }
                 lead.land(row.map(|row| row as FlightRow));
             }

@@ -7,6 +7,7 @@
 //! such rows is built from it at compile time.
 
 use talentgraph_kit::child_page_sql;
+use talentgraph_kit::entity_cache::{CacheTier, CachedEntity};
 
 /// The `invoices` columns an [`Invoice`] is read from.
 macro_rules! invoice_columns {
@@ -68,3 +69,16 @@ pub const INVOICE_PAGES_BY_ORGANIZATION: &str = child_page_sql!(
 
 pub const PROMOTIONS_BY_JOB: &str =
     "SELECT job_id, tier, starts_at, ends_at FROM job_promotions WHERE job_id = ANY($1)";
+
+/// Promotions by job are read through the entity cache, and so is their
+/// absence: nearly every job on a search page has none, and without
+/// remembering that, every page would read them all again. Promotions are
+/// written only by the demo data today; a statement that inserts, changes
+/// or ends one must invalidate `CACHED_PROMOTION.tag(job_id)` in its
+/// transaction. Whether a promotion is running is decided when a page is
+/// answered (`ends_at` against the clock), never by what was cached.
+pub const CACHED_PROMOTION: CachedEntity = CachedEntity {
+    name: "Job.promotion",
+    tier: CacheTier::SlowChanging,
+    remembers_absence: true,
+};
