@@ -581,8 +581,18 @@ impl Transaction {
         } = self;
         commit_statement(&database, inner).await?;
         drop(_permit);
-        if let Some(cache) = &database.entity_cache {
-            cache.invalidate(&invalidated_tags).await;
+        if let Some(cache) = &database.entity_cache
+            && !invalidated_tags.is_empty()
+        {
+            // In a task of its own: a request cancelled after the commit
+            // (its client went away) must still invalidate, or the cache
+            // would serve the old value until its time to live runs out.
+            let cache = Arc::clone(cache);
+            let invalidation =
+                tokio::spawn(async move { cache.invalidate(&invalidated_tags).await });
+            if let Err(error) = invalidation.await {
+                tracing::error!(%error, "entity cache: the invalidation task failed");
+            }
         }
         Ok(())
     }
