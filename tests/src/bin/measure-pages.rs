@@ -83,7 +83,7 @@ async fn measure(stack: &Stack, page: &str, page_size: i64) -> PageRun {
         last_cost = Some(cost);
         // The fills of a run land in tasks of their own; the next run of
         // a page seconds apart in production finds them there.
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        stack.until_cache_fills_landed().await;
     }
     latencies.sort();
     let cost = last_cost.expect("at least one run");

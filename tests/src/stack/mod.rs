@@ -432,12 +432,9 @@ impl Stack {
         &mut self.nats
     }
 
-    /// Empties the stack's Redis, so the next page finds the entity cache
-    /// cold (and the rate-limit windows empty): the page tests count what a
-    /// page costs the databases with nothing cached.
-    pub async fn empty_redis(&self) {
-        // A fill of the previous page that lands after the flush would
-        // leave the next page partly warm.
+    /// Waits until every entity-cache fill the subgraphs sent has been
+    /// answered: every page answered before is then cached for the next.
+    pub async fn until_cache_fills_landed(&self) {
         for subgraph in &self.subgraphs {
             if let Some(cache) = subgraph.database.entity_cache() {
                 while cache.fills_in_flight() > 0 {
@@ -445,6 +442,15 @@ impl Stack {
                 }
             }
         }
+    }
+
+    /// Empties the stack's Redis, so the next page finds the entity cache
+    /// cold (and the rate-limit windows empty): the page tests count what a
+    /// page costs the databases with nothing cached.
+    pub async fn empty_redis(&self) {
+        // A fill of the previous page that lands after the flush would
+        // leave the next page partly warm.
+        self.until_cache_fills_landed().await;
         let mut connection = redis::Client::open(self.redis.url())
             .expect("the stack's Redis URL")
             .get_multiplexed_async_connection()

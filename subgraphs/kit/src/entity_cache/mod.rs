@@ -336,13 +336,7 @@ impl EntityCache {
                     .arg(time_to_live)
                     .ignore();
             }
-            let mut connection = cache.connection.clone();
-            let answer = tokio::time::timeout(
-                cache.timeout * 4,
-                pipeline.query_async::<()>(&mut connection),
-            )
-            .await;
-            if !matches!(answer, Ok(Ok(()))) {
+            if !cache.write(&pipeline).await {
                 tracing::debug!(entity = entity.name, "entity cache: fill failed");
             }
             cache.fills_in_flight.fetch_sub(1, Ordering::AcqRel);
@@ -372,13 +366,7 @@ impl EntityCache {
                 .arg(time_to_live)
                 .ignore();
         }
-        let mut connection = self.connection.clone();
-        let answer = tokio::time::timeout(
-            self.timeout * 4,
-            pipeline.query_async::<()>(&mut connection),
-        )
-        .await;
-        if !matches!(answer, Ok(Ok(()))) {
+        if !self.write(&pipeline).await {
             if !self.epoch_stale.swap(true, Ordering::AcqRel) {
                 tracing::warn!(
                     tags = tags.len(),
@@ -389,16 +377,15 @@ impl EntityCache {
         }
     }
 
-    /// Replaces the epoch, retiring every value; true when it is done (or
-    /// was not needed).
+    /// Replaces the epoch, retiring every value; true when Redis took it.
     async fn replace_epoch(&self) -> bool {
-        let mut connection = self.connection.clone();
-        let mut command = redis::cmd("SET");
-        command.arg(self.epoch_key()).arg(new_version());
-        let answer =
-            tokio::time::timeout(self.timeout * 4, command.query_async::<()>(&mut connection))
-                .await;
-        if matches!(answer, Ok(Ok(()))) {
+        let mut pipeline = redis::pipe();
+        pipeline
+            .cmd("SET")
+            .arg(self.epoch_key())
+            .arg(new_version())
+            .ignore();
+        if self.write(&pipeline).await {
             if self.epoch_stale.swap(false, Ordering::AcqRel) {
                 tracing::warn!("entity cache: epoch replaced; reading the cache again");
             }
@@ -406,6 +393,20 @@ impl EntityCache {
         } else {
             false
         }
+    }
+
+    /// Sends writes (fills, invalidations, the epoch) and says whether Redis
+    /// took them all. Writes wait longer than lookups: a lookup that gives
+    /// up only reads PostgreSQL, a write that gives up costs a miss or an
+    /// epoch.
+    async fn write(&self, pipeline: &redis::Pipeline) -> bool {
+        let mut connection = self.connection.clone();
+        let answer = tokio::time::timeout(
+            self.timeout * 4,
+            pipeline.query_async::<()>(&mut connection),
+        )
+        .await;
+        matches!(answer, Ok(Ok(())))
     }
 }
 
