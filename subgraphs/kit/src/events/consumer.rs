@@ -453,9 +453,10 @@ impl<H: EventHandler> EventConsumer<H> {
 /// node's return: the likeliest reason CI's drill once saw events held
 /// back over 10 s after a plain node's return (a plain node can lead
 /// consumers). The cap is the outbox relay's
-/// (`RelaySettings::longest_backoff`).
+/// (`RelaySettings::longest_backoff`): 1 s, so a cluster whose leaders are
+/// back is tried within a second.
 const SESSION_FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const SESSION_LONGEST_BACKOFF: Duration = Duration::from_secs(2);
+const SESSION_LONGEST_BACKOFF: Duration = Duration::from_secs(1);
 
 /// How long each pull request waits on the server, and how often the
 /// server must show it is alive while one waits. A pull request lives on

@@ -79,6 +79,32 @@ impl DrillStack {
             .unwrap_or_else(|| panic!("the leader {leader} is one of the drill's members"))
     }
 
+    /// Seconds from `since` (a node's kill) until every stream and every
+    /// durable consumer of the cluster has a leader again, as the cluster
+    /// itself reports it; `None` when that takes over thirty. Each is a
+    /// raft group of its own, and NATS 2.9 lets a group's followers wait
+    /// 4–9 s (fixed in the server: `minElectionTimeout`,
+    /// `maxElectionTimeout`) without their leader before one of them
+    /// stands for election; a split vote costs another round. Until then
+    /// no client can publish to a leaderless stream or pull from a
+    /// leaderless consumer, so the drill times our clients' recovery from
+    /// this moment, not from the node's return.
+    pub async fn seconds_until_every_group_has_a_leader(&self, since: Instant) -> Option<f64> {
+        let broker = talentgraph_kit::events::Broker::connect(&self.nats.url(), "drill-leaders")
+            .await
+            .expect("connects to NATS");
+        let mut jetstream = async_nats::jetstream::new(broker.client().clone());
+        // A leaderless group leaves a request unanswered: ask again soon.
+        jetstream.set_timeout(Duration::from_millis(500));
+        while since.elapsed() < Duration::from_secs(30) {
+            if every_group_has_a_leader(&jetstream).await {
+                return Some(since.elapsed().as_secs_f64());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
+    }
+
     /// A registered page that reads the databases and needs no sign-in
     /// (InternshipBrowsePage), to see whether the stack serves.
     pub(super) fn probe_page(&self) -> serde_json::Value {
@@ -111,9 +137,10 @@ impl DrillStack {
         None
     }
 
-    /// After a NATS node's return: seconds until a new sign-up's
-    /// `account.created` is applied by core within one second again, the
-    /// consumers' lag back to normal; `None` when that takes over ten.
+    /// Once the NATS cluster has its leaders again: seconds until a new
+    /// sign-up's `account.created` is applied by core within one second
+    /// again, the relay's and the consumers' lag back to normal; `None`
+    /// when that takes over ten.
     pub async fn seconds_until_events_are_prompt(&self) -> Option<f64> {
         let started = Instant::now();
         let client = reqwest::Client::new();
@@ -169,4 +196,35 @@ impl DrillStack {
         }
         None
     }
+}
+
+/// Whether the cluster names a leader for each stream and each of its
+/// consumers; false on any request that goes unanswered (the metadata
+/// group, which lists them, can be leaderless too).
+async fn every_group_has_a_leader(jetstream: &async_nats::jetstream::Context) -> bool {
+    use futures::TryStreamExt;
+    let led = |cluster: Option<&async_nats::jetstream::stream::ClusterInfo>| {
+        cluster.is_some_and(|cluster| cluster.leader.is_some())
+    };
+    let Ok(streams) = jetstream.stream_names().try_collect::<Vec<String>>().await else {
+        return false;
+    };
+    for name in streams {
+        let Ok(stream) = jetstream.get_stream(&name).await else {
+            return false;
+        };
+        if !led(stream.cached_info().cluster.as_ref()) {
+            return false;
+        }
+        let Ok(consumers) = stream.consumer_names().try_collect::<Vec<String>>().await else {
+            return false;
+        };
+        for consumer in consumers {
+            match stream.consumer_info(&consumer).await {
+                Ok(info) if led(info.cluster.as_ref()) => {}
+                _ => return false,
+            }
+        }
+    }
+    true
 }
