@@ -189,6 +189,50 @@ struct PaymentIntentPage {
 }
 
 impl ProviderClient {
+    /// One PaymentIntent as the provider holds it; `Ok(None)` when the
+    /// provider has none by that id. The id goes into the URL's path, so
+    /// anything but a plain `pi_…` id is answered `None` without a request.
+    pub async fn payment_intent(
+        &self,
+        id: &str,
+    ) -> Result<Option<PaymentIntentSummary>, ProviderError> {
+        let plain_id = id.starts_with("pi_")
+            && id.len() <= 255
+            && id
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_');
+        if !plain_id {
+            return Ok(None);
+        }
+        let response = self
+            .http
+            .get(format!(
+                "{}/v1/payment_intents/{id}",
+                self.settings.base_url.trim_end_matches('/')
+            ))
+            .basic_auth(&self.settings.secret_key, Some(""))
+            .send()
+            .await
+            .map_err(|error| ProviderError::Unavailable(describe_transport_error(&error)))?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| ProviderError::Unavailable(describe_transport_error(&error)))?;
+        match status {
+            200 => serde_json::from_slice(&body).map(Some).map_err(|error| {
+                ProviderError::Unavailable(format!("unreadable PaymentIntent: {error}"))
+            }),
+            404 => Ok(None),
+            429 | 409 => Err(ProviderError::Unavailable(format!("HTTP {status}"))),
+            status if status >= 500 => Err(ProviderError::Unavailable(format!("HTTP {status}"))),
+            status => Err(ProviderError::Refused {
+                status,
+                message: error_message(&body),
+            }),
+        }
+    }
+
     /// Every PaymentIntent of the account, a hundred per request.
     pub async fn payment_intents(&self) -> Result<Vec<PaymentIntentSummary>, ProviderError> {
         let mut intents = Vec::new();

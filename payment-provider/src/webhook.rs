@@ -12,10 +12,26 @@ use sha2::Sha256;
 /// minutes.
 pub const DEFAULT_TOLERANCE_SECONDS: i64 = 300;
 
+/// The most `v1` signatures one header may carry. A provider sends one
+/// per active secret (two while a secret is rolled); more is an attacker
+/// asking for work.
+pub const MAX_SIGNATURES: usize = 8;
+
+/// An HMAC-SHA256 signature's length.
+const SIGNATURE_BYTES: usize = 32;
+
+/// The longest `Stripe-Signature` header read: a timestamp and
+/// [`MAX_SIGNATURES`] signatures of 64 hex digits fit with room to spare.
+pub const MAX_HEADER_BYTES: usize = 1024;
+
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
     #[error("the Stripe-Signature header is missing or malformed")]
     Malformed,
+    #[error(
+        "the Stripe-Signature header carries more than {MAX_SIGNATURES} signatures or {MAX_HEADER_BYTES} bytes"
+    )]
+    TooLarge,
     #[error("no signature matches")]
     Mismatch,
     #[error("the signature's timestamp is outside the tolerance")]
@@ -23,6 +39,12 @@ pub enum SignatureError {
 }
 
 /// Checks `header` against `body` at time `now` (unix seconds).
+///
+/// The cheap refusals come first — an oversized header, too many
+/// signatures, a timestamp outside the tolerance — so a request that fails
+/// them costs no hashing; then the body is hashed once, whatever the
+/// number of signatures, and each signature compared with it in constant
+/// time.
 pub fn verify_signature(
     secret: &str,
     header: &str,
@@ -30,12 +52,20 @@ pub fn verify_signature(
     now: i64,
     tolerance_seconds: i64,
 ) -> Result<(), SignatureError> {
+    if header.len() > MAX_HEADER_BYTES {
+        return Err(SignatureError::TooLarge);
+    }
     let mut timestamp: Option<&str> = None;
     let mut signatures = Vec::new();
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", value)) => timestamp = Some(value),
-            Some(("v1", value)) => signatures.push(value),
+            Some(("v1", value)) => {
+                if signatures.len() == MAX_SIGNATURES {
+                    return Err(SignatureError::TooLarge);
+                }
+                signatures.push(value);
+            }
             _ => {}
         }
     }
@@ -46,24 +76,29 @@ pub fn verify_signature(
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    let matched = signatures.iter().any(|signature| {
-        let Ok(expected) = hex::decode(signature) else {
-            return false;
-        };
-        let mut mac = signer(secret);
-        mac.update(timestamp_text.as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        // Constant-time comparison.
-        mac.verify_slice(&expected).is_ok()
-    });
-    if !matched {
-        return Err(SignatureError::Mismatch);
-    }
-    if (now - timestamp).abs() > tolerance_seconds {
+    if now.abs_diff(timestamp) > tolerance_seconds.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
-    Ok(())
+    let mut mac = signer(secret);
+    mac.update(timestamp_text.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let expected = mac.finalize();
+    let matched = signatures.iter().any(|signature| {
+        hex::decode(signature).is_ok_and(|candidate| {
+            candidate.len() == SIGNATURE_BYTES
+                // `CtOutput`'s equality is constant-time.
+                && expected
+                    == hmac::digest::CtOutput::new(
+                        hmac::digest::generic_array::GenericArray::clone_from_slice(&candidate),
+                    )
+        })
+    });
+    if matched {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
 }
 
 /// The header a provider would send for `body` at `timestamp`; for tests
@@ -116,6 +151,36 @@ mod tests {
         let rolled = format!("{header},v1=00ff");
         assert_eq!(
             verify_signature("whsec_test", &rolled, body, 1_000, 300),
+            Ok(())
+        );
+    }
+
+    /// A header that asks for a lot of work is refused before any: more
+    /// signatures than a secret roll needs, or more bytes; and a stale
+    /// timestamp is refused whatever the signatures say, so an old
+    /// capture costs no hashing either.
+    #[test]
+    fn refuses_before_hashing_what_no_provider_sends() {
+        let body = br#"{"id":"evt_1"}"#;
+        let header = sign("whsec_test", body, 1_000);
+        let padded = format!("{header}{}", ",v1=00ff".repeat(MAX_SIGNATURES));
+        assert_eq!(
+            verify_signature("whsec_test", &padded, body, 1_000, 300),
+            Err(SignatureError::TooLarge)
+        );
+        let many = format!("t=1000{}", ",v1=0".repeat(60_000));
+        assert_eq!(
+            verify_signature("whsec_test", &many, body, 1_000, 300),
+            Err(SignatureError::TooLarge)
+        );
+        assert_eq!(
+            verify_signature("whsec_other", &header, body, 5_000, 300),
+            Err(SignatureError::Stale),
+            "the timestamp is checked before the signatures"
+        );
+        let with_rolled_secret = format!("{header},v1={}", "ab".repeat(32));
+        assert_eq!(
+            verify_signature("whsec_test", &with_rolled_secret, body, 1_000, 300),
             Ok(())
         );
     }

@@ -539,12 +539,79 @@ async fn an_unreachable_provider_dead_letters_and_a_replay_pays() {
     assert_ledger_invariants(&stack).await;
 }
 
-/// The webhook: a forged signature is refused; a signed
-/// `payment_intent.succeeded` for a pending invoice pays it (the worker
-/// could not: the provider is failing every call), and the same event
-/// delivered again changes nothing.
+/// A PaymentIntent made at localstripe itself, past the proxy and the
+/// charge worker: a charge the worker never learned of. Its id.
+async fn payment_made_at_the_provider(
+    stack: &Stack,
+    invoice_id: &str,
+    amount_cents: i64,
+    currency: &str,
+) -> String {
+    let amount = amount_cents.to_string();
+    let intent: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/payment_intents",
+            stack.provider().localstripe_url()
+        ))
+        .basic_auth(
+            talentgraph_payment_provider::local::LOCAL_SECRET_KEY,
+            Some(""),
+        )
+        .form(&[
+            ("amount", amount.as_str()),
+            ("currency", currency),
+            ("payment_method", "pm_card_visa"),
+            ("confirm", "true"),
+            ("metadata[invoice_id]", invoice_id),
+        ])
+        .send()
+        .await
+        .expect("localstripe answers")
+        .json()
+        .await
+        .expect("a PaymentIntent");
+    assert_eq!(intent["status"], "succeeded", "{intent:#}");
+    intent["id"].as_str().expect("an id").to_owned()
+}
+
+/// Delivers a `payment_intent.succeeded` for `payment_id` naming
+/// `invoice_id`, signed with `secret`; the answer's status.
+async fn deliver_succeeded(
+    stack: &Stack,
+    secret: &str,
+    event_id: &str,
+    payment_id: &str,
+    invoice_id: &str,
+) -> u16 {
+    let event = json!({
+        "id": event_id,
+        "type": "payment_intent.succeeded",
+        "data": { "object": { "id": payment_id, "status": "succeeded", "metadata": { "invoice_id": invoice_id } } },
+    })
+    .to_string();
+    reqwest::Client::new()
+        .post(stack.subgraph("payment").url("/webhooks/provider"))
+        .header(
+            "stripe-signature",
+            talentgraph_payment_provider::webhook::sign(secret, event.as_bytes(), unix_now()),
+        )
+        .body(event)
+        .send()
+        .await
+        .expect("answers")
+        .status()
+        .as_u16()
+}
+
+/// The webhook settles only what the provider confirms. The worker gave
+/// up on an invoice (the provider was down; `PAYMENT_ERROR`); then a
+/// forged signature is refused, and signed events that name a payment the
+/// provider does not have, or a real payment of another amount, settle
+/// nothing. A real payment of the invoice's amount, made past the worker
+/// (as when the worker died after the charge), pays it, once, however
+/// often the event comes.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_signed_webhook_settles_an_invoice_once() {
+async fn a_signed_webhook_settles_only_a_payment_the_provider_confirms() {
     let stack = Stack::start(StackOptions::default()).await;
     let recruiter = stack.token(DemoAccount::Recruiter).to_owned();
     let organization = recruiter_organization();
@@ -558,65 +625,103 @@ async fn a_signed_webhook_settles_an_invoice_once() {
         "webhook-0001",
     )
     .await;
-    let event = json!({
-        "id": "evt_test_webhook_1",
-        "type": "payment_intent.succeeded",
-        "data": { "object": { "id": "pi_test_webhook_1", "status": "succeeded", "metadata": { "invoice_id": invoice_id } } },
-    })
-    .to_string();
-    let url = stack.subgraph("payment").url("/webhooks/provider");
-    let client = reqwest::Client::new();
-    let forged = client
-        .post(&url)
-        .header(
-            "stripe-signature",
-            talentgraph_payment_provider::webhook::sign(
-                "whsec_wrong",
-                event.as_bytes(),
-                unix_now(),
-            ),
-        )
-        .body(event.clone())
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(forged.status(), 400);
-    for _ in 0..2 {
-        let signed = client
-            .post(&url)
-            .header(
-                "stripe-signature",
-                talentgraph_payment_provider::webhook::sign(
-                    talentgraph_e2e::PROVIDER_WEBHOOK_SECRET,
-                    event.as_bytes(),
-                    unix_now(),
-                ),
-            )
-            .body(event.clone())
-            .send()
-            .await
-            .expect("answers");
-        assert_eq!(signed.status(), 200);
-    }
-    let invoice = settled_invoice(&stack, &recruiter, &invoice_id, Duration::from_secs(5)).await;
-    assert_eq!(invoice["status"], "PAID");
-    assert_eq!(
-        balance(&stack, organization).await,
-        5 + 2,
-        "credits granted once"
-    );
-    // The event was signed with the right secret but names a payment the
-    // provider never made: reconciliation finds exactly that.
+    let invoice = settled_invoice(&stack, &recruiter, &invoice_id, Duration::from_secs(30)).await;
+    assert_eq!(invoice["status"], "PAYMENT_ERROR", "{invoice:#}");
     stack
         .provider()
         .inject(Faults::default())
         .await
         .expect("clears the faults");
-    let differences = reconcile(&stack).await;
-    assert_eq!(differences.len(), 1, "{differences:#?}");
-    assert!(
-        differences[0].contains("pi_test_webhook_1") && differences[0].contains("does not have"),
-        "{differences:#?}"
+    let invoice_uuid = Uuid::parse_str(&invoice_id).expect("a uuid");
+    let total = scalar_i64(
+        &stack,
+        "SELECT total_cents::bigint FROM invoices WHERE id = $1",
+        invoice_uuid,
+    )
+    .await;
+    let status = || async {
+        stack
+            .subgraph("payment")
+            .database
+            .fetch_scalar::<String>(
+                sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1").bind(invoice_uuid),
+            )
+            .await
+            .expect("reads the invoice")
+    };
+    let secret = talentgraph_e2e::PROVIDER_WEBHOOK_SECRET;
+
+    assert_eq!(
+        deliver_succeeded(
+            &stack,
+            "whsec_wrong",
+            "evt_forged_1",
+            "pi_forged",
+            &invoice_id
+        )
+        .await,
+        400
+    );
+    assert_eq!(
+        deliver_succeeded(
+            &stack,
+            secret,
+            "evt_unknown_1",
+            "pi_never_made",
+            &invoice_id
+        )
+        .await,
+        200,
+        "nothing to retry"
+    );
+    assert_eq!(
+        status().await,
+        "PAYMENT_ERROR",
+        "a payment the provider never made"
+    );
+    let half = payment_made_at_the_provider(&stack, &invoice_id, total / 2, "eur").await;
+    assert_eq!(
+        deliver_succeeded(&stack, secret, "evt_half_1", &half, &invoice_id).await,
+        200
+    );
+    assert_eq!(
+        status().await,
+        "PAYMENT_ERROR",
+        "a payment of another amount"
+    );
+    let other_currency = payment_made_at_the_provider(&stack, &invoice_id, total, "usd").await;
+    assert_eq!(
+        deliver_succeeded(&stack, secret, "evt_usd_1", &other_currency, &invoice_id).await,
+        200
+    );
+    assert_eq!(
+        status().await,
+        "PAYMENT_ERROR",
+        "a payment in another currency"
+    );
+
+    let paid = payment_made_at_the_provider(&stack, &invoice_id, total, "eur").await;
+    for _ in 0..2 {
+        assert_eq!(
+            deliver_succeeded(&stack, secret, "evt_paid_1", &paid, &invoice_id).await,
+            200
+        );
+    }
+    assert_eq!(status().await, "PAID");
+    let settled_by: String = stack
+        .subgraph("payment")
+        .database
+        .fetch_scalar(
+            sqlx::query_scalar("SELECT provider_payment_id FROM invoices WHERE id = $1")
+                .bind(invoice_uuid),
+        )
+        .await
+        .expect("reads the invoice");
+    assert_eq!(settled_by, paid, "settled by the payment of its amount");
+    assert_eq!(
+        balance(&stack, organization).await,
+        5 + 2,
+        "credits granted once"
     );
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use talentgraph_kit::SubgraphConfig;
 use talentgraph_kit::config::{
-    ConfigError, DomainSettings, DomainSettingsSpec, VariableDoc, VariableReader,
+    ConfigError, DomainSettings, DomainSettingsSpec, Environment, VariableDoc, VariableReader,
 };
 
 pub const PROVIDER_URL: VariableDoc = VariableDoc {
@@ -29,7 +29,7 @@ pub const PROVIDER_TIMEOUT_SECONDS: VariableDoc = VariableDoc {
 pub const WEBHOOK_SECRET: VariableDoc = VariableDoc {
     name: "PAYMENT_WEBHOOK_SECRET",
     default: "(unset: webhooks answered 503)",
-    meaning: "the secret the provider signs webhooks with, `whsec_…` (payment only)",
+    meaning: "the secret the provider signs webhooks with, `whsec_…`; in production at least 24 characters and none written in this repository (payment only)",
 };
 
 /// How payment's settings are read, for its descriptor.
@@ -40,8 +40,54 @@ pub const PAYMENT_SETTINGS: DomainSettingsSpec = DomainSettingsSpec {
         PROVIDER_TIMEOUT_SECONDS,
         WEBHOOK_SECRET,
     ],
-    read: |reader, _| Ok(DomainSettings::of(PaymentSettings::read(reader)?)),
+    read: |reader, environment| {
+        Ok(DomainSettings::of(PaymentSettings::read(
+            reader,
+            environment,
+        )?))
+    },
 };
+
+/// Webhook secrets written in this repository (the dev stack's, the
+/// tests', the drill's, the example Secret's placeholder; the compose
+/// smoke makes a random one). Anyone can read them, and with one anyone can sign an
+/// event, so production refuses them as it refuses the published router
+/// secrets; a test keeps this list in step with the files.
+pub const PUBLISHED_WEBHOOK_SECRETS: &[&str] = &[
+    "whsec_talentgraph_devstack",
+    "whsec_talentgraph_tests",
+    "whsec_talentgraph_drill",
+    "whsec_operator",
+    "whsec_test",
+    "whsec_other",
+    "whsec_wrong",
+    "replace-with-the-stripe-webhook-signing-secret",
+];
+
+/// Production wants a webhook secret nobody else knows: none written in
+/// this repository, and at least 24 characters (Stripe's are `whsec_`
+/// and 32 more). Development takes any.
+fn check_webhook_secret(secret: &str, environment: Environment) -> Result<(), ConfigError> {
+    if environment != Environment::Production {
+        return Ok(());
+    }
+    let invalid = |expected: &str| ConfigError::Invalid {
+        variable: WEBHOOK_SECRET.name,
+        value: "(hidden)".to_owned(),
+        expected: expected.to_owned(),
+    };
+    if PUBLISHED_WEBHOOK_SECRETS.contains(&secret) {
+        return Err(invalid(
+            "the provider's signing secret for this endpoint: this one is written in the repository",
+        ));
+    }
+    if secret.chars().count() < 24 {
+        return Err(invalid(
+            "the provider's signing secret for this endpoint (at least 24 characters in production)",
+        ));
+    }
+    Ok(())
+}
 
 /// Where the payment subgraph charges and how it checks webhooks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +145,7 @@ impl std::fmt::Debug for ProviderAccount {
 }
 
 impl PaymentSettings {
-    fn read(reader: &VariableReader<'_>) -> Result<Self, ConfigError> {
+    fn read(reader: &VariableReader<'_>, environment: Environment) -> Result<Self, ConfigError> {
         let provider = match (reader.raw(&PROVIDER_URL), reader.raw(&PROVIDER_SECRET_KEY)) {
             (None, None) => None,
             (Some(url), Some(secret_key)) => {
@@ -134,7 +180,13 @@ impl PaymentSettings {
                 1,
                 60,
             )?,
-            webhook_secret: reader.raw(&WEBHOOK_SECRET),
+            webhook_secret: match reader.raw(&WEBHOOK_SECRET) {
+                Some(secret) => {
+                    check_webhook_secret(&secret, environment)?;
+                    Some(secret)
+                }
+                None => None,
+            },
             charge_retries: ChargeRetries::default(),
         })
     }
@@ -144,7 +196,7 @@ impl PaymentSettings {
     /// configuration).
     pub fn of(config: &SubgraphConfig) -> Self {
         config.domain.get::<Self>().cloned().unwrap_or_else(|| {
-            Self::read(&VariableReader::new(&|_| None))
+            Self::read(&VariableReader::new(&|_| None), Environment::Development)
                 .expect("the defaults are within their ranges")
         })
     }
@@ -155,13 +207,91 @@ mod tests {
     use super::*;
 
     fn read(pairs: &[(&str, &str)]) -> Result<PaymentSettings, ConfigError> {
+        read_in(pairs, Environment::Development)
+    }
+
+    fn read_in(
+        pairs: &[(&str, &str)],
+        environment: Environment,
+    ) -> Result<PaymentSettings, ConfigError> {
         let lookup = |name: &str| {
             pairs
                 .iter()
                 .find(|(variable, _)| *variable == name)
                 .map(|(_, value)| (*value).to_owned())
         };
-        PaymentSettings::read(&VariableReader::new(&lookup))
+        PaymentSettings::read(&VariableReader::new(&lookup), environment)
+    }
+
+    /// Production refuses a webhook secret written in the repository, or
+    /// a short one, without echoing it; development takes any.
+    #[test]
+    fn production_refuses_published_and_short_webhook_secrets() {
+        let production = |secret: &str| {
+            read_in(
+                &[("PAYMENT_WEBHOOK_SECRET", secret)],
+                Environment::Production,
+            )
+        };
+        for published in PUBLISHED_WEBHOOK_SECRETS {
+            let error = production(published).expect_err("a published secret");
+            assert!(
+                error.to_string().contains("PAYMENT_WEBHOOK_SECRET")
+                    && !error.to_string().contains(published),
+                "{error}"
+            );
+        }
+        assert!(production("whsec_short").is_err());
+        assert!(production("whsec_5Xk2qV9mT4rW8yB1nC6dF3hJ7pL0sA").is_ok());
+        assert!(read(&[("PAYMENT_WEBHOOK_SECRET", "whsec_talentgraph_devstack")]).is_ok());
+    }
+
+    /// Every webhook secret written in the repository's Rust, compose and
+    /// Kubernetes files is in PUBLISHED_WEBHOOK_SECRETS: any `whsec_…`
+    /// literal, and any value given to `PAYMENT_WEBHOOK_SECRET`.
+    #[test]
+    fn published_webhook_secrets_cover_the_repository_files() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let listed = std::process::Command::new("git")
+            .args(["ls-files", "*.rs", "*.yml", "*.yaml", "*.sh", "*.env*"])
+            .current_dir(&root)
+            .output()
+            .expect("git lists the repository's files");
+        let mut found = std::collections::BTreeSet::new();
+        for file in String::from_utf8_lossy(&listed.stdout).lines() {
+            // This file: the list itself and its tests' examples.
+            if file.ends_with("payment/src/settings.rs") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(root.join(file)) else {
+                continue;
+            };
+            for (index, _) in text.match_indices("whsec_") {
+                let literal: String = text[index..]
+                    .chars()
+                    .take_while(|character| character.is_ascii_alphanumeric() || *character == '_')
+                    .collect();
+                // The variable's own documentation (`whsec_…`).
+                if literal.len() > "whsec_".len() {
+                    found.insert(literal);
+                }
+            }
+            for line in text.lines() {
+                if let Some((_, value)) = line.split_once("PAYMENT_WEBHOOK_SECRET: ") {
+                    let value = value.trim().trim_matches('"');
+                    if !value.starts_with("${") && !value.is_empty() {
+                        found.insert(value.to_owned());
+                    }
+                }
+            }
+        }
+        assert!(found.len() >= 5, "the scan finds the secrets: {found:?}");
+        for secret in &found {
+            assert!(
+                PUBLISHED_WEBHOOK_SECRETS.contains(&secret.as_str()),
+                "{secret:?} is written in the repository but production would accept it"
+            );
+        }
     }
 
     /// The provider's URL and key come together or not at all, and the

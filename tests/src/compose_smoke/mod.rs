@@ -224,7 +224,10 @@ impl ComposeProject {
                 "PAYMENT_PROVIDER_SECRET_KEY",
                 "sk_test_compose_smoke".to_owned(),
             ),
-            ("PAYMENT_WEBHOOK_SECRET", "whsec_compose_smoke".to_owned()),
+            (
+                "PAYMENT_WEBHOOK_SECRET",
+                format!("whsec_{}", random_hex(16)),
+            ),
             ("ROUTER_PORT", router_port.to_string()),
             ("POSTGRES_PORT", postgres_port.to_string()),
             ("REGISTRY_PORT", free().to_string()),

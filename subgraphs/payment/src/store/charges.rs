@@ -150,6 +150,9 @@ pub(super) async fn replayed_invoice(
 #[derive(Debug, sqlx::FromRow)]
 pub struct ChargeState {
     pub status: String,
+    /// What the invoice asks for, which a payment must match to settle it.
+    pub total_cents: i32,
+    pub currency: String,
 }
 
 pub async fn lock_invoice_for_charge(
@@ -159,7 +162,7 @@ pub async fn lock_invoice_for_charge(
     transaction
         .fetch_optional(
             sqlx::query_as::<_, ChargeState>(
-                "SELECT status FROM invoices WHERE id = $1 FOR UPDATE",
+                "SELECT status, total_cents, currency FROM invoices WHERE id = $1 FOR UPDATE",
             )
             .bind(invoice_id),
         )
