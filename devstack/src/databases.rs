@@ -68,6 +68,7 @@ pub async fn prepare_registry_database(database: &Database) -> Result<String, De
         &[
             schema_registry::server::Scope::Write,
             schema_registry::server::Scope::Approve,
+            schema_registry::server::Scope::Register,
         ],
     )
     .await

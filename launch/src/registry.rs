@@ -17,8 +17,10 @@ use crate::LaunchError;
 /// client's documents).
 pub const REGISTRY_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
-/// A new token named `name` that may publish and approve (the scopes a
-/// stack's own publisher needs), stored in the registry's `database`.
+/// A new token named `name` that may publish, approve and register
+/// operations (the scopes a stack's own publisher needs: it publishes the
+/// subgraphs and registers the pages), stored in the registry's
+/// `database`.
 pub async fn create_publisher_token(
     database: &Database,
     name: &str,
@@ -29,6 +31,7 @@ pub async fn create_publisher_token(
         &[
             schema_registry::server::Scope::Write,
             schema_registry::server::Scope::Approve,
+            schema_registry::server::Scope::Register,
         ],
     )
     .await

@@ -20,6 +20,7 @@ pub mod plan;
 pub mod remote;
 pub mod report;
 pub mod server;
+pub mod trust;
 pub mod trusted_documents;
 
 pub use compose::{

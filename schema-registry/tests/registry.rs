@@ -35,6 +35,8 @@ struct Registry {
     /// A lead's token: write and approve.
     approve_token: String,
     read_token: String,
+    /// A client release pipeline's: registers operations only.
+    register_token: String,
     database_url: String,
     supergraph_file: PathBuf,
     process: tokio::process::Child,
@@ -97,6 +99,8 @@ impl Registry {
         let approve_token =
             create_token(&database_url, &supergraph_file, "lead", "write,approve").await;
         let read_token = create_token(&database_url, &supergraph_file, "dashboard", "read").await;
+        let register_token =
+            create_token(&database_url, &supergraph_file, "web-release", "register").await;
         let port = free_port();
         let process = server_command(&database_url, port, &supergraph_file)
             .stdout(Stdio::null())
@@ -107,6 +111,7 @@ impl Registry {
             write_token,
             approve_token,
             read_token,
+            register_token,
             database_url,
             supergraph_file,
             process,
@@ -345,19 +350,25 @@ async fn breaking_changes_need_an_approval_that_is_recorded() {
     let registry = Registry::start().await;
     registry.publish_all().await;
 
+    let register = [
+        "register-operations",
+        "--client",
+        "web",
+        "--client-version",
+        "1.0.0",
+        "--operations",
+        "pages",
+    ];
+    // Registering rewrites what production executes: a publishing token
+    // may not; the client's release token may.
+    let (code, stdout, stderr) = registry.cli(Some(&registry.write_token), &register).await;
+    assert_ne!(code, 0, "{stdout}{stderr}");
+    assert!(
+        format!("{stdout}{stderr}").contains("INSUFFICIENT_SCOPE"),
+        "{stdout}{stderr}"
+    );
     let (code, stdout, stderr) = registry
-        .cli(
-            Some(&registry.write_token),
-            &[
-                "register-operations",
-                "--client",
-                "web",
-                "--client-version",
-                "1.0.0",
-                "--operations",
-                "pages",
-            ],
-        )
+        .cli(Some(&registry.register_token), &register)
         .await;
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("7 operation(s) registered"), "{stdout}");
@@ -396,7 +407,7 @@ async fn breaking_changes_need_an_approval_that_is_recorded() {
     );
     let (code, _, stderr) = registry
         .cli(
-            Some(&registry.write_token),
+            Some(&registry.register_token),
             &[
                 "register-operations",
                 "--client",
@@ -861,6 +872,47 @@ async fn changes_of_trust_need_an_approver() {
     assert_eq!(status, 409, "{body}");
     let trust = body["report"]["trust_changes"].to_string();
     assert!(trust.contains("takes a field over"), "{trust}");
+
+    // However `@override` is spelled, and a second resolver of a field
+    // another subgraph resolves, each need an approver too.
+    let spelled_apart = employer.replacen(
+        "type Organization @key(fields: \"id\") {",
+        "type Organization @key(fields: \"id\") {\n\tindustry: String! @override\n\t\t(from: \"core\")",
+        1,
+    );
+    // Core adds a field any subgraph may also resolve: a plain addition.
+    let core_with_tagline = core.replacen(
+        "type Organization @key(fields: \"id\") {",
+        "type Organization @key(fields: \"id\") {\n\ttagline: String @shareable",
+        1,
+    );
+    let (status, body) = registry
+        .publish_raw(
+            "core",
+            json!({ "sdl": core_with_tagline }),
+            &registry.write_token,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let second_resolver = employer.replacen(
+        "type Organization @key(fields: \"id\") {",
+        "type Organization @key(fields: \"id\") {\n\ttagline: String @shareable",
+        1,
+    );
+    for (sdl, expected) in [
+        (spelled_apart, "takes a field over"),
+        (
+            second_resolver,
+            "would also resolve Organization.tagline, which core resolves",
+        ),
+    ] {
+        let (status, body) = registry
+            .publish_raw("employer", json!({ "sdl": sdl }), &registry.write_token)
+            .await;
+        assert_eq!(status, 409, "{body}");
+        let trust = body["report"]["trust_changes"].to_string();
+        assert!(trust.contains(expected), "{trust}");
+    }
 
     let newcomer = json!({
         "sdl": "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.3\", import: [\"@key\"])\ntype Query { newcomerPing: Int }",

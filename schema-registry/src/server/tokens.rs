@@ -1,4 +1,4 @@
-//! Bearer tokens with read and write scopes.
+//! Bearer tokens with scopes: read, write, approve, register.
 //!
 //! A token is `tgr_` and 32 random bytes in unpadded base64url. Only its
 //! SHA-256 digest is stored, so a copy of the database grants nothing;
@@ -18,13 +18,18 @@ const TOKEN_PREFIX: &str = "tgr_";
 pub enum Scope {
     /// Fetch schemas and supergraphs, history, diffs, operations; run checks.
     Read,
-    /// Publish subgraph schemas and register client operations.
+    /// Publish subgraph schemas.
     Write,
     /// Accept what a check refused or what changes the graph's trust (a new
     /// subgraph, a new routing URL, a field taken over with `@override`).
     /// Kept apart from `write` so that a publisher cannot approve their own
     /// change: the approval is someone else's token.
     Approve,
+    /// Register a client release's operations. The production routers run
+    /// only registered documents, so registering rewrites what production
+    /// executes: a client's release pipeline holds this scope, a subgraph
+    /// team's publishing token does not.
+    Register,
 }
 
 impl Scope {
@@ -33,6 +38,7 @@ impl Scope {
             Self::Read => "read",
             Self::Write => "write",
             Self::Approve => "approve",
+            Self::Register => "register",
         }
     }
 
@@ -44,9 +50,10 @@ impl Scope {
                 "read" => Self::Read,
                 "write" => Self::Write,
                 "approve" => Self::Approve,
+                "register" => Self::Register,
                 other => {
                     return Err(format!(
-                        "unknown scope {other:?}: scopes are `read`, `write` and `approve`"
+                        "unknown scope {other:?}: scopes are `read`, `write`, `approve` and `register`"
                     ));
                 }
             };
@@ -67,12 +74,12 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Whether the token allows `needed`: any token reads; writing and
-    /// approving each need their own scope.
+    /// Whether the token allows `needed`: any token reads; writing,
+    /// approving and registering operations each need their own scope.
     pub fn allows(&self, needed: Scope) -> bool {
         match needed {
             Scope::Read => !self.scopes.is_empty(),
-            Scope::Write | Scope::Approve => self.scopes.contains(&needed),
+            Scope::Write | Scope::Approve | Scope::Register => self.scopes.contains(&needed),
         }
     }
 }
@@ -217,6 +224,15 @@ mod tests {
         };
         assert!(approver.allows(Scope::Read) && approver.allows(Scope::Approve));
         assert!(!approver.allows(Scope::Write));
+        assert!(
+            !writer.allows(Scope::Register),
+            "a publisher does not rewrite production's trusted documents"
+        );
+        let release = Caller {
+            token_name: "web-release".to_owned(),
+            scopes: Scope::parse_list("register").expect("a scope"),
+        };
+        assert!(release.allows(Scope::Register) && !release.allows(Scope::Write));
         let (first, second) = (new_token(), new_token());
         assert_ne!(first, second);
         assert!(first.starts_with(TOKEN_PREFIX) && first.len() == TOKEN_PREFIX.len() + 43);

@@ -163,8 +163,12 @@ pub trait RequiredScope: Send + Sync + 'static {
 /// Reading the registry: supergraph, versions, checks, operations.
 pub enum Read {}
 
-/// Changing the registry: publishing, registering operations.
+/// Publishing subgraph schemas.
 pub enum Write {}
+
+/// Registering a client release's operations, which production's
+/// trusted-document list is made from.
+pub enum Register {}
 
 impl RequiredScope for Read {
     const SCOPE: Scope = Scope::Read;
@@ -172,6 +176,10 @@ impl RequiredScope for Read {
 
 impl RequiredScope for Write {
     const SCOPE: Scope = Scope::Write;
+}
+
+impl RequiredScope for Register {
+    const SCOPE: Scope = Scope::Register;
 }
 
 /// A caller whose token allows the scope `S`. As an extractor it runs

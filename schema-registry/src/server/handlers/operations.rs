@@ -17,7 +17,7 @@ fn operation_type_name(operation_type: OperationType) -> &'static str {
 #[tracing::instrument(skip(state, headers, body))]
 pub async fn register_operations(
     State(state): State<RegistryState>,
-    Authorized { caller, .. }: Authorized<Write>,
+    Authorized { caller, .. }: Authorized<Register>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {

@@ -89,18 +89,21 @@ async fn run_check(
 
 /// What a publication changes about whom the router trusts, apart from the
 /// schema check: each needs an approval like a breaking change, because a
-/// write token alone must not be able to point the router somewhere new or
-/// take fields over from another team's subgraph.
+/// write token alone must not be able to point the router somewhere new,
+/// take fields over from another team's subgraph, or become a second
+/// resolver of a field another subgraph resolves (a `@shareable` field:
+/// the router may then send that field's requests to it). Read from the
+/// parsed schemas (`crate::trust`), so no spelling of a directive slips by.
 fn trust_changes(
     name: &str,
     request: &PublishRequest,
     routing_url: &str,
     current: Option<&store::SubgraphVersionRow>,
-    other_subgraphs: usize,
+    others: &[SubgraphInput],
 ) -> Vec<String> {
     let mut changes = Vec::new();
     match current {
-        None if other_subgraphs > 0 => changes.push(format!(
+        None if !others.is_empty() => changes.push(format!(
             "{name} is a new subgraph: the router would send it requests (with users' tokens) at {routing_url}"
         )),
         Some(current) if current.routing_url != routing_url => changes.push(format!(
@@ -109,26 +112,45 @@ fn trust_changes(
         )),
         None | Some(_) => {}
     }
-    let previous_overrides: std::collections::BTreeSet<String> = current
-        .map(|current| override_declarations(&current.sdl))
+    let previous_overrides = current
+        .map(|current| crate::trust::overridden_fields(&current.sdl))
         .unwrap_or_default();
-    for declaration in override_declarations(&request.sdl) {
-        if !previous_overrides.contains(&declaration) {
+    let overrides = crate::trust::overridden_fields(&request.sdl);
+    for field in &overrides {
+        if !previous_overrides.contains(field) {
             changes.push(format!(
-                "{name} takes a field over from another subgraph: {declaration}"
+                "{name} takes a field over from another subgraph: {field}"
             ));
         }
     }
+    let previously_resolved = current
+        .map(|current| crate::trust::resolved_fields(&current.sdl))
+        .unwrap_or_default();
+    // A field taken over is listed above already.
+    let newly_resolved: Vec<String> = crate::trust::resolved_fields(&request.sdl)
+        .into_iter()
+        .filter(|field| {
+            !previously_resolved.contains(field)
+                && !overrides
+                    .iter()
+                    .any(|taken| taken.starts_with(&format!("{field} ")))
+        })
+        .collect();
+    if !newly_resolved.is_empty() {
+        for other in others {
+            let theirs = crate::trust::resolved_fields(&other.sdl);
+            for field in newly_resolved
+                .iter()
+                .filter(|field| theirs.contains(*field))
+            {
+                changes.push(format!(
+                    "{name} would also resolve {field}, which {} resolves: the router may send that field's requests to {name}",
+                    other.name
+                ));
+            }
+        }
+    }
     changes
-}
-
-/// Every field declaration that carries `@override`, whitespace-normalised,
-/// so an unchanged one is recognised from one version to the next.
-fn override_declarations(sdl: &str) -> std::collections::BTreeSet<String> {
-    sdl.lines()
-        .filter(|line| line.contains("@override("))
-        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect()
 }
 
 fn summary(report: &CheckReport) -> String {
@@ -166,7 +188,6 @@ pub async fn publish(
     let mut transaction = state.database.begin().await?;
     store::lock_publications(&mut transaction).await?;
     let latest = store::latest_subgraph_versions(&mut transaction).await?;
-    let other_subgraphs = latest.iter().filter(|row| row.subgraph != name).count();
     let Proposal {
         inputs,
         routing_url,
@@ -191,6 +212,11 @@ pub async fn publish(
     let baseline = store::latest_supergraph_locked(&mut transaction).await?;
     let registered = store::all_operations_locked(&mut transaction).await?;
     let operations = operations_valid_today(&registered, baseline.as_ref());
+    let others: Vec<SubgraphInput> = inputs
+        .iter()
+        .filter(|input| input.name != name)
+        .cloned()
+        .collect();
     let (report, composed) = run_check(&name, inputs, baseline.clone(), operations).await?;
     let report_json = report_value(&report);
     if !report.composition_errors.is_empty() {
@@ -211,13 +237,7 @@ pub async fn publish(
             RegistryError::ServerConfig("composition gave no supergraph".to_owned()).into(),
         );
     };
-    let trust = trust_changes(
-        &name,
-        &request,
-        &routing_url,
-        current.as_ref(),
-        other_subgraphs,
-    );
+    let trust = trust_changes(&name, &request, &routing_url, current.as_ref(), &others);
     let passed = report.passed() && trust.is_empty();
     if !passed && approval_reason.is_none() {
         let mut report_json = report_json.clone();
