@@ -299,8 +299,10 @@ async fn perform(stack: &mut DrillStack, operation: Operation) -> Option<Instant
 /// a recovery goal: PostgreSQL's restart (a page through the router
 /// succeeds within 1 s of the server accepting connections) and a NATS
 /// node's, in two parts. The cluster's own: every stream and consumer led
-/// again within 20 s of the kill (NATS 2.9 holds an election 4–9 s after
-/// a group last heard its leader, a split vote one more round). Then our
+/// again within 20 s of the kill (measured here: 4.9–7.3 s; NATS 2.9's
+/// raft waits 4–9 s without a leader before an election, and a split vote
+/// costs another round; the goal catches a cluster that does not recover,
+/// not NATS's own pace, which no client changes). Then our
 /// clients': events applied within 1 s again within 5 s of that (the
 /// relay's and the consumers' backoff, at most 1 s each, a missed pull
 /// heartbeat, 2 s, and the probe's own sign-up). The wait is part of the
@@ -332,17 +334,21 @@ async fn measure_recovery(
         Operation::NatsNodeRestart | Operation::NatsStreamLeaderRestart => {
             let killed = fault_began.expect("a NATS restart reports its kill");
             let returned_after = killed.elapsed().as_secs_f64();
-            let Some(led_after) = stack.seconds_until_every_group_has_a_leader(killed).await else {
+            let Some((led_after, last)) =
+                stack.seconds_until_every_group_has_a_leader(killed).await
+            else {
                 return vec![Recovery {
                     description: format!(
-                        "{name}: some stream or consumer still had no leader 30 s after the kill"
+                        "{name}: some stream or consumer still had no leader 45 s after the kill"
                     ),
                     met: false,
                 }];
             };
             let elected = Recovery {
                 description: format!(
-                    "{name}: every stream and consumer led again {led_after:.1} s after the kill, the node back after {returned_after:.1} s (goal ≤ 20 s)"
+                    "{name}: every stream and consumer led again {led_after:.1} s after the kill, the node back after {returned_after:.1} s{} (goal ≤ 20 s)",
+                    last.map(|last| format!("; the last without: {last}"))
+                        .unwrap_or_default()
                 ),
                 met: led_after <= 20.0,
             };

@@ -57,11 +57,18 @@ impl BrokerError {
 
 /// How long a JetStream API request or a publish acknowledgement is
 /// awaited. On a cluster that is electing a leader (a node just died or
-/// returned) a request can go unanswered; with async-nats' 5 s, a consumer
-/// starting a session waited 5 s per request and the full drill saw events
-/// held back 10 s after a node's return. Every caller retries (the relay
-/// its round, with the message id keeping a repeated publish single; a
-/// consumer its session), so a shorter wait only means a sooner retry.
+/// returned) a request can go unanswered, and a consumer starting a
+/// session waited it out for each of its requests. Every caller retries
+/// (the relay its round, with the message id keeping a repeated publish
+/// single; a consumer its session), so a shorter wait only means a sooner
+/// retry.
+///
+/// It must be set on the client as well as on the JetStream context:
+/// async-nats' context applies its own timeout to publish acknowledgements
+/// only, and sends API requests (stream and consumer lookups) through the
+/// client, whose default is 10 s. With only the context's set, CI's drill
+/// saw events held back over 10 s after a NATS node's return, and the
+/// drill's own probe of the cluster's leaders waited exactly 10 s.
 pub const JETSTREAM_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A NATS connection with its JetStream context. Cloning shares both.
@@ -93,6 +100,7 @@ impl Broker {
             .map_err(|error| failed(error.to_string()))?;
         let client = async_nats::ConnectOptions::new()
             .name(connection_name)
+            .request_timeout(Some(JETSTREAM_REQUEST_TIMEOUT))
             .retry_on_initial_connect()
             .connect(servers)
             .await

@@ -89,16 +89,42 @@ impl DrillStack {
     /// no client can publish to a leaderless stream or pull from a
     /// leaderless consumer, so the drill times our clients' recovery from
     /// this moment, not from the node's return.
-    pub async fn seconds_until_every_group_has_a_leader(&self, since: Instant) -> Option<f64> {
-        let broker = talentgraph_kit::events::Broker::connect(&self.nats.url(), "drill-leaders")
+    ///
+    /// Each change in what is still missing a leader is printed with its
+    /// time, and the answer names the last group that was.
+    pub async fn seconds_until_every_group_has_a_leader(
+        &self,
+        since: Instant,
+    ) -> Option<(f64, Option<String>)> {
+        // A leaderless group leaves a request unanswered: ask again soon.
+        // JetStream's API requests go through the client, so the client's
+        // request timeout is the one that counts.
+        let servers: Vec<async_nats::ServerAddr> = self
+            .nats
+            .url()
+            .split(',')
+            .map(|server| server.parse().expect("a NATS address"))
+            .collect();
+        let client = async_nats::ConnectOptions::new()
+            .name("drill-leaders")
+            .request_timeout(Some(Duration::from_millis(500)))
+            .connect(servers)
             .await
             .expect("connects to NATS");
-        let mut jetstream = async_nats::jetstream::new(broker.client().clone());
-        // A leaderless group leaves a request unanswered: ask again soon.
-        jetstream.set_timeout(Duration::from_millis(500));
-        while since.elapsed() < Duration::from_secs(30) {
-            if every_group_has_a_leader(&jetstream).await {
-                return Some(since.elapsed().as_secs_f64());
+        let jetstream = async_nats::jetstream::new(client);
+        let mut last_missing: Option<String> = None;
+        while since.elapsed() < Duration::from_secs(45) {
+            match every_group_has_a_leader(&jetstream).await {
+                Ok(()) => return Some((since.elapsed().as_secs_f64(), last_missing)),
+                Err(missing) => {
+                    if last_missing.as_ref() != Some(&missing) {
+                        eprintln!(
+                            "drill: {:.1} s after the kill: {missing}",
+                            since.elapsed().as_secs_f64()
+                        );
+                        last_missing = Some(missing);
+                    }
+                }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -199,32 +225,40 @@ impl DrillStack {
 }
 
 /// Whether the cluster names a leader for each stream and each of its
-/// consumers; false on any request that goes unanswered (the metadata
-/// group, which lists them, can be leaderless too).
-async fn every_group_has_a_leader(jetstream: &async_nats::jetstream::Context) -> bool {
+/// consumers; `Err` names the first that has none or did not answer (the
+/// metadata group, which lists them, can be leaderless too).
+async fn every_group_has_a_leader(
+    jetstream: &async_nats::jetstream::Context,
+) -> Result<(), String> {
     use futures::TryStreamExt;
     let led = |cluster: Option<&async_nats::jetstream::stream::ClusterInfo>| {
         cluster.is_some_and(|cluster| cluster.leader.is_some())
     };
-    let Ok(streams) = jetstream.stream_names().try_collect::<Vec<String>>().await else {
-        return false;
-    };
+    let streams = jetstream
+        .stream_names()
+        .try_collect::<Vec<String>>()
+        .await
+        .map_err(|error| format!("the stream list: {error}"))?;
     for name in streams {
-        let Ok(stream) = jetstream.get_stream(&name).await else {
-            return false;
-        };
+        let stream = jetstream
+            .get_stream(&name)
+            .await
+            .map_err(|error| format!("stream {name}: {error}"))?;
         if !led(stream.cached_info().cluster.as_ref()) {
-            return false;
+            return Err(format!("stream {name}: no leader"));
         }
-        let Ok(consumers) = stream.consumer_names().try_collect::<Vec<String>>().await else {
-            return false;
-        };
+        let consumers = stream
+            .consumer_names()
+            .try_collect::<Vec<String>>()
+            .await
+            .map_err(|error| format!("stream {name}'s consumer list: {error}"))?;
         for consumer in consumers {
             match stream.consumer_info(&consumer).await {
                 Ok(info) if led(info.cluster.as_ref()) => {}
-                _ => return false,
+                Ok(_) => return Err(format!("consumer {name}/{consumer}: no leader")),
+                Err(error) => return Err(format!("consumer {name}/{consumer}: {error}")),
             }
         }
     }
-    true
+    Ok(())
 }
