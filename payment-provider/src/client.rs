@@ -204,21 +204,7 @@ impl ProviderClient {
         if !plain_id {
             return Ok(None);
         }
-        let response = self
-            .http
-            .get(format!(
-                "{}/v1/payment_intents/{id}",
-                self.settings.base_url.trim_end_matches('/')
-            ))
-            .basic_auth(&self.settings.secret_key, Some(""))
-            .send()
-            .await
-            .map_err(|error| ProviderError::Unavailable(describe_transport_error(&error)))?;
-        let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| ProviderError::Unavailable(describe_transport_error(&error)))?;
+        let (status, body) = self.get(&format!("/v1/payment_intents/{id}"), &[]).await?;
         match status {
             200 => serde_json::from_slice(&body).map(Some).map_err(|error| {
                 ProviderError::Unavailable(format!("unreadable PaymentIntent: {error}"))
@@ -233,6 +219,32 @@ impl ProviderClient {
         }
     }
 
+    /// A GET of the API's `path` with `query`: the status and the body,
+    /// or `Unavailable` when no answer came.
+    async fn get(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<(u16, bytes::Bytes), ProviderError> {
+        let response = self
+            .http
+            .get(format!(
+                "{}{path}",
+                self.settings.base_url.trim_end_matches('/')
+            ))
+            .basic_auth(&self.settings.secret_key, Some(""))
+            .query(query)
+            .send()
+            .await
+            .map_err(|error| ProviderError::Unavailable(describe_transport_error(&error)))?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| ProviderError::Unavailable(describe_transport_error(&error)))?;
+        Ok((status, body))
+    }
+
     /// Every PaymentIntent of the account, a hundred per request.
     pub async fn payment_intents(&self) -> Result<Vec<PaymentIntentSummary>, ProviderError> {
         let mut intents = Vec::new();
@@ -242,22 +254,7 @@ impl ProviderClient {
             if let Some(after) = &starting_after {
                 query.push(("starting_after", after.clone()));
             }
-            let response = self
-                .http
-                .get(format!(
-                    "{}/v1/payment_intents",
-                    self.settings.base_url.trim_end_matches('/')
-                ))
-                .basic_auth(&self.settings.secret_key, Some(""))
-                .query(&query)
-                .send()
-                .await
-                .map_err(|error| ProviderError::Unavailable(describe_transport_error(&error)))?;
-            let status = response.status().as_u16();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|error| ProviderError::Unavailable(describe_transport_error(&error)))?;
+            let (status, body) = self.get("/v1/payment_intents", &query).await?;
             if status != 200 {
                 return Err(ProviderError::Refused {
                     status,
