@@ -77,7 +77,12 @@ const OPERATOR_ENVIRONMENT: &[(&str, &str)] = &[
     ("ROUTER_OTLP_ENABLED", "true"),
     ("ROUTER_SHARED_SECRET", OPERATOR_ROUTER_SECRET),
     ("PAYMENT_PROVIDER_SECRET_KEY", "sk_test_operator"),
-    ("PAYMENT_WEBHOOK_SECRET", "whsec_operator"),
+    // Not a `whsec_` literal: those are all published (payment's
+    // PUBLISHED_WEBHOOK_SECRETS), and production refuses them.
+    (
+        "PAYMENT_WEBHOOK_SECRET",
+        "operator-webhook-signing-secret-5c81e07a4d2f",
+    ),
 ];
 
 /// Resolves compose's interpolation with [`OPERATOR_ENVIRONMENT`] as the

@@ -50,14 +50,14 @@ pub const PAYMENT_SETTINGS: DomainSettingsSpec = DomainSettingsSpec {
 
 /// Webhook secrets written in this repository (the dev stack's, the
 /// tests', the drill's, the example Secret's placeholder; the compose
-/// smoke makes a random one). Anyone can read them, and with one anyone can sign an
-/// event, so production refuses them as it refuses the published router
-/// secrets; a test keeps this list in step with the files.
+/// smoke makes a random one). Anyone can read them, and with one anyone
+/// can sign an event, so production refuses them as it refuses the
+/// published router secrets; a test keeps this list in step with the
+/// files.
 pub const PUBLISHED_WEBHOOK_SECRETS: &[&str] = &[
     "whsec_talentgraph_devstack",
     "whsec_talentgraph_tests",
     "whsec_talentgraph_drill",
-    "whsec_operator",
     "whsec_test",
     "whsec_other",
     "whsec_wrong",
