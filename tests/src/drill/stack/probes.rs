@@ -81,7 +81,7 @@ impl DrillStack {
 
     /// Seconds from `since` (a node's kill) until every stream and every
     /// durable consumer of the cluster has a leader again, as the cluster
-    /// itself reports it; `None` when that takes over thirty. Each is a
+    /// itself reports it; `None` when that takes over 45. Each is a
     /// raft group of its own, and NATS 2.9 lets a group's followers wait
     /// 4–9 s (fixed in the server: `minElectionTimeout`,
     /// `maxElectionTimeout`) without their leader before one of them
