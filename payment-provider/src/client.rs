@@ -140,24 +140,15 @@ impl ProviderClient {
             ("confirm", "true"),
             ("metadata[invoice_id]", charge.invoice_id),
         ];
-        let response = self
-            .http
-            .post(format!(
-                "{}/v1/payment_intents",
-                self.settings.base_url.trim_end_matches('/')
-            ))
-            .basic_auth(&self.settings.secret_key, Some(""))
-            .header("Idempotency-Key", charge.idempotency_key)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|error| ProviderError::Unavailable(describe_transport_error(&error)))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| ProviderError::Unavailable(describe_transport_error(&error)))?;
-        interpret_charge_response(status.as_u16(), &body)
+        let (status, body) = self
+            .answer(
+                self.http
+                    .post(self.api_url("/v1/payment_intents"))
+                    .header("Idempotency-Key", charge.idempotency_key)
+                    .form(&form),
+            )
+            .await?;
+        interpret_charge_response(status, &body)
     }
 }
 
@@ -219,21 +210,28 @@ impl ProviderClient {
         }
     }
 
-    /// A GET of the API's `path` with `query`: the status and the body,
-    /// or `Unavailable` when no answer came.
+    /// A GET of the API's `path` with `query`.
     async fn get(
         &self,
         path: &str,
         query: &[(&str, String)],
     ) -> Result<(u16, bytes::Bytes), ProviderError> {
-        let response = self
-            .http
-            .get(format!(
-                "{}{path}",
-                self.settings.base_url.trim_end_matches('/')
-            ))
+        self.answer(self.http.get(self.api_url(path)).query(query))
+            .await
+    }
+
+    fn api_url(&self, path: &str) -> String {
+        format!("{}{path}", self.settings.base_url.trim_end_matches('/'))
+    }
+
+    /// Sends `request` with the secret key: the status and the body, or
+    /// `Unavailable` when no answer came.
+    async fn answer(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, bytes::Bytes), ProviderError> {
+        let response = request
             .basic_auth(&self.settings.secret_key, Some(""))
-            .query(query)
             .send()
             .await
             .map_err(|error| ProviderError::Unavailable(describe_transport_error(&error)))?;

@@ -8,7 +8,7 @@
 //! "@moved"}])`, or namespaced as `@federation__override`) are all the
 //! same directive here.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use apollo_compiler::Node;
 use apollo_compiler::ast::{
@@ -138,9 +138,9 @@ fn parse(sdl: &str) -> Document {
     Document::parse(sdl, "subgraph.graphql").unwrap_or_else(|with_errors| with_errors.partial)
 }
 
-/// The fields the schema takes over from another subgraph, each as
-/// `Type.field (from: "subgraph")`.
-pub fn overridden_fields(sdl: &str) -> BTreeSet<String> {
+/// The fields the schema takes over from another subgraph: `Type.field`
+/// and the subgraph named in `from:`.
+pub fn overridden_fields(sdl: &str) -> BTreeMap<String, String> {
     let document = parse(sdl);
     let names = FederationNames::of(&document);
     object_fields(&document)
@@ -154,7 +154,7 @@ pub fn overridden_fields(sdl: &str) -> BTreeSet<String> {
                         .specified_argument_by_name("from")
                         .and_then(|value| value.as_str())
                         .unwrap_or("?");
-                    format!("{type_name}.{} (from: {from:?})", field.name)
+                    (format!("{type_name}.{}", field.name), from.to_owned())
                 })
         })
         .collect()
@@ -243,8 +243,8 @@ mod tests {
         let renamed = "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.3\", import: [\"@key\", { name: \"@override\", as: \"@moved\" }])\ntype Organization @key(fields: \"id\") { id: ID! industry: String @moved(from: \"core\") }";
         let namespaced = "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.3\", import: [\"@key\"])\ntype Organization @key(fields: \"id\") { id: ID! industry: String @federation__override(from: \"core\") }";
         let aliased_namespace = "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.3\", as: \"fed\")\ntype Organization @fed__key(fields: \"id\") { id: ID! industry: String @fed__override(from: \"core\") }";
-        let expected: BTreeSet<String> =
-            [r#"Organization.industry (from: "core")"#.to_owned()].into();
+        let expected: BTreeMap<String, String> =
+            [("Organization.industry".to_owned(), "core".to_owned())].into();
         for sdl in [
             plain.as_str(),
             spaced.as_str(),

@@ -116,10 +116,10 @@ fn trust_changes(
         .map(|current| crate::trust::overridden_fields(&current.sdl))
         .unwrap_or_default();
     let overrides = crate::trust::overridden_fields(&request.sdl);
-    for field in &overrides {
-        if !previous_overrides.contains(field) {
+    for (field, from) in &overrides {
+        if previous_overrides.get(field) != Some(from) {
             changes.push(format!(
-                "{name} takes a field over from another subgraph: {field}"
+                "{name} takes a field over from another subgraph: {field} (from: {from:?})"
             ));
         }
     }
@@ -129,12 +129,7 @@ fn trust_changes(
     // A field taken over is listed above already.
     let newly_resolved: Vec<String> = crate::trust::resolved_fields(&request.sdl)
         .into_iter()
-        .filter(|field| {
-            !previously_resolved.contains(field)
-                && !overrides
-                    .iter()
-                    .any(|taken| taken.starts_with(&format!("{field} ")))
-        })
+        .filter(|field| !previously_resolved.contains(field) && !overrides.contains_key(field))
         .collect();
     if !newly_resolved.is_empty() {
         for other in others {
