@@ -189,6 +189,9 @@ pub struct RecruiterAdded {
     pub user_id: Uuid,
     /// Who added them; `None` for the demo data.
     pub added_by: Option<Uuid>,
+    /// See [`RecruiterRemoved::membership_version`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership_version: Option<i64>,
 }
 
 impl Event for RecruiterAdded {
@@ -204,6 +207,14 @@ pub struct RecruiterRemoved {
     pub organization_id: Uuid,
     pub user_id: Uuid,
     pub removed_by: Uuid,
+    /// Counts the changes of this (organization, user) membership at
+    /// employer, 1 for the first. A consumer applies a change only over an
+    /// older one, so an addition redelivered after its removal changes
+    /// nothing. Absent from events recorded before it existed (and from the
+    /// demo data): such an event applies only to a membership no versioned
+    /// change has reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership_version: Option<i64>,
 }
 
 impl Event for RecruiterRemoved {

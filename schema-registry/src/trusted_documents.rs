@@ -117,10 +117,13 @@ pub fn rhai_module(documents: &[TrustedDocument]) -> String {
 /// Replaces `path` with `contents` by writing a sibling file and renaming it,
 /// so a reader polling the file (the router) never sees half of it. The
 /// sibling's name does not end in `.rhai`, so the router's script watcher
-/// ignores it.
+/// ignores it, and is unique to this process and call, so two writers
+/// never write into one sibling.
 pub fn replace_file(path: &Path, contents: &str) -> Result<(), RegistryError> {
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut temporary = path.as_os_str().to_owned();
-    temporary.push(format!(".{}.tmp", std::process::id()));
+    temporary.push(format!(".{}.{write}.tmp", std::process::id()));
     let temporary = std::path::PathBuf::from(temporary);
     std::fs::write(&temporary, contents).map_err(|source| RegistryError::Write {
         path: temporary.clone(),
@@ -135,6 +138,35 @@ pub fn replace_file(path: &Path, contents: &str) -> Result<(), RegistryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Writers replacing one file at once (two registrations, or a
+    /// registration beside a publication) each succeed, and the file is
+    /// always one writer's whole text: none renames another's half-written
+    /// sibling or finds it gone.
+    #[test]
+    fn concurrent_replacements_never_mix_or_fail() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let path = directory.path().join("trusted_documents.rhai");
+        let texts: Vec<String> = (0..8)
+            .map(|writer| format!("// writer {writer}\n").repeat(20_000))
+            .collect();
+        std::thread::scope(|scope| {
+            for text in &texts {
+                let path = &path;
+                scope.spawn(move || {
+                    for _ in 0..50 {
+                        replace_file(path, text).expect("every replacement succeeds");
+                    }
+                });
+            }
+        });
+        let written = std::fs::read_to_string(&path).expect("the file");
+        assert!(texts.contains(&written), "the file mixes writers' texts");
+        let leftovers = std::fs::read_dir(directory.path())
+            .expect("lists the directory")
+            .count();
+        assert_eq!(leftovers, 1, "a temporary sibling was left behind");
+    }
 
     /// Documents are grouped and sorted by digest; the module is a switch
     /// with one literal per document and a `()` fallback.

@@ -61,10 +61,20 @@ fn server_command(
         .env("DATABASE_URL", database_url)
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("REGISTRY_SUPERGRAPH_PATH", supergraph_file)
+        .env(
+            "REGISTRY_TRUSTED_DOCUMENTS_PATH",
+            trusted_documents_file(supergraph_file),
+        )
         .env("RUST_LOG", "warn")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .kill_on_drop(true);
     command
+}
+
+/// Where the registry writes the router's trusted-documents module: beside
+/// the supergraph file.
+fn trusted_documents_file(supergraph_file: &Path) -> PathBuf {
+    supergraph_file.with_file_name("trusted_documents.rhai")
 }
 
 async fn create_token(
@@ -970,4 +980,66 @@ async fn dry_run_checks_are_bounded() {
     }
     assert!(statuses.contains(&200), "{statuses:?}");
     println!("12 concurrent dry-run checks: {statuses:?}");
+}
+
+/// Registrations that commit at once all end up in the router's
+/// trusted-documents file: each write reads the database after the one
+/// before it has renamed its file into place, and no two writers share a
+/// temporary file, so the last write lists every document and nothing is
+/// left beside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_registrations_all_reach_the_router_file() {
+    let registry = Registry::start().await;
+    registry.publish_all().await;
+    let releases = 16;
+    let documents: Vec<String> = (0..releases)
+        .map(|index| {
+            format!(
+                "query Probe{index} {{ jobs(first: {}) {{ pageInfo {{ hasNextPage }} }} }}",
+                index + 1
+            )
+        })
+        .collect();
+    let registry = &registry;
+    let answers = futures::future::join_all(documents.iter().enumerate().map(
+        |(index, document)| async move {
+            let response = registry
+                .request(
+                    reqwest::Method::POST,
+                    "/api/operations",
+                    Some(&registry.register_token),
+                )
+                .await
+                .json(&json!({
+                    "client": "probe",
+                    "client_version": format!("1.0.{index}"),
+                    "documents": [document],
+                }))
+                .send()
+                .await
+                .expect("the registry answers");
+            (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            )
+        },
+    ))
+    .await;
+    for (status, body) in &answers {
+        assert_eq!(*status, 201, "{body}");
+    }
+    let file = trusted_documents_file(&registry.supergraph_file);
+    let module = std::fs::read_to_string(&file).expect("the trusted-documents file");
+    let missing: Vec<&String> = documents
+        .iter()
+        .filter(|document| !module.contains(&sha256_hex(document)))
+        .collect();
+    assert!(missing.is_empty(), "not in the router's file: {missing:?}");
+    let leftovers: Vec<String> = std::fs::read_dir(file.parent().expect("a directory"))
+        .expect("lists the directory")
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }

@@ -351,6 +351,15 @@ async fn hostile_requests_are_refused_and_harm_nothing() {
             Expected { statuses: &[200, 400], codes: &["BAD_USER_INPUT"] },
         ),
         (
+            "rejected postings searched by a stranger (router)",
+            reqwest::Method::POST,
+            router.clone(),
+            json_type,
+            Some(graphql_body("{ jobs(first: 5, filter: { status: REJECTED }) { edges { node { id } } } }")),
+            vec![],
+            Expected { statuses: &[200], codes: &["FORBIDDEN"] },
+        ),
+        (
             "a forged token (router)",
             reqwest::Method::POST,
             router.clone(),
@@ -419,4 +428,116 @@ async fn production_refuses_introspection_and_unregistered_documents() {
         assert_eq!(first_code(&response.body), Some("OPERATION_NOT_TRUSTED"));
         assert_eq!(cost.total_fetches(), 0);
     }
+}
+
+/// What a candidate shares with employers stays with them: a stranger (even
+/// a recruiter) asking for a candidate's profile gets the profile without
+/// the résumé (`FORBIDDEN` on `resumeUrl`), the recruiters of an
+/// organization the candidate applied to get it, and the candidate always
+/// does. Through the real router, as a client would ask.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resume_reaches_only_the_employers_a_candidate_applied_to() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let candidate = stack
+        .sign_up("resume.owner@e2e.talentgraph.dev", "JOBSEEKER")
+        .await;
+    let resume = "https://cv.example/resume-owner.pdf";
+    let (response, _) = stack
+        .request(
+            Some(&candidate.access_token),
+            "mutation($r: String) { updateJobseekerProfile(input: { resumeUrl: $r, openToWork: true }) { resumeUrl } }",
+            None,
+            json!({ "r": resume }),
+        )
+        .await;
+    assert_eq!(
+        response.body["data"]["updateJobseekerProfile"]["resumeUrl"], resume,
+        "{:#}",
+        response.body
+    );
+    let (response, _) = stack
+        .request(
+            Some(&candidate.access_token),
+            "{ me { id } }",
+            None,
+            json!({}),
+        )
+        .await;
+    let candidate_id = response.body["data"]["me"]["id"]
+        .as_str()
+        .expect("the candidate's id")
+        .to_owned();
+    let profile = "query($u: ID!) { user(id: $u) { jobseekerProfile { openToWork resumeUrl } } }";
+    let ask = |token: Option<String>| {
+        let stack = &stack;
+        let candidate_id = candidate_id.clone();
+        async move {
+            let (response, _) = stack
+                .request(
+                    token.as_deref(),
+                    profile,
+                    None,
+                    json!({ "u": candidate_id }),
+                )
+                .await;
+            response.body
+        }
+    };
+    let recruiter = stack.token(DemoAccount::Recruiter).to_owned();
+
+    let stranger = ask(Some(stack.token(DemoAccount::Jobseeker).to_owned())).await;
+    assert_eq!(
+        stranger["data"]["user"]["jobseekerProfile"]["openToWork"], true,
+        "{stranger:#}"
+    );
+    assert!(stranger["data"]["user"]["jobseekerProfile"]["resumeUrl"].is_null());
+    assert_eq!(first_code(&stranger), Some("FORBIDDEN"), "{stranger:#}");
+    let before = ask(Some(recruiter.clone())).await;
+    assert_eq!(first_code(&before), Some("FORBIDDEN"), "{before:#}");
+    assert!(!before.to_string().contains(resume), "{before:#}");
+    let anonymous = ask(None).await;
+    assert!(!anonymous.to_string().contains(resume), "{anonymous:#}");
+
+    // The candidate applies to one of the recruiter's organization's jobs.
+    let (response, _) = stack
+        .request(
+            Some(&recruiter),
+            "{ me { recruiterAt(first: 1) { edges { node { jobs(first: 1, status: OPEN) { edges { node { id } } } } } } } }",
+            None,
+            json!({}),
+        )
+        .await;
+    let job =
+        response.body["data"]["me"]["recruiterAt"]["edges"][0]["node"]["jobs"]["edges"][0]["node"]
+            ["id"]
+            .as_str()
+            .unwrap_or_else(|| {
+                panic!(
+                    "the recruiter's organization has an open job: {:#}",
+                    response.body
+                )
+            })
+            .to_owned();
+    let (response, _) = stack
+        .request(
+            Some(&candidate.access_token),
+            "mutation($j: ID!) { applyToJob(jobId: $j) { id } }",
+            None,
+            json!({ "j": job }),
+        )
+        .await;
+    assert!(response.body["errors"].is_null(), "{:#}", response.body);
+
+    let after = ask(Some(recruiter)).await;
+    assert_eq!(
+        after["data"]["user"]["jobseekerProfile"]["resumeUrl"], resume,
+        "{after:#}"
+    );
+    let own = ask(Some(candidate.access_token.clone())).await;
+    assert_eq!(
+        own["data"]["user"]["jobseekerProfile"]["resumeUrl"], resume,
+        "{own:#}"
+    );
+    let stranger = ask(Some(stack.token(DemoAccount::Jobseeker).to_owned())).await;
+    assert_eq!(first_code(&stranger), Some("FORBIDDEN"), "{stranger:#}");
 }

@@ -696,6 +696,122 @@ async fn signing_key_rotation_keeps_requests_succeeding(router: RouterKind) {
     );
 }
 
+/// Signs in through the router with `X-Forwarded-For: forwarded_for`;
+/// returns the first error code, `None` on success.
+async fn sign_in_forwarded(
+    stack: &Stack,
+    forwarded_for: &str,
+    email: &str,
+    password: &str,
+) -> Option<String> {
+    let (response, _) = stack
+        .request_with_headers(
+            None,
+            "mutation($input: SignInInput!) { signIn(input: $input) { accessToken } }",
+            None,
+            json!({ "input": { "email": email, "password": password } }),
+            &[("x-forwarded-for", forwarded_for)],
+        )
+        .await;
+    response.body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// The client address the limits key on is the one the edge vouches for,
+/// never the client's own `X-Forwarded-For`. With no trusted proxy the
+/// router sends none, so a guesser who sends a new `X-Forwarded-For` with
+/// each guess still meets the account's limit; behind one trusted proxy
+/// (this test plays it, appending the "real" address), the entries the
+/// client wrote before it change nothing, while another real address has
+/// its own budget; guesses spread over many real addresses meet the
+/// account's cap over all addresses, which the owner's known address does
+/// not. Through the real router, each kind.
+async fn spoofed_forwarded_addresses_change_nothing(router: RouterKind) {
+    // No proxy in front.
+    let stack = Stack::start(StackOptions {
+        router,
+        ..StackOptions::default()
+    })
+    .await;
+    let email = "spoof.target@e2e.talentgraph.dev";
+    stack.sign_up(email, "JOBSEEKER").await;
+    for guess in 0..5 {
+        let spoofed = format!("198.51.100.{guess}");
+        assert_eq!(
+            sign_in_forwarded(&stack, &spoofed, email, "wrong password")
+                .await
+                .as_deref(),
+            Some("UNAUTHENTICATED"),
+            "guess {guess}"
+        );
+    }
+    assert_eq!(
+        sign_in_forwarded(&stack, "198.51.100.99", email, "wrong password")
+            .await
+            .as_deref(),
+        Some("RATE_LIMITED"),
+        "a new spoofed address does not buy new guesses"
+    );
+    drop(stack);
+
+    // One trusted proxy in front.
+    let stack = Stack::start(StackOptions {
+        router,
+        trusted_proxy_hops: 1,
+        ..StackOptions::default()
+    })
+    .await;
+    stack.sign_up(email, "JOBSEEKER").await;
+    let home = "192.0.2.10";
+    assert_eq!(
+        sign_in_forwarded(&stack, home, email, "e2e test passphrase").await,
+        None,
+        "the owner signs in from home"
+    );
+    for guess in 0..5 {
+        let forwarded = format!("198.51.100.{guess}, 203.0.113.9");
+        assert_eq!(
+            sign_in_forwarded(&stack, &forwarded, email, "wrong password")
+                .await
+                .as_deref(),
+            Some("UNAUTHENTICATED"),
+            "guess {guess}"
+        );
+    }
+    assert_eq!(
+        sign_in_forwarded(&stack, "10.1.1.1, 203.0.113.9", email, "wrong password")
+            .await
+            .as_deref(),
+        Some("RATE_LIMITED"),
+        "the client's own entries do not move it to another address"
+    );
+    // Fifteen more real addresses: the account's cap over all addresses
+    // (20 failures) is reached, each address far below its own limit.
+    for guess in 0..15 {
+        let forwarded = format!("203.0.113.{}", 100 + guess);
+        assert_eq!(
+            sign_in_forwarded(&stack, &forwarded, email, "wrong password")
+                .await
+                .as_deref(),
+            Some("UNAUTHENTICATED"),
+            "spread guess {guess}"
+        );
+    }
+    assert_eq!(
+        sign_in_forwarded(&stack, "203.0.113.200", email, "wrong password")
+            .await
+            .as_deref(),
+        Some("RATE_LIMITED"),
+        "the account's cap over all addresses"
+    );
+    assert_eq!(
+        sign_in_forwarded(&stack, home, email, "e2e test passphrase").await,
+        None,
+        "the owner, from home, is not locked out"
+    );
+}
+
 // Each test above runs through both routers: Apollo Router, the default,
 // and Hive Router, the supported alternative (`devstack up --router hive`).
 talentgraph_e2e::test_through_both_routers!(
@@ -707,4 +823,5 @@ talentgraph_e2e::test_through_both_routers!(
     bad_tokens_are_refused_through_the_router,
     refresh_rotation_and_reuse_detection_through_the_router,
     signing_key_rotation_keeps_requests_succeeding,
+    spoofed_forwarded_addresses_change_nothing,
 );

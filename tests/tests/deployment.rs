@@ -9,7 +9,7 @@
 //! on each container's environment), health checks, start-up order and
 //! pinned versions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use schema_registry::SupergraphConfig;
 use serde_yaml::Value;
@@ -137,12 +137,96 @@ fn compose_requires_a_router_secret_of_the_operators() {
     assert!(interpolate_with(secret_line, OPERATOR_ENVIRONMENT).is_some());
 }
 
-/// Only the router's GraphQL port is published on every interface; the
-/// subgraphs, PostgreSQL, the collector and the registry are reachable on
-/// the compose network (or the host's loopback) only, so nobody outside can
-/// send a subgraph a forged entity representation.
+/// Compose runs the production profile, so its router admits browser
+/// calls from production's origins only (the same default as
+/// `router/router.yaml`), not from any page served on localhost.
 #[test]
-fn compose_publishes_only_the_router() {
+fn compose_router_allows_only_production_origins() {
+    let compose = read_yaml("docker-compose.yml");
+    let environment = compose_environment(&compose["services"]["router"]);
+    let origins = &environment["ROUTER_CORS_ORIGINS"];
+    let router_config = std::fs::read_to_string(repository_root().join("router/router.yaml"))
+        .expect("reads router/router.yaml");
+    assert!(
+        router_config.contains(&format!(
+            "ROUTER_CORS_ORIGINS:-{}",
+            origins.replace('\\', "\\\\")
+        )),
+        "compose's default origins {origins:?} are not router.yaml's"
+    );
+    for refused in ["localhost", "127.0.0.1", "http://"] {
+        assert!(!origins.contains(refused), "{origins:?} admits {refused}");
+    }
+}
+
+/// The client address the limits key on comes from the edge, not the
+/// client: compose's HAProxy replaces `X-Forwarded-For` with the
+/// connection's source and forwards to the router, which trusts exactly
+/// that one hop; Kubernetes trusts the one ingress hop in front.
+#[test]
+fn both_deployments_vouch_for_the_client_address() {
+    let compose = read_yaml("docker-compose.yml");
+    let services = &compose["services"];
+    assert_eq!(
+        compose_environment(&services["router"])["ROUTER_TRUSTED_PROXY_HOPS"],
+        "1"
+    );
+    let edge = &services["edge"];
+    assert_eq!(
+        edge["depends_on"]["router"]["condition"], "service_healthy",
+        "the edge starts once the router is healthy"
+    );
+    let volumes: Vec<String> = edge["volumes"]
+        .as_sequence()
+        .expect("the edge mounts its configuration")
+        .iter()
+        .map(text)
+        .collect();
+    let configuration = volumes
+        .iter()
+        .find_map(|volume| volume.strip_prefix("./"))
+        .and_then(|volume| volume.split(':').next())
+        .expect("a configuration file from the repository");
+    let configuration =
+        std::fs::read_to_string(repository_root().join(configuration)).expect("reads it");
+    let lines: Vec<&str> = configuration.lines().map(str::trim).collect();
+    assert!(
+        lines.contains(&"http-request set-header X-Forwarded-For %[src]"),
+        "the edge replaces X-Forwarded-For with the connection's source"
+    );
+    assert!(lines.contains(&"server router router:4000"));
+    assert!(lines.contains(&"bind :4000"));
+    let router_documents = read_yaml_documents("deploy/k8s/router.yaml");
+    let router = kind(&router_documents, "Deployment", "router");
+    let hops = router["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_sequence()
+        .expect("router env")
+        .iter()
+        .find(|entry| entry["name"] == "ROUTER_TRUSTED_PROXY_HOPS")
+        .map(|entry| text(&entry["value"]));
+    assert_eq!(hops.as_deref(), Some("1"));
+}
+
+/// The ports a subgraph serves its public paths on (`PUBLIC_LISTEN_ADDR`):
+/// auth's key set, for the other subgraphs, and payment's provider webhook,
+/// for the provider. Nothing but those paths is served there.
+const PUBLIC_PORTS: [(&str, u16); 2] = [("auth", 4012), ("payment", 4015)];
+
+fn public_port_of(name: &str) -> Option<u16> {
+    PUBLIC_PORTS
+        .iter()
+        .find(|(subgraph, _)| *subgraph == name)
+        .map(|(_, port)| *port)
+}
+
+/// Only the edge in front of the router and payment's webhook listener are
+/// published on every interface; the router, the subgraphs' GraphQL ports, PostgreSQL,
+/// the collector and the registry are reachable on the compose network (or
+/// the host's loopback) only, so nobody outside can send a subgraph a
+/// forged entity representation, and the provider reaches the webhook
+/// without reaching payment's `/graphql`.
+#[test]
+fn compose_publishes_only_the_edge_and_the_webhook() {
     let compose = read_yaml("docker-compose.yml");
     let mut published = Vec::new();
     for (name, service) in compose["services"].as_mapping().expect("services") {
@@ -153,17 +237,37 @@ fn compose_publishes_only_the_router() {
             }
         }
     }
-    assert_eq!(published, vec!["router: 4000:4000".to_owned()]);
+    published.sort();
+    assert_eq!(
+        published,
+        vec![
+            "edge: 4000:4000".to_owned(),
+            "payment: 4015:4015".to_owned()
+        ]
+    );
     for (name, port) in subgraph_ports() {
         let service = &compose["services"][name.as_str()];
-        assert!(service["ports"].is_null(), "{name} publishes no port");
+        let public_port = public_port_of(&name);
+        let environment = compose_environment(service);
+        assert_eq!(
+            environment.get("PUBLIC_LISTEN_ADDR").cloned(),
+            public_port.map(|port| format!("0.0.0.0:{port}")),
+            "{name}'s public listener"
+        );
+        if name != "payment" {
+            assert!(service["ports"].is_null(), "{name} publishes no port");
+        }
         let exposed: Vec<String> = service["expose"]
             .as_sequence()
             .expect("the subgraph exposes its port to the network")
             .iter()
             .map(text)
             .collect();
-        assert_eq!(exposed, vec![port.to_string()], "{name}");
+        let mut expected = vec![port.to_string()];
+        if name == "auth" {
+            expected.extend(public_port.map(|port| port.to_string()));
+        }
+        assert_eq!(exposed, expected, "{name}");
     }
 }
 
@@ -216,8 +320,14 @@ fn compose_runs_every_subgraph_as_the_code_expects() {
             config.tokens.jwks_url,
             format!(
                 "http://auth:{}/.well-known/jwks.json",
-                port_of_subgraph("auth")
-            )
+                public_port_of("auth").expect("auth's public port")
+            ),
+            "{name} fetches the key set from auth's public listener"
+        );
+        assert_eq!(
+            config.public_listen_address.map(|address| address.port()),
+            public_port_of(&name),
+            "{name}"
         );
         let export =
             TraceExport::from_lookup("unused", |variable| environment.get(variable).cloned())
@@ -253,14 +363,6 @@ fn compose_runs_every_subgraph_as_the_code_expects() {
             "service_completed_successfully"
         );
     }
-}
-
-fn port_of_subgraph(name: &str) -> u16 {
-    subgraph_ports()
-        .into_iter()
-        .find(|(subgraph, _)| subgraph == name)
-        .map(|(_, port)| port)
-        .expect("a known subgraph")
 }
 
 /// The router is the pinned version with the committed configuration and
@@ -641,6 +743,28 @@ fn kubernetes_manifests_agree_with_the_code() {
             service["spec"]["ports"][0]["port"].as_u64(),
             Some(u64::from(port))
         );
+        // Auth's key set and payment's webhook on their own listener, with
+        // a Service port of their own that the network policies open to
+        // their callers alone.
+        assert_eq!(
+            config
+                .public_listen_address
+                .map(|address| address.to_string()),
+            public_port_of(&name).map(|public| format!("0.0.0.0:{public}")),
+            "{name}'s public listener"
+        );
+        if let Some(public) = public_port_of(&name) {
+            let service_ports: Vec<u64> = service["spec"]["ports"]
+                .as_sequence()
+                .expect("service ports")
+                .iter()
+                .filter_map(|entry| entry["port"].as_u64())
+                .collect();
+            assert!(
+                service_ports.contains(&u64::from(public)),
+                "{name}'s Service has its public port"
+            );
+        }
         assert_eq!(
             service["spec"]["selector"]["app.kubernetes.io/name"],
             deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
@@ -652,7 +776,7 @@ fn kubernetes_manifests_agree_with_the_code() {
             format!("http://{name}.talentgraph.svc.cluster.local:{port}/graphql")
         );
     }
-    let auth_port = port_of_subgraph("auth");
+    let auth_port = public_port_of("auth").expect("auth's public port");
     assert_eq!(
         shared["AUTH_JWKS_URL"],
         format!("http://auth.talentgraph.svc.cluster.local:{auth_port}/.well-known/jwks.json")
@@ -818,9 +942,10 @@ fn kubernetes_manifests_render_and_validate() {
 }
 
 /// Kubernetes: ingress in the namespace is denied by default; the router
-/// takes traffic from anywhere on its GraphQL port only; each subgraph only
-/// from the router (and monitoring) on its own port, plus auth's key set
-/// from the other subgraphs. No other policy opens a subgraph.
+/// takes traffic from anywhere on its GraphQL port only; each subgraph's
+/// GraphQL port only from the router (and monitoring its metrics); auth's
+/// key set listener from the subgraphs; payment's webhook listener from
+/// anywhere. No other policy opens a subgraph.
 #[test]
 fn kubernetes_network_policies_let_only_the_router_reach_subgraphs() {
     let kustomization = read_yaml("deploy/k8s/kustomization.yaml");
@@ -854,18 +979,23 @@ fn kubernetes_network_policies_let_only_the_router_reach_subgraphs() {
             name.as_str()
         );
         for rule in policy["spec"]["ingress"].as_sequence().expect("rules") {
-            assert!(
-                rule["from"].is_sequence(),
-                "{name}: every rule names its sources"
-            );
             let ports: Vec<u64> = rule["ports"]
                 .as_sequence()
                 .expect("ports")
                 .iter()
                 .filter_map(|entry| entry["port"].as_u64())
                 .collect();
+            let public_port = public_port_of(&name).map(u64::from);
+            if rule["from"].is_null() {
+                // Open to every source: only the provider's webhook, whose
+                // listener serves nothing else (the provider's addresses
+                // change; its signature is what authenticates it).
+                assert_eq!(name, "payment", "{name} opens a port to everyone");
+                assert_eq!(ports, vec![public_port.expect("the webhook's port")]);
+                continue;
+            }
             for source in rule["from"].as_sequence().expect("sources") {
-                let pod = &source["podSelector"]["matchLabels"];
+                let pod = &source["podSelector"];
                 let namespace =
                     &source["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"];
                 if *namespace == "monitoring" {
@@ -876,10 +1006,30 @@ fn kubernetes_network_policies_let_only_the_router_reach_subgraphs() {
                     );
                     continue;
                 }
-                assert_eq!(ports, vec![u64::from(port)], "{name}");
-                let allowed = pod["app.kubernetes.io/name"] == "router"
-                    || (name == "auth" && pod["app.kubernetes.io/part-of"] == "talentgraph");
-                assert!(allowed, "{name} admits {source:?}");
+                if ports == vec![u64::from(port)] {
+                    assert_eq!(
+                        pod["matchLabels"]["app.kubernetes.io/name"], "router",
+                        "{name}'s GraphQL port admits only the router, not {source:?}"
+                    );
+                    continue;
+                }
+                // Auth's key set: the subgraphs, named one by one (not
+                // every pod of the platform: the router, NATS and Redis
+                // have no business there).
+                assert_eq!(name, "auth", "{name} admits {source:?} on {ports:?}");
+                assert_eq!(ports, vec![public_port.expect("auth's public port")]);
+                let expression = &pod["matchExpressions"][0];
+                assert_eq!(expression["key"], "app.kubernetes.io/name");
+                assert_eq!(expression["operator"], "In");
+                let admitted: BTreeSet<String> = expression["values"]
+                    .as_sequence()
+                    .expect("the admitted subgraphs")
+                    .iter()
+                    .map(text)
+                    .collect();
+                let subgraphs: BTreeSet<String> =
+                    subgraph_ports().into_iter().map(|(name, _)| name).collect();
+                assert_eq!(admitted, subgraphs);
             }
         }
     }
@@ -891,7 +1041,12 @@ fn kubernetes_network_policies_let_only_the_router_reach_subgraphs() {
             .flatten()
         {
             if rule["from"].is_null() {
-                assert_eq!(policy["metadata"]["name"], "router-ingress");
+                assert!(
+                    ["router-ingress", "payment-ingress"]
+                        .contains(&text(&policy["metadata"]["name"]).as_str()),
+                    "{:?} opens a port to everyone",
+                    policy["metadata"]["name"]
+                );
             }
         }
     }
@@ -1052,6 +1207,25 @@ fn both_deployments_run_the_rate_limits_redis() {
     let mut subgraphs: Vec<String> = subgraph_ports().into_iter().map(|(name, _)| name).collect();
     subgraphs.sort();
     assert_eq!(allowed, subgraphs, "only the subgraphs reach Redis");
+    // The same for the event bus: the router, which faces the internet,
+    // cannot reach NATS.
+    let policy = kind(&policies, "NetworkPolicy", "nats-ingress");
+    let client_rule = policy["spec"]["ingress"]
+        .as_sequence()
+        .expect("rules")
+        .iter()
+        .find(|rule| rule["ports"][0]["port"].as_u64() == Some(4222))
+        .expect("the client port's rule");
+    let mut allowed: Vec<String> =
+        client_rule["from"][0]["podSelector"]["matchExpressions"][0]["values"]
+            .as_sequence()
+            .expect("the subgraphs")
+            .iter()
+            .map(text)
+            .collect();
+    allowed.sort();
+    assert_eq!(allowed, subgraphs, "only the subgraphs reach NATS");
+    assert_eq!(client_rule["from"].as_sequence().map(Vec::len), Some(1));
 }
 
 /// Payment charges through the provider in both deployments, with the keys

@@ -248,7 +248,7 @@ async fn checkout_pays_and_postings_consume_credits() {
     loop {
         let (response, _) = stack
             .request(
-                None,
+                Some(&admin),
                 "query($id: ID!) { job(id: $id) { status } }",
                 None,
                 json!({ "id": rejected }),
@@ -278,6 +278,77 @@ async fn checkout_pays_and_postings_consume_credits() {
         response.body
     );
     assert_eq!(balance(&stack, poor_organization).await, 0);
+    // The rejected posting was never published: a stranger gets no job by
+    // its id and may not search the organization's rejected postings; the
+    // platform admin still sees it.
+    let (response, _) = stack
+        .request(
+            Some(stack.token(DemoAccount::Jobseeker)),
+            "query($id: ID!) { job(id: $id) { status } }",
+            None,
+            json!({ "id": rejected }),
+        )
+        .await;
+    assert!(
+        response.body["data"]["job"].is_null(),
+        "{:#}",
+        response.body
+    );
+    let rejected_search = "query($o: ID!) { jobs(first: 100, filter: { organizationId: $o, status: REJECTED }) { edges { node { id } } } }";
+    let (response, _) = stack
+        .request(
+            None,
+            rejected_search,
+            None,
+            json!({ "o": poor_organization.to_string() }),
+        )
+        .await;
+    assert_eq!(
+        response.body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{:#}",
+        response.body
+    );
+    let (response, _) = stack
+        .request(
+            Some(&admin),
+            rejected_search,
+            None,
+            json!({ "o": poor_organization.to_string() }),
+        )
+        .await;
+    assert!(
+        response.body.to_string().contains(&rejected),
+        "the admin finds the rejected posting: {:#}",
+        response.body
+    );
+    let organization_jobs =
+        "query($o: ID!) { organization(id: $o) { jobs(first: 100) { edges { node { id } } } } }";
+    let (response, _) = stack
+        .request(
+            None,
+            organization_jobs,
+            None,
+            json!({ "o": poor_organization.to_string() }),
+        )
+        .await;
+    assert!(
+        response.body["errors"].is_null() && !response.body.to_string().contains(&rejected),
+        "the organization's public job list leaves the rejected posting out: {:#}",
+        response.body
+    );
+    let (response, _) = stack
+        .request(
+            Some(&admin),
+            organization_jobs,
+            None,
+            json!({ "o": poor_organization.to_string() }),
+        )
+        .await;
+    assert!(
+        response.body.to_string().contains(&rejected),
+        "{:#}",
+        response.body
+    );
     // Jobseeker hears of the rejection too: the job takes no applications.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

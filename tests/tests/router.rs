@@ -265,3 +265,32 @@ async fn bad_requests_get_clean_errors() {
     assert!(response.body["errors"].is_array(), "{:#}", response.body);
     assert!(response.status < 500);
 }
+
+/// A `ROUTER_TRUSTED_PROXY_HOPS` that is not a number from 0 to 5 stops the
+/// router at start-up, naming the variable, instead of trusting an address
+/// nobody vouches for (`router/rhai/client_address.rhai`).
+#[tokio::test]
+async fn a_bad_trusted_proxy_hops_setting_stops_the_router() {
+    use talentgraph_launch::router::{RouterKind, RouterLaunch};
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    for bad in ["many", "9", "-1"] {
+        let mut launch = RouterLaunch::development(
+            RouterKind::Apollo,
+            &talentgraph_e2e::repository_root().join("router/supergraph.graphql"),
+            directory.path(),
+        );
+        launch
+            .environment
+            .push(("ROUTER_TRUSTED_PROXY_HOPS".to_owned(), bad.to_owned()));
+        let error = launch
+            .start()
+            .await
+            .expect_err("the router refuses to start");
+        assert!(
+            error
+                .to_string()
+                .contains("ROUTER_TRUSTED_PROXY_HOPS must be a whole number from 0 to 5"),
+            "{bad}: {error}"
+        );
+    }
+}

@@ -48,6 +48,10 @@ pub(super) fn command(launch: &RouterLaunch, addresses: &RouterAddresses) -> Com
         command.env("ROUTER_SHARED_SECRET", &launch.router_secret);
     }
     command
+        .env(
+            "ROUTER_TRUSTED_PROXY_HOPS",
+            launch.trusted_proxy_hops.to_string(),
+        )
         .env("ROUTER_RHAI_SCRIPTS", &launch.rhai_scripts)
         .env("ROUTER_LISTEN", addresses.listen.to_string())
         .env("ROUTER_HEALTH_LISTEN", addresses.health.to_string())

@@ -11,10 +11,15 @@ use crate::LaunchError;
 /// where Hive Router has the feature: it listens on `listen` (GraphQL at
 /// `/`, health at `/health`), serves `supergraph` and reloads it when the
 /// file changes (the registry's publications), sends the caller's token,
-/// request id and address and the router secret to every subgraph, merges
+/// request id, vouched-for address and the router secret to every subgraph, merges
 /// identical in-flight subgraph fetches, and lets local browser origins
 /// call it. What it lacks is the Rhai query-plan bound.
-pub fn hive_router_config(listen: std::net::SocketAddr, supergraph: &Path, secret: &str) -> String {
+pub fn hive_router_config(
+    listen: std::net::SocketAddr,
+    supergraph: &Path,
+    secret: &str,
+    trusted_proxy_hops: u8,
+) -> String {
     format!(
         r#"# Written by talentgraph-launch (launch/src/router/hive.rs).
 supergraph:
@@ -34,10 +39,10 @@ headers:
   all:
     request:
       - propagate:
-          named: [authorization, x-request-id, x-forwarded-for]
+          named: [authorization, x-request-id]
       - insert:
           name: x-talentgraph-router
-          value: {secret}
+          value: {secret}{client_address}
 cors:
   enabled: true
   allow_credentials: false
@@ -59,6 +64,26 @@ error_masking:
         secret = serde_json::Value::from(secret),
         host = listen.ip(),
         port = listen.port(),
+        client_address = client_address_rule(trusted_proxy_hops),
+    )
+}
+
+/// The header rule that sends the subgraphs the client address the
+/// trusted proxies vouch for, as `router/rhai/client_address.rhai` does for
+/// Apollo Router: the `trusted_proxy_hops`-th `X-Forwarded-For` entry from
+/// the end, or nothing (no rule) without proxies, since Hive Router's
+/// expressions see no peer address either.
+fn client_address_rule(trusted_proxy_hops: u8) -> String {
+    if trusted_proxy_hops == 0 {
+        return String::new();
+    }
+    format!(
+        r#"
+      - insert:
+          name: x-talentgraph-client-address
+          expression: |
+            entries = split(string(.request.headers."x-forwarded-for") ?? "", ",")
+            strip_whitespace(string(entries[-{trusted_proxy_hops}]) ?? "")"#
     )
 }
 
@@ -89,7 +114,12 @@ pub(super) fn command(
     })?;
     std::fs::write(
         &config_path,
-        hive_router_config(addresses.listen, &launch.supergraph, &launch.router_secret),
+        hive_router_config(
+            addresses.listen,
+            &launch.supergraph,
+            &launch.router_secret,
+            launch.trusted_proxy_hops,
+        ),
     )
     .map_err(|source| LaunchError::Write {
         path: config_path.clone(),

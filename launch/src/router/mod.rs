@@ -150,6 +150,11 @@ pub struct RouterLaunch {
     pub hot_reload: bool,
     /// Where Apollo Router exports spans (OTLP/HTTP base URL).
     pub otlp_endpoint: Option<String>,
+    /// How many proxies in front of the router append to
+    /// `X-Forwarded-For`: the router sends the subgraphs the address the
+    /// outermost of them saw, and none with 0 (Apollo Router's
+    /// `ROUTER_TRUSTED_PROXY_HOPS`, a header rule in Hive Router's file).
+    pub trusted_proxy_hops: u8,
     /// More environment: timeouts, CORS origins, `RUST_LOG`.
     pub environment: Vec<(String, String)>,
     /// The directory for the log (`<name>.log`) and Hive Router's
@@ -174,6 +179,7 @@ impl RouterLaunch {
             subgraph_urls: Vec::new(),
             hot_reload: false,
             otlp_endpoint: None,
+            trusted_proxy_hops: 0,
             environment: Vec::new(),
             directory: directory.to_path_buf(),
             name: "router".to_owned(),

@@ -160,6 +160,11 @@ pub struct RegistryState {
     pub database: Database,
     router_files: Arc<RouterFiles>,
     pub(crate) dry_run_checks: Arc<tokio::sync::Semaphore>,
+    /// Held from reading the database to renaming the file, so two
+    /// publications or registrations that commit at once cannot write in
+    /// the other order and leave the router an older file than the
+    /// database holds.
+    router_file_writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl RegistryState {
@@ -168,18 +173,25 @@ impl RegistryState {
             database,
             router_files: Arc::new(router_files),
             dry_run_checks: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_DRY_RUN_CHECKS)),
+            router_file_writes: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
-    /// Writes `sdl` where the hot-reloading router reads it. The file is
-    /// replaced by a rename, so the router (which polls the file's contents
-    /// every few seconds) never reads a half-written supergraph.
+    /// Writes the latest supergraph where the hot-reloading router reads
+    /// it. The file is replaced by a rename, so the router (which polls the
+    /// file's contents every few seconds) never reads a half-written
+    /// supergraph; the latest is read under the writers' lock rather than
+    /// passed in, so the last write is of the newest version.
     #[tracing::instrument(skip_all)]
-    pub async fn write_supergraph_file(&self, sdl: &str) -> Result<(), RegistryError> {
+    pub async fn write_supergraph_file(&self) -> Result<(), RegistryError> {
         let Some(path) = self.router_files.supergraph.clone() else {
             return Ok(());
         };
-        replace_file_off_the_runtime(path.clone(), sdl.to_owned()).await?;
+        let _writing = self.router_file_writes.lock().await;
+        let Some(latest) = store::latest_supergraph(&self.database).await? else {
+            return Ok(());
+        };
+        replace_file_off_the_runtime(path.clone(), latest.sdl).await?;
         tracing::info!(path = %path.display(), "wrote the latest supergraph");
         Ok(())
     }
@@ -192,6 +204,7 @@ impl RegistryState {
         let Some(path) = self.router_files.trusted_documents.clone() else {
             return Ok(());
         };
+        let _writing = self.router_file_writes.lock().await;
         let rows = store::all_operations(&self.database).await?;
         let documents = crate::trusted_documents::group_by_digest(
             rows.into_iter()
@@ -206,11 +219,7 @@ impl RegistryState {
 
     /// Brings the router's files in line with the database, at start-up.
     pub async fn sync_router_files(&self) -> Result<(), RegistryError> {
-        if self.router_files.supergraph.is_some()
-            && let Some(latest) = store::latest_supergraph(&self.database).await?
-        {
-            self.write_supergraph_file(&latest.sdl).await?;
-        }
+        self.write_supergraph_file().await?;
         self.write_trusted_documents_file().await
     }
 }

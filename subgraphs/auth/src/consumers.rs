@@ -10,8 +10,9 @@ use talentgraph_kit::events::{
 };
 
 /// `recruiter.added` / `recruiter.removed` → `account_organizations`. Both
-/// come from one stream through one consumer, in order, so a removal is
-/// never applied before the addition it undoes.
+/// come from one stream through one consumer, in order, and each carries
+/// its membership's version, so a change delivered again after a newer one
+/// changes nothing ([`is_newer_change`]).
 pub struct MembershipsFromEmployer;
 
 impl EventHandler for MembershipsFromEmployer {
@@ -23,6 +24,16 @@ impl EventHandler for MembershipsFromEmployer {
         Box::pin(async move {
             if envelope.is::<RecruiterAdded>() {
                 let added: RecruiterAdded = envelope.decode()?;
+                if !is_newer_change(
+                    transaction,
+                    added.user_id,
+                    added.organization_id,
+                    added.membership_version,
+                )
+                .await?
+                {
+                    return Ok(());
+                }
                 let known: bool = transaction
                     .fetch_scalar(
                         sqlx::query_scalar(
@@ -49,6 +60,16 @@ impl EventHandler for MembershipsFromEmployer {
                     .await?;
             } else if envelope.is::<RecruiterRemoved>() {
                 let removed: RecruiterRemoved = envelope.decode()?;
+                if !is_newer_change(
+                    transaction,
+                    removed.user_id,
+                    removed.organization_id,
+                    removed.membership_version,
+                )
+                .await?
+                {
+                    return Ok(());
+                }
                 transaction
                     .execute(
                         sqlx::query(
@@ -67,6 +88,54 @@ impl EventHandler for MembershipsFromEmployer {
             Ok(())
         })
     }
+}
+
+/// Whether a membership change of `version` is newer than the last one
+/// applied to (user, organization), recording it when it is. The stream
+/// keeps employer's order, but a change whose handling failed is delivered
+/// again later, possibly after the change that followed it: an addition
+/// redelivered after its removal must not re-grant the organization. An
+/// unversioned change (recorded before versions, or the demo data's)
+/// applies only where no versioned one has.
+async fn is_newer_change(
+    transaction: &mut Transaction,
+    user_id: uuid::Uuid,
+    organization_id: uuid::Uuid,
+    version: Option<i64>,
+) -> Result<bool, HandlerError> {
+    let newer = match version {
+        Some(version) => transaction
+            .fetch_optional(
+                sqlx::query_as::<_, (i64,)>(
+                    "INSERT INTO account_organization_versions (user_id, organization_id, version) \
+                     VALUES ($1, $2, $3) ON CONFLICT (user_id, organization_id) \
+                     DO UPDATE SET version = EXCLUDED.version \
+                     WHERE account_organization_versions.version < EXCLUDED.version \
+                     RETURNING version",
+                )
+                .bind(user_id)
+                .bind(organization_id)
+                .bind(version),
+            )
+            .await?
+            .is_some(),
+        None => {
+            !transaction
+                .fetch_scalar::<bool>(
+                    sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM account_organization_versions \
+                     WHERE user_id = $1 AND organization_id = $2)",
+                    )
+                    .bind(user_id)
+                    .bind(organization_id),
+                )
+                .await?
+        }
+    };
+    if !newer {
+        tracing::info!(%user_id, %organization_id, ?version, "skipped a membership change older than the one applied");
+    }
+    Ok(newer)
 }
 
 /// Auth's event work: the relay of its own outbox and the memberships

@@ -64,7 +64,12 @@ pub static SUBGRAPH: Subgraph<DemoWorld> = Subgraph {
     demo_seeder: seed_demo,
     event_tasks: consumers::event_tasks,
     domain_settings: Some(settings::AUTH_SETTINGS),
+    // Every subgraph fetches the key set; only the router sends GraphQL.
+    public_paths: &[KEY_SET_PATH],
 };
+
+/// Where auth publishes the keys that verify access tokens.
+pub const KEY_SET_PATH: &str = "/.well-known/jwks.json";
 
 fn seed_demo<'a>(database: &'a Database, world: &'a DemoWorld) -> SeedFuture<'a> {
     Box::pin(demo::seed(database, world))
@@ -155,7 +160,7 @@ fn assemble(
         authenticator,
     );
     let jwks = axum::Router::new()
-        .route("/.well-known/jwks.json", axum::routing::get(published_keys))
+        .route(KEY_SET_PATH, axum::routing::get(published_keys))
         .with_state(keys);
     graphql.merge(jwks)
 }

@@ -95,6 +95,11 @@ pub struct Sessions {
     passwords: PasswordWork,
 }
 
+/// How long an address an account signed in from stays known: within it,
+/// the account's cap on failures from all addresses does not stop that
+/// address (the owner's usual network), only its own per-address limit.
+pub const KNOWN_ADDRESS_DAYS: i32 = 90;
+
 impl Sessions {
     pub fn new(database: Database, keys: Arc<KeyRing>, passwords: PasswordWork) -> Self {
         Self {
@@ -180,10 +185,12 @@ impl Sessions {
 
     /// Checks credentials under the rate limits and opens a session.
     ///
-    /// Failures are counted per (e-mail address, client address) pair and
-    /// per client address in the database, so limits hold across restarts
-    /// and replicas, and someone guessing from one address cannot lock the
-    /// owner out from another. Each attempt is recorded before its password
+    /// Failures are counted per (e-mail address, client address) pair, per
+    /// client address, and per account over all addresses in the database,
+    /// so limits hold across restarts and replicas. Someone guessing from
+    /// one address cannot lock the owner out from another; someone guessing
+    /// from many addresses meets the account's cap, which an address the
+    /// owner signed in from lately does not (sign-ins from it record it). Each attempt is recorded before its password
     /// is checked and counted together with the attempts already recorded,
     /// so parallel guesses cannot all slip under the limit; the record is
     /// removed when the attempt is refused by the limit or succeeds.
@@ -221,8 +228,11 @@ impl Sessions {
             )
             .await?;
         // Seconds until enough recorded attempts leave the window for this
-        // one to be within both limits; NULL when it already is. Attempts
-        // recorded so far include this one, hence `>` the limit.
+        // one to be within every limit; NULL when it already is. Attempts
+        // recorded so far include this one, hence `>` the limit. The
+        // account's cap over all addresses does not apply to an address the
+        // account signed in from lately: the owner is not locked out by
+        // someone guessing from elsewhere.
         let retry_after: Option<f64> = self
             .database
             .fetch_scalar(
@@ -236,19 +246,34 @@ impl Sessions {
                          SELECT failed_at FROM sign_in_failures \
                          WHERE $2::text IS NOT NULL AND client_address = $2 \
                            AND failed_at > now() - make_interval(secs => $3) \
-                         ORDER BY failed_at DESC LIMIT $5 + 1) \
+                         ORDER BY failed_at DESC LIMIT $5 + 1), \
+                     by_account AS ( \
+                         SELECT failed_at FROM sign_in_failures \
+                         WHERE lower(email) = $1 \
+                           AND failed_at > now() - make_interval(secs => $3) \
+                           AND NOT EXISTS ( \
+                               SELECT 1 FROM sign_in_known_addresses \
+                               WHERE email = $1 AND client_address = $2 \
+                                 AND last_signed_in_at > now() - make_interval(days => $7)) \
+                         ORDER BY failed_at DESC LIMIT $6 + 1) \
                      SELECT EXTRACT(EPOCH FROM GREATEST( \
                          CASE WHEN (SELECT count(*) FROM by_pair) > $4 \
                               THEN (SELECT min(failed_at) FROM by_pair) END, \
                          CASE WHEN (SELECT count(*) FROM by_address) > $5 \
-                              THEN (SELECT min(failed_at) FROM by_address) END) \
+                              THEN (SELECT min(failed_at) FROM by_address) END, \
+                         CASE WHEN (SELECT count(*) FROM by_account) > $6 \
+                              THEN (SELECT min(failed_at) FROM by_account) END) \
                        + make_interval(secs => $3) - now())::float8",
                 )
                 .bind(&email)
                 .bind(client_address)
                 .bind(window)
                 .bind(i64::from(settings.sign_in_failures_per_account))
-                .bind(i64::from(settings.sign_in_failures_per_address)),
+                .bind(i64::from(settings.sign_in_failures_per_address))
+                .bind(i64::from(
+                    settings.sign_in_failures_per_account_all_addresses,
+                ))
+                .bind(KNOWN_ADDRESS_DAYS),
             )
             .await?;
         if let Some(retry_after) = retry_after {
@@ -297,6 +322,23 @@ impl Sessions {
                 .bind(attempt_id),
             )
             .await?;
+        if let Some(client_address) = client_address {
+            transaction
+                .execute(
+                    sqlx::query(
+                        "WITH forgotten AS (DELETE FROM sign_in_known_addresses \
+                             WHERE email = $1 AND client_address <> $2 \
+                               AND last_signed_in_at < now() - make_interval(days => $3)) \
+                         INSERT INTO sign_in_known_addresses (email, client_address) \
+                         VALUES ($1, $2) ON CONFLICT (email, client_address) \
+                         DO UPDATE SET last_signed_in_at = now()",
+                    )
+                    .bind(&email)
+                    .bind(client_address)
+                    .bind(KNOWN_ADDRESS_DAYS),
+                )
+                .await?;
+        }
         let tokens = self.open_session(&mut transaction, user_id).await?;
         transaction.commit().await?;
         Ok(tokens)

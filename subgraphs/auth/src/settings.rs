@@ -39,6 +39,12 @@ pub const SIGN_IN_MAX_FAILURES_PER_ACCOUNT: VariableDoc = VariableDoc {
     meaning: "failed sign-ins per account from one client address per window before `RATE_LIMITED` (auth only)",
 };
 
+pub const SIGN_IN_MAX_FAILURES_PER_ACCOUNT_ALL_ADDRESSES: VariableDoc = VariableDoc {
+    name: "AUTH_SIGN_IN_MAX_FAILURES_PER_ACCOUNT_ALL_ADDRESSES",
+    default: "20",
+    meaning: "failed sign-ins per account from all addresses together per window; beyond it the account signs in only from an address it signed in from in the last 90 days, so guesses spread over many addresses stop while the owner is not locked out (auth only)",
+};
+
 pub const SIGN_IN_MAX_FAILURES_PER_ADDRESS: VariableDoc = VariableDoc {
     name: "AUTH_SIGN_IN_MAX_FAILURES_PER_ADDRESS",
     default: "50",
@@ -59,6 +65,7 @@ pub const AUTH_SETTINGS: DomainSettingsSpec = DomainSettingsSpec {
         KEY_ROTATION_DAYS,
         KEY_PUBLICATION_DELAY_SECONDS,
         SIGN_IN_MAX_FAILURES_PER_ACCOUNT,
+        SIGN_IN_MAX_FAILURES_PER_ACCOUNT_ALL_ADDRESSES,
         SIGN_IN_MAX_FAILURES_PER_ADDRESS,
         SIGN_IN_WINDOW_SECONDS,
     ],
@@ -77,8 +84,13 @@ pub struct AuthSettings {
     /// How long a new signing key is published before it signs: verifiers
     /// that cache the key set learn it before the first token needs it.
     pub key_publication_delay: Duration,
-    /// Failed sign-ins allowed per account within the window.
+    /// Failed sign-ins allowed per account from one client address within
+    /// the window.
     pub sign_in_failures_per_account: u32,
+    /// Failed sign-ins allowed per account from all addresses together
+    /// within the window; beyond it only the account's known addresses
+    /// (see `sessions::KNOWN_ADDRESS_DAYS`) may try.
+    pub sign_in_failures_per_account_all_addresses: u32,
     /// Failed sign-ins allowed per client address within the window.
     pub sign_in_failures_per_address: u32,
     pub sign_in_window: Duration,
@@ -115,6 +127,12 @@ impl AuthSettings {
                 5,
                 1,
                 1_000,
+            )?,
+            sign_in_failures_per_account_all_addresses: reader.ranged(
+                &SIGN_IN_MAX_FAILURES_PER_ACCOUNT_ALL_ADDRESSES,
+                20,
+                1,
+                100_000,
             )?,
             sign_in_failures_per_address: reader.ranged(
                 &SIGN_IN_MAX_FAILURES_PER_ADDRESS,

@@ -54,11 +54,12 @@ async fn auth_with(adjust: impl FnOnce(&mut AuthSettings)) -> Auth {
     }
 }
 
-/// Signs in with `X-Forwarded-For: forwarded_for`, with the router secret
-/// when `via_router`; returns the first error code, `None` on success.
+/// Signs in from `client_address` as the router sends it (with the router
+/// secret when `via_router`); returns the first error code, `None` on
+/// success.
 async fn sign_in_from(
     app: &TestApp,
-    forwarded_for: &str,
+    client_address: &str,
     email: &str,
     password: &str,
     via_router: bool,
@@ -67,7 +68,10 @@ async fn sign_in_from(
         .client
         .post(app.url("/graphql"))
         .header("content-type", "application/json")
-        .header("x-forwarded-for", forwarded_for)
+        .header(
+            talentgraph_kit::request::CLIENT_ADDRESS_HEADER,
+            client_address,
+        )
         .body(json!({ "query": SIGN_IN, "variables": credentials(email, password) }).to_string());
     if via_router {
         request = request.header("x-talentgraph-router", TEST_ROUTER_SECRET);
@@ -110,6 +114,7 @@ async fn memberships_follow_employers_events() {
             organization_id: organization,
             user_id: recruiter,
             added_by: None,
+            membership_version: None,
         },
     )
     .await;
@@ -125,6 +130,7 @@ async fn memberships_follow_employers_events() {
             organization_id: organization,
             user_id: recruiter,
             removed_by: WORLD.user_id(WORLD.demo_admin()),
+            membership_version: None,
         },
     )
     .await;
@@ -140,6 +146,7 @@ async fn memberships_follow_employers_events() {
         organization_id: organization,
         user_id: uuid::Uuid::new_v4(),
         added_by: None,
+        membership_version: None,
     })
     .expect("wraps");
     let mut transaction = database.begin().await.expect("begins");
@@ -277,6 +284,7 @@ async fn access_tokens_carry_the_documented_claims() {
             organization_id: organization,
             user_id: WORLD.user_id(WORLD.demo_recruiter()),
             added_by: None,
+            membership_version: None,
         },
     )
     .await;
@@ -404,16 +412,7 @@ async fn sign_in_failures_are_limited_per_client_address() {
     let attempt =
         |address: &'static str, email: String, password: &'static str, via_router: bool| {
             let app = &app;
-            async move {
-                sign_in_from(
-                    app,
-                    &format!("10.0.0.1, {address}"),
-                    &email,
-                    password,
-                    via_router,
-                )
-                .await
-            }
+            async move { sign_in_from(app, address, &email, password, via_router).await }
         };
     for user in 0..4 {
         let code = attempt("203.0.113.9", WORLD.email(user), "wrong password", true).await;
@@ -1068,4 +1067,125 @@ async fn remembered_tokens_are_refused_once_expired_or_their_key_is_gone() {
         unremembering.verify(&good).await.expect("verifies");
     }
     assert_eq!(unremembering.remembered_verifications(), 0);
+}
+
+/// Guesses spread over many addresses meet the account's cap over all
+/// addresses, whatever each address's own limit; the owner, from an
+/// address they signed in from before, still signs in; a new address (even
+/// with the right password) waits for the window.
+#[tokio::test]
+async fn guessing_from_many_addresses_meets_the_account_cap_but_not_the_owner() {
+    let Auth { app, .. } = auth_with(|settings| {
+        settings.sign_in_failures_per_account = 3;
+        settings.sign_in_failures_per_account_all_addresses = 6;
+        settings.sign_in_failures_per_address = 100;
+    })
+    .await;
+    let email = WORLD.email(WORLD.demo_jobseeker());
+    let owner_address = "198.51.100.4";
+    assert_eq!(
+        sign_in_from(&app, owner_address, &email, DEMO_PASSWORD, true).await,
+        None,
+        "the owner signs in from home once"
+    );
+    // Six guesses, each from an address of its own: no address reaches its
+    // own limit, the account reaches its cap.
+    for guess in 0..6 {
+        let address = format!("203.0.113.{guess}");
+        assert_eq!(
+            sign_in_from(&app, &address, &email, "wrong password", true)
+                .await
+                .as_deref(),
+            Some("UNAUTHENTICATED"),
+            "guess {guess}"
+        );
+    }
+    for guess in 6..9 {
+        let address = format!("203.0.113.{guess}");
+        assert_eq!(
+            sign_in_from(&app, &address, &email, "wrong password", true)
+                .await
+                .as_deref(),
+            Some("RATE_LIMITED"),
+            "guess {guess} from a new address"
+        );
+    }
+    assert_eq!(
+        sign_in_from(&app, "192.0.2.77", &email, DEMO_PASSWORD, true)
+            .await
+            .as_deref(),
+        Some("RATE_LIMITED"),
+        "a new address waits even with the password"
+    );
+    assert_eq!(
+        sign_in_from(&app, owner_address, &email, DEMO_PASSWORD, true).await,
+        None,
+        "the owner, from the address they used before, is not locked out"
+    );
+    // Another account is not affected.
+    assert_eq!(
+        sign_in_from(
+            &app,
+            "203.0.113.50",
+            &WORLD.email(WORLD.demo_recruiter()),
+            DEMO_PASSWORD,
+            true
+        )
+        .await,
+        None
+    );
+}
+
+/// A membership change delivered again after the change that followed it
+/// (its first handling failed and the stream redelivered it) is older and
+/// changes nothing: a removal is not undone by its addition arriving late.
+#[tokio::test]
+async fn a_late_membership_change_does_not_undo_a_newer_one() {
+    let Auth { app, database, .. } = auth().await;
+    let recruiter = WORLD.user_id(WORLD.demo_recruiter());
+    let organization = WORLD.organization_id(7);
+    let added = talentgraph_events::RecruiterAdded {
+        organization_id: organization,
+        user_id: recruiter,
+        added_by: None,
+        membership_version: Some(1),
+    };
+    let removed = talentgraph_events::RecruiterRemoved {
+        organization_id: organization,
+        user_id: recruiter,
+        removed_by: WORLD.user_id(WORLD.demo_admin()),
+        membership_version: Some(2),
+    };
+    let member = |token: &str| {
+        claims_of(token)["orgs"]
+            .to_string()
+            .contains(&organization.to_string())
+    };
+    apply_membership_event(&database, &added).await;
+    apply_membership_event(&database, &removed).await;
+    apply_membership_event(&database, &added).await;
+    let (token, _) = sign_in(&app, WORLD.demo_recruiter()).await;
+    assert!(!member(&token), "the late addition did not re-grant");
+    // An unversioned change (from before versions) cannot either.
+    apply_membership_event(
+        &database,
+        &talentgraph_events::RecruiterAdded {
+            membership_version: None,
+            ..added.clone()
+        },
+    )
+    .await;
+    let (token, _) = sign_in(&app, WORLD.demo_recruiter()).await;
+    assert!(!member(&token));
+    // The next change, version 3, applies.
+    apply_membership_event(
+        &database,
+        &talentgraph_events::RecruiterAdded {
+            membership_version: Some(3),
+            ..added
+        },
+    )
+    .await;
+    let (token, _) = sign_in(&app, WORLD.demo_recruiter()).await;
+    assert!(member(&token), "a newer addition applies");
 }

@@ -86,6 +86,9 @@ pub async fn seed(database: &Database, world: &DemoWorld) -> Result<u64, Databas
                 organization_id: *organization_id,
                 user_id: *user_id,
                 added_by: None,
+                // Demo memberships start unversioned: the first real
+                // change of one is version 1.
+                membership_version: None,
             },
         )
         .await?;

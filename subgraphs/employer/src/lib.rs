@@ -4,7 +4,7 @@
 //!
 //! `model` holds the GraphQL types, `query` and `mutation` the root
 //! resolvers, `store` every SQL statement, `loaders` the per-request
-//! batching; this file only wires them into the kit's descriptor.
+//! batching, `visibility` who sees which jobs; this file only wires them into the kit's descriptor.
 
 pub mod consumers;
 pub mod demo;
@@ -14,6 +14,7 @@ pub mod model;
 pub mod mutation;
 pub mod query;
 pub mod store;
+pub mod visibility;
 
 use sqlx::migrate::Migrator;
 use talentgraph_demo_world::DemoWorld;

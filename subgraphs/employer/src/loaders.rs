@@ -2,18 +2,19 @@
 
 use talentgraph_kit::loaders::CachedRowsById;
 use talentgraph_kit::loaders::{
-    CountsByParent, LoaderScope, PagesByParent, RequestLoader, RequestLoaders, TextFilter,
+    CountsByParent, LoaderScope, PagesByParent, RequestLoader, RequestLoaders,
 };
 
 use talentgraph_organization_cards::{OrganizationCardLoader, card_loader};
 
 use crate::model::{Job, Membership};
 use crate::store;
+use crate::visibility::StatusFilter;
 
 /// Every batched read a request of this subgraph may make.
 pub struct Loaders {
     pub jobs_by_id: RequestLoader<CachedRowsById<Job>>,
-    pub jobs_of_organization: RequestLoader<PagesByParent<Job, TextFilter>>,
+    pub jobs_of_organization: RequestLoader<PagesByParent<Job, StatusFilter>>,
     pub open_job_counts: RequestLoader<CountsByParent>,
     pub recruiters_of_organization: RequestLoader<PagesByParent<Membership>>,
     pub organizations_of_recruiter: RequestLoader<PagesByParent<Membership>>,

@@ -2,7 +2,8 @@
 
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use talentgraph_kit::loaders::{NoFilter, RequestLoaders, TextFilter, load_child_page};
+use talentgraph_kit::identity::Viewer;
+use talentgraph_kit::loaders::{NoFilter, RequestLoaders, load_child_page};
 use talentgraph_kit::{connection_type, text_enum};
 use uuid::Uuid;
 
@@ -10,6 +11,7 @@ use talentgraph_kit::graphql::plain_fields::{PlainFields, PlainObject, PlainSele
 use talentgraph_organization_cards::{OfOrganization, known_card};
 
 use crate::loaders::Loaders;
+use crate::visibility::StatusFilter;
 use talentgraph_kit::{child_row, columns_in_order_row, identified_row};
 
 text_enum! {
@@ -215,7 +217,8 @@ talentgraph_organization_cards::organization_entity!(OrganizationHiring, Loaders
 
 #[Object]
 impl OrganizationHiring {
-    /// The organization's jobs, newest first.
+    /// The organization's jobs, newest first. Rejected postings only for
+    /// the organization's recruiters (and admins).
     #[graphql(complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)")]
     async fn jobs(
         &self,
@@ -224,7 +227,7 @@ impl OrganizationHiring {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<PlainObject<JobConnection>> {
-        let filter = TextFilter(status.map(JobStatus::as_str));
+        let filter = StatusFilter::for_viewer(Viewer::of(context), self.id, status)?;
         let loader = &Loaders::of(context).jobs_of_organization;
         let page = load_child_page(loader, self.id, first, after, filter).await?;
         Ok(PlainObject(JobConnection::from_child_page(page, |job| job)))

@@ -6,6 +6,7 @@ use async_graphql::{Context, ID, Object};
 use talentgraph_kit::Database;
 use talentgraph_kit::PageArgs;
 use talentgraph_kit::graphql::plain_fields::PlainObject;
+use talentgraph_kit::identity::Viewer;
 use talentgraph_kit::input::{parse_id, parse_id_argument, parse_optional_id_argument};
 use talentgraph_kit::loaders::{ChildPage, RequestLoaders, load_entity};
 use talentgraph_organization_cards::{connection_asks_for_organization, keep_joined_cards};
@@ -13,6 +14,7 @@ use talentgraph_organization_cards::{connection_asks_for_organization, keep_join
 use crate::loaders::Loaders;
 use crate::model::{Job, JobConnection, JobFilter, JobStatus, Organization, User};
 use crate::store::{self, JobSearch};
+use crate::visibility;
 
 #[derive(Default)]
 pub struct Query;
@@ -39,13 +41,19 @@ impl Query {
         parse_id(&id).map(|id| User { id })
     }
 
-    /// One job by id; null when there is none.
+    /// One job by id; null when there is none (or when its posting was
+    /// rejected and you do not recruit for its organization).
     async fn job(&self, context: &Context<'_>, id: ID) -> async_graphql::Result<Option<Arc<Job>>> {
         let id = parse_id_argument("id", &id)?;
-        Loaders::of(context).jobs_by_id.load_one(id).await
+        let job = Loaders::of(context).jobs_by_id.load_one(id).await?;
+        Ok(job.filter(|job| {
+            job.status != JobStatus::Rejected
+                || visibility::sees_rejected_jobs_of(Viewer::of(context), job.organization_id)
+        }))
     }
 
-    /// Job search, newest first. Only open jobs unless `filter.status` says otherwise.
+    /// Job search, newest first. Only open jobs unless `filter.status` says
+    /// otherwise; rejected postings only for an organization you recruit for.
     #[graphql(complexity = "talentgraph_kit::pagination::list_complexity(first, child_complexity)")]
     async fn jobs(
         &self,
@@ -56,12 +64,13 @@ impl Query {
     ) -> async_graphql::Result<PlainObject<JobConnection>> {
         let page = PageArgs::new(first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
+        let status = filter.status.unwrap_or(JobStatus::Open);
+        let organization_id =
+            parse_optional_id_argument("filter.organizationId", filter.organization_id.as_ref())?;
+        visibility::check_search(Viewer::of(context), status, organization_id)?;
         let search = JobSearch {
-            status: filter.status.unwrap_or(JobStatus::Open),
-            organization_id: parse_optional_id_argument(
-                "filter.organizationId",
-                filter.organization_id.as_ref(),
-            )?,
+            status,
+            organization_id,
             remote: filter.remote,
             employment_type: filter.employment_type,
             title_contains: filter.search,

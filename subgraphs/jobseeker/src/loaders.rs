@@ -1,7 +1,8 @@
 //! The jobseeker subgraph's per-request loaders.
 
 use talentgraph_kit::loaders::{
-    CountsWithSubjectByParent, LoaderScope, PagesByParent, RequestLoader, RequestLoaders, RowsById,
+    CountsWithSubjectByParent, FlagsByKey, LoaderScope, PagesByParent, RequestLoader,
+    RequestLoaders, RowsById,
 };
 
 use crate::model::{Application, JobOwnership, JobseekerProfile, SavedJob};
@@ -21,6 +22,9 @@ pub struct Loaders {
     pub saved_jobs_of_user: RequestLoader<PagesByParent<SavedJob>>,
     /// Each job's organization as employer announced it.
     pub job_organizations: RequestLoader<RowsById<JobOwnership>>,
+    /// Whether a candidate applied to one of the viewer's organizations
+    /// (`JobseekerProfile.resumeUrl`); bound to the viewer.
+    pub applied_to_viewers_organizations: RequestLoader<FlagsByKey>,
 }
 
 impl RequestLoaders for Loaders {
@@ -50,6 +54,13 @@ impl RequestLoaders for Loaders {
             )),
             job_organizations: scope.loader(RowsById::new(
                 scope.statement("JobOwnership", store::JOB_ORGANIZATIONS_BY_JOB),
+            )),
+            applied_to_viewers_organizations: scope.loader(FlagsByKey::with_subjects(
+                scope.statement(
+                    "JobseekerProfile.resumeUrl",
+                    store::APPLICANTS_TO_ORGANIZATIONS,
+                ),
+                scope.request.viewer.recruiting_organizations().to_vec(),
             )),
         }
     }

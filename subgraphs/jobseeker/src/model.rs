@@ -67,6 +67,7 @@ impl Application {
 
 /// What a candidate tells recruiters they are looking for.
 #[derive(Debug, Clone, SimpleObject, sqlx::FromRow)]
+#[graphql(complex)]
 pub struct JobseekerProfile {
     #[graphql(skip)]
     pub user_id: Uuid,
@@ -74,8 +75,38 @@ pub struct JobseekerProfile {
     pub desired_titles: Vec<String>,
     pub desired_locations: Vec<String>,
     pub years_of_experience: Option<i32>,
+    #[graphql(skip)]
     pub resume_url: Option<String>,
     pub updated_at: DateTime<Utc>,
+}
+
+#[ComplexObject]
+impl JobseekerProfile {
+    /// Where the candidate's résumé is: for the candidate, admins, and the
+    /// recruiters of an organization whose job they applied to (until they
+    /// withdraw). A résumé carries contact details and history a candidate
+    /// shares with the employers they apply to, not with every account.
+    async fn resume_url(&self, context: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        let viewer = Viewer::of(context);
+        viewer.require_user()?;
+        // Only a recruiter's question costs a statement.
+        let readable = viewer.user_id() == Some(self.user_id)
+            || viewer.is_admin()
+            || (!viewer.recruiting_organizations().is_empty()
+                && Loaders::of(context)
+                    .applied_to_viewers_organizations
+                    .load_one(self.user_id)
+                    .await?
+                    .unwrap_or(false));
+        if readable {
+            Ok(self.resume_url.as_deref())
+        } else {
+            Err(talentgraph_kit::errors::client_error(
+                talentgraph_kit::errors::ErrorCode::Forbidden,
+                "A résumé is visible to the candidate and to recruiters of the organizations they applied to.",
+            ))
+        }
+    }
 }
 
 identified_row!(JobseekerProfile, user_id);

@@ -235,6 +235,13 @@ pub async fn upsert_profile(
 }
 
 /// The organizations of jobs, as recorded from `job.posted`.
+/// The candidates (of `$1`) with an application not withdrawn to a job of
+/// one of the organizations in `$2`: whose résumé those organizations'
+/// recruiters may read.
+pub const APPLICANTS_TO_ORGANIZATIONS: &str = "SELECT DISTINCT a.applicant_id FROM applications a \
+     JOIN job_organizations j ON j.job_id = a.job_id \
+     WHERE a.applicant_id = ANY($1) AND j.organization_id = ANY($2) AND a.status <> 'WITHDRAWN'";
+
 pub const JOB_ORGANIZATIONS_BY_JOB: &str =
     "SELECT job_id, organization_id FROM job_organizations WHERE job_id = ANY($1)";
 

@@ -92,6 +92,19 @@ impl Viewer {
         self.user_id().ok_or(CommonError::NotSignedIn)
     }
 
+    /// The organizations the viewer recruits for (none unless they hold
+    /// the employer role).
+    pub fn recruiting_organizations(&self) -> &[Uuid] {
+        match self {
+            Self::User {
+                roles,
+                organizations,
+                ..
+            } if roles.contains(&Role::Employer) => organizations,
+            _ => &[],
+        }
+    }
+
     /// Whether the viewer recruits for `organization`.
     pub fn is_recruiter_of(&self, organization: Uuid) -> bool {
         matches!(self, Self::User { roles, organizations, .. }

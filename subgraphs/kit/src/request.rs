@@ -15,8 +15,9 @@ pub struct RequestContext {
     /// are fields the router adds to entity representations (`@requires`)
     /// trustworthy: anyone reaching a subgraph directly can invent them.
     pub via_router: bool,
-    /// The client's address as the edge proxy recorded it (the last
-    /// `X-Forwarded-For` entry), when the request came through the router.
+    /// The client's address as the router vouches for it
+    /// ([`CLIENT_ADDRESS_HEADER`], from its trusted proxies), when the
+    /// request came through the router.
     pub client_address: Option<String>,
     /// Whether the request's GraphQL execution is running; its DataLoaders
     /// load a batch when it goes idle.
@@ -42,6 +43,10 @@ pub fn require_via_router(context: &async_graphql::Context<'_>) -> async_graphql
         ))
     }
 }
+
+/// The header in which the router sends the client address its trusted
+/// proxies vouch for (`router/rhai/client_address.rhai`).
+pub const CLIENT_ADDRESS_HEADER: &str = "x-talentgraph-client-address";
 
 /// The header in which the router sends the shared secret.
 pub const ROUTER_SECRET_HEADER: &str = "x-talentgraph-router";

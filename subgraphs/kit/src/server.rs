@@ -167,6 +167,25 @@ pub async fn run_subgraph<World>(
     database.run_migrations(subgraph.migrator).await?;
     let database = database.with_configured_entity_cache(subgraph.name, &config.entity_cache);
     let app = subgraph.deployed_app(database.clone(), &config);
+    let public_listener = match config.public_listen_address {
+        // Nothing to serve there: a misplaced setting, said at start-up.
+        Some(address) if subgraph.public_paths.is_empty() => {
+            return Err(KitError::Config(crate::errors::ConfigError::Invalid {
+                variable: "PUBLIC_LISTEN_ADDR",
+                value: address.to_string(),
+                expected: format!("unset: {} serves no public paths", subgraph.name),
+            }));
+        }
+        Some(address) => Some(bind(address).await?),
+        None => None,
+    };
+    let (app, public_app) = match public_listener {
+        Some(_) => (
+            only_paths(app.clone(), subgraph.public_paths, PathsKept::AllBut),
+            Some(only_paths(app, subgraph.public_paths, PathsKept::Only)),
+        ),
+        None => (app, None),
+    };
     let listener = if config.listen_reuse_port {
         bind_shared(config.listen_address)?
     } else {
@@ -210,6 +229,26 @@ pub async fn run_subgraph<World>(
         None => None,
     };
     let draining = Draining::default();
+    let public_server = match (public_listener, public_app) {
+        (Some(public_listener), Some(public_app)) => {
+            tracing::info!(
+                address = ?config.public_listen_address,
+                paths = ?subgraph.public_paths,
+                "public paths on a listener of their own"
+            );
+            Some(tokio::spawn(serve(
+                public_listener,
+                with_drain(public_app, draining.clone()),
+                drain_then_stop(
+                    shutdown_signal(),
+                    draining.clone(),
+                    config.shutdown_drain_period,
+                ),
+                config.shutdown_grace_period,
+            )))
+        }
+        _ => None,
+    };
     serve(
         listener,
         with_drain(app, draining.clone()),
@@ -217,6 +256,9 @@ pub async fn run_subgraph<World>(
         config.shutdown_grace_period,
     )
     .await?;
+    if let Some(public_server) = public_server {
+        let _ = public_server.await;
+    }
     if let Some(metrics_server) = metrics_server {
         metrics_server.abort();
     }
@@ -227,6 +269,31 @@ pub async fn run_subgraph<World>(
     database.close().await;
     tracing::info!(subgraph = subgraph.name, "subgraph stopped");
     Ok(())
+}
+
+/// Which requests [`only_paths`] lets through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathsKept {
+    /// Only the listed paths: the public listener.
+    Only,
+    /// Everything but the listed paths: the router's listener.
+    AllBut,
+}
+
+/// `app` answering 404 for the paths `kept` leaves out, before any of its
+/// handlers (or its body limits) sees the request.
+pub fn only_paths(app: Router, paths: &'static [&'static str], kept: PathsKept) -> Router {
+    app.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+            use axum::response::IntoResponse as _;
+            let listed = paths.contains(&request.uri().path());
+            if listed == (kept == PathsKept::Only) {
+                next.run(request).await
+            } else {
+                axum::http::StatusCode::NOT_FOUND.into_response()
+            }
+        },
+    ))
 }
 
 /// Whether the process is draining: set when shutdown is requested, read by

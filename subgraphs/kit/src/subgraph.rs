@@ -56,6 +56,11 @@ pub struct Subgraph<World: 'static> {
     /// The settings of its own domain, read with the platform's (see
     /// `config::domain`); `None` for a subgraph that has none.
     pub domain_settings: Option<DomainSettingsSpec>,
+    /// Paths that callers other than the router use (a provider's webhook,
+    /// the key set). With `PUBLIC_LISTEN_ADDR` they are served there and
+    /// nowhere else, so the network can open that listener to those callers
+    /// while `/graphql` stays reachable from the router alone.
+    pub public_paths: &'static [&'static str],
 }
 
 impl<World> Subgraph<World> {
@@ -82,12 +87,19 @@ impl<World> Subgraph<World> {
             demo_seeder,
             event_tasks: crate::events::no_event_tasks,
             domain_settings: None,
+            public_paths: &[],
         }
     }
 
     /// The descriptor with settings of its domain.
     pub const fn with_domain_settings(mut self, settings: DomainSettingsSpec) -> Self {
         self.domain_settings = Some(settings);
+        self
+    }
+
+    /// The descriptor with paths served on `PUBLIC_LISTEN_ADDR`.
+    pub const fn with_public_paths(mut self, paths: &'static [&'static str]) -> Self {
+        self.public_paths = paths;
         self
     }
 

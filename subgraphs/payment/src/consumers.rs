@@ -56,12 +56,27 @@ impl ChargeWorker {
                 wait.as_millis()
             )));
         }
+        // The invoice row, not the event, says what to charge: anyone who
+        // could publish a `payment.charge_requested` must not choose the
+        // amount. An event that disagrees is logged and charged as the
+        // invoice says.
+        if i64::from(state.total_cents) != charge.amount_cents || state.currency != charge.currency
+        {
+            tracing::warn!(
+                invoice_id = %charge.invoice_id,
+                event_amount_cents = charge.amount_cents,
+                event_currency = %charge.currency,
+                invoice_total_cents = state.total_cents,
+                invoice_currency = %state.currency,
+                "a charge event disagrees with its invoice; charging the invoice's total"
+            );
+        }
         let idempotency_key = format!("invoice-{}", charge.invoice_id);
         let invoice_id = charge.invoice_id.to_string();
         let request = ChargeRequest {
             idempotency_key: &idempotency_key,
-            amount_cents: charge.amount_cents,
-            currency: &charge.currency,
+            amount_cents: i64::from(state.total_cents),
+            currency: &state.currency,
             payment_method: &charge.payment_method,
             invoice_id: &invoice_id,
         };

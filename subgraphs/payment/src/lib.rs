@@ -50,6 +50,7 @@ pub static SUBGRAPH: Subgraph<DemoWorld> = Subgraph {
     )
     .with_event_tasks(consumers::event_tasks)
     .with_domain_settings(settings::PAYMENT_SETTINGS)
+    .with_public_paths(&[webhook::PATH])
 };
 
 type Schema = UsualSchema<query::Query, mutation::Mutation, loaders::Loaders>;

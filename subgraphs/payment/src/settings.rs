@@ -11,7 +11,7 @@ use talentgraph_kit::config::{
 pub const PROVIDER_URL: VariableDoc = VariableDoc {
     name: "PAYMENT_PROVIDER_URL",
     default: "(unset: purchases stay `PENDING`, logged as an error in production)",
-    meaning: "the Stripe-compatible API charges go to, such as `https://api.stripe.com`; the dev stack sets its local provider (payment only)",
+    meaning: "the Stripe-compatible API charges go to, such as `https://api.stripe.com` (`https://` in production); the dev stack sets its local provider (payment only)",
 };
 
 pub const PROVIDER_SECRET_KEY: VariableDoc = VariableDoc {
@@ -144,18 +144,32 @@ impl std::fmt::Debug for ProviderAccount {
     }
 }
 
+/// The provider's API URL: `https://` in production, since the requests
+/// carry the secret key and card payments; `http://` only for a local
+/// provider in development and tests.
+fn check_provider_url(url: &str, environment: Environment) -> Result<(), ConfigError> {
+    let expected = match environment {
+        Environment::Production if !url.starts_with("https://") => {
+            "an https:// URL in production (requests carry the secret key)"
+        }
+        _ if !(url.starts_with("https://") || url.starts_with("http://")) => {
+            "an http:// or https:// URL"
+        }
+        _ => return Ok(()),
+    };
+    Err(ConfigError::Invalid {
+        variable: PROVIDER_URL.name,
+        value: url.to_owned(),
+        expected: expected.to_owned(),
+    })
+}
+
 impl PaymentSettings {
     fn read(reader: &VariableReader<'_>, environment: Environment) -> Result<Self, ConfigError> {
         let provider = match (reader.raw(&PROVIDER_URL), reader.raw(&PROVIDER_SECRET_KEY)) {
             (None, None) => None,
             (Some(url), Some(secret_key)) => {
-                if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    return Err(ConfigError::Invalid {
-                        variable: PROVIDER_URL.name,
-                        value: url,
-                        expected: "an http:// or https:// URL".to_owned(),
-                    });
-                }
+                check_provider_url(&url, environment)?;
                 Some(ProviderAccount { url, secret_key })
             }
             (Some(_), None) => {
@@ -221,6 +235,24 @@ mod tests {
                 .map(|(_, value)| (*value).to_owned())
         };
         PaymentSettings::read(&VariableReader::new(&lookup), environment)
+    }
+
+    /// Production sends the secret key and card payments only over TLS;
+    /// development also takes a local `http://` provider.
+    #[test]
+    fn production_refuses_a_plain_http_provider() {
+        let pairs = [
+            ("PAYMENT_PROVIDER_URL", "http://stripe.internal:8420"),
+            ("PAYMENT_PROVIDER_SECRET_KEY", "sk_test_12345"),
+        ];
+        let error = read_in(&pairs, Environment::Production).expect_err("http in production");
+        assert!(error.to_string().contains("https://"), "{error}");
+        assert!(read_in(&pairs, Environment::Development).is_ok());
+        let https = [
+            ("PAYMENT_PROVIDER_URL", "https://api.stripe.com"),
+            ("PAYMENT_PROVIDER_SECRET_KEY", "sk_test_12345"),
+        ];
+        assert!(read_in(&https, Environment::Production).is_ok());
     }
 
     /// Production refuses a webhook secret written in the repository, or

@@ -39,6 +39,11 @@ struct WebhookState {
 }
 
 /// The webhook route, to merge into the subgraph's app.
+/// Where the provider delivers events; a public path of the subgraph
+/// (served on `PUBLIC_LISTEN_ADDR` when set, which only the provider needs
+/// to reach).
+pub const PATH: &str = "/webhooks/provider";
+
 pub fn routes(database: Database, config: &SubgraphConfig) -> Router {
     let settings = PaymentSettings::of(config);
     let provider = settings.provider.as_ref().and_then(|account| {
@@ -47,7 +52,7 @@ pub fn routes(database: Database, config: &SubgraphConfig) -> Router {
             .ok()
     });
     Router::new()
-        .route("/webhooks/provider", post(receive))
+        .route(PATH, post(receive))
         // Provider events are a few kilobytes.
         .layer(DefaultBodyLimit::max(256 * 1024))
         .with_state(WebhookState {

@@ -227,3 +227,55 @@ async fn a_postgres_restart_mid_charge_loses_nothing() {
     database.close().await;
     restarted.stop().expect("stops PostgreSQL");
 }
+
+/// The charge worker charges what the invoice row says, not what the event
+/// says: a `charge.requested` whose amount was changed on its way (here in
+/// the outbox, before the relay publishes it) still charges the invoice's
+/// total, so whoever can put an envelope on the bus cannot choose an
+/// amount.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_charge_is_the_invoices_total_whatever_the_event_says() {
+    let (database, url) = fresh_database(&MIGRATOR)
+        .await
+        .expect("a fresh payment database");
+    demo::seed(&database, &WORLD).await.expect("seeds");
+    let nats = NatsServer::start();
+    let provider = LocalProvider::start().await.expect("localstripe starts");
+    let invoice = store::purchase_job_credits(
+        &database,
+        CreditPurchase {
+            organization_id: WORLD.organization_id(0),
+            credits: 3,
+            idempotency_key: "forged-amount",
+            payment_method: "pm_card_visa",
+        },
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the purchase is accepted"))
+    .invoice;
+    // No payment process runs yet: the event waits in the outbox.
+    let changed = database
+        .execute(sqlx::query(
+            "UPDATE outbox SET envelope = jsonb_set(envelope, '{data,amountCents}', '1') \
+             WHERE published_at IS NULL AND envelope->>'type' = 'charge.requested'",
+        ))
+        .await
+        .expect("changes the event");
+    assert_eq!(changed, 1);
+
+    let mut payment = start_payment(&url, &nats, &provider);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while invoice_status(&database, invoice.id).await != "PAID" {
+        assert!(Instant::now() < deadline, "the invoice was never paid");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = payment.kill();
+    let _ = payment.wait();
+    let intents = provider.payment_intents().await.expect("lists charges");
+    assert_eq!(intents.len(), 1, "one charge at the provider");
+    assert_eq!(intents[0].amount, i64::from(invoice.total_cents));
+    assert_eq!(
+        intents[0].currency.to_uppercase(),
+        invoice.currency.to_uppercase()
+    );
+}

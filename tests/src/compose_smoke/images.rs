@@ -3,7 +3,8 @@
 //! imported (cached as a tarball, so it is made once per machine), the
 //! subgraph image from the host's release binaries (the `Dockerfile`'s
 //! `prebuilt` path), the router image from the pinned router binary, and
-//! PostgreSQL, NATS and Redis from Debian's packages (`deploy/images/`).
+//! PostgreSQL, NATS, Redis and the edge's HAProxy from Debian's packages
+//! (`deploy/images/`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,6 +19,8 @@ pub struct SmokeImages {
     pub postgres: String,
     pub nats: String,
     pub redis: String,
+    /// HAProxy, the edge in front of the router.
+    pub edge: String,
 }
 
 impl SmokeImages {
@@ -28,6 +31,7 @@ impl SmokeImages {
             ("POSTGRES_IMAGE", self.postgres.clone()),
             ("NATS_IMAGE", self.nats.clone()),
             ("REDIS_IMAGE", self.redis.clone()),
+            ("EDGE_IMAGE", self.edge.clone()),
         ]
     }
 }
@@ -45,7 +49,7 @@ const RUNTIME_BASE: Base = Base {
     packages: &["ca-certificates", "curl"],
 };
 
-/// What the PostgreSQL, NATS and Redis images run on.
+/// What the PostgreSQL, NATS, Redis and edge (HAProxy) images run on.
 const SERVICES_BASE: Base = Base {
     image: "talentgraph/services-base:bookworm",
     packages: &[
@@ -54,6 +58,7 @@ const SERVICES_BASE: Base = Base {
         "postgresql-15",
         "nats-server",
         "redis-server",
+        "haproxy",
     ],
 };
 
@@ -153,6 +158,7 @@ pub fn build_images(
         postgres: "talentgraph/postgres:15-smoke".to_owned(),
         nats: "talentgraph/nats:2.9-smoke".to_owned(),
         redis: "talentgraph/redis:7-smoke".to_owned(),
+        edge: "talentgraph/haproxy:2.6-smoke".to_owned(),
     };
     let runtime_base = format!("RUNTIME_BASE={}", RUNTIME_BASE.image);
     let services_base = format!("SERVICES_BASE={}", SERVICES_BASE.image);
@@ -202,6 +208,7 @@ pub fn build_images(
         ("postgres.Dockerfile", &images.postgres),
         ("nats.Dockerfile", &images.nats),
         ("redis.Dockerfile", &images.redis),
+        ("haproxy.Dockerfile", &images.edge),
     ] {
         eprintln!("compose-smoke: building {tag}");
         build(

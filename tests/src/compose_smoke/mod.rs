@@ -169,6 +169,14 @@ async fn smoke(
     );
 
     let began = Instant::now();
+    check_webhook_listener(&client, project.webhook_port).await?;
+    record(
+        steps,
+        "the published webhook port: the webhook answers, nothing else does",
+        began,
+    );
+
+    let began = Instant::now();
     tokio::task::block_in_place(|| project.kill_and_start(KILLED_SUBGRAPH))?;
     let deadline = Instant::now() + Duration::from_secs(60);
     for page in PAGES {
@@ -205,6 +213,8 @@ struct ComposeProject {
     /// The variables compose interpolates: images, secrets, ports.
     variables: Vec<(&'static str, String)>,
     router_port: u16,
+    /// Payment's published webhook listener (`PUBLIC_LISTEN_ADDR`).
+    webhook_port: u16,
     postgres_port: u16,
     postgres_password: String,
     /// The images' names, once built.
@@ -214,7 +224,7 @@ struct ComposeProject {
 impl ComposeProject {
     fn new(engine: &Dockerd, tools: &SmokeTools) -> Self {
         let free = || talentgraph_kit::local_ports::unused_loopback_address().port();
-        let (router_port, postgres_port) = (free(), free());
+        let (router_port, postgres_port, webhook_port) = (free(), free(), free());
         let postgres_password = random_hex(16);
         let variables = vec![
             ("ROUTER_SHARED_SECRET", random_hex(32)),
@@ -229,6 +239,7 @@ impl ComposeProject {
                 format!("whsec_{}", random_hex(16)),
             ),
             ("ROUTER_PORT", router_port.to_string()),
+            ("PAYMENT_WEBHOOK_PORT", webhook_port.to_string()),
             ("POSTGRES_PORT", postgres_port.to_string()),
             ("REGISTRY_PORT", free().to_string()),
             ("ROUTER_HEALTH_PORT", free().to_string()),
@@ -239,6 +250,7 @@ impl ComposeProject {
             docker_host: engine.host(),
             variables,
             router_port,
+            webhook_port,
             postgres_port,
             postgres_password,
             images: std::sync::OnceLock::new(),
@@ -351,6 +363,33 @@ impl ComposeProject {
         }
         Ok(databases)
     }
+}
+
+/// Payment's published webhook listener serves the webhook (an unsigned
+/// event is refused by the webhook itself, 400) and nothing else (404).
+async fn check_webhook_listener(client: &reqwest::Client, port: u16) -> Result<(), String> {
+    let base = format!("http://127.0.0.1:{port}");
+    for (path, expected) in [
+        ("/webhooks/provider", 400),
+        ("/graphql", 404),
+        ("/health", 404),
+    ] {
+        let status = client
+            .post(format!("{base}{path}"))
+            .header("content-type", "application/json")
+            .body(r#"{"query":"{ __typename }"}"#)
+            .send()
+            .await
+            .map_err(|error| format!("POST {path} on the webhook port: {error}"))?
+            .status()
+            .as_u16();
+        if status != expected {
+            return Err(format!(
+                "POST {path} on the webhook port answered {status}, expected {expected}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn random_hex(bytes: usize) -> String {

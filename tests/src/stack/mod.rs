@@ -72,6 +72,9 @@ pub struct StackOptions {
     /// Whether the subgraphs read entities through the entity cache in
     /// the stack's Redis, as deployed ones do (`ENTITY_CACHE_ENABLED`).
     pub entity_cache: bool,
+    /// Proxies the router trusts in front of it (`ROUTER_TRUSTED_PROXY_HOPS`):
+    /// a test that plays the edge proxy appends to `X-Forwarded-For`.
+    pub trusted_proxy_hops: u8,
 }
 
 impl Default for StackOptions {
@@ -95,6 +98,7 @@ impl Default for StackOptions {
             client_timeout: Duration::from_secs(20),
             rate_limit_multiplier: 1_000,
             entity_cache: true,
+            trusted_proxy_hops: 0,
         }
     }
 }
@@ -516,6 +520,7 @@ fn router_launch(
     launch.rhai_scripts = rhai_scripts_directory.to_path_buf();
     launch.router_secret = ROUTER_SECRET.to_owned();
     launch.hot_reload = options.hot_reload;
+    launch.trusted_proxy_hops = options.trusted_proxy_hops;
     launch
         .otlp_endpoint
         .clone_from(&options.router_otlp_endpoint);

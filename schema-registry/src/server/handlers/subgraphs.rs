@@ -316,7 +316,7 @@ pub async fn publish(
     transaction.commit().await?;
     // The database is the record; a failed file write is logged and retried
     // at the next publication or restart rather than undoing the publication.
-    if let Err(error) = state.write_supergraph_file(&composed.sdl).await {
+    if let Err(error) = state.write_supergraph_file().await {
         tracing::error!(%error, "could not write the supergraph file");
     }
     tracing::info!(subgraph = %name, version, publisher = %caller.token_name, approved = !approval.is_null(), "published");

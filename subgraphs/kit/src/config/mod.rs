@@ -122,6 +122,10 @@ pub struct SubgraphConfig {
     /// Where `/metrics` is served apart from `/graphql`; `None` serves it
     /// on `listen_address` (development only).
     pub metrics_listen_address: Option<SocketAddr>,
+    /// `PUBLIC_LISTEN_ADDR`: where the subgraph's public paths (see
+    /// `Subgraph::public_paths`) are served apart from `/graphql`; `None`
+    /// serves them on `listen_address`.
+    pub public_listen_address: Option<SocketAddr>,
     pub database_url: String,
     /// The serving pool: `DATABASE_MAX_CONNECTIONS`,
     /// `DATABASE_ACQUIRE_TIMEOUT_SECONDS`, `DATABASE_STATEMENT_TIMEOUT_SECONDS`,
@@ -158,7 +162,8 @@ pub struct SubgraphConfig {
     /// The value the router sends in `x-talentgraph-router`. Requests that
     /// carry it came through the router, so the data the router puts into
     /// entity representations (`@requires` fields) can be trusted and the
-    /// `X-Forwarded-For` address it passes on names the client.
+    /// client address it sends (`x-talentgraph-client-address`) names the
+    /// client.
     pub router_secret: Option<String>,
     /// The settings the subgraph's own crate declares (see
     /// [`DomainSettingsSpec`]); empty until [`SubgraphConfig::read_domain_settings`].
@@ -331,6 +336,14 @@ impl SubgraphConfig {
                     "a socket address such as 0.0.0.0:9464",
                 )?),
                 None if is_production => Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+                None => None,
+            },
+            public_listen_address: match reader.raw(Variable::PublicListenAddr) {
+                Some(_) => Some(reader.parsed(
+                    Variable::PublicListenAddr,
+                    SocketAddr::from(([127, 0, 0, 1], 0)),
+                    "a socket address such as 0.0.0.0:4015",
+                )?),
                 None => None,
             },
             database_url,

@@ -16,6 +16,7 @@ pub enum Variable {
     ListenReusePort,
     AsyncWorkerThreads,
     MetricsListenAddr,
+    PublicListenAddr,
     LogFormat,
     DatabaseMaxConnections,
     DatabaseAcquireTimeoutSeconds,
@@ -73,6 +74,7 @@ impl Variable {
         Self::ListenReusePort,
         Self::AsyncWorkerThreads,
         Self::MetricsListenAddr,
+        Self::PublicListenAddr,
         Self::LogFormat,
         Self::DatabaseMaxConnections,
         Self::DatabaseAcquireTimeoutSeconds,
@@ -144,6 +146,11 @@ impl Variable {
                 name: "METRICS_LISTEN_ADDR",
                 default: "(unset: `/metrics` on `LISTEN_ADDR`; `127.0.0.1:9464` in production)",
                 meaning: "a listener of its own for `/metrics`, so the GraphQL port exposes no internals",
+            },
+            Self::PublicListenAddr => VariableDoc {
+                name: "PUBLIC_LISTEN_ADDR",
+                default: "(unset: on `LISTEN_ADDR`)",
+                meaning: "a listener of its own for the paths callers other than the router use (payment's `/webhooks/provider`, auth's `/.well-known/jwks.json`); they then leave `LISTEN_ADDR`, so a network rule can open them without opening `/graphql`",
             },
             Self::LogFormat => VariableDoc {
                 name: "LOG_FORMAT",

@@ -28,6 +28,7 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 mod cached;
+mod flags;
 
 pub use crate::batching::RequestLoader;
 use crate::batching::{BatchGathering, BatchLoad, LoaderMap};
@@ -35,6 +36,7 @@ use crate::database::Database;
 use crate::errors::{database_failure, internal_error};
 use crate::pagination::{Cursor, PageArgs};
 pub use cached::CachedRowsById;
+pub use flags::FlagsByKey;
 
 /// What a subgraph's loader constructor gets for each request.
 pub struct LoaderScope<'a> {
@@ -495,37 +497,6 @@ impl BatchLoad for CountsWithSubjectByParent {
             )
         }));
         Ok(tallies)
-    }
-}
-
-/// Loads a yes/no per key: the SQL takes `$1::uuid[]` and returns the keys
-/// whose answer is yes, and every other key is no.
-pub struct FlagsByKey {
-    statement: BatchStatement,
-}
-
-impl FlagsByKey {
-    pub fn new(statement: BatchStatement) -> Self {
-        Self { statement }
-    }
-}
-
-impl BatchLoad for FlagsByKey {
-    type Value = bool;
-    type Key = Uuid;
-
-    #[tracing::instrument(name = "dataloader.batch", parent = &self.statement.request_span, skip_all, fields(entity = self.statement.entity, batch_size = keys.len()))]
-    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<LoaderMap<Uuid, bool>> {
-        self.statement.observe(keys.len());
-        let mut flags: LoaderMap<Uuid, bool> = keys.iter().map(|key| (*key, false)).collect();
-        let rows = self
-            .statement
-            .database
-            .fetch_all(sqlx::query_as::<_, (Uuid,)>(self.statement.sql).bind(keys))
-            .await
-            .map_err(database_failure)?;
-        flags.extend(rows.into_iter().map(|(key,)| (key, true)));
-        Ok(flags)
     }
 }
 

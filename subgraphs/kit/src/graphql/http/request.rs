@@ -12,7 +12,7 @@ use super::response::TransportError;
 use super::{APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, REQUEST_ID_HEADER};
 use crate::auth::Authenticator;
 use crate::identity::Viewer;
-use crate::request::{ROUTER_SECRET_HEADER, RequestContext};
+use crate::request::{CLIENT_ADDRESS_HEADER, ROUTER_SECRET_HEADER, RequestContext};
 
 /// The media type the response is written in, chosen from `Accept`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,16 +235,15 @@ pub fn request_context(headers: &HeaderMap, router_secret: Option<&str>) -> Requ
             .get(ROUTER_SECRET_HEADER)
             .is_some_and(|value| constant_time_equal(value.as_bytes(), secret.as_bytes()))
     });
-    // The edge proxy appends the address it saw, so the last entry is the
-    // one nobody in front of it could forge.
+    // The router sends the address its trusted proxies vouch for (never
+    // the client's own X-Forwarded-For); believed only beside the secret.
     let client_address = via_router
-        .then(|| headers.get("x-forwarded-for"))
+        .then(|| headers.get(CLIENT_ADDRESS_HEADER))
         .flatten()
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.rsplit(',').next())
         .map(str::trim)
-        .filter(|address| address.parse::<std::net::IpAddr>().is_ok())
-        .map(str::to_owned);
+        .and_then(|address| address.parse::<std::net::IpAddr>().ok())
+        .map(|address| address.to_string());
     RequestContext {
         request_id,
         viewer: Viewer::Anonymous,
@@ -330,16 +329,19 @@ mod tests {
         );
     }
 
-    /// The router secret must match exactly; only then is the forwarded
-    /// client address believed, and then only its last, edge-written entry.
+    /// The router secret must match exactly; only then is the client
+    /// address the router vouches for believed. A client's own
+    /// `X-Forwarded-For` is never read, and a value that is not an address
+    /// is dropped.
     #[test]
     fn router_secret_gates_trust_in_forwarded_data() {
         let secret = "router-secret-of-some-length";
         let mut headers = HeaderMap::new();
         headers.insert(
-            "x-forwarded-for",
-            HeaderValue::from_static("10.9.9.9, 203.0.113.7"),
+            CLIENT_ADDRESS_HEADER,
+            HeaderValue::from_static(" 203.0.113.7 "),
         );
+        headers.insert("x-forwarded-for", HeaderValue::from_static("10.9.9.9"));
         let direct = request_context(&headers, Some(secret));
         assert!(!direct.via_router);
         assert_eq!(direct.client_address, None);
@@ -356,5 +358,12 @@ mod tests {
         assert!(routed.via_router);
         assert_eq!(routed.client_address.as_deref(), Some("203.0.113.7"));
         assert!(!request_context(&headers, None).via_router);
+        headers.insert(
+            CLIENT_ADDRESS_HEADER,
+            HeaderValue::from_static("10.0.0.1, 203.0.113.7"),
+        );
+        assert_eq!(request_context(&headers, Some(secret)).client_address, None);
+        headers.remove(CLIENT_ADDRESS_HEADER);
+        assert_eq!(request_context(&headers, Some(secret)).client_address, None);
     }
 }

@@ -16,6 +16,11 @@ use uuid::Uuid;
 use crate::error::EmployerError;
 use crate::model::{EmploymentType, Job, JobStatus};
 
+mod recruiters;
+
+use recruiters::require_recruiter;
+pub use recruiters::{add_recruiter, record_account_address, remove_recruiter};
+
 /// The `jobs` columns a [`Job`] is read from.
 macro_rules! job_columns {
     () => {
@@ -38,7 +43,7 @@ pub const JOB_PAGES_BY_ORGANIZATION: &str = child_page_sql!(
     select: job_columns!(),
     from: "jobs",
     parent: "organization_id",
-    filter: "($5::text IS NULL OR status = $5)",
+    filter: "status = ANY($5::text[])",
     order: ("posted_at", "id"),
 );
 
@@ -411,175 +416,6 @@ async fn lock_job_organization(
         .await?;
     row.map(|(organization_id,)| organization_id)
         .ok_or(EmployerError::JobNotFound)
-}
-
-/// Ensures `actor` recruits for `organization_id` (admins may act for any
-/// organization), inside the caller's transaction.
-/// Lets platform admins and the organization's admins through.
-async fn require_organization_admin(
-    transaction: &mut Transaction,
-    actor: Actor,
-    organization_id: Uuid,
-) -> Result<(), EmployerError> {
-    if actor.is_admin {
-        return Ok(());
-    }
-    let is_admin: Option<bool> = transaction
-        .fetch_scalar(
-            sqlx::query_scalar(
-                "SELECT bool_or(is_admin) FROM recruiters WHERE organization_id = $1 AND user_id = $2",
-            )
-            .bind(organization_id)
-            .bind(actor.user_id),
-        )
-        .await?;
-    if is_admin == Some(true) {
-        Ok(())
-    } else {
-        Err(EmployerError::NotOrganizationAdmin)
-    }
-}
-
-/// Makes the account with `email` a recruiter of the organization, with
-/// the event auth projects into the `orgs` claim, in one transaction. False
-/// when they already were (nothing recorded).
-///
-/// The address is looked up only after the admin check, so the directory
-/// answers organization admins and nobody else.
-pub async fn add_recruiter(
-    database: &Database,
-    actor: Actor,
-    organization_id: Uuid,
-    email: &str,
-) -> Result<bool, EmployerError> {
-    let mut transaction = database.begin().await?;
-    require_organization_admin(&mut transaction, actor, organization_id).await?;
-    let account: Option<(Uuid,)> = transaction
-        .fetch_optional(
-            sqlx::query_as("SELECT user_id FROM account_directory WHERE email = $1").bind(email),
-        )
-        .await?;
-    let Some((user_id,)) = account else {
-        return Err(EmployerError::AccountNotFound);
-    };
-    let inserted = transaction
-        .execute(
-            sqlx::query(
-                "INSERT INTO recruiters (organization_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(organization_id)
-            .bind(user_id),
-        )
-        .await?;
-    if inserted == 0 {
-        return Ok(false);
-    }
-    talentgraph_kit::events::record_event(
-        &mut transaction,
-        &talentgraph_events::RecruiterAdded {
-            organization_id,
-            user_id,
-            added_by: Some(actor.user_id),
-        },
-    )
-    .await?;
-    transaction.commit().await?;
-    Ok(true)
-}
-
-/// Ends `user_id`'s membership, with its event. False when they were not a
-/// recruiter. The organization's last admin cannot be removed, or nobody
-/// but platform admins could change its recruiters again.
-pub async fn remove_recruiter(
-    database: &Database,
-    actor: Actor,
-    organization_id: Uuid,
-    user_id: Uuid,
-) -> Result<bool, EmployerError> {
-    let mut transaction = database.begin().await?;
-    require_organization_admin(&mut transaction, actor, organization_id).await?;
-    // Locks the organization's recruiters so two removals cannot both see
-    // another admin left.
-    let admins: Vec<(Uuid,)> = transaction
-        .fetch_all(
-            sqlx::query_as(
-                "SELECT user_id FROM recruiters WHERE organization_id = $1 AND is_admin FOR UPDATE",
-            )
-            .bind(organization_id),
-        )
-        .await?;
-    if admins.len() == 1 && admins[0].0 == user_id {
-        return Err(EmployerError::Common(
-            talentgraph_kit::CommonError::invalid_input(
-                "userId",
-                "This is the organization's last admin; make someone else admin first.",
-            ),
-        ));
-    }
-    let removed = transaction
-        .execute(
-            sqlx::query("DELETE FROM recruiters WHERE organization_id = $1 AND user_id = $2")
-                .bind(organization_id)
-                .bind(user_id),
-        )
-        .await?;
-    if removed == 0 {
-        return Ok(false);
-    }
-    talentgraph_kit::events::record_event(
-        &mut transaction,
-        &talentgraph_events::RecruiterRemoved {
-            organization_id,
-            user_id,
-            removed_by: actor.user_id,
-        },
-    )
-    .await?;
-    transaction.commit().await?;
-    Ok(true)
-}
-
-async fn require_recruiter(
-    transaction: &mut Transaction,
-    actor: Actor,
-    organization_id: Uuid,
-) -> Result<(), EmployerError> {
-    if actor.is_admin {
-        return Ok(());
-    }
-    let membership: Option<(Uuid,)> = transaction
-        .fetch_optional(
-            sqlx::query_as(
-                "SELECT user_id FROM recruiters WHERE organization_id = $1 AND user_id = $2",
-            )
-            .bind(organization_id)
-            .bind(actor.user_id),
-        )
-        .await?;
-    match membership {
-        Some(_) => Ok(()),
-        None => Err(EmployerError::NotRecruiter),
-    }
-}
-
-/// Records an account's address in the directory `addRecruiter` reads
-/// (from `account.created`). A second event for the same account or
-/// address changes nothing: the first one wins, as addresses never change.
-pub async fn record_account_address(
-    transaction: &mut Transaction,
-    user_id: Uuid,
-    email: &str,
-) -> Result<(), DatabaseError> {
-    transaction
-        .execute(
-            sqlx::query(
-                "INSERT INTO account_directory (user_id, email) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(user_id)
-            .bind(email),
-        )
-        .await?;
-    Ok(())
 }
 
 /// Takes a job out of search because its posting could not be paid for
