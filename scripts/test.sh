@@ -50,4 +50,6 @@ bash scripts/install-kubernetes-validate.sh >/dev/null
 # The browser tests drive Debian's Chromium through the built web app.
 bash scripts/install-chromium.sh
 bash scripts/build-web.sh
-exec cargo test --workspace "$@"
+# Every test binary runs even after one fails, so a run reports all its
+# failures at once (the exit status is still the failure's).
+exec cargo test --workspace --no-fail-fast "$@"
