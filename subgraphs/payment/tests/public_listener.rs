@@ -45,7 +45,10 @@ async fn the_webhook_is_served_on_the_public_listener_only() {
             .env("DATABASE_URL", &url)
             .env("LISTEN_ADDR", format!("127.0.0.1:{graphql_port}"))
             .env("PUBLIC_LISTEN_ADDR", format!("127.0.0.1:{public_port}"))
-            .env("PAYMENT_WEBHOOK_SECRET", "public-listener-test-signing-secret")
+            .env(
+                "PAYMENT_WEBHOOK_SECRET",
+                "public-listener-test-signing-secret",
+            )
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
