@@ -124,7 +124,7 @@ async fn is_newer_change(
                 .fetch_scalar::<bool>(
                     sqlx::query_scalar(
                         "SELECT EXISTS (SELECT 1 FROM account_organization_versions \
-                     WHERE user_id = $1 AND organization_id = $2)",
+                         WHERE user_id = $1 AND organization_id = $2)",
                     )
                     .bind(user_id)
                     .bind(organization_id),

@@ -46,10 +46,7 @@ impl Query {
     async fn job(&self, context: &Context<'_>, id: ID) -> async_graphql::Result<Option<Arc<Job>>> {
         let id = parse_id_argument("id", &id)?;
         let job = Loaders::of(context).jobs_by_id.load_one(id).await?;
-        Ok(job.filter(|job| {
-            job.status != JobStatus::Rejected
-                || visibility::sees_rejected_jobs_of(Viewer::of(context), job.organization_id)
-        }))
+        Ok(job.filter(|job| visibility::may_see(Viewer::of(context), job)))
     }
 
     /// Job search, newest first. Only open jobs unless `filter.status` says

@@ -11,11 +11,16 @@ use talentgraph_kit::identity::Viewer;
 use talentgraph_kit::loaders::PageFilter;
 use uuid::Uuid;
 
-use crate::model::JobStatus;
+use crate::model::{Job, JobStatus};
 
 /// Whether `viewer` may see `organization`'s rejected postings.
 pub fn sees_rejected_jobs_of(viewer: &Viewer, organization: Uuid) -> bool {
     viewer.is_recruiter_of(organization) || viewer.is_admin()
+}
+
+/// Whether `viewer` may see `job` when asking for it by id.
+pub fn may_see(viewer: &Viewer, job: &Job) -> bool {
+    job.status != JobStatus::Rejected || sees_rejected_jobs_of(viewer, job.organization_id)
 }
 
 /// The refusal for asking for rejected postings one may not see.

@@ -19,9 +19,38 @@ use talentgraph_payment_provider::proxy::Faults;
 
 const WORLD: DemoWorld = DemoWorld::SMALL;
 
-fn start_payment(database_url: &str, nats: &NatsServer, provider: &LocalProvider) -> Child {
+/// The payment process, killed (SIGKILL, as a crash ends it) and reaped by
+/// its own pid when the test kills it or ends, also by a failed assertion.
+struct Payment(Child);
+
+impl Payment {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Payment {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A fresh payment database with the small demo world, a NATS server and
+/// the local provider: what each test here starts from.
+async fn seeded_world() -> (Database, String, NatsServer, LocalProvider) {
+    let (database, url) = fresh_database(&MIGRATOR)
+        .await
+        .expect("a fresh payment database");
+    demo::seed(&database, &WORLD).await.expect("seeds");
+    let nats = NatsServer::start();
+    let provider = LocalProvider::start().await.expect("localstripe starts");
+    (database, url, nats, provider)
+}
+
+fn start_payment(database_url: &str, nats: &NatsServer, provider: &LocalProvider) -> Payment {
     let port = talentgraph_kit::testing::unused_loopback_port();
-    Command::new(env!("CARGO_BIN_EXE_talentgraph-payment"))
+    let child = Command::new(env!("CARGO_BIN_EXE_talentgraph-payment"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("DATABASE_URL", database_url)
@@ -37,7 +66,8 @@ fn start_payment(database_url: &str, nats: &NatsServer, provider: &LocalProvider
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("starts the payment binary")
+        .expect("starts the payment binary");
+    Payment(child)
 }
 
 /// A purchase whose charge has reached the provider while its answer is
@@ -51,7 +81,7 @@ async fn purchase_caught_mid_charge(
     provider: &LocalProvider,
     hold_ms: u64,
     credits: i32,
-) -> (Child, uuid::Uuid) {
+) -> (Payment, uuid::Uuid) {
     provider
         .inject(Faults {
             hold_next: 1,
@@ -134,19 +164,13 @@ async fn invoice_status(database: &Database, invoice_id: uuid::Uuid) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_process_killed_after_the_charge_is_completed_after_restart() {
-    let (database, url) = fresh_database(&MIGRATOR)
-        .await
-        .expect("a fresh payment database");
-    demo::seed(&database, &WORLD).await.expect("seeds");
-    let nats = NatsServer::start();
-    let provider = LocalProvider::start().await.expect("localstripe starts");
+    let (database, url, nats, provider) = seeded_world().await;
     // The answer is held for four seconds: longer than the kill takes and
     // shorter than the redelivery.
     let (mut payment, invoice_id) =
         purchase_caught_mid_charge(&database, &url, &nats, &provider, 4_000, 7).await;
     // Charged at the provider, not yet committed here: kill it now.
-    payment.kill().expect("kills the payment process");
-    payment.wait().expect("reaps it");
+    payment.kill();
     assert_eq!(invoice_status(&database, invoice_id).await, "PENDING");
 
     let mut payment = start_payment(&url, &nats, &provider);
@@ -158,8 +182,7 @@ async fn a_process_killed_after_the_charge_is_completed_after_restart() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = payment.kill();
-    let _ = payment.wait();
+    payment.kill();
     assert_paid_once(&database, &provider, invoice_id, 7).await;
     let stats = provider.stats().await.expect("stats");
     println!("killed after the charge, completed after restart: {stats:?}");
@@ -217,8 +240,7 @@ async fn a_postgres_restart_mid_charge_loses_nothing() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = payment.kill();
-    let _ = payment.wait();
+    payment.kill();
     assert_paid_once(&database, &provider, invoice_id, 3).await;
     println!(
         "PostgreSQL restarted mid-charge: {:?}",
@@ -235,12 +257,7 @@ async fn a_postgres_restart_mid_charge_loses_nothing() {
 /// amount.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_charge_is_the_invoices_total_whatever_the_event_says() {
-    let (database, url) = fresh_database(&MIGRATOR)
-        .await
-        .expect("a fresh payment database");
-    demo::seed(&database, &WORLD).await.expect("seeds");
-    let nats = NatsServer::start();
-    let provider = LocalProvider::start().await.expect("localstripe starts");
+    let (database, url, nats, provider) = seeded_world().await;
     let invoice = store::purchase_job_credits(
         &database,
         CreditPurchase {
@@ -269,8 +286,7 @@ async fn the_charge_is_the_invoices_total_whatever_the_event_says() {
         assert!(Instant::now() < deadline, "the invoice was never paid");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = payment.kill();
-    let _ = payment.wait();
+    payment.kill();
     let intents = provider.payment_intents().await.expect("lists charges");
     assert_eq!(intents.len(), 1, "one charge at the provider");
     assert_eq!(intents[0].amount, i64::from(invoice.total_cents));
